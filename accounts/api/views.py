@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.http import siwe_challenge, siwe_context
+from accounts.models import ApiKey, SiweNonce
+from core.api import paginated_response
+
+
+class MeApi(APIView):
+    class OutputSerializer(serializers.Serializer[Any]):
+        id = serializers.IntegerField()
+        email = serializers.EmailField()
+        display_name = serializers.CharField()
+        date_joined = serializers.DateTimeField()
+        wallets = serializers.ListField(child=serializers.CharField(), help_text="Linked addresses.")
+
+    @extend_schema(operation_id="me_retrieve", responses=OutputSerializer, tags=["account"])
+    def get(self, request: Request) -> Response:
+        user = request.user
+        data = {
+            "id": user.pk,
+            "email": user.email,
+            "display_name": user.display_name,
+            "date_joined": user.date_joined,
+            "wallets": [w.address for w in selectors.wallet_list(user=user)],
+        }
+        return Response(self.OutputSerializer(data).data)
+
+
+class ApiKeyOutputSerializer(serializers.ModelSerializer[ApiKey]):
+    class Meta:
+        model = ApiKey
+        fields = ("id", "name", "prefix", "scopes", "created_at", "last_used_at")
+
+
+class ApiKeyListCreateApi(APIView):
+    required_scopes: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
+
+    class InputSerializer(serializers.Serializer[Any]):
+        name = serializers.CharField(max_length=100, allow_blank=False, trim_whitespace=True)
+        scopes = serializers.ListField(
+            child=serializers.ChoiceField(choices=ApiKey.Scope.choices),
+            min_length=1,
+            max_length=len(ApiKey.Scope.values),
+            default=[ApiKey.Scope.READ, ApiKey.Scope.INFERENCE],
+        )
+
+    class CreatedSerializer(ApiKeyOutputSerializer):
+        key = serializers.CharField(help_text="The full key. Shown once; store it now.")
+
+        class Meta(ApiKeyOutputSerializer.Meta):
+            fields = (*ApiKeyOutputSerializer.Meta.fields, "key")
+
+    @extend_schema(
+        operation_id="api_keys_list", responses=ApiKeyOutputSerializer(many=True), tags=["account"]
+    )
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            queryset=selectors.api_key_list(user=request.user),
+            serializer_class=ApiKeyOutputSerializer,
+            request=request,
+            view=self,
+        )
+
+    @extend_schema(
+        operation_id="api_keys_create",
+        request=InputSerializer,
+        responses={201: CreatedSerializer},
+        tags=["account"],
+        examples=[
+            OpenApiExample("Create", value={"name": "CI", "scopes": ["read", "inference"]}, request_only=True)
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        created = services.api_key_create(user=request.user, **payload.validated_data)
+        data = self.CreatedSerializer(created.api_key).data | {"key": created.secret}
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyRevokeApi(APIView):
+    required_scopes: ClassVar[dict[str, str]] = {"DELETE": "write"}
+
+    @extend_schema(operation_id="api_keys_revoke", responses={204: None}, tags=["account"])
+    def delete(self, request: Request, key_id: int) -> Response:
+        services.api_key_revoke(user=request.user, key_id=key_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WalletNonceApi(APIView):
+    class OutputSerializer(serializers.Serializer[Any]):
+        nonce = serializers.CharField()
+        domain = serializers.CharField()
+        uri = serializers.CharField()
+        chain_id = serializers.IntegerField()
+        statement = serializers.CharField()
+        issued_at = serializers.DateTimeField()
+        expiration_time = serializers.DateTimeField()
+        message = serializers.CharField(
+            allow_null=True, help_text="The exact EIP-4361 text to sign, when `address` was given."
+        )
+
+    class QuerySerializer(serializers.Serializer[Any]):
+        address = serializers.RegexField(
+            r"^0x[0-9a-fA-F]{40}$", required=False, help_text="The wallet that will sign."
+        )
+        chain_id = serializers.IntegerField(
+            min_value=1,
+            max_value=2**63 - 1,
+            required=False,
+            help_text="The wallet's current chain.",
+        )
+
+    @extend_schema(
+        operation_id="wallets_nonce",
+        parameters=[QuerySerializer],
+        responses=OutputSerializer,
+        tags=["wallets"],
+        description=(
+            "A single-use nonce (valid 10 minutes) and the fields of the EIP-4361 message to sign; "
+            "with `address`, also the exact message text."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        nonce = services.siwe_nonce_create(purpose=SiweNonce.Purpose.LINK, user=request.user)
+        try:
+            challenge = siwe_challenge(request, nonce, **query.validated_data)
+        except ValueError as exc:
+            raise serializers.ValidationError({"address": [str(exc)]}) from exc
+        return Response(self.OutputSerializer(challenge).data)
+
+
+class WalletOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    address = serializers.CharField()
+    chain_id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    last_login_at = serializers.DateTimeField(allow_null=True)
+
+
+class WalletListLinkApi(APIView):
+    required_scopes: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
+
+    class InputSerializer(serializers.Serializer[Any]):
+        message = serializers.CharField(max_length=4000, help_text="The EIP-4361 message, as signed.")
+        signature = serializers.RegexField(
+            r"^0x[0-9a-fA-F]{130}$", help_text="65-byte personal_sign signature."
+        )
+
+    @extend_schema(operation_id="wallets_list", responses=WalletOutputSerializer(many=True), tags=["wallets"])
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            queryset=selectors.wallet_list(user=request.user),
+            serializer_class=WalletOutputSerializer,
+            request=request,
+            view=self,
+        )
+
+    @extend_schema(
+        operation_id="wallets_link",
+        request=InputSerializer,
+        responses={201: WalletOutputSerializer},
+        tags=["wallets"],
+        description=(
+            "Link a wallet by a signed Sign-In with Ethereum message naming a nonce from "
+            "`GET /api/v1/wallets/nonce`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        wallet = services.wallet_link(
+            user=request.user, context=siwe_context(request), **payload.validated_data
+        )
+        return Response(WalletOutputSerializer(wallet).data, status=status.HTTP_201_CREATED)
+
+
+class WalletUnlinkApi(APIView):
+    required_scopes: ClassVar[dict[str, str]] = {"DELETE": "write"}
+
+    @extend_schema(operation_id="wallets_unlink", responses={204: None}, tags=["wallets"])
+    def delete(self, request: Request, wallet_id: int) -> Response:
+        services.wallet_unlink(user=request.user, wallet_id=wallet_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from core.exceptions import ApplicationError
+
+
+class AccountsError(ApplicationError):
+    pass
+
+
+class ApiKeyInvalid(AccountsError):
+    code = "not_authenticated"
+    status_code = 401
+    default_message = "The API key is invalid or has been revoked."
+
+
+class ApiKeyNotFound(AccountsError):
+    code = "not_found"
+    status_code = 404
+    default_message = "No such API key."
+
+
+class ApiKeyScopesInvalid(AccountsError):
+    code = "validation_error"
+    status_code = 400
+    default_message = "Choose at least one valid scope."
+
+
+class WalletSignatureRejected(AccountsError):
+    """A SIWE message or signature failed a check; `detail.reason` says which."""
+
+    code = "wallet_signature_rejected"
+    status_code = 400
+    default_message = "The signed message was rejected."
+
+
+class WalletAlreadyLinked(AccountsError):
+    code = "wallet_already_linked"
+    status_code = 409
+    default_message = "This wallet is linked to another account."
+
+
+class WalletNotLinked(AccountsError):
+    code = "not_authenticated"
+    status_code = 401
+    default_message = "No account is linked to this wallet. Log in another way and link it first."
+
+
+class WalletNotFound(AccountsError):
+    code = "not_found"
+    status_code = 404
+    default_message = "No such wallet."

@@ -1,0 +1,246 @@
+"""Writes for accounts: API keys (create, revoke, authenticate) and wallets (SIWE link and login)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import siwe
+from accounts.errors import (
+    ApiKeyInvalid,
+    ApiKeyNotFound,
+    ApiKeyScopesInvalid,
+    WalletAlreadyLinked,
+    WalletNotFound,
+    WalletNotLinked,
+    WalletSignatureRejected,
+)
+from accounts.models import ApiKey, SiweNonce, User, Wallet
+
+API_KEY_PREFIX = "agr_live_"
+_LOOKUP_ALPHABET = string.ascii_letters + string.digits
+_LOOKUP_LENGTH = 8
+# A cached key holds a copy of its user; this bounds how long a deactivated user keeps access.
+# Revocation does not wait for it: revoking deletes the cache entry on commit.
+API_KEY_CACHE_SECONDS = 60
+# last_used_at is a hint for people, so one write a minute per key is enough.
+API_KEY_TOUCH_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class CreatedApiKey:
+    api_key: ApiKey
+    secret: str  # the full key; returned once, never stored
+
+
+@dataclass(frozen=True)
+class ApiKeyPrincipal:
+    """What a request authenticated by an API key carries as `request.auth`."""
+
+    key_id: int
+    prefix: str
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _CachedKey:
+    principal: ApiKeyPrincipal
+    key_hash: str
+    user: User
+
+
+def _hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _cache_key(prefix: str) -> str:
+    return f"apikey:{prefix}"
+
+
+def _split_key(raw: str) -> str | None:
+    """Return the lookup prefix of a well-formed key, else None."""
+    lookup_end = len(API_KEY_PREFIX) + _LOOKUP_LENGTH
+    if not raw.startswith(API_KEY_PREFIX) or len(raw) < lookup_end + 2 or raw[lookup_end] != "_":
+        return None
+    return raw[:lookup_end]
+
+
+@transaction.atomic
+def api_key_create(*, user: User, name: str, scopes: list[str]) -> CreatedApiKey:
+    """Create an API key for `user`; the returned secret is the only copy that will ever exist."""
+    unknown = set(scopes) - set(ApiKey.Scope.values)
+    if unknown or not scopes:
+        raise ApiKeyScopesInvalid(detail={"scopes": sorted(unknown) or ["At least one is required."]})
+    for _attempt in range(5):
+        lookup = "".join(secrets.choice(_LOOKUP_ALPHABET) for _ in range(_LOOKUP_LENGTH))
+        raw = f"{API_KEY_PREFIX}{lookup}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.create(
+                    user=user,
+                    name=name.strip(),
+                    prefix=raw[: len(API_KEY_PREFIX) + _LOOKUP_LENGTH],
+                    key_hash=_hash_key(raw),
+                    scopes=sorted(set(scopes)),
+                )
+        except IntegrityError:  # lookup ids collide about once in 10^14 keys: draw again
+            continue
+        return CreatedApiKey(api_key=key, secret=raw)
+    raise RuntimeError("Could not draw a unique API key prefix.")
+
+
+@transaction.atomic
+def api_key_revoke(*, user: User, key_id: int) -> ApiKey:
+    """Revoke one of `user`'s keys; the next request with it fails. Raises ApiKeyNotFound."""
+    key = ApiKey.objects.select_for_update().filter(pk=key_id, user=user).first()
+    if key is None:
+        raise ApiKeyNotFound()
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at", "updated_at"])
+    prefix = key.prefix
+    # After commit, so a concurrent lookup cannot re-cache the row as it was before revocation.
+    transaction.on_commit(lambda: cache.delete(_cache_key(prefix)))
+    return key
+
+
+def api_key_authenticate(*, raw_key: str) -> tuple[User, ApiKeyPrincipal]:
+    """Resolve a presented key to its user, from the cache when possible. Raises ApiKeyInvalid."""
+    prefix = _split_key(raw_key)
+    if prefix is None:
+        raise ApiKeyInvalid()
+    entry: _CachedKey | None = cache.get(_cache_key(prefix))
+    if entry is None:
+        key = ApiKey.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
+        if key is None:
+            raise ApiKeyInvalid()
+        entry = _CachedKey(
+            principal=ApiKeyPrincipal(key_id=key.pk, prefix=key.prefix, scopes=frozenset(key.scopes)),
+            key_hash=key.key_hash,
+            user=key.user,
+        )
+        cache.set(_cache_key(prefix), entry, timeout=API_KEY_CACHE_SECONDS)
+    if not hmac.compare_digest(entry.key_hash, _hash_key(raw_key)) or not entry.user.is_active:
+        raise ApiKeyInvalid()
+    if cache.add(f"apikey-touch:{entry.principal.key_id}", 1, timeout=API_KEY_TOUCH_SECONDS):
+        ApiKey.objects.filter(pk=entry.principal.key_id).update(last_used_at=timezone.now())
+    return entry.user, entry.principal
+
+
+# ---------------------------------------------------------------- wallets (EIP-4361)
+
+_NONCE_ALPHABET = string.ascii_letters + string.digits
+_NONCE_LENGTH = 24  # log2(62) * 24 ≈ 143 bits, above the 96 the issue asks for
+
+
+@dataclass(frozen=True)
+class SiweContext:
+    """What the relying party expects a message to name; built by the view from the request."""
+
+    domain: str
+    uri: str
+
+
+def siwe_nonce_create(*, purpose: str, user: User | None = None) -> SiweNonce:
+    """Issue a single-use nonce (valid SIWE_NONCE_TTL_SECONDS). Also sweeps expired ones."""
+    now = timezone.now()
+    SiweNonce.objects.filter(expires_at__lte=now).delete()
+    return SiweNonce.objects.create(
+        nonce="".join(secrets.choice(_NONCE_ALPHABET) for _ in range(_NONCE_LENGTH)),
+        purpose=purpose,
+        user=user,
+        expires_at=now + timedelta(seconds=settings.SIWE_NONCE_TTL_SECONDS),
+    )
+
+
+def _siwe_verify(
+    *, message: str, signature: str, context: SiweContext, purpose: str, user: User | None
+) -> siwe.SiweMessage:
+    try:
+        parsed = siwe.parse_message(message)
+    except siwe.SiweError as exc:
+        raise WalletSignatureRejected(exc.message, detail={"reason": exc.code}) from exc
+    now = timezone.now()
+    # The nonce is burned by the first attempt that names it, valid or not, so a captured or
+    # mistyped message can never be tried twice. One DELETE is atomic on every database.
+    deleted, _ = SiweNonce.objects.filter(
+        nonce=parsed.nonce, purpose=purpose, user=user, expires_at__gt=now
+    ).delete()
+    if not deleted:
+        raise WalletSignatureRejected(
+            "The sign-in nonce is unknown, expired or already used. Request a new one.",
+            detail={"reason": "nonce_invalid"},
+        )
+    try:
+        return siwe.verify_message(
+            text=message,
+            signature=signature,
+            expected_domain=context.domain,
+            expected_uri=context.uri,
+            allowed_chain_ids=settings.SIWE_ALLOWED_CHAIN_IDS,
+            now=now,
+        )
+    except siwe.SiweError as exc:
+        raise WalletSignatureRejected(exc.message, detail={"reason": exc.code}) from exc
+
+
+@transaction.atomic
+def wallet_link(*, user: User, message: str, signature: str, context: SiweContext) -> Wallet:
+    """Link the signing address to `user`. Raises WalletSignatureRejected, WalletAlreadyLinked."""
+    parsed = _siwe_verify(
+        message=message,
+        signature=signature,
+        context=context,
+        purpose=SiweNonce.Purpose.LINK,
+        user=user,
+    )
+    existing = Wallet.objects.select_for_update().filter(address=parsed.address).first()
+    if existing is not None:
+        if existing.user_id != user.pk:
+            raise WalletAlreadyLinked()
+        return existing
+    return Wallet.objects.create(user=user, address=parsed.address, chain_id=parsed.chain_id)
+
+
+@transaction.atomic
+def wallet_login(*, message: str, signature: str, context: SiweContext) -> User:
+    """Return the active user whose linked wallet signed. Raises WalletSignatureRejected, WalletNotLinked."""
+    parsed = _siwe_verify(
+        message=message,
+        signature=signature,
+        context=context,
+        purpose=SiweNonce.Purpose.LOGIN,
+        user=None,
+    )
+    wallet = Wallet.objects.select_for_update().select_related("user").filter(address=parsed.address).first()
+    if wallet is None or not wallet.user.is_active:
+        raise WalletNotLinked()
+    wallet.last_login_at = timezone.now()
+    wallet.save(update_fields=["last_login_at", "updated_at"])
+    return wallet.user
+
+
+@transaction.atomic
+def wallet_unlink(*, user: User, wallet_id: int) -> None:
+    """Remove one of `user`'s wallets. Raises WalletNotFound."""
+    deleted, _ = Wallet.objects.filter(pk=wallet_id, user=user).delete()
+    if not deleted:
+        raise WalletNotFound()
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, display_name: str) -> User:
+    """Change what other people see of `user`."""
+    user.display_name = display_name.strip()
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["display_name"])
+    return user

@@ -1,0 +1,172 @@
+"""Account pages: profile, API keys, wallets, and wallet sign-in (htmx for the interactive parts)."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import selectors, services
+from accounts.errors import AccountsError
+from accounts.forms import ApiKeyCreateForm, ProfileForm, SiweChallengeForm, SiweForm
+from accounts.http import siwe_challenge, siwe_context
+from accounts.models import SiweNonce, User
+from core.api import error_body
+from core.types import HtmxHttpRequest
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # guaranteed by @login_required
+    return request.user
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = ProfileForm(request.POST or None, initial={"display_name": user.display_name})
+    if request.method == "POST" and form.is_valid():
+        services.user_profile_update(user=user, display_name=form.cleaned_data["display_name"])
+        messages.success(request, "Profile saved.")
+        return redirect("accounts:profile")
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "wallet_count": selectors.wallet_list(user=user).count(),
+            "key_count": selectors.api_key_list(user=user).count(),
+        },
+    )
+
+
+def _api_keys_page(
+    request: HtmxHttpRequest,
+    *,
+    form: ApiKeyCreateForm,
+    created_secret: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    template = "accounts/api_keys.html"
+    if request.htmx:
+        template += "#keys-section"
+    context = {
+        "form": form,
+        "created_secret": created_secret,
+        "keys": selectors.api_key_list(user=_user(request)),
+    }
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HtmxHttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _api_keys_page(request, form=ApiKeyCreateForm())
+    form = ApiKeyCreateForm(request.POST)
+    if not form.is_valid():
+        return _api_keys_page(request, form=form, status=422 if not request.htmx else 200)
+    created = services.api_key_create(user=_user(request), **form.cleaned_data)
+    return _api_keys_page(request, form=ApiKeyCreateForm(), created_secret=created.secret)
+
+
+@login_required
+@require_POST
+def api_key_revoke(request: HtmxHttpRequest, key_id: int) -> HttpResponse:
+    try:
+        key = services.api_key_revoke(user=_user(request), key_id=key_id)
+    except AccountsError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Key “{key.name}” revoked. Programs using it are now refused.")
+    if request.htmx:
+        return _api_keys_page(request, form=ApiKeyCreateForm())
+    return redirect("accounts:api-keys")
+
+
+@login_required
+@require_GET
+def wallets(request: HtmxHttpRequest) -> HttpResponse:
+    template = "accounts/wallets.html#wallet-list" if request.htmx else "accounts/wallets.html"
+    return render(request, template, {"wallets": selectors.wallet_list(user=_user(request))})
+
+
+@login_required
+@require_POST
+def wallet_unlink(request: HtmxHttpRequest, wallet_id: int) -> HttpResponse:
+    try:
+        services.wallet_unlink(user=_user(request), wallet_id=wallet_id)
+    except AccountsError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Wallet unlinked.")
+    if request.htmx:
+        return render(
+            request,
+            "accounts/wallets.html#wallet-list",
+            {"wallets": selectors.wallet_list(user=_user(request))},
+        )
+    return redirect("accounts:wallets")
+
+
+@require_GET
+def wallet_login_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/wallet_login.html")
+
+
+@require_GET
+def wallet_login_nonce(request: HttpRequest) -> JsonResponse:
+    form = SiweChallengeForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse(
+            error_body(
+                code="validation_error",
+                message="Give the wallet address.",
+                detail=form.errors_as_json(),
+            ),
+            status=400,
+        )
+    nonce = services.siwe_nonce_create(purpose=SiweNonce.Purpose.LOGIN)
+    challenge = siwe_challenge(
+        request, nonce, address=form.cleaned_data["address"], chain_id=form.cleaned_data["chain_id"]
+    )
+    for field in ("issued_at", "expiration_time"):
+        challenge[field] = challenge[field].isoformat().replace("+00:00", "Z")
+    response = JsonResponse(challenge)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def wallet_login(request: HttpRequest) -> JsonResponse:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = None
+    form = SiweForm(body if isinstance(body, dict) else {})
+    if not form.is_valid():
+        return JsonResponse(
+            error_body(
+                code="validation_error",
+                message="Send the signed message and its signature.",
+                detail=form.errors_as_json(),
+            ),
+            status=400,
+        )
+    try:
+        user = services.wallet_login(context=siwe_context(request), **form.cleaned_data)
+    except AccountsError as exc:
+        return JsonResponse(
+            error_body(code=exc.code, message=exc.message, detail=exc.detail),
+            status=exc.status_code,
+        )
+    # A wallet signature is itself proof of possession of a key, so it stands in for the
+    # password-plus-TOTP flow rather than adding a second factor on top of it.
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return JsonResponse({"redirect": reverse("home")})

@@ -1,0 +1,1 @@
+"""Providers, Triton nodes, health, routing, the inference gateway and batch jobs."""

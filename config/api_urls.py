@@ -1,0 +1,9 @@
+"""Everything under /api/v1/: each app contributes its own api/urls.py."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include(("accounts.api.urls", "accounts_api"), namespace="accounts_api")),
+]

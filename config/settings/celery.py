@@ -1,0 +1,22 @@
+"""Celery: Redis is the broker when REDIS_URL is set; without it tasks run eagerly in-process."""
+
+from __future__ import annotations
+
+from config.env import env
+from config.settings.cache import REDIS_URL
+
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env.bool(
+    "CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL.startswith(("redis", "amqp"))
+)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic tasks are listed here, one place, each with its schedule (ARCHITECTURE.md).
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}

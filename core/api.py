@@ -1,0 +1,118 @@
+"""DRF glue: the error envelope of API.md for every error, and the pagination shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.exceptions import ApplicationError
+
+# DRF exception class -> (stable code, human message). Anything else keeps DRF's own code.
+_CODES: dict[type[exceptions.APIException], tuple[str, str]] = {
+    exceptions.ValidationError: ("validation_error", "The request has invalid fields."),
+    exceptions.ParseError: ("validation_error", "The request body could not be parsed."),
+    exceptions.NotAuthenticated: (
+        "not_authenticated",
+        "Authentication credentials were not provided.",
+    ),
+    exceptions.AuthenticationFailed: (
+        "not_authenticated",
+        "The credentials are invalid or revoked.",
+    ),
+    exceptions.PermissionDenied: ("permission_denied", "You do not have permission to do this."),
+    exceptions.NotFound: ("not_found", "Not found."),
+    exceptions.MethodNotAllowed: ("method_not_allowed", "This method is not allowed here."),
+    exceptions.NotAcceptable: ("not_acceptable", "The requested response format is not available."),
+    exceptions.UnsupportedMediaType: (
+        "unsupported_media_type",
+        "Send JSON with Content-Type: application/json.",
+    ),
+    exceptions.Throttled: ("rate_limited", "Too many requests; slow down."),
+}
+
+
+def error_body(*, code: str, message: str, detail: Any = None) -> dict[str, Any]:
+    """The one error shape of the API: {"error": {"code", "message", "detail"}}."""
+    return {"error": {"code": code, "message": message, "detail": detail if detail is not None else {}}}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response(
+            error_body(code=exc.code, message=exc.message, detail=exc.detail),
+            status=exc.status_code,
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=_django_validation_detail(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response  # a real server error: Django's handler500 renders the envelope
+
+    code, message = _code_for(exc)
+    detail: Any = {}
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+    elif isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        detail = {"retry_after_seconds": int(exc.wait)}
+    elif isinstance(exc.detail, str) and exc.detail != exc.default_detail:
+        message = str(exc.detail)
+    response.data = error_body(code=code, message=message, detail=detail)
+    return response
+
+
+def _code_for(exc: exceptions.APIException) -> tuple[str, str]:
+    for klass in type(exc).__mro__:
+        if klass in _CODES:
+            return _CODES[klass]  # type: ignore[index]
+    return str(exc.default_code), str(exc.default_detail)
+
+
+def _django_validation_detail(exc: DjangoValidationError) -> dict[str, Any]:
+    if hasattr(exc, "error_dict"):
+        return {field: [str(m) for e in errs for m in e.messages] for field, errs in exc.error_dict.items()}
+    return {"non_field_errors": list(exc.messages)}
+
+
+class Pagination(PageNumberPagination):
+    """`{"count", "next", "previous", "results"}`, 20 a page, `?page_size=` up to 100."""
+
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class ErrorDetailSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(help_text="Stable snake_case code, e.g. `not_found`.")
+    message = serializers.CharField(help_text="A sentence for people.")
+    detail = serializers.DictField(help_text="Structured detail, e.g. field errors.")
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """The documented body of every API error."""
+
+    error = ErrorDetailSerializer()
+
+
+def paginated_response(
+    *,
+    queryset: Any,
+    serializer_class: type[serializers.BaseSerializer[Any]],
+    request: Any,
+    view: Any,
+) -> Response:
+    """List responses in the API's one pagination shape (HackSoft's get_paginated_response)."""
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)

@@ -1,0 +1,1 @@
+"""Proposals, votes, delegation, tallies and timelocked execution of parameter changes."""

@@ -1,0 +1,1 @@
+"""Listings, versions, plans, search, reviews, orders, licenses, subscriptions, refunds, disputes."""
