@@ -108,7 +108,9 @@ def api_key_revoke(*, user: User, key_id: int) -> ApiKey:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at", "updated_at"])
     prefix = key.prefix
-    # After commit, so a concurrent lookup cannot re-cache the row as it was before revocation.
+    # Dropped now and again after commit: a lookup racing this transaction may re-cache the row
+    # as it was before revocation, and the second delete removes that copy.
+    cache.delete(_cache_key(prefix))
     transaction.on_commit(lambda: cache.delete(_cache_key(prefix)))
     return key
 
@@ -193,40 +195,36 @@ def _siwe_verify(
         raise WalletSignatureRejected(exc.message, detail={"reason": exc.code}) from exc
 
 
-@transaction.atomic
 def wallet_link(*, user: User, message: str, signature: str, context: SiweContext) -> Wallet:
     """Link the signing address to `user`. Raises WalletSignatureRejected, WalletAlreadyLinked."""
+    # Verification runs outside the write transaction on purpose: its nonce DELETE must stay
+    # committed when a check fails, or a rejected message could be tried again.
     parsed = _siwe_verify(
-        message=message,
-        signature=signature,
-        context=context,
-        purpose=SiweNonce.Purpose.LINK,
-        user=user,
+        message=message, signature=signature, context=context, purpose=SiweNonce.Purpose.LINK, user=user
     )
-    existing = Wallet.objects.select_for_update().filter(address=parsed.address).first()
-    if existing is not None:
-        if existing.user_id != user.pk:
-            raise WalletAlreadyLinked()
-        return existing
-    return Wallet.objects.create(user=user, address=parsed.address, chain_id=parsed.chain_id)
+    with transaction.atomic():
+        existing = Wallet.objects.select_for_update().filter(address=parsed.address).first()
+        if existing is not None:
+            if existing.user_id != user.pk:
+                raise WalletAlreadyLinked()
+            return existing
+        return Wallet.objects.create(user=user, address=parsed.address, chain_id=parsed.chain_id)
 
 
-@transaction.atomic
 def wallet_login(*, message: str, signature: str, context: SiweContext) -> User:
     """Return the active user whose linked wallet signed. Raises WalletSignatureRejected, WalletNotLinked."""
     parsed = _siwe_verify(
-        message=message,
-        signature=signature,
-        context=context,
-        purpose=SiweNonce.Purpose.LOGIN,
-        user=None,
+        message=message, signature=signature, context=context, purpose=SiweNonce.Purpose.LOGIN, user=None
     )
-    wallet = Wallet.objects.select_for_update().select_related("user").filter(address=parsed.address).first()
-    if wallet is None or not wallet.user.is_active:
-        raise WalletNotLinked()
-    wallet.last_login_at = timezone.now()
-    wallet.save(update_fields=["last_login_at", "updated_at"])
-    return wallet.user
+    with transaction.atomic():
+        wallet = (
+            Wallet.objects.select_for_update().select_related("user").filter(address=parsed.address).first()
+        )
+        if wallet is None or not wallet.user.is_active:
+            raise WalletNotLinked()
+        wallet.last_login_at = timezone.now()
+        wallet.save(update_fields=["last_login_at", "updated_at"])
+        return wallet.user
 
 
 @transaction.atomic
@@ -243,4 +241,16 @@ def user_profile_update(*, user: User, display_name: str) -> User:
     user.display_name = display_name.strip()
     user.full_clean(exclude=["password"])
     user.save(update_fields=["display_name"])
+    return user
+
+
+@transaction.atomic
+def user_create(
+    *, email: str, password: str | None, email_verified: bool = False, is_staff: bool = False
+) -> User:
+    """Create a user outside the sign-up flow (staff tools, demo data); optionally pre-verified."""
+    from allauth.account.models import EmailAddress
+
+    user = (User.objects.create_superuser if is_staff else User.objects.create_user)(email, password)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
     return user

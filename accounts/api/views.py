@@ -83,7 +83,8 @@ class ApiKeyListCreateApi(APIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         created = services.api_key_create(user=request.user, **payload.validated_data)
-        data = self.CreatedSerializer(created.api_key).data | {"key": created.secret}
+        # CreatedSerializer documents the shape; the secret is not an attribute of the row.
+        data = ApiKeyOutputSerializer(created.api_key).data | {"key": created.secret}
         return Response(data, status=status.HTTP_201_CREATED)
 
 
