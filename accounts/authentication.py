@@ -31,5 +31,5 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-class SessionTokenAuthentication(XSessionTokenAuthentication):  # type: ignore[misc]
+class SessionTokenAuthentication(XSessionTokenAuthentication):
     """allauth's headless `X-Session-Token` (app client), named here for the OpenAPI schema."""

@@ -10,13 +10,20 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import siwe
-from accounts.models import SiweNonce
+from accounts.models import SiweNonce, User
 from accounts.services import SiweContext
 
 SIWE_STATEMENTS = {
     SiweNonce.Purpose.LINK: "Link this wallet to my Agora account.",
     SiweNonce.Purpose.LOGIN: "Sign in to Agora.",
 }
+
+
+def authenticated_user(request: HttpRequest) -> User:
+    """The caller of a view that requires authentication (login_required / IsAuthenticated)."""
+    user = request.user
+    assert isinstance(user, User), "only for views that require authentication"
+    return user
 
 
 def siwe_context(request: HttpRequest) -> SiweContext:

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.authentication.ApiKeyAuthentication"
     name = "apiKey"
 
@@ -20,7 +20,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
         }
 
 
-class SessionTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+class SessionTokenScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.authentication.SessionTokenAuthentication"
     name = "sessionToken"
 

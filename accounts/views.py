@@ -15,21 +15,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors, services
 from accounts.errors import AccountsError
 from accounts.forms import ApiKeyCreateForm, ProfileForm, SiweChallengeForm, SiweForm
-from accounts.http import siwe_challenge, siwe_context
-from accounts.models import SiweNonce, User
+from accounts.http import authenticated_user, siwe_challenge, siwe_context
+from accounts.models import SiweNonce
 from core.api import error_body
 from core.types import HtmxHttpRequest
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)  # guaranteed by @login_required
-    return request.user
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = authenticated_user(request)
     form = ProfileForm(request.POST or None, initial={"display_name": user.display_name})
     if request.method == "POST" and form.is_valid():
         services.user_profile_update(user=user, display_name=form.cleaned_data["display_name"])
@@ -59,7 +54,7 @@ def _api_keys_page(
     context = {
         "form": form,
         "created_secret": created_secret,
-        "keys": selectors.api_key_list(user=_user(request)),
+        "keys": selectors.api_key_list(user=authenticated_user(request)),
     }
     return render(request, template, context, status=status)
 
@@ -72,7 +67,7 @@ def api_keys(request: HtmxHttpRequest) -> HttpResponse:
     form = ApiKeyCreateForm(request.POST)
     if not form.is_valid():
         return _api_keys_page(request, form=form, status=422 if not request.htmx else 200)
-    created = services.api_key_create(user=_user(request), **form.cleaned_data)
+    created = services.api_key_create(user=authenticated_user(request), **form.cleaned_data)
     return _api_keys_page(request, form=ApiKeyCreateForm(), created_secret=created.secret)
 
 
@@ -80,7 +75,7 @@ def api_keys(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def api_key_revoke(request: HtmxHttpRequest, key_id: int) -> HttpResponse:
     try:
-        key = services.api_key_revoke(user=_user(request), key_id=key_id)
+        key = services.api_key_revoke(user=authenticated_user(request), key_id=key_id)
     except AccountsError as exc:
         messages.error(request, exc.message)
     else:
@@ -94,14 +89,14 @@ def api_key_revoke(request: HtmxHttpRequest, key_id: int) -> HttpResponse:
 @require_GET
 def wallets(request: HtmxHttpRequest) -> HttpResponse:
     template = "accounts/wallets.html#wallet-list" if request.htmx else "accounts/wallets.html"
-    return render(request, template, {"wallets": selectors.wallet_list(user=_user(request))})
+    return render(request, template, {"wallets": selectors.wallet_list(user=authenticated_user(request))})
 
 
 @login_required
 @require_POST
 def wallet_unlink(request: HtmxHttpRequest, wallet_id: int) -> HttpResponse:
     try:
-        services.wallet_unlink(user=_user(request), wallet_id=wallet_id)
+        services.wallet_unlink(user=authenticated_user(request), wallet_id=wallet_id)
     except AccountsError as exc:
         messages.error(request, exc.message)
     else:
@@ -110,7 +105,7 @@ def wallet_unlink(request: HtmxHttpRequest, wallet_id: int) -> HttpResponse:
         return render(
             request,
             "accounts/wallets.html#wallet-list",
-            {"wallets": selectors.wallet_list(user=_user(request))},
+            {"wallets": selectors.wallet_list(user=authenticated_user(request))},
         )
     return redirect("accounts:wallets")
 

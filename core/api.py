@@ -64,8 +64,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     detail: Any = {}
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-    elif isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        detail = {"retry_after_seconds": int(exc.wait)}
+    elif isinstance(exc, exceptions.Throttled) and getattr(exc, "wait", None) is not None:
+        detail = {"retry_after_seconds": int(exc.wait)}  # type: ignore[attr-defined]
     elif isinstance(exc.detail, str) and exc.detail != exc.default_detail:
         message = str(exc.detail)
     response.data = error_body(code=code, message=message, detail=detail)
@@ -75,7 +75,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 def _code_for(exc: exceptions.APIException) -> tuple[str, str]:
     for klass in type(exc).__mro__:
         if klass in _CODES:
-            return _CODES[klass]  # type: ignore[index]
+            return _CODES[klass]
     return str(exc.default_code), str(exc.default_detail)
 
 
@@ -114,5 +114,5 @@ def paginated_response(
 ) -> Response:
     """List responses in the API's one pagination shape (HackSoft's get_paginated_response)."""
     paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: Any = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)

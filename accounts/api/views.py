@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.http import siwe_challenge, siwe_context
+from accounts.http import authenticated_user, siwe_challenge, siwe_context
 from accounts.models import ApiKey, SiweNonce
 from core.api import paginated_response
 
@@ -24,7 +24,7 @@ class MeApi(APIView):
 
     @extend_schema(operation_id="me_retrieve", responses=OutputSerializer, tags=["account"])
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = authenticated_user(request)
         data = {
             "id": user.pk,
             "email": user.email,
@@ -38,7 +38,7 @@ class MeApi(APIView):
 class ApiKeyOutputSerializer(serializers.ModelSerializer[ApiKey]):
     class Meta:
         model = ApiKey
-        fields = ("id", "name", "prefix", "scopes", "created_at", "last_used_at")
+        fields: tuple[str, ...] = ("id", "name", "prefix", "scopes", "created_at", "last_used_at")
 
 
 class ApiKeyListCreateApi(APIView):
@@ -64,7 +64,7 @@ class ApiKeyListCreateApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return paginated_response(
-            queryset=selectors.api_key_list(user=request.user),
+            queryset=selectors.api_key_list(user=authenticated_user(request)),
             serializer_class=ApiKeyOutputSerializer,
             request=request,
             view=self,
@@ -82,7 +82,7 @@ class ApiKeyListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        created = services.api_key_create(user=request.user, **payload.validated_data)
+        created = services.api_key_create(user=authenticated_user(request), **payload.validated_data)
         # CreatedSerializer documents the shape; the secret is not an attribute of the row.
         data = ApiKeyOutputSerializer(created.api_key).data | {"key": created.secret}
         return Response(data, status=status.HTTP_201_CREATED)
@@ -93,7 +93,7 @@ class ApiKeyRevokeApi(APIView):
 
     @extend_schema(operation_id="api_keys_revoke", responses={204: None}, tags=["account"])
     def delete(self, request: Request, key_id: int) -> Response:
-        services.api_key_revoke(user=request.user, key_id=key_id)
+        services.api_key_revoke(user=authenticated_user(request), key_id=key_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -134,7 +134,7 @@ class WalletNonceApi(APIView):
     def get(self, request: Request) -> Response:
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        nonce = services.siwe_nonce_create(purpose=SiweNonce.Purpose.LINK, user=request.user)
+        nonce = services.siwe_nonce_create(purpose=SiweNonce.Purpose.LINK, user=authenticated_user(request))
         try:
             challenge = siwe_challenge(request, nonce, **query.validated_data)
         except ValueError as exc:
@@ -162,7 +162,7 @@ class WalletListLinkApi(APIView):
     @extend_schema(operation_id="wallets_list", responses=WalletOutputSerializer(many=True), tags=["wallets"])
     def get(self, request: Request) -> Response:
         return paginated_response(
-            queryset=selectors.wallet_list(user=request.user),
+            queryset=selectors.wallet_list(user=authenticated_user(request)),
             serializer_class=WalletOutputSerializer,
             request=request,
             view=self,
@@ -182,7 +182,7 @@ class WalletListLinkApi(APIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         wallet = services.wallet_link(
-            user=request.user, context=siwe_context(request), **payload.validated_data
+            user=authenticated_user(request), context=siwe_context(request), **payload.validated_data
         )
         return Response(WalletOutputSerializer(wallet).data, status=status.HTTP_201_CREATED)
 
@@ -192,5 +192,5 @@ class WalletUnlinkApi(APIView):
 
     @extend_schema(operation_id="wallets_unlink", responses={204: None}, tags=["wallets"])
     def delete(self, request: Request, wallet_id: int) -> Response:
-        services.wallet_unlink(user=request.user, wallet_id=wallet_id)
+        services.wallet_unlink(user=authenticated_user(request), wallet_id=wallet_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -69,7 +69,10 @@ def test_htmx_post_with_header_token_is_accepted(user):
     page = client.get("/accounts/api-keys/")
     token = re.search(r'"X-CSRFToken": "([^"]+)"', page.content.decode()).group(1)
     response = client.post(
-        "/accounts/api-keys/", {"name": "htmx", "scopes": ["read"]}, HTTP_X_CSRFTOKEN=token, HTTP_HX_REQUEST="true"
+        "/accounts/api-keys/",
+        {"name": "htmx", "scopes": ["read"]},
+        HTTP_X_CSRFTOKEN=token,
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
     assert user.api_keys.filter(name="htmx").exists()

@@ -18,7 +18,11 @@ def test_me_without_credentials_is_401_envelope(api_client):
     response = api_client.get("/api/v1/me")
     assert response.status_code == 401
     assert response.json() == {
-        "error": {"code": "not_authenticated", "message": "Authentication credentials were not provided.", "detail": {}}
+        "error": {
+            "code": "not_authenticated",
+            "message": "Authentication credentials were not provided.",
+            "detail": {},
+        }
     }
 
 

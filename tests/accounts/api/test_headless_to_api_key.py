@@ -63,7 +63,9 @@ def test_headless_signup_then_api_key_then_me(api_client, password):
 
 
 def test_headless_login_issues_a_session_token(api_client, user, password):
-    response = api_client.post(f"{APP}/auth/login", {"email": user.email, "password": password}, format="json")
+    response = api_client.post(
+        f"{APP}/auth/login", {"email": user.email, "password": password}, format="json"
+    )
     assert response.status_code == 200
     token = response.json()["meta"]["session_token"]
     me = api_client.get("/api/v1/me", HTTP_X_SESSION_TOKEN=token)
