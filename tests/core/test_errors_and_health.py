@@ -115,3 +115,21 @@ def test_pages_render(client, user):
         response = client.get(url)
         assert response.status_code == 200, url
         assert user.email in response.content.decode() or user.public_name in response.content.decode()
+
+
+def test_broker_probe_talks_to_the_configured_broker(settings):
+    from core import health
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Redis in CI (REDIS_URL), Celery's in-memory transport otherwise: a real connection either way.
+    assert health.broker_status() == "ok"
+
+
+def test_broker_probe_reports_an_unreachable_broker(settings, monkeypatch):
+    from config.celery import app
+    from core import health
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(app.conf, "broker_write_url", None)
+    assert health.broker_status().startswith("error:")
