@@ -192,7 +192,13 @@ def _siwe_verify(
             now=now,
         )
     except siwe.SiweError as exc:
-        raise WalletSignatureRejected(exc.message, detail={"reason": exc.code}) from exc
+        message = exc.message
+        if exc.code == "chain_mismatch":
+            allowed = ", ".join(str(c) for c in settings.SIWE_ALLOWED_CHAIN_IDS)
+            message = (
+                f"Your wallet is on chain {parsed.chain_id}. Switch it to chain {allowed} and try again."
+            )
+        raise WalletSignatureRejected(message, detail={"reason": exc.code}) from exc
 
 
 def wallet_link(*, user: User, message: str, signature: str, context: SiweContext) -> Wallet:
