@@ -86,11 +86,47 @@ def _django_validation_detail(exc: DjangoValidationError) -> dict[str, Any]:
 
 
 class Pagination(PageNumberPagination):
-    """`{"count", "next", "previous", "results"}`, 20 a page, `?page_size=` up to 100."""
+    """`{"count", "next", "previous", "results"}`, 20 a page, `?page_size=` from 1 to 100."""
 
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request: Any) -> int:
+        # DRF silently falls back to the default for a bad page_size; a client that asked for
+        # something else deserves to hear that it did not get it.
+        values = request.query_params.getlist(self.page_size_query_param)
+        if not values:
+            return self.page_size
+        if len(values) > 1 or not values[0].isdigit() or not 1 <= int(values[0]) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"Give one whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(values[0])
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        bounds = {
+            self.page_query_param: {"minimum": 1},
+            self.page_size_query_param: {"minimum": 1, "maximum": self.max_page_size},
+        }
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return parameters
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of turning them into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+def query_params(request: Any) -> dict[str, Any]:
+    """Query parameters as a plain dict, so serializers treat `?x=` as blank, not as absent."""
+    return {key: request.query_params.getlist(key)[-1] for key in request.query_params}
 
 
 class ErrorDetailSerializer(serializers.Serializer[Any]):
@@ -112,7 +148,10 @@ def paginated_response(
     request: Any,
     view: Any,
 ) -> Response:
-    """List responses in the API's one pagination shape (HackSoft's get_paginated_response)."""
+    """List responses in the API's one pagination shape (HackSoft's get_paginated_response).
+
+    The view declares `pagination_class = Pagination` too, which is how the schema learns the shape.
+    """
     paginator = Pagination()
     page: Any = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.http import authenticated_user, siwe_challenge, siwe_context
 from accounts.models import ApiKey, SiweNonce
-from core.api import paginated_response
+from core.api import Pagination, StrictCharField, paginated_response, query_params
 
 
 class MeApi(APIView):
@@ -42,10 +42,11 @@ class ApiKeyOutputSerializer(serializers.ModelSerializer[ApiKey]):
 
 
 class ApiKeyListCreateApi(APIView):
+    pagination_class = Pagination
     required_scopes: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
 
     class InputSerializer(serializers.Serializer[Any]):
-        name = serializers.CharField(max_length=100, allow_blank=False, trim_whitespace=True)
+        name = StrictCharField(max_length=100, allow_blank=False, trim_whitespace=True)
         scopes = serializers.ListField(
             child=serializers.ChoiceField(choices=ApiKey.Scope.choices),
             min_length=1,
@@ -132,7 +133,7 @@ class WalletNonceApi(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        query = self.QuerySerializer(data=request.query_params)
+        query = self.QuerySerializer(data=query_params(request))
         query.is_valid(raise_exception=True)
         nonce = services.siwe_nonce_create(purpose=SiweNonce.Purpose.LINK, user=authenticated_user(request))
         try:
@@ -151,10 +152,13 @@ class WalletOutputSerializer(serializers.Serializer[Any]):
 
 
 class WalletListLinkApi(APIView):
+    pagination_class = Pagination
     required_scopes: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
 
     class InputSerializer(serializers.Serializer[Any]):
-        message = serializers.CharField(max_length=4000, help_text="The EIP-4361 message, as signed.")
+        message = StrictCharField(
+            min_length=1, max_length=4000, trim_whitespace=False, help_text="The EIP-4361 message, as signed."
+        )
         signature = serializers.RegexField(
             r"^0x[0-9a-fA-F]{130}$", help_text="65-byte personal_sign signature."
         )
