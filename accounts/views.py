@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -115,22 +116,29 @@ def wallet_login_page(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/wallet_login.html")
 
 
+def _json_error(*, code: str, message: str, detail: dict[str, Any], status: int) -> JsonResponse:
+    return JsonResponse(error_body(code=code, message=message, detail=detail), status=status)
+
+
 @require_GET
 def wallet_login_nonce(request: HttpRequest) -> JsonResponse:
     form = SiweChallengeForm(request.GET)
     if not form.is_valid():
-        return JsonResponse(
-            error_body(
-                code="validation_error",
-                message="Give the wallet address.",
-                detail=form.errors_as_json(),
-            ),
+        return _json_error(
+            code="validation_error",
+            message="Give the wallet address.",
+            detail=form.errors_as_json(),
             status=400,
         )
     nonce = services.siwe_nonce_create(purpose=SiweNonce.Purpose.LOGIN)
-    challenge = siwe_challenge(
-        request, nonce, address=form.cleaned_data["address"], chain_id=form.cleaned_data["chain_id"]
-    )
+    try:
+        challenge = siwe_challenge(
+            request, nonce, address=form.cleaned_data["address"], chain_id=form.cleaned_data["chain_id"]
+        )
+    except ValueError as exc:  # e.g. a mixed-case address with a wrong EIP-55 checksum
+        return _json_error(
+            code="validation_error", message=str(exc), detail={"address": [str(exc)]}, status=400
+        )
     for field in ("issued_at", "expiration_time"):
         challenge[field] = challenge[field].isoformat().replace("+00:00", "Z")
     response = JsonResponse(challenge)
@@ -146,21 +154,16 @@ def wallet_login(request: HttpRequest) -> JsonResponse:
         body = None
     form = SiweForm(body if isinstance(body, dict) else {})
     if not form.is_valid():
-        return JsonResponse(
-            error_body(
-                code="validation_error",
-                message="Send the signed message and its signature.",
-                detail=form.errors_as_json(),
-            ),
+        return _json_error(
+            code="validation_error",
+            message="Send the signed message and its signature.",
+            detail=form.errors_as_json(),
             status=400,
         )
     try:
         user = services.wallet_login(context=siwe_context(request), **form.cleaned_data)
     except AccountsError as exc:
-        return JsonResponse(
-            error_body(code=exc.code, message=exc.message, detail=exc.detail),
-            status=exc.status_code,
-        )
+        return _json_error(code=exc.code, message=exc.message, detail=exc.detail, status=exc.status_code)
     # A wallet signature is itself proof of possession of a key, so it stands in for the
     # password-plus-TOTP flow rather than adding a second factor on top of it.
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
