@@ -1,51 +1,185 @@
+"""Schemathesis against /api/schema/, in process, with every check on.
+
+Wiring (schemathesis 4.32):
+
+* The schema is fetched once, at import, from the WSGI app that pytest-django configured
+  (`config.wsgi` would pick production settings), with `schemathesis.openapi.from_wsgi`.
+* `test_api` is `@schema.parametrize()`: one pytest item per operation, each running the
+  examples, coverage and fuzzing phases, positive and negative data, and calling
+  `case.call_and_validate()`, which runs every check that schemathesis registers (none is
+  excluded or disabled here; see CONFIG for the single per-operation setting).
+* `test_stateful` runs `schema.as_state_machine()`. drf-spectacular emits no OpenAPI links;
+  schemathesis 4 infers them from the response and path-parameter schemas, which gives
+  POST /api-keys -> DELETE /api-keys/{key_id}, POST /wallets -> DELETE /wallets/{wallet_id}
+  and GET /wallets -> DELETE /wallets/{wallet_id}. So the stateful phase checks that a key
+  just created can be revoked and a listed wallet unlinked (ensure_resource_availability,
+  use_after_free) in sequences of up to STEPS calls, besides the per-response checks again.
+  POST /wallets never succeeds with fuzzed data (it needs a real signature), so its link
+  stays unused; the fixture links one wallet through the real SIWE flow instead.
+* Coverage and example cases are materialised when the test is collected, before any
+  fixture has a database or an API key. So the auth provider sets a placeholder, and
+  `Fuzzer.authorize` swaps in the live key just before each call. Cases the negative
+  phases sent with no or a forged Authorization header are left alone, and `ignored_auth`
+  still sends its own unauthenticated and wrongly authenticated probes.
+  (`schemathesis.pytest.from_fixture` would build the cases after the fixtures, but 4.32
+  cannot run under pytest 9: it reads `request.node._nodeid`, which pytest 9 removed.)
+
+Database: schemathesis calls Django through its WSGI handler, not Django's test client, so
+`request_finished` closes the connection after every request. Inside the `db` fixture's
+transaction that would break PostgreSQL, hence `transaction=True`; `reset_sequences=True`
+keeps ids, and so what a drawn `{key_id}` hits, the same whichever tests ran before.
+"""
+
 from __future__ import annotations
 
 import hypothesis
 import pytest
 import schemathesis
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
+from django.utils import timezone
+from eth_account import Account
+from eth_account.messages import encode_defunct
 
-from accounts import services
+from accounts import services, siwe
+from accounts.models import ApiKey, SiweNonce
 from tests.accounts.factories import UserFactory
 
+# schemathesis.toml's format, as a dict. Everything not named here is schemathesis' default,
+# and the default for every check is "enabled".
 CONFIG = schemathesis.Config.from_dict(
     {
         "seed": 4361,
-        "generation": {"deterministic": True, "max-examples": 30, "database": "none"},
+        "generation": {"deterministic": True, "database": "none"},
+        "operations": [
+            {
+                # positive_data_acceptance stays on, with its default statuses plus 400, for two
+                # operations whose schema-valid input can fail a rule JSON Schema cannot state:
+                # - POST /wallets: a well-formed message and signature are rejected with
+                #   `wallet_signature_rejected` unless a wallet really signed a live nonce;
+                # - GET /wallets/nonce: `address` matches ^0x[0-9a-fA-F]{40}$ but a mixed-case
+                #   address must also carry a valid EIP-55 checksum.
+                # `positive_400_is_business_rule` below then fails any such 400 that is not
+                # exactly that rule, so a shape rejection is still caught.
+                "include-operation-id": ["wallets_link", "wallets_nonce"],
+                "checks": {
+                    "positive_data_acceptance": {
+                        "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+                    }
+                },
+            }
+        ],
     }
 )
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application(), config=CONFIG)
 
-_CURRENT = {"key": None}
-
-
-@schema.auth(refresh_interval=None)
-class FuzzKey:
-    def get(self, case, context):
-        return _CURRENT["key"]
-
-    def set(self, case, data, context):
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
-
-
-@pytest.fixture
-def fuzz_key(transactional_db):
-    user = UserFactory()
-    created = services.api_key_create(user=user, name="fuzz", scopes=["read", "write", "inference"])
-    _CURRENT["key"] = created.secret
-    yield created
-    _CURRENT["key"] = None
-
-
-@pytest.mark.django_db(transaction=True)
-@schema.parametrize()
-@hypothesis.settings(
-    max_examples=30,
+# The Host header schemathesis' WSGI client sends, and so the origin a SIWE message must name.
+HOST = "localhost"
+PLACEHOLDER = "Bearer fuzz-key-placeholder"
+EXAMPLES = 50
+STEPS = 6
+SETTINGS = hypothesis.settings(
+    max_examples=EXAMPLES,
     derandomize=True,
     database=None,
     deadline=None,
+    # The fuzzer's user, key and wallet are meant to live across all examples of an operation.
     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
 )
-def test_api(case, fuzz_key):
+
+_BUSINESS_RULE_400 = {
+    "POST /api/v1/wallets": lambda error: error["code"] == "wallet_signature_rejected",
+    "GET /api/v1/wallets/nonce": lambda error: (
+        error["code"] == "validation_error"
+        and error["detail"] == {"address": ["Address is not in EIP-55 checksum form."]}
+    ),
+}
+
+
+@schemathesis.check
+def positive_400_is_business_rule(ctx, response, case):
+    """Where CONFIG lets positive_data_acceptance take a 400, it must be the business rule."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 400:
+        return None
+    rule = _BUSINESS_RULE_400.get(case.operation.label)
+    if rule is None:
+        return None
+    error = response.json()["error"]
+    if not rule(error):
+        raise AssertionError(f"Schema-valid input was rejected for its shape, not a business rule: {error}")
+    return None
+
+
+@schema.auth(refresh_interval=None)
+class PlaceholderAuth:
+    def get(self, case, context):
+        return PLACEHOLDER
+
+    def set(self, case, data, context):
+        case.headers = {**(case.headers or {}), "Authorization": data}
+
+
+WALLET = Account.from_key("0x" + "4d" * 32)
+
+
+class Fuzzer:
+    """The account the fuzzer acts as: a user with an all-scopes API key and one linked wallet."""
+
+    def __init__(self):
+        self.user = UserFactory()
+        self.key = self._issue_key()
+        self._link_wallet()
+
+    def _issue_key(self):
+        return services.api_key_create(user=self.user, name="fuzz", scopes=["read", "write", "inference"])
+
+    def _link_wallet(self):
+        nonce = services.siwe_nonce_create(purpose=SiweNonce.Purpose.LINK, user=self.user)
+        text = siwe.build_message(
+            domain=HOST,
+            address=WALLET.address,
+            uri=f"http://{HOST}",
+            chain_id=settings.SIWE_ALLOWED_CHAIN_IDS[0],
+            nonce=nonce.nonce,
+            issued_at=timezone.now().replace(microsecond=0),
+        )
+        signed = Account.sign_message(encode_defunct(text=text), private_key=WALLET.key)
+        services.wallet_link(
+            user=self.user,
+            message=text,
+            signature="0x" + bytes(signed.signature).hex(),
+            context=services.SiweContext(domain=HOST, uri=f"http://{HOST}"),
+        )
+
+    def authorize(self, case):
+        if (case.headers or {}).get("Authorization") != PLACEHOLDER:
+            return
+        # A drawn DELETE /api-keys/{key_id} may name this very key: revoking the key you call
+        # with is allowed, so carry on with a fresh one rather than with 401s.
+        if not ApiKey.objects.filter(pk=self.key.api_key.pk, revoked_at__isnull=True).exists():
+            self.key = self._issue_key()
+        case.headers["Authorization"] = f"Bearer {self.key.secret}"
+
+
+@pytest.fixture
+def fuzzer(transactional_db):
+    return Fuzzer()
+
+
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
+@schema.parametrize()
+@SETTINGS
+def test_api(case, fuzzer):
+    fuzzer.authorize(case)
     case.call_and_validate()
+
+
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
+def test_stateful(fuzzer):
+    class Workflow(schema.as_state_machine()):
+        def before_call(self, case):
+            fuzzer.authorize(case)
+
+    Workflow.run(settings=hypothesis.settings(SETTINGS, stateful_step_count=STEPS))
