@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
@@ -85,6 +87,9 @@ def _django_validation_detail(exc: DjangoValidationError) -> dict[str, Any]:
     return {"non_field_errors": list(exc.messages)}
 
 
+_WHOLE_NUMBER = re.compile(r"[1-9][0-9]*")
+
+
 class Pagination(PageNumberPagination):
     """`{"count", "next", "previous", "results"}`, 20 a page, `?page_size=` from 1 to 100."""
 
@@ -92,17 +97,38 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    # DRF's `?page=last`: the schema says a page is a number, so it is only ever a number.
+    last_page_strings = ()
+
     def get_page_size(self, request: Any) -> int:
         # DRF silently falls back to the default for a bad page_size; a client that asked for
         # something else deserves to hear that it did not get it.
         values = request.query_params.getlist(self.page_size_query_param)
         if not values:
             return self.page_size
-        if len(values) > 1 or not values[0].isdigit() or not 1 <= int(values[0]) <= self.max_page_size:
+        # ASCII digits only (str.isdigit() takes "²", which int() refuses), and the length is
+        # checked before int() so that a 5,000-digit value cannot raise either.
+        value = values[0]
+        if (
+            len(values) > 1
+            or not _WHOLE_NUMBER.fullmatch(value)
+            or len(value) > len(str(self.max_page_size))
+            or int(value) > self.max_page_size
+        ):
             raise exceptions.ValidationError(
                 {self.page_size_query_param: [f"Give one whole number from 1 to {self.max_page_size}."]}
             )
-        return int(values[0])
+        return int(value)
+
+    def get_page_number(self, request: Any, paginator: Any) -> str | int:
+        # DRF reads `?page=` as page 1 and the last of repeated values; the schema says one whole
+        # number from 1. A number past the last page stays DRF's 404.
+        values = request.query_params.getlist(self.page_query_param)
+        if not values:
+            return 1
+        if len(values) > 1 or not _WHOLE_NUMBER.fullmatch(values[0]):
+            raise exceptions.ValidationError({self.page_query_param: ["Give one whole number from 1 up."]})
+        return str(values[0])
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
@@ -113,6 +139,15 @@ class Pagination(PageNumberPagination):
         for parameter in parameters:
             parameter["schema"].update(bounds.get(parameter["name"], {}))
         return parameters
+
+
+# At least one character that `str.strip()` keeps, and no NUL. The classes are spelled out
+# because Python's and ECMA-262's `\s` differ (U+001C-U+001F, U+0085, U+FEFF): drf-spectacular
+# copies the pattern into the schema, and both sides must agree on every string.
+not_blank = RegexValidator(
+    r"^[^\x00]*[^\x00\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*\Z",
+    "This field may not be blank.",
+)
 
 
 class StrictCharField(serializers.CharField):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
 from core.api import ErrorSerializer
@@ -17,7 +18,28 @@ _ERRORS = {
 }
 
 
+# What ProhibitNullCharactersValidator, on every DRF CharField, enforces; as an ECMA-262 pattern.
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+
+
 class AutoSchema(SpectacularAutoSchema):
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        if direction != "request":
+            return schema
+        # DRF refuses NUL in every CharField (PostgreSQL text cannot hold it), so the request
+        # schema says so, unless the field's own pattern already decides which characters pass.
+        for name, field in serializer.fields.items():
+            prop = schema.get("properties", {}).get(name)
+            if (
+                prop is not None
+                and prop.get("type") == "string"
+                and "pattern" not in prop
+                and any(isinstance(v, ProhibitNullCharactersValidator) for v in field.validators)
+            ):
+                prop["pattern"] = NO_NUL_PATTERN
+        return schema
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         for status, (code, message) in _ERRORS.items():

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.http import authenticated_user, siwe_challenge, siwe_context
 from accounts.models import ApiKey, SiweNonce
-from core.api import Pagination, StrictCharField, paginated_response, query_params
+from core.api import Pagination, StrictCharField, not_blank, paginated_response, query_params
 
 
 class MeApi(APIView):
@@ -46,7 +46,9 @@ class ApiKeyListCreateApi(APIView):
     required_scopes: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
 
     class InputSerializer(serializers.Serializer[Any]):
-        name = StrictCharField(max_length=100, allow_blank=False, trim_whitespace=True)
+        name = StrictCharField(
+            max_length=100, allow_blank=False, trim_whitespace=True, validators=[not_blank]
+        )
         scopes = serializers.ListField(
             child=serializers.ChoiceField(choices=ApiKey.Scope.choices),
             min_length=1,

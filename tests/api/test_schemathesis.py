@@ -11,11 +11,13 @@ Wiring (schemathesis 4.32):
 * `test_stateful` runs `schema.as_state_machine()`. drf-spectacular emits no OpenAPI links;
   schemathesis 4 infers them from the response and path-parameter schemas, which gives
   POST /api-keys -> DELETE /api-keys/{key_id}, POST /wallets -> DELETE /wallets/{wallet_id}
-  and GET /wallets -> DELETE /wallets/{wallet_id}. So the stateful phase checks that a key
-  just created can be revoked and a listed wallet unlinked (ensure_resource_availability,
-  use_after_free) in sequences of up to STEPS calls, besides the per-response checks again.
-  POST /wallets never succeeds with fuzzed data (it needs a real signature), so its link
-  stays unused; the fixture links one wallet through the real SIWE flow instead.
+  and GET /wallets -> DELETE /wallets/{wallet_id}. In scenarios of up to STEPS calls the
+  stateful phase so checks that a key just created can be revoked and a listed wallet
+  unlinked (ensure_resource_availability), besides every per-response check again.
+  use_after_free runs as well but has nothing to catch yet: no operation reads a single key
+  or wallet, and a repeated DELETE is exempt. POST /wallets never succeeds with fuzzed data
+  (that takes a real signature), so its link stays unused; the fixture links one wallet
+  through the real SIWE flow instead, which the list -> unlink link then finds.
 * Coverage and example cases are materialised when the test is collected, before any
   fixture has a database or an API key. So the auth provider sets a placeholder, and
   `Fuzzer.authorize` swaps in the live key just before each call. Cases the negative
@@ -40,6 +42,7 @@ from django.core.wsgi import get_wsgi_application
 from django.utils import timezone
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from schemathesis.checks import CHECKS, load_all_checks
 
 from accounts import services, siwe
 from accounts.models import ApiKey, SiweNonce
@@ -166,6 +169,38 @@ class Fuzzer:
 @pytest.fixture
 def fuzzer(transactional_db):
     return Fuzzer()
+
+
+BUILT_IN_CHECKS = {
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "positive_data_acceptance",
+    "negative_data_rejection",
+    "missing_required_header",
+    "unsupported_method",
+    "allow_header_conformance",
+    "ignored_auth",
+    "use_after_free",
+    "ensure_resource_availability",
+    "object_level_authorization",
+}
+
+
+def test_every_check_runs_on_every_operation_in_every_phase():
+    # Guards CONFIG: tuning a check for one operation must never switch one off. (The built-in
+    # max_response_time is the one check that is off until it is given a limit.)
+    load_all_checks()
+    registered = {check.__name__ for check in CHECKS.get_all() if not isinstance(check, type)}
+    assert registered >= {*BUILT_IN_CHECKS, "positive_400_is_business_rule"}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for phase in (None, "examples", "coverage", "fuzzing", "stateful"):
+            config = schema.config.checks_config_for(operation=operation, phase=phase)
+            off = sorted(name for name in registered if not config.get_by_name(name=name).enabled)
+            assert off == [], (operation.label, phase, off)
 
 
 @pytest.mark.django_db(transaction=True, reset_sequences=True)

@@ -133,3 +133,13 @@ def test_broker_probe_reports_an_unreachable_broker(settings, monkeypatch):
     monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
     monkeypatch.setattr(app.conf, "broker_write_url", None)
     assert health.broker_status().startswith("error:")
+
+
+@pytest.mark.parametrize(
+    "query", ["page_size=²", "page_size=" + "9" * 5000, "page=", "page=last", "page=1&page=2"]
+)
+def test_bad_pagination_params_are_400_not_500(client, user, query):
+    client.force_login(user)
+    response = client.get(f"/api/v1/api-keys?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
