@@ -9,6 +9,7 @@ import string
 from dataclasses import dataclass
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -210,11 +211,17 @@ def wallet_link(*, user: User, message: str, signature: str, context: SiweContex
     )
     with transaction.atomic():
         existing = Wallet.objects.select_for_update().filter(address=parsed.address).first()
-        if existing is not None:
-            if existing.user_id != user.pk:
-                raise WalletAlreadyLinked()
-            return existing
-        return Wallet.objects.create(user=user, address=parsed.address, chain_id=parsed.chain_id)
+        if existing is None:
+            try:
+                # Two accounts linking one new address at once both find no row to lock; the
+                # unique address decides, and the loser is told who won.
+                with transaction.atomic():
+                    return Wallet.objects.create(user=user, address=parsed.address, chain_id=parsed.chain_id)
+            except IntegrityError:
+                existing = Wallet.objects.get(address=parsed.address)
+        if existing.user_id != user.pk:
+            raise WalletAlreadyLinked()
+        return existing
 
 
 def wallet_login(*, message: str, signature: str, context: SiweContext) -> User:
@@ -255,8 +262,6 @@ def user_create(
     *, email: str, password: str | None, email_verified: bool = False, is_staff: bool = False
 ) -> User:
     """Create a user outside the sign-up flow (staff tools, demo data); optionally pre-verified."""
-    from allauth.account.models import EmailAddress
-
     user = (User.objects.create_superuser if is_staff else User.objects.create_user)(email, password)
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
     return user

@@ -195,3 +195,14 @@ def test_login_message_replayed_is_rejected(user):
     with pytest.raises(WalletSignatureRejected) as excinfo:
         services.wallet_login(message=text, signature=signature, context=CONTEXT)
     assert excinfo.value.detail["reason"] == "nonce_invalid"
+
+
+def test_losing_a_race_to_link_the_same_address_is_already_linked(user, other_user, monkeypatch):
+    account = h.new_account()
+    Wallet.objects.create(user=other_user, address=account.address, chain_id=h.CHAIN_ID)
+    # Our locked lookup ran before the rival's link committed, so it saw no row to lock.
+    monkeypatch.setattr(Wallet.objects, "select_for_update", Wallet.objects.none)
+    text = h.message(account, _link_nonce(user))
+    with pytest.raises(WalletAlreadyLinked):
+        services.wallet_link(user=user, message=text, signature=h.sign(text, account), context=CONTEXT)
+    assert Wallet.objects.get().user == other_user

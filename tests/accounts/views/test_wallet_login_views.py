@@ -39,6 +39,16 @@ def test_nonce_refuses_bad_addresses_with_400(client, address):
     assert response.json()["error"]["code"] == "validation_error"
 
 
+def _sign_in_with(client, account):
+    """What the wallet sign-in page does: fetch the message for the address, sign it, post it."""
+    text = client.get("/accounts/wallet-login/nonce/", {"address": account.address}).json()["message"]
+    return client.post(
+        "/accounts/wallet-login/verify/",
+        json.dumps({"message": text, "signature": h.sign(text, account)}),
+        content_type="application/json",
+    )
+
+
 def test_verify_logs_the_wallet_owner_in(client, user):
     account = Account.create()
     link = h.message(account, services.siwe_nonce_create(purpose=SiweNonce.Purpose.LINK, user=user).nonce)
@@ -48,12 +58,7 @@ def test_verify_logs_the_wallet_owner_in(client, user):
         signature=h.sign(link, account),
         context=services.SiweContext(h.DOMAIN, h.URI),
     )
-    text = client.get("/accounts/wallet-login/nonce/", {"address": account.address}).json()["message"]
-    response = client.post(
-        "/accounts/wallet-login/verify/",
-        json.dumps({"message": text, "signature": h.sign(text, account)}),
-        content_type="application/json",
-    )
+    response = _sign_in_with(client, account)
     assert response.status_code == 200
     assert response.json() == {"redirect": "/"}
     assert int(client.session["_auth_user_id"]) == user.pk
@@ -70,13 +75,7 @@ def test_verify_refuses_malformed_bodies(client, body):
 
 
 def test_verify_refuses_an_unlinked_wallet(client):
-    account = Account.create()
-    text = client.get("/accounts/wallet-login/nonce/", {"address": account.address}).json()["message"]
-    response = client.post(
-        "/accounts/wallet-login/verify/",
-        json.dumps({"message": text, "signature": h.sign(text, account)}),
-        content_type="application/json",
-    )
+    response = _sign_in_with(client, Account.create())
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
     assert "_auth_user_id" not in client.session
