@@ -1,0 +1,130 @@
+"""Reads of the ledger: balances, history, and the full integrity check behind `ledger_check`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, Q, QuerySet
+
+from accounts.models import User
+from core.fields import WideSum
+from tokenomics.models import Asset, LedgerAccount, LedgerEntry, LedgerTransaction
+from tokenomics.models.ledger import USER_ACCOUNT_KINDS, AccountKind
+
+
+@dataclass(frozen=True)
+class AssetBalances:
+    asset: str
+    wallet: int
+    creator_payable: int
+    provider_payable: int
+    stake: int
+
+
+def user_balances(*, user: User) -> list[AssetBalances]:
+    """The user's balances per asset and account kind (zero where no account exists yet)."""
+    by_key = {
+        (account.asset, account.kind): account.balance
+        for account in LedgerAccount.objects.filter(owner=user).only("asset", "kind", "balance")
+    }
+    return [
+        AssetBalances(
+            asset=asset,
+            wallet=by_key.get((asset, AccountKind.WALLET), 0),
+            creator_payable=by_key.get((asset, AccountKind.CREATOR_PAYABLE), 0),
+            provider_payable=by_key.get((asset, AccountKind.PROVIDER_PAYABLE), 0),
+            stake=by_key.get((asset, AccountKind.STAKE), 0),
+        )
+        for asset in Asset.values
+    ]
+
+
+def user_entries(*, user: User, asset: str | None = None) -> QuerySet[LedgerEntry]:
+    """The user's ledger entries, newest first, with their transaction and account."""
+    queryset = (
+        LedgerEntry.objects.filter(account__owner=user)
+        .select_related("transaction", "account")
+        .order_by("-transaction__posted_at", "-id")
+    )
+    if asset:
+        queryset = queryset.filter(asset=asset)
+    return queryset
+
+
+@dataclass
+class LedgerReport:
+    """What `ledger_check` found; `ok` only when every list of violations is empty."""
+
+    transactions: int = 0
+    entries: int = 0
+    accounts: int = 0
+    trial_balance: dict[str, int] = field(default_factory=dict)  # Σ entries per asset: must be 0
+    volume: dict[str, int] = field(default_factory=dict)  # Σ positive entries per asset
+    user_holdings: dict[str, int] = field(default_factory=dict)  # Σ user-owned balances per asset
+    unbalanced_transactions: list[int] = field(default_factory=list)
+    short_transactions: list[int] = field(default_factory=list)  # fewer than two entries
+    asset_mismatches: list[int] = field(default_factory=list)  # entry asset ≠ account asset
+    negative_accounts: list[int] = field(default_factory=list)
+    cache_mismatches: list[tuple[int, int, int]] = field(default_factory=list)  # (account, cached, derived)
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            any(self.trial_balance.values())
+            or self.unbalanced_transactions
+            or self.short_transactions
+            or self.asset_mismatches
+            or self.negative_accounts
+            or self.cache_mismatches
+        )
+
+
+def ledger_verify() -> LedgerReport:
+    """Check every ledger invariant over all rows; read-only, a handful of aggregate queries."""
+    report = LedgerReport(
+        transactions=LedgerTransaction.objects.count(),
+        entries=LedgerEntry.objects.count(),
+        accounts=LedgerAccount.objects.count(),
+    )
+    totals = {
+        row["asset"]: row["total"]
+        for row in LedgerEntry.objects.values("asset").annotate(total=WideSum("amount"))
+    }
+    report.trial_balance = {asset: totals.get(asset, 0) for asset in Asset.values}
+    # Sign comparisons with 0 are exact on both databases (see core.fields).
+    volume = {
+        row["asset"]: row["total"]
+        for row in LedgerEntry.objects.filter(amount__gt=0).values("asset").annotate(total=WideSum("amount"))
+    }
+    report.volume = {asset: volume.get(asset, 0) for asset in Asset.values}
+
+    unbalanced = (
+        LedgerEntry.objects.values("transaction_id", "asset")
+        .annotate(total=WideSum("amount"))
+        .exclude(total=0)
+        .order_by()
+        .values_list("transaction_id", flat=True)
+    )
+    report.unbalanced_transactions = sorted(set(unbalanced))
+    report.short_transactions = list(
+        LedgerTransaction.objects.annotate(n=Count("entries")).filter(n__lt=2).values_list("pk", flat=True)
+    )
+    report.asset_mismatches = list(
+        LedgerEntry.objects.filter(~Q(asset=F("account__asset"))).values_list("pk", flat=True)[:1000]
+    )
+
+    derived = {
+        row["account_id"]: row["total"]
+        for row in LedgerEntry.objects.values("account_id").annotate(total=WideSum("amount")).order_by()
+    }
+    holdings = dict.fromkeys(Asset.values, 0)
+    for account in LedgerAccount.objects.only("pk", "kind", "asset", "balance", "overdraft_allowed"):
+        total = derived.get(account.pk, 0)
+        if account.balance != total:
+            report.cache_mismatches.append((account.pk, account.balance, total))
+        if not account.overdraft_allowed and min(account.balance, total) < 0:
+            report.negative_accounts.append(account.pk)
+        if account.kind in USER_ACCOUNT_KINDS:
+            holdings[account.asset] += account.balance
+    report.user_holdings = holdings
+    return report

@@ -1,0 +1,98 @@
+"""Registry-backed inputs of the pure split engine, and the creator tier derived from the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accounts.models import User
+from core.fields import WideSum
+from tokenomics.models import Asset, LedgerEntry
+from tokenomics.models.ledger import AccountKind, TransactionKind
+from tokenomics.money import agr_base_units_to_usd_cents
+from tokenomics.selectors.parameters import parameter_get, parameters_get
+from tokenomics.splits import CreatorTier, SaleRates, TierRule, creator_tier_for, next_tier
+
+_TIER_KEYS = {
+    CreatorTier.BRONZE: (None, "sale.creator_share.bronze_bps"),
+    CreatorTier.SILVER: ("creator_tier.silver_threshold_cents", "sale.creator_share.silver_bps"),
+    CreatorTier.GOLD: ("creator_tier.gold_threshold_cents", "sale.creator_share.gold_bps"),
+    CreatorTier.PLATINUM: ("creator_tier.platinum_threshold_cents", "sale.creator_share.platinum_bps"),
+}
+_SALE_FEE_KEYS = ("sale.network_fee_bps", "sale.treasury_bps", "sale.validator_pool_bps")
+
+
+def creator_tier_rules() -> list[TierRule]:
+    keys = [key for pair in _TIER_KEYS.values() for key in pair if key is not None]
+    values = parameters_get(keys)
+    return [
+        TierRule(tier=tier, threshold=values[threshold] if threshold else 0, share_bps=values[share])
+        for tier, (threshold, share) in _TIER_KEYS.items()
+    ]
+
+
+def creator_net_sales_by_asset(*, creator: User) -> dict[str, int]:
+    """Lifetime net sales per asset, from the ledger: gross released from escrow by sales made for
+    this creator, less what upheld disputes later clawed back from the creator's payable balance."""
+    released = (
+        LedgerEntry.objects.filter(
+            transaction__party=creator,
+            transaction__kind=TransactionKind.SALE,
+            account__kind=AccountKind.ESCROW,
+        )
+        .values("asset")
+        .annotate(total=WideSum("amount"))
+    )
+    clawed_back = (
+        LedgerEntry.objects.filter(
+            transaction__party=creator,
+            transaction__kind=TransactionKind.SALE_CLAWBACK,
+            account__kind=AccountKind.CREATOR_PAYABLE,
+        )
+        .values("asset")
+        .annotate(total=WideSum("amount"))
+    )
+    net = dict.fromkeys(Asset.values, 0)
+    for row in released:  # escrow entries of a release are negative: the gross leaving escrow
+        net[row["asset"]] -= row["total"]
+    for row in clawed_back:  # clawbacks debit the creator's payable: negative entries
+        net[row["asset"]] += row["total"]
+    return net
+
+
+def creator_net_sales_cents(*, creator: User) -> int:
+    """Lifetime net sales in US cents; AGR counts at the registry's reference price (rounded down)."""
+    net = creator_net_sales_by_asset(creator=creator)
+    price = parameter_get("token.agr_price_micro_usd")
+    return net[Asset.USD] + agr_base_units_to_usd_cents(base_units=net[Asset.AGR], agr_price_micro_usd=price)
+
+
+@dataclass(frozen=True)
+class CreatorStanding:
+    tier: TierRule
+    next_tier: TierRule | None
+    net_sales_cents: int
+
+
+def creator_standing(*, creator: User) -> CreatorStanding:
+    """The creator's tier (never stored: derived from the ledger on each read) and the next one."""
+    rules = creator_tier_rules()
+    sales = creator_net_sales_cents(creator=creator)
+    return CreatorStanding(
+        tier=creator_tier_for(lifetime_net_sales=sales, rules=rules),
+        next_tier=next_tier(lifetime_net_sales=sales, rules=rules),
+        net_sales_cents=sales,
+    )
+
+
+def sale_rates(*, creator_share_bps: int) -> SaleRates:
+    fees = parameters_get(_SALE_FEE_KEYS)
+    return SaleRates(
+        creator_share_bps=creator_share_bps,
+        network_fee_bps=fees["sale.network_fee_bps"],
+        treasury_bps=fees["sale.treasury_bps"],
+        validator_pool_bps=fees["sale.validator_pool_bps"],
+    )
+
+
+def sale_rates_for_creator(*, creator: User) -> SaleRates:
+    return sale_rates(creator_share_bps=creator_standing(creator=creator).tier.share_bps)

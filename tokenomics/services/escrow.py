@@ -1,0 +1,230 @@
+"""Escrow: hold a payment, then resolve it exactly once by release, refund, or partial refund.
+
+Every resolution locks the escrow row and checks it is still HELD, so a release racing a refund
+(a buyer's click against the window-closing task) resolves once; the postings' idempotency keys
+derive from the escrow reference, so a retried call moves nothing twice.
+
+These are primitives: they nest inside the caller's transaction (an order service that holds a
+payment and records the order together), so the top-level caller owns the durable transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from tokenomics.errors import AmountInvalid, InvalidState
+from tokenomics.locks import escrow_lock
+from tokenomics.models import Asset, Escrow, LedgerAccount, LedgerTransaction
+from tokenomics.models.escrow import EscrowState
+from tokenomics.models.ledger import AccountKind, TransactionKind
+from tokenomics.selectors.parameters import parameter_get
+from tokenomics.selectors.rates import sale_rates_for_creator
+from tokenomics.services.ledger import (
+    Leg,
+    system_account_get_or_create,
+    transaction_post,
+    user_account_get_or_create,
+)
+from tokenomics.splits import SaleSplit, split_sale
+
+
+def escrow_hold(
+    *,
+    reference: str,
+    creator: User,
+    source_account: LedgerAccount,
+    amount: int,
+    payer: User | None = None,
+    release_after: datetime | None = None,
+    memo: str = "",
+) -> Escrow:
+    """Move `amount` from `source_account` (the payer's wallet, or a rail's external account) into
+    escrow for a sale by `creator`. Idempotent per `reference`. Raises InsufficientFunds,
+    IdempotencyConflict (same reference, other amount or source), AmountInvalid."""
+    if type(amount) is not int or amount <= 0:
+        raise AmountInvalid("An escrow holds a positive whole amount in minor units.")
+    if release_after is None:
+        release_after = timezone.now() + timedelta(seconds=parameter_get("escrow.refund_window_seconds"))
+    escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=source_account.asset)
+    with transaction.atomic():
+        posted = transaction_post(
+            kind=TransactionKind.ESCROW_HOLD,
+            legs=[Leg(source_account, -amount), Leg(escrow_account, amount)],
+            idempotency_key=f"escrow:{reference}:hold",
+            memo=memo or f"Payment held for {reference}",
+            reference=reference,
+            party=creator,
+        )
+        if not posted.created:
+            return Escrow.objects.get(hold_transaction=posted.transaction)
+        return Escrow.objects.create(
+            reference=reference,
+            asset=source_account.asset,
+            amount=amount,
+            payer=payer,
+            creator=creator,
+            source_account=source_account,
+            release_after=release_after,
+            hold_transaction=posted.transaction,
+        )
+
+
+def _split_legs(*, escrow: Escrow, split: SaleSplit) -> list[Leg]:
+    asset = escrow.asset
+    # The network fee is burned when paid in AGR and set aside for buy-backs when paid in fiat.
+    network_kind = AccountKind.BURN if asset == Asset.AGR else AccountKind.BUYBACK_RESERVE
+    parts = [
+        (
+            user_account_get_or_create(user=escrow.creator, kind=AccountKind.CREATOR_PAYABLE, asset=asset),
+            split.creator,
+        ),
+        (system_account_get_or_create(kind=network_kind, asset=asset), split.network_fee),
+        (system_account_get_or_create(kind=AccountKind.TREASURY, asset=asset), split.treasury),
+        (system_account_get_or_create(kind=AccountKind.VALIDATOR_POOL, asset=asset), split.validator_pool),
+        (system_account_get_or_create(kind=AccountKind.PLATFORM_REVENUE, asset=asset), split.platform),
+    ]
+    return [Leg(account, amount) for account, amount in parts if amount]
+
+
+def _post_release(*, escrow: Escrow, amount: int, escrow_account: LedgerAccount) -> LedgerTransaction:
+    split = split_sale(gross=amount, rates=sale_rates_for_creator(creator=escrow.creator))
+    posted = transaction_post(
+        kind=TransactionKind.SALE,
+        legs=[Leg(escrow_account, -amount), *_split_legs(escrow=escrow, split=split)],
+        idempotency_key=f"escrow:{escrow.reference}:release",
+        memo=f"Sale {escrow.reference} released to the split",
+        reference=escrow.reference,
+        party=escrow.creator,
+    )
+    return posted.transaction
+
+
+def _post_refund(*, escrow: Escrow, amount: int, escrow_account: LedgerAccount) -> LedgerTransaction:
+    posted = transaction_post(
+        kind=TransactionKind.REFUND,
+        legs=[Leg(escrow_account, -amount), Leg(escrow.source_account, amount)],
+        idempotency_key=f"escrow:{escrow.reference}:refund",
+        memo=f"Refund of {escrow.reference}",
+        reference=escrow.reference,
+        party=escrow.creator,
+    )
+    return posted.transaction
+
+
+def escrow_release(*, escrow_id: int) -> Escrow:
+    """Release a held payment to the sale split (creator tier as of now). Releasing a released
+    escrow returns it unchanged; a refunded one raises InvalidState."""
+    with transaction.atomic():
+        escrow = escrow_lock(escrow_id)
+        if escrow.state == EscrowState.RELEASED:
+            return escrow
+        if escrow.state != EscrowState.HELD:
+            raise InvalidState("This payment was already refunded.", detail={"state": escrow.state})
+        escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=escrow.asset)
+        escrow.release_transaction = _post_release(
+            escrow=escrow, amount=escrow.amount, escrow_account=escrow_account
+        )
+        escrow.state = EscrowState.RELEASED
+        escrow.resolved_at = timezone.now()
+        escrow.save(update_fields=["release_transaction", "state", "resolved_at", "updated_at"])
+        return escrow
+
+
+def escrow_refund(*, escrow_id: int, amount: int | None = None) -> Escrow:
+    """Refund a held payment to where it came from: all of it, or `amount` with the rest released
+    to the split. Raises InvalidState once resolved (a repeat of a full refund returns it), and
+    AmountInvalid for an amount outside 1..held."""
+    with transaction.atomic():
+        escrow = escrow_lock(escrow_id)
+        refund = escrow.amount if amount is None else amount
+        if escrow.state == EscrowState.REFUNDED and refund == escrow.amount:
+            return escrow
+        if escrow.state != EscrowState.HELD:
+            raise InvalidState("This payment is no longer held in escrow.", detail={"state": escrow.state})
+        if type(refund) is not int or not 0 < refund <= escrow.amount:
+            raise AmountInvalid(
+                "A refund is a whole amount between 1 and the amount held.",
+                detail={"held": str(escrow.amount)},
+            )
+        escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=escrow.asset)
+        escrow.refund_transaction = _post_refund(escrow=escrow, amount=refund, escrow_account=escrow_account)
+        escrow.refunded_amount = refund
+        if refund < escrow.amount:
+            escrow.release_transaction = _post_release(
+                escrow=escrow, amount=escrow.amount - refund, escrow_account=escrow_account
+            )
+            escrow.state = EscrowState.PARTIALLY_REFUNDED
+        else:
+            escrow.state = EscrowState.REFUNDED
+        escrow.resolved_at = timezone.now()
+        escrow.save(
+            update_fields=[
+                "refund_transaction",
+                "release_transaction",
+                "refunded_amount",
+                "state",
+                "resolved_at",
+                "updated_at",
+            ]
+        )
+        return escrow
+
+
+def escrow_set_frozen(*, escrow_id: int, frozen: bool) -> Escrow:
+    """Keep a held payment from releasing at the end of its window (a refund request or dispute is
+    open), or let it again. Raises InvalidState once resolved."""
+    with transaction.atomic():
+        escrow = escrow_lock(escrow_id)
+        if escrow.state != EscrowState.HELD:
+            raise InvalidState("This payment is no longer held in escrow.", detail={"state": escrow.state})
+        if escrow.frozen != frozen:
+            escrow.frozen = frozen
+            escrow.save(update_fields=["frozen", "updated_at"])
+        return escrow
+
+
+def escrows_release_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Release every held, unfrozen escrow whose window has closed; returns how many it released.
+    Each release is its own transaction, so one failure leaves the others done."""
+    now = now or timezone.now()
+    due = list(
+        Escrow.objects.filter(state=EscrowState.HELD, frozen=False, release_after__lte=now)
+        .order_by("release_after", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    released = 0
+    for escrow_id in due:
+        escrow = escrow_release(escrow_id=escrow_id)
+        released += escrow.state == EscrowState.RELEASED
+    return released
+
+
+def sale_clawback(*, escrow_id: int, amount: int, reason: str = "") -> LedgerTransaction:
+    """After release, return `amount` to the payer's source from the creator's payable balance
+    (an upheld dispute, SPEC §4). One clawback per escrow. Raises InsufficientFunds if the
+    creator's payable balance is short, InvalidState before release, AmountInvalid."""
+    with transaction.atomic():
+        escrow = escrow_lock(escrow_id)
+        if escrow.state not in (EscrowState.RELEASED, EscrowState.PARTIALLY_REFUNDED):
+            raise InvalidState("Only a released payment can be clawed back.", detail={"state": escrow.state})
+        released = escrow.amount - escrow.refunded_amount
+        if type(amount) is not int or not 0 < amount <= released:
+            raise AmountInvalid(
+                "The amount must be between 1 and what was released.", detail={"released": str(released)}
+            )
+        payable = user_account_get_or_create(
+            user=escrow.creator, kind=AccountKind.CREATOR_PAYABLE, asset=escrow.asset
+        )
+        posted = transaction_post(
+            kind=TransactionKind.SALE_CLAWBACK,
+            legs=[Leg(payable, -amount), Leg(escrow.source_account, amount)],
+            idempotency_key=f"escrow:{escrow.reference}:clawback",
+            memo=reason or f"Upheld dispute on {escrow.reference}",
+            reference=escrow.reference,
+            party=escrow.creator,
+        )
+        return posted.transaction

@@ -1,0 +1,114 @@
+"""Writes of the parameter registry: seeding from the catalog and governed changes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from tokenomics.errors import ParameterChangeTooLarge, ParameterNotFound, ParameterOutOfBounds
+from tokenomics.models import Parameter, ParameterChange
+from tokenomics.parameter_catalog import CATALOG
+from tokenomics.selectors.parameters import parameter_cache_key, parameters_get
+
+MAX_CHANGE_KEY = "governance.max_quarterly_change_bps"
+WINDOW_KEY = "governance.change_window_seconds"
+
+
+def parameters_sync() -> int:
+    """Create every catalog parameter missing from the database, with its first history row.
+
+    Existing values are left alone (they may have been governed). Returns how many were created.
+    Runs after every `migrate` (and after test flushes, which re-emit post_migrate).
+    """
+    existing = set(Parameter.objects.values_list("key", flat=True))
+    now = timezone.now()
+    created = 0
+    with transaction.atomic():
+        for spec in CATALOG:
+            if spec.key in existing:
+                continue
+            parameter = Parameter.objects.create(
+                key=spec.key,
+                category=spec.category,
+                value=spec.default,
+                unit=spec.unit,
+                min_value=spec.min_value,
+                max_value=spec.max_value,
+                description=spec.description,
+            )
+            ParameterChange.objects.create(
+                parameter=parameter,
+                old_value=None,
+                new_value=spec.default,
+                reason="Initial default",
+                changed_at=now,
+            )
+            created += 1
+    return created
+
+
+def _value_at(parameter: Parameter, moment: datetime) -> int:
+    """The value in effect at `moment` (the first value, if the parameter is younger than that)."""
+    change = parameter.changes.filter(changed_at__lte=moment).order_by("-changed_at", "-id").first()
+    if change is None:
+        change = parameter.changes.order_by("changed_at", "id").first()
+    return change.new_value if change is not None else parameter.value
+
+
+def parameter_set(
+    *,
+    key: str,
+    value: int,
+    changed_by: User | None = None,
+    proposal_ref: str = "",
+    reason: str = "",
+    emergency: bool = False,
+) -> Parameter:
+    """Change a parameter, recording who or which proposal did it.
+
+    Raises ParameterNotFound, ParameterOutOfBounds (outside min/max), and ParameterChangeTooLarge
+    when the value would move more than `governance.max_quarterly_change_bps` from what it was one
+    change window ago, unless `emergency`. Clears the cached value on commit.
+    """
+    if type(value) is not int:
+        raise ParameterOutOfBounds("The value must be a whole number in the parameter's unit.")
+    limits = parameters_get([MAX_CHANGE_KEY, WINDOW_KEY])
+    with transaction.atomic():
+        parameter = Parameter.objects.select_for_update().filter(key=key).first()
+        if parameter is None:
+            raise ParameterNotFound(detail={"key": key})
+        if not parameter.min_value <= value <= parameter.max_value:
+            raise ParameterOutOfBounds(
+                detail={"key": key, "min": str(parameter.min_value), "max": str(parameter.max_value)}
+            )
+        now = timezone.now()
+        if not emergency:
+            reference = _value_at(parameter, now - timedelta(seconds=limits[WINDOW_KEY]))
+            # |new - reference| <= reference * limit, in integers; a zero reference cannot move.
+            if abs(value - reference) * 10_000 > abs(reference) * limits[MAX_CHANGE_KEY]:
+                raise ParameterChangeTooLarge(
+                    detail={
+                        "key": key,
+                        "reference_value": str(reference),
+                        "max_change_bps": limits[MAX_CHANGE_KEY],
+                        "window_seconds": limits[WINDOW_KEY],
+                    }
+                )
+        ParameterChange.objects.create(
+            parameter=parameter,
+            old_value=parameter.value,
+            new_value=value,
+            changed_by=changed_by,
+            proposal_ref=proposal_ref,
+            reason=reason[:255],
+            emergency=emergency,
+            changed_at=now,
+        )
+        parameter.value = value
+        parameter.save(update_fields=["value", "updated_at"])
+        transaction.on_commit(lambda: cache.delete(parameter_cache_key(key)))
+    return parameter
