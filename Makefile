@@ -20,6 +20,7 @@ install: $(STAMP)
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo_data
+	$(PY) manage.py load_demo_ledger
 	@echo ""
 	@echo "  Agora is running at http://$(HOST):$(PORT)/"
 	@echo "  Demo logins (password agora-demo-2026): buyer@agora.local, creator@agora.local,"

@@ -56,7 +56,7 @@ class WideIntegerField(models.Field):  # type: ignore[type-arg]
             return None
         return int(value)
 
-    def get_prep_value(self, value: Any) -> int | None:
+    def get_prep_value(self, value: Any) -> Any:  # an int, None, or an expression
         value = super().get_prep_value(value)
         if value is None or hasattr(value, "resolve_expression"):
             return value
@@ -74,7 +74,7 @@ class WideIntegerField(models.Field):  # type: ignore[type-arg]
             return str(value)  # canonical decimal text: exact, and its sign compares right with 0
         return Decimal(value)
 
-    def formfield(self, **kwargs: Any) -> forms.Field:
+    def formfield(self, **kwargs: Any) -> forms.Field | None:
         defaults: dict[str, Any] = {"form_class": forms.IntegerField}
         defaults.update(kwargs)
         return super().formfield(**defaults)

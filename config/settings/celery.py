@@ -19,4 +19,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Periodic tasks are listed here, one place, each with its schedule (ARCHITECTURE.md).
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Escrow releases when the 7-day refund window closes; five minutes late at most.
+    "release-due-escrows": {"task": "tokenomics.release_due_escrows", "schedule": 300.0},
+}

@@ -56,7 +56,8 @@ def _value_at(parameter: Parameter, moment: datetime) -> int:
     change = parameter.changes.filter(changed_at__lte=moment).order_by("-changed_at", "-id").first()
     if change is None:
         change = parameter.changes.order_by("changed_at", "id").first()
-    return change.new_value if change is not None else parameter.value
+    value: int = change.new_value if change is not None else parameter.value
+    return value
 
 
 def parameter_set(

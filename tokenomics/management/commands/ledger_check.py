@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -27,7 +28,7 @@ class Command(BaseCommand):
             volume = format_amount(amount=report.volume[asset], asset=asset)
             held = format_amount(amount=report.user_holdings[asset], asset=asset)
             out.write(f"  {asset}: trial balance {total} (must be 0); volume {volume}; held by users {held}")
-        problems = {
+        problems: dict[str, Sequence[object]] = {
             "assets whose entries do not sum to zero": [a for a, t in report.trial_balance.items() if t],
             "unbalanced transactions": report.unbalanced_transactions,
             "transactions with fewer than two entries": report.short_transactions,
