@@ -9,6 +9,7 @@ Rates are basis points (10,000 = 100%); durations are seconds; money carries its
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tokenomics.money import agr
@@ -477,3 +478,82 @@ CATALOG: tuple[ParameterSpec, ...] = (
 )
 
 CATALOG_BY_KEY: dict[str, ParameterSpec] = {spec.key: spec for spec in CATALOG}
+
+
+# Relations between parameters that no single bound can hold: a change that breaks one is refused,
+# so the split engine never meets shares over 100% or a minimum above its maximum.
+def _sum_at_most(
+    keys: tuple[str, ...], limit: int, label: str
+) -> tuple[tuple[str, ...], str, Callable[[int], bool]]:
+    return keys, f"{label} must not exceed {limit // 100}%", lambda total: total <= limit
+
+
+def _sum_exactly(
+    keys: tuple[str, ...], limit: int, label: str
+) -> tuple[tuple[str, ...], str, Callable[[int], bool]]:
+    return keys, f"{label} must add up to exactly {limit // 100}%", lambda total: total == limit
+
+
+_SALE_FEES = ("sale.network_fee_bps", "sale.treasury_bps", "sale.validator_pool_bps")
+SUM_RULES = (
+    *(
+        _sum_at_most((share, *_SALE_FEES), BPS_100, "A creator share plus the sale fees")
+        for share in (
+            "sale.creator_share.bronze_bps",
+            "sale.creator_share.silver_bps",
+            "sale.creator_share.gold_bps",
+            "sale.creator_share.platinum_bps",
+        )
+    ),
+    _sum_exactly(
+        ("compute.provider_bps", "compute.network_ops_bps", "compute.treasury_bps"),
+        BPS_100,
+        "The compute-fee parts",
+    ),
+    _sum_exactly(
+        (
+            "distribution.providers_bps",
+            "distribution.creators_bps",
+            "distribution.developers_bps",
+            "distribution.community_bps",
+        ),
+        BPS_100,
+        "The revenue distribution shares",
+    ),
+)
+# Each tuple must be non-decreasing (tier thresholds and shares, min/max pairs).
+ORDER_RULES: tuple[tuple[str, ...], ...] = (
+    (
+        "creator_tier.silver_threshold_cents",
+        "creator_tier.gold_threshold_cents",
+        "creator_tier.platinum_threshold_cents",
+    ),
+    (
+        "sale.creator_share.bronze_bps",
+        "sale.creator_share.silver_bps",
+        "sale.creator_share.gold_bps",
+        "sale.creator_share.platinum_bps",
+    ),
+    ("compute.demand_multiplier.min_bps", "compute.demand_multiplier.max_bps"),
+    ("compute.priority_fee.min_bps", "compute.priority_fee.max_bps"),
+    (
+        "discount.volume.tier1_threshold_cents",
+        "discount.volume.tier2_threshold_cents",
+        "discount.volume.tier3_threshold_cents",
+        "discount.volume.tier4_threshold_cents",
+    ),
+    ("staking.bronze_min", "staking.silver_min", "staking.gold_min", "staking.platinum_min"),
+    ("slashing.minor_min_bps", "slashing.minor_max_bps"),
+    ("slashing.major_min_bps", "slashing.major_max_bps"),
+    ("slashing.severe_min_bps", "slashing.severe_max_bps"),
+)
+
+
+def relation_violations(values: Mapping[str, int]) -> list[str]:
+    """Messages for every relation between parameters that `values` breaks (empty when none)."""
+    problems = [message for keys, message, ok in SUM_RULES if not ok(sum(values[key] for key in keys))]
+    for keys in ORDER_RULES:
+        ordered = [values[key] for key in keys]
+        if ordered != sorted(ordered):
+            problems.append(f"{', '.join(keys)} must be in ascending order")
+    return problems

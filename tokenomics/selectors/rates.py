@@ -10,7 +10,15 @@ from tokenomics.models import Asset, LedgerEntry
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr_base_units_to_usd_cents
 from tokenomics.selectors.parameters import parameter_get, parameters_get
-from tokenomics.splits import CreatorTier, SaleRates, TierRule, creator_tier_for, next_tier
+from tokenomics.splits import (
+    ComputeRates,
+    CreatorTier,
+    SaleRates,
+    TierRule,
+    VolumeTier,
+    creator_tier_for,
+    next_tier,
+)
 
 _TIER_KEYS = {
     CreatorTier.BRONZE: (None, "sale.creator_share.bronze_bps"),
@@ -96,3 +104,37 @@ def sale_rates(*, creator_share_bps: int) -> SaleRates:
 
 def sale_rates_for_creator(*, creator: User) -> SaleRates:
     return sale_rates(creator_share_bps=creator_standing(creator=creator).tier.share_bps)
+
+
+_STAKING_DISCOUNT_KEYS = {
+    "silver": "staking.silver_fee_discount_bps",
+    "gold": "staking.gold_fee_discount_bps",
+    "platinum": "staking.platinum_fee_discount_bps",
+}
+
+
+def compute_rates(*, staking_tier: str | None) -> ComputeRates:
+    """The compute-fee split for a provider at `staking_tier` (bronze, silver, gold, platinum or
+    None); higher tiers keep more of the platform's part (SPEC §4)."""
+    keys = ["compute.provider_bps", "compute.network_ops_bps", "compute.treasury_bps"]
+    discount_key = _STAKING_DISCOUNT_KEYS.get(staking_tier or "")
+    values = parameters_get([*keys, discount_key] if discount_key else keys)
+    return ComputeRates(
+        provider_bps=values["compute.provider_bps"],
+        network_ops_bps=values["compute.network_ops_bps"],
+        treasury_bps=values["compute.treasury_bps"],
+        provider_tier_discount_bps=values[discount_key] if discount_key else 0,
+    )
+
+
+def volume_tiers() -> list[VolumeTier]:
+    """Pay-per-inference volume discount tiers by monthly spend in US cents (below the first: 0%)."""
+    keys = [f"discount.volume.tier{n}_{suffix}" for n in range(1, 5) for suffix in ("threshold_cents", "bps")]
+    values = parameters_get(keys)
+    return [
+        VolumeTier(
+            threshold=values[f"discount.volume.tier{n}_threshold_cents"],
+            discount_bps=values[f"discount.volume.tier{n}_bps"],
+        )
+        for n in range(1, 5)
+    ]

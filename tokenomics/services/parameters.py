@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from tokenomics.errors import ParameterChangeTooLarge, ParameterNotFound, ParameterOutOfBounds
 from tokenomics.models import Parameter, ParameterChange
-from tokenomics.parameter_catalog import CATALOG
+from tokenomics.parameter_catalog import CATALOG, relation_violations
 from tokenomics.selectors.parameters import parameter_cache_key, parameters_get
 
 MAX_CHANGE_KEY = "governance.max_quarterly_change_bps"
@@ -71,7 +71,8 @@ def parameter_set(
 ) -> Parameter:
     """Change a parameter, recording who or which proposal did it.
 
-    Raises ParameterNotFound, ParameterOutOfBounds (outside min/max), and ParameterChangeTooLarge
+    Raises ParameterNotFound, ParameterOutOfBounds (outside min/max, or breaking a relation between
+    parameters such as shares over 100%), and ParameterChangeTooLarge
     when the value would move more than `governance.max_quarterly_change_bps` from what it was one
     change window ago, unless `emergency`. Clears the cached value on commit.
     """
@@ -86,6 +87,11 @@ def parameter_set(
             raise ParameterOutOfBounds(
                 detail={"key": key, "min": str(parameter.min_value), "max": str(parameter.max_value)}
             )
+        proposed = dict(Parameter.objects.values_list("key", "value"))
+        proposed[key] = value
+        broken = relation_violations(proposed)
+        if broken:
+            raise ParameterOutOfBounds(broken[0], detail={"key": key, "violations": broken})
         now = timezone.now()
         if not emergency:
             reference = _value_at(parameter, now - timedelta(seconds=limits[WINDOW_KEY]))
