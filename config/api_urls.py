@@ -6,4 +6,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include(("accounts.api.urls", "accounts_api"), namespace="accounts_api")),
+    path("", include(("tokenomics.api.urls", "tokenomics_api"), namespace="tokenomics_api")),
 ]

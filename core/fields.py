@@ -86,7 +86,12 @@ class WideSum(models.Aggregate):
     function = "SUM"
     name = "WideSum"
     output_field = WideIntegerField()
-    empty_result_set_value = 0
+    allows_default = True
+
+    def __init__(self, *expressions: Any, **extra: Any) -> None:
+        # SQL's SUM of no rows is NULL; a balance of nothing is 0.
+        extra.setdefault("default", 0)
+        super().__init__(*expressions, **extra)
 
     def as_sqlite(self, compiler: Any, connection: BaseDatabaseWrapper, **extra: Any) -> Any:
         return super().as_sql(compiler, connection, function="agora_wide_sum", **extra)

@@ -128,7 +128,8 @@ class LedgerTransaction(models.Model):
     # What caused it, as "<type>:<id>" (e.g. "order:42"); a string so that lower apps need not
     # import the higher ones that cause money to move.
     reference = models.CharField(max_length=120, blank=True, db_index=True)
-    # The user the movement is for (a sale's creator), so reports need not parse memos.
+    # For sale-related movements (hold, release, refund, clawback), the creator whose sale it is;
+    # the creator tier sums SALE transactions by it. Buyers are found through account owners.
     party = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

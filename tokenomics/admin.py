@@ -1,0 +1,256 @@
+"""Staff views of the money app: look, never touch.
+
+Every row here is written by a service that keeps the ledger's invariants (balanced transactions,
+immutable postings, cached balances, escrow leaving HELD once, parameter history), so the admin
+offers no add, change or delete. Money is corrected by a reversal through the services, and
+parameters change through governance.
+
+Amount columns are display methods without `ordering`: on SQLite the wide integers are TEXT, and
+sorting them in SQL would be lexicographic (see core.fields).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from tokenomics.models import (
+    Escrow,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Parameter,
+    ParameterChange,
+)
+from tokenomics.money import format_amount
+from tokenomics.templatetags.money import param_value, signed_money, unit_value
+
+GOVERNANCE_NOTE = (
+    "Values change only through governance: a passed proposal executes "
+    "tokenomics.services.parameters.parameter_set after its timelock (or an emergency change, "
+    "recorded as such), which checks the bounds and the quarterly limit and writes the history "
+    "below. They cannot be edited here."
+)
+LATEST_ENTRIES = 50
+
+
+class ReadOnlyAdminMixin:
+    """No add, change or delete for anyone, superusers included; view permission still applies."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class LatestEntriesFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """Only the newest entries of an account: a busy account has far too many for one page."""
+
+    def get_queryset(self) -> QuerySet[LedgerEntry]:
+        queryset: QuerySet[LedgerEntry] = super().get_queryset()
+        return queryset[:LATEST_ENTRIES]
+
+
+class _EntryInline(ReadOnlyAdminMixin, admin.TabularInline[LedgerEntry, Any]):
+    model = LedgerEntry
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    @admin.display(description="Amount")
+    def signed_amount(self, entry: LedgerEntry) -> str:
+        return signed_money(entry.amount, entry.asset)
+
+
+class AccountEntryInline(_EntryInline):
+    verbose_name_plural = f"Latest entries (newest {LATEST_ENTRIES})"
+    formset = LatestEntriesFormSet
+    fields = ("posted_at", "transaction_link", "kind", "signed_amount")
+    readonly_fields = fields
+    ordering = ("-transaction__posted_at", "-id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerEntry]:
+        return super().get_queryset(request).select_related("transaction")
+
+    @admin.display(description="Posted")
+    def posted_at(self, entry: LedgerEntry) -> Any:
+        return entry.transaction.posted_at
+
+    @admin.display(description="Kind")
+    def kind(self, entry: LedgerEntry) -> str:
+        return entry.transaction.get_kind_display()
+
+    @admin.display(description="Transaction")
+    def transaction_link(self, entry: LedgerEntry) -> str:
+        url = reverse("admin:tokenomics_ledgertransaction_change", args=[entry.transaction_id])
+        return format_html('<a href="{}">{}</a>', url, entry.transaction)
+
+
+class TransactionEntryInline(_EntryInline):
+    fields = ("account", "asset", "signed_amount")
+    readonly_fields = fields
+    ordering = ("id",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerEntry]:
+        return super().get_queryset(request).select_related("account__owner")
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[LedgerAccount]):
+    list_display = ("id", "owner", "kind", "asset", "formatted_balance", "overdraft_allowed")
+    list_filter = ("kind", "asset", "overdraft_allowed")
+    search_fields = ("owner__email",)
+    list_select_related = ("owner",)
+    ordering = ("id",)
+    fields = ("owner", "kind", "asset", "formatted_balance", "overdraft_allowed", "created_at", "updated_at")
+    readonly_fields = fields
+    inlines = (AccountEntryInline,)
+
+    @admin.display(description="Balance")
+    def formatted_balance(self, account: LedgerAccount) -> str:
+        return format_amount(amount=account.balance, asset=account.asset)
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[LedgerTransaction]):
+    list_display = ("id", "kind", "reference", "party", "posted_at")
+    list_filter = ("kind",)
+    search_fields = ("idempotency_key", "reference", "memo")
+    list_select_related = ("party",)
+    date_hierarchy = "posted_at"
+    ordering = ("-posted_at", "-id")
+    fields = (
+        "kind",
+        "memo",
+        "reference",
+        "party",
+        "posted_at",
+        "idempotency_key",
+        "fingerprint",
+        "reverses",
+    )
+    readonly_fields = fields
+    inlines = (TransactionEntryInline,)
+
+
+class ParameterChangeInline(ReadOnlyAdminMixin, admin.TabularInline[ParameterChange, Any]):
+    model = ParameterChange
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "History (newest first)"
+    fields = ("changed_at", "old", "new", "changed_by", "proposal_ref", "reason", "emergency")
+    readonly_fields = fields
+    ordering = ("-changed_at", "-id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ParameterChange]:
+        return super().get_queryset(request).select_related("parameter", "changed_by")
+
+    @admin.display(description="Old value")
+    def old(self, change: ParameterChange) -> str:
+        return "initial" if change.old_value is None else unit_value(change.old_value, change.parameter.unit)
+
+    @admin.display(description="New value")
+    def new(self, change: ParameterChange) -> str:
+        return unit_value(change.new_value, change.parameter.unit)
+
+
+@admin.register(Parameter)
+class ParameterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Parameter]):
+    list_display = ("key", "category", "formatted_value", "unit")
+    list_filter = ("category", "unit")
+    search_fields = ("key", "description")
+    fieldsets = (
+        (
+            None,
+            {
+                "description": GOVERNANCE_NOTE,
+                "fields": (
+                    "key",
+                    "category",
+                    "description",
+                    "formatted_value",
+                    "value",
+                    "unit",
+                    "min_value",
+                    "max_value",
+                    "updated_at",
+                ),
+            },
+        ),
+    )
+    readonly_fields = (
+        "key",
+        "category",
+        "description",
+        "formatted_value",
+        "value",
+        "unit",
+        "min_value",
+        "max_value",
+        "updated_at",
+    )
+    inlines = (ParameterChangeInline,)
+
+    @admin.display(description="Value")
+    def formatted_value(self, parameter: Parameter) -> str:
+        return param_value(parameter)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(request, {"subtitle": GOVERNANCE_NOTE, **(extra_context or {})})
+
+
+@admin.register(Escrow)
+class EscrowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Escrow]):
+    list_display = (
+        "reference",
+        "state",
+        "asset",
+        "formatted_amount",
+        "creator",
+        "payer",
+        "release_after",
+        "frozen",
+    )
+    list_filter = ("state", "frozen", "asset")
+    search_fields = ("reference", "creator__email", "payer__email")
+    list_select_related = ("creator", "payer")
+    ordering = ("-created_at",)
+    fields = (
+        "reference",
+        "state",
+        "frozen",
+        "asset",
+        "formatted_amount",
+        "formatted_refunded",
+        "payer",
+        "creator",
+        "source_account",
+        "release_after",
+        "resolved_at",
+        "hold_transaction",
+        "release_transaction",
+        "refund_transaction",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Amount")
+    def formatted_amount(self, escrow: Escrow) -> str:
+        return format_amount(amount=escrow.amount, asset=escrow.asset)
+
+    @admin.display(description="Refunded")
+    def formatted_refunded(self, escrow: Escrow) -> str:
+        return format_amount(amount=escrow.refunded_amount, asset=escrow.asset)
