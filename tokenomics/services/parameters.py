@@ -79,7 +79,9 @@ def parameter_set(
     if type(value) is not int:
         raise ParameterOutOfBounds("The value must be a whole number in the parameter's unit.")
     if len(reason) > 255 or len(proposal_ref) > 80:
-        raise ParameterOutOfBounds("The reason is limited to 255 characters and the proposal reference to 80.")
+        raise ParameterOutOfBounds(
+            "The reason is limited to 255 characters and the proposal reference to 80."
+        )
     limits = parameters_get([MAX_CHANGE_KEY, WINDOW_KEY])
     with transaction.atomic():
         parameter = Parameter.objects.select_for_update().filter(key=key).first()
