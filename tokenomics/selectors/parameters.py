@@ -10,7 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from tokenomics.errors import ParameterNotFound
 from tokenomics.models import Parameter, ParameterChange
 
-# Changes delete the entry on commit, so the TTL only bounds the life of a value set by hand in SQL.
+# Changes write the new value on commit, so the TTL only bounds the life of a value set by hand in SQL.
 CACHE_SECONDS = 300
 
 
@@ -32,7 +32,9 @@ def parameters_get(keys: Iterable[str]) -> dict[str, int]:
         unknown = sorted(set(missing) - set(found))
         if unknown:
             raise ParameterNotFound(detail={"keys": unknown})
-        cache.set_many({parameter_cache_key(key): value for key, value in found.items()}, CACHE_SECONDS)
+        for key, value in found.items():
+            # add, not set: if a change committed after our read, its value is already there.
+            cache.add(parameter_cache_key(key), value, CACHE_SECONDS)
         values.update(found)
     return values
 

@@ -116,6 +116,14 @@ def transaction_post(
         # Lock first, then look for the key: a concurrent replay touches the same accounts, so it
         # waits here and then sees the committed first posting (READ COMMITTED re-reads).
         locked = accounts_lock(deltas)
+        for leg in legs:
+            # The balance check above used the caller's copy of the account; the asset written
+            # must be the row's own.
+            row = locked.get(leg.account.pk)
+            if row is None or row.asset != leg.account.asset:
+                raise UnbalancedTransaction(
+                    "An entry's asset must be its account's.", detail={"account": leg.account.pk}
+                )
         existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return _replay(existing, fingerprint, idempotency_key)

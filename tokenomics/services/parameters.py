@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
@@ -12,7 +13,7 @@ from accounts.models import User
 from tokenomics.errors import ParameterChangeTooLarge, ParameterNotFound, ParameterOutOfBounds
 from tokenomics.models import Parameter, ParameterChange
 from tokenomics.parameter_catalog import CATALOG, relation_violations
-from tokenomics.selectors.parameters import parameter_cache_key, parameters_get
+from tokenomics.selectors.parameters import CACHE_SECONDS, parameter_cache_key, parameters_get
 
 MAX_CHANGE_KEY = "governance.max_quarterly_change_bps"
 WINDOW_KEY = "governance.change_window_seconds"
@@ -60,6 +61,87 @@ def _value_at(parameter: Parameter, moment: datetime) -> int:
     return value
 
 
+def parameters_set(
+    *,
+    changes: Mapping[str, int],
+    changed_by: User | None = None,
+    proposal_ref: str = "",
+    reason: str = "",
+    emergency: bool = False,
+) -> list[Parameter]:
+    """Change several parameters together, all or none, recording who or which proposal did it.
+
+    Together, because some parameters only move as a group (shares that must sum to 100%): the
+    relations are checked on the combined result. Raises ParameterNotFound, ParameterOutOfBounds
+    (outside a parameter's min/max, or breaking a relation between parameters), and
+    ParameterChangeTooLarge when a value would move more than `governance.max_quarterly_change_bps`
+    from what it was one change window ago, unless `emergency`. Caches the new values on commit.
+    """
+    if not changes:
+        raise ParameterOutOfBounds("Name at least one parameter to change.")
+    for key, value in changes.items():
+        if type(value) is not int:
+            raise ParameterOutOfBounds(
+                "The value must be a whole number in the parameter's unit.", detail={"key": key}
+            )
+    if len(reason) > 255 or len(proposal_ref) > 80:
+        raise ParameterOutOfBounds(
+            "The reason is limited to 255 characters and the proposal reference to 80."
+        )
+    limits = parameters_get([MAX_CHANGE_KEY, WINDOW_KEY])
+    with transaction.atomic():
+        locked = {
+            p.key: p
+            for p in Parameter.objects.select_for_update().filter(key__in=list(changes)).order_by("pk")
+        }
+        unknown = sorted(set(changes) - set(locked))
+        if unknown:
+            raise ParameterNotFound(detail={"keys": unknown})
+        for key, value in changes.items():
+            parameter = locked[key]
+            if not parameter.min_value <= value <= parameter.max_value:
+                raise ParameterOutOfBounds(
+                    detail={"key": key, "min": str(parameter.min_value), "max": str(parameter.max_value)}
+                )
+        proposed = dict(Parameter.objects.values_list("key", "value"))
+        proposed.update(changes)
+        broken = relation_violations(proposed)
+        if broken:
+            raise ParameterOutOfBounds(broken[0], detail={"keys": sorted(changes), "violations": broken})
+        now = timezone.now()
+        for key, value in changes.items():
+            parameter = locked[key]
+            if not emergency:
+                reference = _value_at(parameter, now - timedelta(seconds=limits[WINDOW_KEY]))
+                # |new - reference| <= reference * limit, in integers; a zero reference cannot move.
+                if abs(value - reference) * 10_000 > abs(reference) * limits[MAX_CHANGE_KEY]:
+                    raise ParameterChangeTooLarge(
+                        detail={
+                            "key": key,
+                            "reference_value": str(reference),
+                            "max_change_bps": limits[MAX_CHANGE_KEY],
+                            "window_seconds": limits[WINDOW_KEY],
+                        }
+                    )
+            ParameterChange.objects.create(
+                parameter=parameter,
+                old_value=parameter.value,
+                new_value=value,
+                changed_by=changed_by,
+                proposal_ref=proposal_ref,
+                reason=reason,
+                emergency=emergency,
+                changed_at=now,
+            )
+            parameter.value = value
+            parameter.save(update_fields=["value", "updated_at"])
+        new_values = {parameter_cache_key(key): value for key, value in changes.items()}
+        # Set, not delete: a reader that read the old value before this commit uses cache.add,
+        # which cannot overwrite what is set here.
+        transaction.on_commit(lambda: cache.set_many(new_values, CACHE_SECONDS))
+    return [locked[key] for key in changes]
+
+
 def parameter_set(
     *,
     key: str,
@@ -69,57 +151,12 @@ def parameter_set(
     reason: str = "",
     emergency: bool = False,
 ) -> Parameter:
-    """Change a parameter, recording who or which proposal did it.
-
-    Raises ParameterNotFound, ParameterOutOfBounds (outside min/max, or breaking a relation between
-    parameters such as shares over 100%), and ParameterChangeTooLarge
-    when the value would move more than `governance.max_quarterly_change_bps` from what it was one
-    change window ago, unless `emergency`. Clears the cached value on commit.
-    """
-    if type(value) is not int:
-        raise ParameterOutOfBounds("The value must be a whole number in the parameter's unit.")
-    if len(reason) > 255 or len(proposal_ref) > 80:
-        raise ParameterOutOfBounds(
-            "The reason is limited to 255 characters and the proposal reference to 80."
-        )
-    limits = parameters_get([MAX_CHANGE_KEY, WINDOW_KEY])
-    with transaction.atomic():
-        parameter = Parameter.objects.select_for_update().filter(key=key).first()
-        if parameter is None:
-            raise ParameterNotFound(detail={"key": key})
-        if not parameter.min_value <= value <= parameter.max_value:
-            raise ParameterOutOfBounds(
-                detail={"key": key, "min": str(parameter.min_value), "max": str(parameter.max_value)}
-            )
-        proposed = dict(Parameter.objects.values_list("key", "value"))
-        proposed[key] = value
-        broken = relation_violations(proposed)
-        if broken:
-            raise ParameterOutOfBounds(broken[0], detail={"key": key, "violations": broken})
-        now = timezone.now()
-        if not emergency:
-            reference = _value_at(parameter, now - timedelta(seconds=limits[WINDOW_KEY]))
-            # |new - reference| <= reference * limit, in integers; a zero reference cannot move.
-            if abs(value - reference) * 10_000 > abs(reference) * limits[MAX_CHANGE_KEY]:
-                raise ParameterChangeTooLarge(
-                    detail={
-                        "key": key,
-                        "reference_value": str(reference),
-                        "max_change_bps": limits[MAX_CHANGE_KEY],
-                        "window_seconds": limits[WINDOW_KEY],
-                    }
-                )
-        ParameterChange.objects.create(
-            parameter=parameter,
-            old_value=parameter.value,
-            new_value=value,
-            changed_by=changed_by,
-            proposal_ref=proposal_ref,
-            reason=reason,
-            emergency=emergency,
-            changed_at=now,
-        )
-        parameter.value = value
-        parameter.save(update_fields=["value", "updated_at"])
-        transaction.on_commit(lambda: cache.delete(parameter_cache_key(key)))
+    """Change one parameter; see `parameters_set` for the rules and errors."""
+    (parameter,) = parameters_set(
+        changes={key: value},
+        changed_by=changed_by,
+        proposal_ref=proposal_ref,
+        reason=reason,
+        emergency=emergency,
+    )
     return parameter
