@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from tokenomics.errors import AmountInvalid, InvalidState
-from tokenomics.locks import escrow_lock
+from tokenomics.locks import accounts_lock, escrow_lock
 from tokenomics.models import Asset, Escrow, LedgerAccount, LedgerTransaction
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind, TransactionKind
@@ -90,11 +90,15 @@ def _split_legs(*, escrow: Escrow, split: SaleSplit) -> list[Leg]:
     return [Leg(account, amount) for account, amount in parts if amount]
 
 
-def _post_release(*, escrow: Escrow, amount: int, escrow_account: LedgerAccount) -> LedgerTransaction:
+def _release_legs(*, escrow: Escrow, amount: int, escrow_account: LedgerAccount) -> list[Leg]:
     split = split_sale(gross=amount, rates=sale_rates_for_creator(creator=escrow.creator))
+    return [Leg(escrow_account, -amount), *_split_legs(escrow=escrow, split=split)]
+
+
+def _post_release(*, escrow: Escrow, legs: list[Leg]) -> LedgerTransaction:
     posted = transaction_post(
         kind=TransactionKind.SALE,
-        legs=[Leg(escrow_account, -amount), *_split_legs(escrow=escrow, split=split)],
+        legs=legs,
         idempotency_key=f"escrow:{escrow.reference}:release",
         memo=f"Sale {escrow.reference} released to the split",
         reference=escrow.reference,
@@ -115,23 +119,34 @@ def _post_refund(*, escrow: Escrow, amount: int, escrow_account: LedgerAccount) 
     return posted.transaction
 
 
-def escrow_release(*, escrow_id: int) -> Escrow:
-    """Release a held payment to the sale split (creator tier as of now). Releasing a released
-    escrow returns it unchanged; a refunded one raises InvalidState."""
+def _release(*, escrow_id: int, due_at: datetime | None = None) -> tuple[Escrow, bool]:
+    """Release under the row lock; with `due_at`, only a held, unfrozen escrow due by then (the
+    batch listed it without a lock, and a refund or a dispute may have come since).
+    Returns the escrow and whether this call released it."""
     with transaction.atomic():
         escrow = escrow_lock(escrow_id)
+        if due_at is not None and (
+            escrow.state != EscrowState.HELD or escrow.frozen or escrow.release_after > due_at
+        ):
+            return escrow, False
         if escrow.state == EscrowState.RELEASED:
-            return escrow
+            return escrow, False
         if escrow.state != EscrowState.HELD:
             raise InvalidState("This payment was already refunded.", detail={"state": escrow.state})
         escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=escrow.asset)
-        escrow.release_transaction = _post_release(
-            escrow=escrow, amount=escrow.amount, escrow_account=escrow_account
-        )
+        legs = _release_legs(escrow=escrow, amount=escrow.amount, escrow_account=escrow_account)
+        escrow.release_transaction = _post_release(escrow=escrow, legs=legs)
         escrow.state = EscrowState.RELEASED
         escrow.resolved_at = timezone.now()
         escrow.save(update_fields=["release_transaction", "state", "resolved_at", "updated_at"])
-        return escrow
+        return escrow, True
+
+
+def escrow_release(*, escrow_id: int) -> Escrow:
+    """Release a held payment to the sale split (creator tier as of now). Releasing a released
+    escrow returns it unchanged; a refunded one raises InvalidState."""
+    escrow, _ = _release(escrow_id=escrow_id)
+    return escrow
 
 
 def escrow_refund(*, escrow_id: int, amount: int | None = None) -> Escrow:
@@ -151,12 +166,18 @@ def escrow_refund(*, escrow_id: int, amount: int | None = None) -> Escrow:
                 detail={"held": str(escrow.amount)},
             )
         escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=escrow.asset)
-        escrow.refund_transaction = _post_refund(escrow=escrow, amount=refund, escrow_account=escrow_account)
-        escrow.refunded_amount = refund
+        release_legs: list[Leg] = []
         if refund < escrow.amount:
-            escrow.release_transaction = _post_release(
+            release_legs = _release_legs(
                 escrow=escrow, amount=escrow.amount - refund, escrow_account=escrow_account
             )
+            # Two postings in one transaction: lock every account of both up front, in pk order,
+            # or each posting's own ordered locking could still deadlock with another transaction.
+            accounts_lock([escrow.source_account_id, *(leg.account.pk for leg in release_legs)])
+        escrow.refund_transaction = _post_refund(escrow=escrow, amount=refund, escrow_account=escrow_account)
+        escrow.refunded_amount = refund
+        if release_legs:
+            escrow.release_transaction = _post_release(escrow=escrow, legs=release_legs)
             escrow.state = EscrowState.PARTIALLY_REFUNDED
         else:
             escrow.state = EscrowState.REFUNDED
@@ -189,7 +210,8 @@ def escrow_set_frozen(*, escrow_id: int, frozen: bool) -> Escrow:
 
 def escrows_release_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Release every held, unfrozen escrow whose window has closed; returns how many it released.
-    Each release is its own transaction, so one failure leaves the others done."""
+    Each release is its own transaction, so one failure leaves the others done; an escrow refunded,
+    frozen or released by someone else since it was listed is skipped."""
     now = now or timezone.now()
     due = list(
         Escrow.objects.filter(state=EscrowState.HELD, frozen=False, release_after__lte=now)
@@ -198,8 +220,8 @@ def escrows_release_due(*, now: datetime | None = None, limit: int = 500) -> int
     )
     released = 0
     for escrow_id in due:
-        escrow = escrow_release(escrow_id=escrow_id)
-        released += escrow.state == EscrowState.RELEASED
+        _, done = _release(escrow_id=escrow_id, due_at=now)
+        released += done
     return released
 
 
