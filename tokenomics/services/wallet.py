@@ -18,6 +18,7 @@ from tokenomics.services.ledger import (
 from tokenomics.splits import bonus_for
 
 RAIL_ACCOUNTS = {"stripe": AccountKind.EXTERNAL_STRIPE, "chain": AccountKind.EXTERNAL_CHAIN}
+RAIL_LABELS = {"stripe": "by card (Stripe)", "chain": "on chain"}
 
 
 def wallet_top_up(
@@ -52,7 +53,7 @@ def wallet_top_up(
             kind=TransactionKind.DEPOSIT,
             legs=legs,
             idempotency_key=idempotency_key,
-            memo=f"Top-up through {rail}" + (" with prepaid bonus" if bonus else ""),
+            memo=f"Top-up {RAIL_LABELS[rail]}" + (", with the prepaid bonus" if bonus else ""),
             reference=reference,
             party=user,
         )
