@@ -177,6 +177,9 @@ def test_hold_with_the_same_reference_and_another_amount_is_a_conflict(buyer, cr
     stripe = system_account_get_or_create(kind=AccountKind.EXTERNAL_STRIPE, asset="USD")
     with pytest.raises(IdempotencyConflict):
         escrow_hold(reference="order:3", creator=creator, source_account=stripe, amount=3_000)
+    # The same payment for another creator's sale is another request, not a replay.
+    with pytest.raises(IdempotencyConflict):
+        escrow_hold(reference="order:3", creator=buyer, source_account=wallet, amount=3_000, payer=buyer)
 
     assert counts() == before
     assert balance(wallet) == 7_000
