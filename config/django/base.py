@@ -179,6 +179,7 @@ from config.settings.cache import *  # noqa: E402,F403
 from config.settings.celery import *  # noqa: E402,F403
 from config.settings.chain import *  # noqa: E402,F403
 from config.settings.drf import *  # noqa: E402,F403
+from config.settings.stripe import *  # noqa: E402,F403
 
 # Serve static files straight from the app folders when there is no collectstatic output
 # (local, demo and tests); production serves the collected, hashed files.

@@ -1,0 +1,7 @@
+"""Celery tasks of the money app, one module per concern; imported here so autodiscovery finds them."""
+
+from __future__ import annotations
+
+from tokenomics.tasks import chain, escrow, stripe
+
+__all__ = ["chain", "escrow", "stripe"]

@@ -1,0 +1,3 @@
+"""Celery tasks of the AGR rail: Transfer-log scans and payout broadcasts."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Celery tasks of the Stripe rail: event processing and reconciliation."""
+
+from __future__ import annotations
