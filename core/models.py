@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
+from django.conf import settings
 from django.db import models
 
 
@@ -11,3 +14,23 @@ class BaseModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class IdempotencyRecord(BaseModel):
+    """The first response to an API write sent with an `Idempotency-Key` header (API.md): a repeat
+    with the same key gets it back and changes nothing; the same key with another body is a 409.
+    `status_code` is None while the first request is still running."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)  # SHA-256 of method, path and body
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_record_unique_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'running'})"
