@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from config.env import env
 from config.settings.cache import REDIS_URL
+from config.settings.stripe import STRIPE_RECONCILE_SECONDS
 
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
@@ -22,4 +23,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Escrow releases when the 7-day refund window closes; five minutes late at most.
     "release-due-escrows": {"task": "tokenomics.release_due_escrows", "schedule": 300.0},
+    # Stripe events the webhook missed (an outage, a lost enqueue) are backfilled and applied once.
+    "reconcile-stripe": {"task": "tokenomics.stripe_reconcile", "schedule": float(STRIPE_RECONCILE_SECONDS)},
 }

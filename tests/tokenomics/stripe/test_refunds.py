@@ -1,0 +1,162 @@
+"""Refunds against localstripe: full and partial, each once; never more than was paid; never from
+a wallet that no longer holds the money; a refusal by Stripe puts the money back."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.tokenomics.stripe.conftest import LocalStripe, deliver, make_event
+from tokenomics.errors import AmountInvalid, InsufficientFunds, InvalidState
+from tokenomics.models import LedgerTransaction, Payment, PaymentRefund, StripeEvent
+from tokenomics.models.ledger import AccountKind, TransactionKind
+from tokenomics.selectors.ledger import user_balances
+from tokenomics.services.ledger import (
+    Leg,
+    system_account_get_or_create,
+    transaction_post,
+    user_account_get_or_create,
+)
+from tokenomics.services.payments import payment_create, payment_credit
+from tokenomics.services.stripe_rail import (
+    PaymentProviderRejected,
+    card_payment_start,
+    payment_refund,
+    payment_refund_submit,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def usd_wallet(user) -> int:
+    return next((b.wallet for b in user_balances(user=user) if b.asset == "USD"), 0)
+
+
+@pytest.fixture
+def paid(user, localstripe: LocalStripe, since: int, client: Client, django_capture_on_commit_callbacks):
+    """A card payment of $10.00 that succeeded at Stripe and was credited through its event."""
+
+    def make(amount: int = 1_000) -> Payment:
+        started = card_payment_start(user=user, purpose="test_purchase", amount=amount)
+        intent_id = started.payment.stripe_payment_intent_id
+        localstripe.pay(intent_id)
+        for event in localstripe.events_for(intent_id, since):
+            with django_capture_on_commit_callbacks(execute=True):
+                deliver(client, event)
+        payment = Payment.objects.get(pk=started.payment.pk)
+        assert payment.status == "succeeded"
+        return payment
+
+    return make
+
+
+def _refund_postings(payment: Payment) -> int:
+    return LedgerTransaction.objects.filter(kind=TransactionKind.REFUND, reference=payment.reference).count()
+
+
+def test_a_full_refund_goes_back_to_the_card_once(user, paid, localstripe: LocalStripe) -> None:
+    payment = paid(1_000)
+    refund = payment_refund(payment=payment, amount=1_000, reason="requested_by_customer")
+    assert refund.status == PaymentRefund.Status.SUCCEEDED
+    assert refund.ledger_transaction is not None
+    remote = localstripe.refunds_for(payment.stripe_payment_intent_id)
+    assert [(r["id"], r["amount"], r["metadata"]) for r in remote] == [
+        (
+            refund.stripe_refund_id,
+            1_000,
+            {"agora_refund": str(refund.pk), "agora_reference": payment.reference},
+        )
+    ]
+    assert usd_wallet(user) == 0
+    assert _refund_postings(payment) == 1
+    # Nothing is left to refund; asking again refunds nothing more.
+    with pytest.raises(AmountInvalid):
+        payment_refund(payment=payment, amount=1)
+    assert payment_refund_submit(refund_id=refund.pk).status == PaymentRefund.Status.SUCCEEDED
+    assert len(localstripe.refunds_for(payment.stripe_payment_intent_id)) == 1
+    assert _refund_postings(payment) == 1
+
+
+def test_partial_refunds_add_up_to_at_most_what_was_paid(user, paid, localstripe: LocalStripe) -> None:
+    payment = paid(1_000)
+    first = payment_refund(payment=payment, amount=300)
+    second = payment_refund(payment=payment, amount=650)
+    with pytest.raises(AmountInvalid) as too_much:
+        payment_refund(payment=payment, amount=51)
+    assert too_much.value.detail == {"refundable": "50", "asked": "51"}
+    last = payment_refund(payment=payment, amount=50)
+    assert [r.status for r in (first, second, last)] == ["succeeded"] * 3
+    remote = sorted(r["amount"] for r in localstripe.refunds_for(payment.stripe_payment_intent_id))
+    assert remote == [50, 300, 650]
+    assert usd_wallet(user) == 0
+    assert _refund_postings(payment) == 3
+
+
+def test_refund_events_change_nothing_more(
+    user, paid, localstripe: LocalStripe, client: Client, django_capture_on_commit_callbacks
+) -> None:
+    """localstripe does not emit refund events; these are built around the real refund object and
+    signed like Stripe's. A refund already settled stays settled, once."""
+    payment = paid(800)
+    refund = payment_refund(payment=payment, amount=200)
+    remote = localstripe.refunds_for(payment.stripe_payment_intent_id)[0]
+    charge = {"id": remote["charge"], "object": "charge", "payment_intent": payment.stripe_payment_intent_id}
+    for event in (
+        make_event("evt_refund_created_1", "refund.created", remote),
+        make_event("evt_charge_refunded_1", "charge.refunded", charge),
+        make_event("evt_refund_created_1", "refund.created", remote),  # a repeat
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliver(client, event).status_code == 200
+    assert StripeEvent.objects.filter(status="processed").count() >= 2
+    refund.refresh_from_db()
+    assert refund.status == PaymentRefund.Status.SUCCEEDED
+    assert usd_wallet(user) == 600
+    assert _refund_postings(payment) == 1
+
+
+def test_a_spent_wallet_cannot_be_refunded_to_the_card(user, paid, localstripe: LocalStripe) -> None:
+    payment = paid(1_000)
+    wallet = user_account_get_or_create(user=user, kind=AccountKind.WALLET, asset="USD")
+    revenue = system_account_get_or_create(kind=AccountKind.PLATFORM_REVENUE, asset="USD")
+    transaction_post(
+        kind=TransactionKind.INFERENCE, legs=[Leg(wallet, -900), Leg(revenue, 900)], idempotency_key="spend:1"
+    )
+    with pytest.raises(InsufficientFunds):
+        payment_refund(payment=payment, amount=500)
+    assert not PaymentRefund.objects.exists()  # nothing recorded
+    assert localstripe.refunds_for(payment.stripe_payment_intent_id) == []  # nothing sent
+    assert usd_wallet(user) == 100
+
+
+def test_a_refund_stripe_refuses_fails_and_gives_the_money_back(user, localstripe: LocalStripe) -> None:
+    # Our books say succeeded, but the intent at Stripe was never paid (so Stripe refuses the refund).
+    started = card_payment_start(user=user, purpose="test_purchase", amount=700)
+    payment_credit(
+        payment_id=started.payment.pk,
+        amount=700,
+        idempotency_key=f"stripe:pi:{started.payment.stripe_payment_intent_id}",
+    )
+    payment = Payment.objects.get(pk=started.payment.pk)
+    with pytest.raises(PaymentProviderRejected):
+        payment_refund(payment=payment, amount=700)
+    refund = PaymentRefund.objects.get(payment=payment)
+    assert refund.status == PaymentRefund.Status.FAILED
+    assert usd_wallet(user) == 700  # debited, then put back
+    assert LedgerTransaction.objects.filter(idempotency_key=f"refund:{refund.pk}:failed").count() == 1
+    # The failed refund does not count against what can still be refunded.
+    with pytest.raises(PaymentProviderRejected):
+        payment_refund(payment=payment, amount=700)
+
+
+def test_only_a_succeeded_card_payment_is_refunded(user) -> None:
+    awaiting = card_payment_start(user=user, purpose="test_purchase", amount=500).payment
+    with pytest.raises(InvalidState):
+        payment_refund(payment=awaiting, amount=100)
+    chain = payment_create(user=user, purpose="test_purchase", rail="agr", amount=10**18)
+    with pytest.raises(InvalidState):
+        payment_refund(payment=chain, amount=100)
+    for amount in (0, -5, 1.5):
+        with pytest.raises(AmountInvalid):
+            payment_refund(payment=awaiting, amount=amount)  # type: ignore[arg-type]
+    assert not PaymentRefund.objects.exists()
