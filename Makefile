@@ -55,6 +55,8 @@ deploy-check: install
 	DJANGO_SETTINGS_MODULE=config.django.production \
 	DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	DJANGO_ALLOWED_HOSTS=agora.example.com \
+	STRIPE_SECRET_KEY=sk_live_placeholder STRIPE_PUBLISHABLE_KEY=pk_live_placeholder \
+	STRIPE_WEBHOOK_SECRETS=whsec_placeholder \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 ci: test lint typecheck migrations-check importlint deploy-check

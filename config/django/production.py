@@ -39,3 +39,12 @@ EMAIL_HOST_PASSWORD = env.str("DJANGO_EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = True
 
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+
+# PAYMENT RAILS
+# ------------------------------------------------------------------------------
+# Real Stripe, never the local stand-in: keys and webhook secrets must come from the environment.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="").rstrip("/")
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+STRIPE_WEBHOOK_SECRETS = [s for s in env.list("STRIPE_WEBHOOK_SECRETS") if s.strip()]

@@ -25,4 +25,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "release-due-escrows": {"task": "tokenomics.release_due_escrows", "schedule": 300.0},
     # Stripe events the webhook missed (an outage, a lost enqueue) are backfilled and applied once.
     "reconcile-stripe": {"task": "tokenomics.stripe_reconcile", "schedule": float(STRIPE_RECONCILE_SECONDS)},
+    # AGR transfers to the deposit address that no client reported, and payouts still to send.
+    "chain-scan-transfers": {"task": "tokenomics.chain_scan_transfers", "schedule": 60.0},
+    "chain-process-payouts": {"task": "tokenomics.chain_process_payouts", "schedule": 60.0},
 }
