@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,11 +23,19 @@ from core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# Printable ASCII without spaces: what every client library sends, and unambiguous to compare.
+_KEY_PATTERN = re.compile(r"[\x21-\x7e]+")
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     name=HEADER,
     location=OpenApiParameter.HEADER,
     required=False,
+    type={
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": f"^{_KEY_PATTERN.pattern}$",
+    },
     description=(
         "Any unique string up to 255 characters. Repeating the request with the same key returns the "
         "first response and moves nothing again; the same key with a different body is 409."
@@ -47,11 +56,11 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
         user_id = request.user.pk
         if key is None or user_id is None:  # anonymous requests are refused by the view's permissions
             return method(self, request, *args, **kwargs)
-        if not key or len(key) > MAX_KEY_LENGTH:
+        if not _KEY_PATTERN.fullmatch(key) or len(key) > MAX_KEY_LENGTH:
             return Response(
                 error_body(
                     code="validation_error",
-                    message=f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} characters.",
+                    message=f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
                 ),
                 status=400,
             )

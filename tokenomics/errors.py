@@ -57,3 +57,9 @@ class ParameterChangeTooLarge(TokenomicsError):
     code = "parameter_change_too_large"
     status_code = 400
     default_message = "The change exceeds the quarterly limit; only an emergency change may do that."
+
+
+class PaymentNotFound(TokenomicsError):
+    code = "not_found"
+    status_code = 404
+    default_message = "No such payment."

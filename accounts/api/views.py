@@ -46,8 +46,9 @@ class ApiKeyListCreateApi(APIView):
     required_scopes: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
 
     class InputSerializer(serializers.Serializer[Any]):
+        # The length is checked on what was sent, as the schema states; the service strips it.
         name = StrictCharField(
-            max_length=100, allow_blank=False, trim_whitespace=True, validators=[not_blank]
+            max_length=100, allow_blank=False, trim_whitespace=False, validators=[not_blank]
         )
         scopes = serializers.ListField(
             child=serializers.ChoiceField(choices=ApiKey.Scope.choices),

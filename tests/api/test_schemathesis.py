@@ -48,6 +48,11 @@ from accounts import services, siwe
 from accounts.models import ApiKey, SiweNonce
 from tests.accounts.factories import UserFactory
 
+# The payment rails run for real here too: localstripe for card top-ups, the in-process EVM for
+# AGR (their fixtures, imported so that pytest uses them in this module).
+from tests.tokenomics.chain.conftest import _chain_settings, chain  # noqa: F401
+from tests.tokenomics.stripe.conftest import _stripe_is_localstripe, localstripe  # noqa: F401
+
 # schemathesis.toml's format, as a dict. Everything not named here is schemathesis' default,
 # and the default for every check is "enabled".
 CONFIG = schemathesis.Config.from_dict(
@@ -64,7 +69,16 @@ CONFIG = schemathesis.Config.from_dict(
                 #   address must also carry a valid EIP-55 checksum.
                 # `positive_400_is_business_rule` below then fails any such 400 that is not
                 # exactly that rule, so a shape rejection is still caught.
-                "include-operation-id": ["wallets_link", "wallets_nonce"],
+                # - POST /credits: a whole-number string under Stripe's $0.50 card minimum (or 0)
+                #   is `validation_error` on `amount`;
+                # - POST /credits/{id}/agr-payment: a well-formed hash that pays nothing is
+                #   `payment_not_verified`.
+                "include-operation-id": [
+                    "wallets_link",
+                    "wallets_nonce",
+                    "credits_create",
+                    "credits_agr_payment",
+                ],
                 "checks": {
                     "positive_data_acceptance": {
                         "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
@@ -92,6 +106,10 @@ SETTINGS = hypothesis.settings(
 )
 
 _BUSINESS_RULE_400 = {
+    "POST /api/v1/credits": lambda error: (
+        error["code"] == "validation_error" and error["message"].startswith("Top up at least")
+    ),
+    "POST /api/v1/credits/{payment_id}/agr-payment": lambda error: error["code"] == "payment_not_verified",
     "POST /api/v1/wallets": lambda error: error["code"] == "wallet_signature_rejected",
     "GET /api/v1/wallets/nonce": lambda error: (
         error["code"] == "validation_error"

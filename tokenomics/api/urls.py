@@ -2,10 +2,17 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tokenomics.api import views
+from tokenomics.api import credits, views
 
 urlpatterns = [
     path("balance", views.BalanceApi.as_view(), name="balance"),
+    path("credits", credits.CreditCreateApi.as_view(), name="credits"),
+    path("credits/<int:payment_id>", credits.CreditDetailApi.as_view(), name="credit"),
+    path(
+        "credits/<int:payment_id>/agr-payment",
+        credits.CreditAgrPaymentApi.as_view(),
+        name="credit-agr-payment",
+    ),
     path("parameters", views.ParameterListApi.as_view(), name="parameters"),
     path("parameters/<str:key>", views.ParameterDetailApi.as_view(), name="parameter"),
 ]
