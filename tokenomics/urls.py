@@ -9,6 +9,10 @@ app_name = "tokenomics"
 
 urlpatterns = [
     path("wallet/", views.wallet, name="wallet"),
+    path("wallet/top-up/", views.top_up, name="top-up"),
+    path("wallet/top-up/start/", views.top_up_start, name="top-up-start"),
+    path("wallet/top-up/<int:payment_id>/", views.top_up_pay, name="top-up-pay"),
+    path("wallet/top-up/<int:payment_id>/status/", views.top_up_status, name="top-up-status"),
     path("parameters/", views.parameters, name="parameters"),
     path("webhooks/stripe/", stripe_webhook, name="stripe-webhook"),
 ]

@@ -4,19 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import authenticated_user
+from accounts.models import User
+from accounts.selectors import wallet_list
+from core.exceptions import ApplicationError
 from core.types import HtmxHttpRequest
-from tokenomics.models import Asset
+from tokenomics.errors import PaymentNotFound
+from tokenomics.forms import TopUpForm
+from tokenomics.models import Asset, Payment, Rail
+from tokenomics.models.rails import PaymentStatus
+from tokenomics.money import format_amount
 from tokenomics.selectors.ledger import user_balances, user_entries
-from tokenomics.selectors.parameters import parameter_list
+from tokenomics.selectors.parameters import parameter_get, parameter_list
+from tokenomics.selectors.payments import payment_get_for_user
 from tokenomics.selectors.rates import CreatorStanding, creator_standing
+from tokenomics.services.chain_rail import Reason, agr_payment_instructions, agr_payment_start
+from tokenomics.services.payments import CREDIT_TOP_UP
+from tokenomics.services.stripe_rail import card_payment_intent_ensure, card_payment_start
+from tokenomics.splits import bonus_for
 
 HISTORY_PAGE_SIZE = 25
 # The htmx target of the asset filter; any other htmx request for the page asks for more rows.
@@ -73,3 +86,140 @@ def wallet(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def parameters(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "tokenomics/parameters.html", {"parameters": parameter_list()})
+
+
+# ----------------------------------------------------------------------------- prepaid top-up
+
+# What each AGR verification refusal (`detail.reason`) means, for the page's script to show.
+REASON_TEXT: dict[str, str] = {
+    Reason.INVALID_TX_HASH: "the wallet returned something that is not a transaction hash",
+    Reason.WRONG_RAIL: "this top-up is not paid in AGR",
+    Reason.PAYMENT_CLOSED: "this top-up was canceled",
+    Reason.WRONG_CHAIN: "the transaction is on another chain than Agora's",
+    Reason.TX_NOT_FOUND: "the transaction is not on chain yet",
+    Reason.TX_MISMATCH: "the chain reports a different transaction under that hash",
+    Reason.TX_REVERTED: "the transaction failed on chain, so no AGR moved",
+    Reason.TOO_FEW_CONFIRMATIONS: "the transaction needs more confirmations",
+    Reason.WRONG_TOKEN: "the transaction moved another token, not AGR",
+    Reason.WRONG_RECIPIENT: "the AGR went to another address than Agora's deposit address",
+    Reason.LOG_REMOVED: "the block holding the transaction was replaced",
+    Reason.SENDER_NOT_LINKED: "the AGR came from a wallet that is not linked to your account",
+    Reason.AMOUNT_SHORT: "less AGR arrived than this top-up needs",
+    Reason.ALREADY_CREDITED: "this transaction already paid another top-up",
+}
+OPEN_STATUSES = (PaymentStatus.AWAITING, PaymentStatus.PROCESSING, PaymentStatus.FAILED)
+
+
+def _bonus(amount: int) -> int:
+    return bonus_for(amount=amount, bonus_bps=parameter_get("discount.prepaid_bonus_bps"))
+
+
+def _own_top_up(user: User, payment_id: int) -> Payment:
+    try:
+        payment = payment_get_for_user(user=user, payment_id=payment_id)
+    except PaymentNotFound as exc:
+        raise Http404("No such top-up.") from exc
+    if payment.purpose != CREDIT_TOP_UP:
+        raise Http404("No such top-up.")
+    return payment
+
+
+def _choose(request: HtmxHttpRequest, form: TopUpForm, *, status: int = 200) -> HttpResponse:
+    return render(request, "tokenomics/top_up.html", {"step": "choose", "form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def top_up(request: HtmxHttpRequest) -> HttpResponse:
+    """Step 1 (GET): choose the rail and amount. Step 2 (POST): review what will happen; no money
+    moves until the review's own form is submitted to `top_up_start`."""
+    if request.method == "GET":
+        rail = request.GET.get("rail")
+        return _choose(request, TopUpForm(initial={"rail": rail if rail in Rail.values else Rail.CARD}))
+    form = TopUpForm(request.POST)
+    if not form.is_valid():
+        return _choose(request, form, status=400)
+    amount: int = form.cleaned_data["minor_units"]
+    asset = Asset.USD if form.cleaned_data["rail"] == Rail.CARD else Asset.AGR
+    bonus = _bonus(amount)
+    context: dict[str, Any] = {
+        "step": "confirm",
+        "form": form,
+        "rail": form.cleaned_data["rail"],
+        "amount_text": form.cleaned_data["amount"],
+        "asset": asset,
+        "amount": amount,
+        "bonus": bonus,
+        "total": amount + bonus,
+    }
+    if asset == Asset.AGR:
+        context["wallets"] = list(wallet_list(user=authenticated_user(request)))
+    return render(request, "tokenomics/top_up.html", context)
+
+
+@login_required
+@require_POST
+def top_up_start(request: HtmxHttpRequest) -> HttpResponse:
+    """Step 3: record the top-up (card: create its PaymentIntent at Stripe) and go to its pay page."""
+    form = TopUpForm(request.POST)
+    if not form.is_valid():
+        return _choose(request, form, status=400)
+    user = authenticated_user(request)
+    amount: int = form.cleaned_data["minor_units"]
+    try:
+        if form.cleaned_data["rail"] == Rail.CARD:
+            payment = card_payment_start(user=user, purpose=CREDIT_TOP_UP, amount=amount).payment
+        else:
+            payment = agr_payment_start(user=user, purpose=CREDIT_TOP_UP, amount=amount)
+    except ApplicationError as exc:  # provider down or refusing, chain not configured, bad amount
+        form.add_error(None, exc.message)
+        return _choose(request, form, status=exc.status_code if exc.status_code >= 500 else 400)
+    return redirect("tokenomics:top-up-pay", payment_id=payment.pk)
+
+
+def _status_context(payment: Payment) -> dict[str, Any]:
+    received = payment.received_amount
+    return {
+        "payment": payment,
+        "open": payment.status in OPEN_STATUSES,
+        "amount_display": format_amount(amount=payment.amount, asset=payment.asset),
+        "credited": received + _bonus(received) if received else 0,
+    }
+
+
+@login_required
+@require_GET
+def top_up_pay(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
+    """Step 4: pay an open top-up (card form through Stripe.js, or the AGR transfer through the
+    browser wallet); its status below refreshes until the money has arrived."""
+    user = authenticated_user(request)
+    payment = _own_top_up(user, payment_id)
+    context = _status_context(payment) | {
+        "step": "pay",
+        "error": "",
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js_url": settings.STRIPE_JS_URL,
+    }
+    if payment.status in OPEN_STATUSES:
+        try:
+            if payment.rail == Rail.CARD:
+                if payment.status != PaymentStatus.PROCESSING:
+                    context["client_secret"] = card_payment_intent_ensure(payment=payment)
+            else:
+                context["agr"] = agr_payment_instructions(payment=payment)
+                context["agr_amount"] = format_amount(amount=context["agr"].amount, asset=Asset.AGR)
+                context["wallets"] = list(wallet_list(user=user))
+                context["reason_text"] = REASON_TEXT
+        except ApplicationError as exc:
+            context["error"] = exc.message
+    context["bonus"] = _bonus(payment.amount)
+    context["total"] = payment.amount + context["bonus"]
+    return render(request, "tokenomics/top_up.html", context)
+
+
+@login_required
+@require_GET
+def top_up_status(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
+    """The status block of the pay page, polled by htmx while the top-up is open."""
+    payment = _own_top_up(authenticated_user(request), payment_id)
+    return render(request, "tokenomics/top_up.html#status", _status_context(payment))

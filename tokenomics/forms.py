@@ -1,0 +1,88 @@
+"""Forms of the money pages: the prepaid top-up (rail and amount, typed as people write money)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+
+from tokenomics.models import Rail
+from tokenomics.money import AGR_BASE_UNITS_PER_AGR, AGR_DECIMALS
+
+USD_DECIMALS = 2
+# Stripe refuses card charges under $0.50 and over $999,999.99 (its limits, not ours).
+CARD_MINIMUM_CENTS = 50
+CARD_MAXIMUM_CENTS = 99_999_999
+# More AGR than will ever exist; bounds the digits a form can send to the ledger.
+AGR_MAXIMUM_WHOLE = 10**15
+_AMOUNT = re.compile(r"^(?P<whole>\d+)(?:\.(?P<fraction>\d*))?$|^\.(?P<only_fraction>\d+)$")
+
+
+class AmountError(ValueError):
+    """A typed amount that is not a usable amount; the message is for the person who typed it."""
+
+
+def parse_amount(text: str, *, decimals: int, unit: str) -> int:
+    """Minor units for a decimal amount typed by a person ("25", "25.00", "0.10", "1.5"), exactly:
+    string and integer arithmetic only, never float. Thousands separators (",", "_") and spaces
+    are ignored, and a leading "$" for dollars. Raises AmountError (empty, not a number,
+    negative, zero, more decimal places than `decimals`)."""
+    cleaned = re.sub(r"[\s,_]", "", text)
+    if unit == "US dollars":
+        cleaned = cleaned.removeprefix("$")
+    if not cleaned:
+        raise AmountError("Enter an amount.")
+    if cleaned.startswith("-"):
+        raise AmountError("Enter a positive amount.")
+    cleaned = cleaned.removeprefix("+")
+    match = _AMOUNT.match(cleaned)
+    if match is None:
+        raise AmountError(f"Enter a number of {unit}, such as 25 or 25.50.")
+    whole = match.group("whole") or "0"
+    fraction = match.group("fraction") or match.group("only_fraction") or ""
+    if len(fraction) > decimals:
+        raise AmountError(f"Use at most {decimals} decimal places for {unit}.")
+    amount = int(whole + fraction.ljust(decimals, "0"))  # "1" + "50" -> 150 cents
+    if amount <= 0:
+        raise AmountError("Enter an amount above zero.")
+    return amount
+
+
+class TopUpForm(forms.Form):
+    rail = forms.ChoiceField(
+        label="Pay with",
+        choices=[(Rail.CARD, "Card (US dollars)"), (Rail.AGR, "AGR token (from your linked wallet)")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how to pay.", "invalid_choice": "Choose card or AGR."},
+    )
+    amount = forms.CharField(
+        label="Amount",
+        max_length=48,
+        help_text="In US dollars for a card (at least $0.50, e.g. 25.00), or in AGR (e.g. 100 or 1.5).",
+        error_messages={"required": "Enter an amount."},
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "25.00"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        rail = data.get("rail")
+        text = data.get("amount")
+        if rail is None or text is None:
+            return data
+        try:
+            if rail == Rail.CARD:
+                minor = parse_amount(text, decimals=USD_DECIMALS, unit="US dollars")
+                if minor < CARD_MINIMUM_CENTS:
+                    raise AmountError("The smallest card top-up is $0.50.")
+                if minor > CARD_MAXIMUM_CENTS:
+                    raise AmountError("The largest card top-up is $999,999.99.")
+            else:
+                minor = parse_amount(text, decimals=AGR_DECIMALS, unit="AGR")
+                if minor > AGR_MAXIMUM_WHOLE * AGR_BASE_UNITS_PER_AGR:
+                    raise AmountError("That is more AGR than exists.")
+        except AmountError as exc:
+            self.add_error("amount", str(exc))
+            return data
+        data["minor_units"] = minor
+        return data
