@@ -9,11 +9,9 @@ from django import forms
 
 from tokenomics.models import Rail
 from tokenomics.money import AGR_BASE_UNITS_PER_AGR, AGR_DECIMALS
+from tokenomics.services.stripe_rail import CARD_MAXIMUM_CENTS, CARD_MINIMUM_CENTS
 
 USD_DECIMALS = 2
-# Stripe refuses card charges under $0.50 and over $999,999.99 (its limits, not ours).
-CARD_MINIMUM_CENTS = 50
-CARD_MAXIMUM_CENTS = 99_999_999
 # More AGR than will ever exist; bounds the digits a form can send to the ledger.
 AGR_MAXIMUM_WHOLE = 10**15
 _AMOUNT = re.compile(r"^(?P<whole>\d+)(?:\.(?P<fraction>\d*))?$|^\.(?P<only_fraction>\d+)$")

@@ -23,13 +23,12 @@ from tokenomics.models import Asset, Payment, Rail
 from tokenomics.models.rails import PaymentStatus
 from tokenomics.money import format_amount
 from tokenomics.selectors.ledger import user_balances, user_entries
-from tokenomics.selectors.parameters import parameter_get, parameter_list
+from tokenomics.selectors.parameters import parameter_list
 from tokenomics.selectors.payments import payment_get_for_user
-from tokenomics.selectors.rates import CreatorStanding, creator_standing
+from tokenomics.selectors.rates import CreatorStanding, creator_standing, prepaid_bonus
 from tokenomics.services.chain_rail import Reason, agr_payment_instructions, agr_payment_start
 from tokenomics.services.payments import CREDIT_TOP_UP
 from tokenomics.services.stripe_rail import card_payment_intent_ensure, card_payment_start
-from tokenomics.splits import bonus_for
 
 HISTORY_PAGE_SIZE = 25
 # The htmx target of the asset filter; any other htmx request for the page asks for more rows.
@@ -110,10 +109,6 @@ REASON_TEXT: dict[str, str] = {
 OPEN_STATUSES = (PaymentStatus.AWAITING, PaymentStatus.PROCESSING, PaymentStatus.FAILED)
 
 
-def _bonus(amount: int) -> int:
-    return bonus_for(amount=amount, bonus_bps=parameter_get("discount.prepaid_bonus_bps"))
-
-
 def _own_top_up(user: User, payment_id: int) -> Payment:
     try:
         payment = payment_get_for_user(user=user, payment_id=payment_id)
@@ -141,7 +136,7 @@ def top_up(request: HtmxHttpRequest) -> HttpResponse:
         return _choose(request, form, status=400)
     amount: int = form.cleaned_data["minor_units"]
     asset = Asset.USD if form.cleaned_data["rail"] == Rail.CARD else Asset.AGR
-    bonus = _bonus(amount)
+    bonus = prepaid_bonus(amount=amount)
     context: dict[str, Any] = {
         "step": "confirm",
         "form": form,
@@ -183,7 +178,7 @@ def _status_context(payment: Payment) -> dict[str, Any]:
         "payment": payment,
         "open": payment.status in OPEN_STATUSES,
         "amount_display": format_amount(amount=payment.amount, asset=payment.asset),
-        "credited": received + _bonus(received) if received else 0,
+        "credited": received + prepaid_bonus(amount=received) if received else 0,
     }
 
 
@@ -212,7 +207,7 @@ def top_up_pay(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
                 context["reason_text"] = REASON_TEXT
         except ApplicationError as exc:
             context["error"] = exc.message
-    context["bonus"] = _bonus(payment.amount)
+    context["bonus"] = prepaid_bonus(amount=payment.amount)
     context["total"] = payment.amount + context["bonus"]
     return render(request, "tokenomics/top_up.html", context)
 

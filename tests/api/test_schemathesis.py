@@ -69,8 +69,8 @@ CONFIG = schemathesis.Config.from_dict(
                 #   address must also carry a valid EIP-55 checksum.
                 # `positive_400_is_business_rule` below then fails any such 400 that is not
                 # exactly that rule, so a shape rejection is still caught.
-                # - POST /credits: a whole-number string under Stripe's $0.50 card minimum (or 0)
-                #   is `validation_error` on `amount`;
+                # - POST /credits: a positive whole-number string outside Stripe's card limits
+                #   ($0.50 to $999,999.99) is `validation_error` on `amount`;
                 # - POST /credits/{id}/agr-payment: a well-formed hash that pays nothing is
                 #   `payment_not_verified`.
                 "include-operation-id": [
@@ -107,7 +107,7 @@ SETTINGS = hypothesis.settings(
 
 _BUSINESS_RULE_400 = {
     "POST /api/v1/credits": lambda error: (
-        error["code"] == "validation_error" and error["message"].startswith("Top up at least")
+        error["code"] == "validation_error" and error["message"].startswith("A card payment is between")
     ),
     "POST /api/v1/credits/{payment_id}/agr-payment": lambda error: error["code"] == "payment_not_verified",
     "POST /api/v1/wallets": lambda error: error["code"] == "wallet_signature_rejected",

@@ -14,8 +14,7 @@ from rest_framework.views import APIView
 from accounts.http import authenticated_user
 from core.api import ErrorSerializer
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from tokenomics.api.views import WHOLE_NUMBER, MoneySerializer
-from tokenomics.errors import AmountInvalid
+from tokenomics.api.views import MoneySerializer
 from tokenomics.models import Payment, Rail
 from tokenomics.money import money_json
 from tokenomics.selectors.payments import payment_get_for_user
@@ -23,8 +22,7 @@ from tokenomics.services.chain_rail import agr_payment_instructions, agr_payment
 from tokenomics.services.payments import CREDIT_TOP_UP
 from tokenomics.services.stripe_rail import card_payment_start
 
-# Stripe refuses card charges under $0.50 (its own limit, not one of ours).
-CARD_MINIMUM_CENTS = 50
+POSITIVE_WHOLE_NUMBER = r"^[1-9][0-9]*$"
 
 
 class CardInstructionsSerializer(serializers.Serializer[Any]):
@@ -100,7 +98,7 @@ class CreditCreateApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
         rail = serializers.ChoiceField(choices=Rail.choices)
         amount = serializers.RegexField(
-            WHOLE_NUMBER,
+            POSITIVE_WHOLE_NUMBER,
             max_length=40,
             help_text="Minor units as a string: US cents for `card`, AGR base units for `agr`.",
         )
@@ -130,11 +128,6 @@ class CreditCreateApi(APIView):
         data.is_valid(raise_exception=True)
         amount = int(data.validated_data["amount"])
         rail = data.validated_data["rail"]
-        if amount <= 0 or (rail == Rail.CARD and amount < CARD_MINIMUM_CENTS):
-            raise AmountInvalid(
-                "Top up at least $0.50 by card, or a positive amount of AGR.",
-                detail={"amount": ["Too small."]},
-            )
         if rail == Rail.CARD:
             started = card_payment_start(user=user, purpose=CREDIT_TOP_UP, amount=amount)
             body = _credit_data(started.payment, client_secret=started.client_secret)

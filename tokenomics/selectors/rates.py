@@ -16,6 +16,7 @@ from tokenomics.splits import (
     SaleRates,
     TierRule,
     VolumeTier,
+    bonus_for,
     creator_tier_for,
     next_tier,
 )
@@ -111,6 +112,12 @@ _STAKING_DISCOUNT_KEYS = {
     "gold": "staking.gold_fee_discount_bps",
     "platinum": "staking.platinum_fee_discount_bps",
 }
+
+
+def prepaid_bonus(*, amount: int) -> int:
+    """The prepaid-credit bonus on a top-up of `amount` minor units (`discount.prepaid_bonus_bps`,
+    rounded down): what a top-up page previews and what the deposit credits."""
+    return bonus_for(amount=amount, bonus_bps=parameter_get("discount.prepaid_bonus_bps"))
 
 
 def compute_rates(*, staking_tier: str | None) -> ComputeRates:

@@ -18,16 +18,9 @@ from django.utils import timezone
 from accounts.models import User
 from tokenomics.errors import AmountInvalid, InvalidState
 from tokenomics.models import Asset, Payment, Rail
-from tokenomics.models.ledger import AccountKind, TransactionKind
+from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import PaymentStatus
-from tokenomics.selectors.parameters import parameter_get
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
-from tokenomics.splits import bonus_for
+from tokenomics.services.wallet import deposit_post
 
 CREDIT_TOP_UP = "credit_top_up"
 RAIL_ASSET = {Rail.CARD: Asset.USD, Rail.AGR: Asset.AGR}
@@ -48,7 +41,10 @@ def payment_create(
 ) -> Payment:
     """Record money due through `rail` (card: USD cents; agr: AGR base units). No money moves."""
     if type(amount) is not int or amount <= 0:
-        raise AmountInvalid("A payment is a positive whole amount in minor units.")
+        raise AmountInvalid(
+            "A payment is a positive whole amount in minor units.",
+            detail={"amount": ["Enter an amount above zero."]},
+        )
     rail = Rail(rail)
     return Payment.objects.create(
         user=user,
@@ -71,24 +67,15 @@ def payment_credit(*, payment_id: int, amount: int, idempotency_key: str, memo: 
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if payment.status == PaymentStatus.CANCELED:
             raise InvalidState("This payment was canceled.", detail={"payment": payment.reference})
-        rail = Rail(payment.rail)
-        bonus = 0
-        if payment.purpose == CREDIT_TOP_UP:
-            bonus = bonus_for(amount=amount, bonus_bps=parameter_get("discount.prepaid_bonus_bps"))
-        wallet = user_account_get_or_create(user=payment.user, kind=AccountKind.WALLET, asset=payment.asset)
-        legs = [Leg(system_account_get_or_create(kind=RAIL_SOURCE[rail], asset=payment.asset), -amount)]
-        if bonus:
-            legs.append(
-                Leg(system_account_get_or_create(kind=AccountKind.PROMOTIONS, asset=payment.asset), -bonus)
-            )
-        legs.append(Leg(wallet, amount + bonus))
-        posted = transaction_post(
-            kind=TransactionKind.DEPOSIT,
-            legs=legs,
+        posted = deposit_post(
+            user=payment.user,
+            asset=payment.asset,
+            amount=amount,
+            source_kind=RAIL_SOURCE[Rail(payment.rail)],
             idempotency_key=idempotency_key,
             memo=memo or f"Payment {payment.reference} received",
+            prepaid_bonus_applies=payment.purpose == CREDIT_TOP_UP,
             reference=payment.reference,
-            party=payment.user,
         )
         if not posted.created:
             return payment

@@ -28,10 +28,11 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from core.fields import WideSum
 from tokenomics import stripe_client
 from tokenomics.errors import AmountInvalid, IdempotencyConflict, InvalidState, TokenomicsError
 from tokenomics.models import (
@@ -149,6 +150,19 @@ def _payment_metadata(payment: Payment) -> dict[str, str]:
     return {"agora_payment": str(payment.pk), "agora_reference": payment.reference}
 
 
+# Stripe's own limits on one card charge (not economic parameters of ours).
+CARD_MINIMUM_CENTS = 50
+CARD_MAXIMUM_CENTS = 99_999_999
+
+
+def _card_amount_check(amount: int) -> None:
+    if type(amount) is int and not CARD_MINIMUM_CENTS <= amount <= CARD_MAXIMUM_CENTS:
+        raise AmountInvalid(
+            "A card payment is between $0.50 and $999,999.99.",
+            detail={"amount": [f"Enter {CARD_MINIMUM_CENTS} to {CARD_MAXIMUM_CENTS} cents."]},
+        )
+
+
 def card_payment_start(
     *, user: User, purpose: str, amount: int, reference: str | None = None
 ) -> CardPaymentStarted:
@@ -157,6 +171,7 @@ def card_payment_start(
     Nothing is credited here: the succeeded event does that. Raises AmountInvalid (nothing
     recorded), PaymentProviderUnavailable/Rejected (the payment stays awaiting; retry with
     card_payment_intent_ensure, which reuses the key)."""
+    _card_amount_check(amount)
     with transaction.atomic(durable=True):
         payment = payment_create(
             user=user, purpose=purpose, rail=Rail.CARD, amount=amount, reference=reference
@@ -269,11 +284,11 @@ def payment_refund(*, payment: Payment, amount: int, reason: str = "") -> Paymen
             raise InvalidState(
                 "Only a succeeded payment can be refunded.", detail={"payment": locked.reference}
             )
-        taken = (
-            locked.refunds.exclude(status=PaymentRefund.Status.FAILED).aggregate(total=Sum("amount"))["total"]
-            or 0
-        )
-        refundable = locked.received_amount - int(taken)
+        # WideSum: plain SUM over the TEXT amounts of SQLite would go through a float.
+        taken = locked.refunds.exclude(status=PaymentRefund.Status.FAILED).aggregate(total=WideSum("amount"))[
+            "total"
+        ]
+        refundable = locked.received_amount - taken
         if amount > refundable:
             raise AmountInvalid(
                 "That is more than is left to refund.",

@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from accounts.models import User
 from tokenomics.errors import AmountInvalid
 from tokenomics.models import Asset, LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
-from tokenomics.selectors.parameters import parameter_get
+from tokenomics.selectors.rates import prepaid_bonus
 from tokenomics.services.ledger import (
     Leg,
+    Posted,
     system_account_get_or_create,
     transaction_post,
     user_account_get_or_create,
 )
-from tokenomics.splits import bonus_for
 
 RAIL_ACCOUNTS = {"stripe": AccountKind.EXTERNAL_STRIPE, "chain": AccountKind.EXTERNAL_CHAIN}
 RAIL_LABELS = {"stripe": "by card (Stripe)", "chain": "on chain"}
+
+
+def deposit_post(
+    *,
+    user: User,
+    asset: Asset | str,
+    amount: int,
+    source_kind: AccountKind,
+    idempotency_key: str,
+    memo: str,
+    prepaid_bonus_applies: bool,
+    reference: str = "",
+) -> Posted:
+    """Move `amount` from the external `source_kind` account into the user's wallet, plus the
+    prepaid bonus (funded by promotions) when it applies; once per key. The one deposit path of
+    both rails. Raises AmountInvalid, IdempotencyConflict."""
+    if type(amount) is not int or amount <= 0:
+        raise AmountInvalid("A deposit is a positive whole amount in minor units.")
+    bonus = prepaid_bonus(amount=amount) if prepaid_bonus_applies else 0
+    legs = [Leg(system_account_get_or_create(kind=source_kind, asset=asset), -amount)]
+    if bonus:
+        legs.append(Leg(system_account_get_or_create(kind=AccountKind.PROMOTIONS, asset=asset), -bonus))
+    legs.append(
+        Leg(user_account_get_or_create(user=user, kind=AccountKind.WALLET, asset=asset), amount + bonus)
+    )
+    return transaction_post(
+        kind=TransactionKind.DEPOSIT,
+        legs=legs,
+        idempotency_key=idempotency_key,
+        memo=memo + (", with the prepaid bonus" if bonus else ""),
+        reference=reference,
+        party=user,
+    )
 
 
 def wallet_top_up(
@@ -32,29 +63,18 @@ def wallet_top_up(
     reference: str = "",
 ) -> LedgerTransaction:
     """Credit `amount` paid through `rail` ("stripe" or "chain") to the user's wallet, plus the
-    prepaid-credit bonus (`discount.prepaid_bonus_bps`, rounded down, funded by promotions) unless
-    `prepaid_bonus` is False. Idempotent per key. Raises AmountInvalid, IdempotencyConflict."""
-    if type(amount) is not int or amount <= 0:
-        raise AmountInvalid("A top-up is a positive whole amount in minor units.")
+    prepaid-credit bonus unless `prepaid_bonus` is False (see `deposit_post`). Idempotent per key.
+    Raises AmountInvalid, IdempotencyConflict."""
     if rail not in RAIL_ACCOUNTS:
         raise AmountInvalid("Unknown payment rail.", detail={"rail": rail})
-    bonus = (
-        bonus_for(amount=amount, bonus_bps=parameter_get("discount.prepaid_bonus_bps"))
-        if prepaid_bonus
-        else 0
+    posted = deposit_post(
+        user=user,
+        asset=asset,
+        amount=amount,
+        source_kind=RAIL_ACCOUNTS[rail],
+        idempotency_key=idempotency_key,
+        memo=f"Top-up {RAIL_LABELS[rail]}",
+        prepaid_bonus_applies=prepaid_bonus,
+        reference=reference,
     )
-    wallet = user_account_get_or_create(user=user, kind=AccountKind.WALLET, asset=asset)
-    legs = [Leg(system_account_get_or_create(kind=RAIL_ACCOUNTS[rail], asset=asset), -amount)]
-    if bonus:
-        legs.append(Leg(system_account_get_or_create(kind=AccountKind.PROMOTIONS, asset=asset), -bonus))
-    legs.append(Leg(wallet, amount + bonus))
-    with transaction.atomic():
-        posted = transaction_post(
-            kind=TransactionKind.DEPOSIT,
-            legs=legs,
-            idempotency_key=idempotency_key,
-            memo=f"Top-up {RAIL_LABELS[rail]}" + (", with the prepaid bonus" if bonus else ""),
-            reference=reference,
-            party=user,
-        )
     return posted.transaction
