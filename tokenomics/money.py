@@ -23,22 +23,25 @@ AGR = "AGR"
 _ASSETS = {USD: USD, AGR: AGR}
 
 
-def _require_int(name: str, value: object) -> int:
-    # bool is an int subclass, and a True/False amount is always a bug.
+def require_int(name: str, value: object) -> int:
+    """`value` if it is exactly an int (the split engine checks its inputs with these too).
+
+    `type(...) is int` rather than isinstance: bool is an int subclass and a True/False amount is
+    a bug, and an int subclass could override arithmetic."""
     if type(value) is not int:
         raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
     return value
 
 
-def _require_non_negative(name: str, value: object) -> int:
-    number = _require_int(name, value)
+def require_non_negative(name: str, value: object) -> int:
+    number = require_int(name, value)
     if number < 0:
         raise ValueError(f"{name} must be >= 0, got {number}")
     return number
 
 
-def _require_positive(name: str, value: object) -> int:
-    number = _require_int(name, value)
+def require_positive(name: str, value: object) -> int:
+    number = require_int(name, value)
     if number < 1:
         raise ValueError(f"{name} must be >= 1, got {number}")
     return number
@@ -57,7 +60,7 @@ def _ceil_div(numerator: int, denominator: int) -> int:
 
 def agr(whole: int) -> int:
     """`whole` AGR in base units."""
-    return _require_int("whole", whole) * AGR_BASE_UNITS_PER_AGR
+    return require_int("whole", whole) * AGR_BASE_UNITS_PER_AGR
 
 
 def usd_cents_to_agr_base_units(*, cents: int, agr_price_micro_usd: int) -> int:
@@ -66,8 +69,8 @@ def usd_cents_to_agr_base_units(*, cents: int, agr_price_micro_usd: int) -> int:
     The buyer pays the ceiling, so what the platform receives is never worth less than the USD price.
     base units = ceil(cents * 10_000 * 10^18 / price in micro-USD per AGR).
     """
-    amount = _require_non_negative("cents", cents)
-    price = _require_positive("agr_price_micro_usd", agr_price_micro_usd)
+    amount = require_non_negative("cents", cents)
+    price = require_positive("agr_price_micro_usd", agr_price_micro_usd)
     return _ceil_div(amount * MICRO_USD_PER_CENT * AGR_BASE_UNITS_PER_AGR, price)
 
 
@@ -77,19 +80,19 @@ def agr_base_units_to_usd_cents(*, base_units: int, agr_price_micro_usd: int) ->
     Rounds down so that a value credited or reported in USD never exceeds what the AGR is worth.
     cents = floor(base units * price in micro-USD per AGR / (10^18 * 10_000)).
     """
-    amount = _require_non_negative("base_units", base_units)
-    price = _require_positive("agr_price_micro_usd", agr_price_micro_usd)
+    amount = require_non_negative("base_units", base_units)
+    price = require_positive("agr_price_micro_usd", agr_price_micro_usd)
     return amount * price // (AGR_BASE_UNITS_PER_AGR * MICRO_USD_PER_CENT)
 
 
 def micro_usd_to_cents_floor(*, micro_usd: int) -> int:
     """Micro-USD to cents, rounded toward negative infinity (for what the platform pays out or credits)."""
-    return _require_int("micro_usd", micro_usd) // MICRO_USD_PER_CENT
+    return require_int("micro_usd", micro_usd) // MICRO_USD_PER_CENT
 
 
 def micro_usd_to_cents_ceil(*, micro_usd: int) -> int:
     """Micro-USD to cents, rounded toward positive infinity (for what a buyer is charged)."""
-    return _ceil_div(_require_int("micro_usd", micro_usd), MICRO_USD_PER_CENT)
+    return _ceil_div(require_int("micro_usd", micro_usd), MICRO_USD_PER_CENT)
 
 
 def format_amount(*, amount: int, asset: str) -> str:
@@ -98,7 +101,7 @@ def format_amount(*, amount: int, asset: str) -> str:
     Exact: integer division and string padding only. USD always shows two decimals; AGR shows up to
     18 decimals with trailing zeros trimmed, and no decimal point for a whole number.
     """
-    value = _require_int("amount", amount)
+    value = require_int("amount", amount)
     code = _asset(asset)
     sign = "-" if value < 0 else ""
     if code == USD:
@@ -111,4 +114,4 @@ def format_amount(*, amount: int, asset: str) -> str:
 
 def money_json(*, amount: int, asset: str) -> dict[str, str]:
     """The API's money object (API.md): the integer amount in minor units as a string, and the asset."""
-    return {"amount": str(_require_int("amount", amount)), "asset": _asset(asset)}
+    return {"amount": str(require_int("amount", amount)), "asset": _asset(asset)}

@@ -27,34 +27,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tokenomics.money import require_int, require_non_negative, require_positive
+
 # 100% in basis points.
 BPS_DENOMINATOR = 10_000
 
 
-def _require_int(name: str, value: object) -> int:
-    # `type(...) is int` rather than isinstance: bool is an int subclass and a True/False amount is a
-    # bug, and an int subclass could override arithmetic.
-    if type(value) is not int:
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
-    return value
-
-
-def _require_non_negative(name: str, value: object) -> int:
-    number = _require_int(name, value)
-    if number < 0:
-        raise ValueError(f"{name} must be >= 0, got {number}")
-    return number
-
-
-def _require_at_least_one(name: str, value: object) -> int:
-    number = _require_int(name, value)
-    if number < 1:
-        raise ValueError(f"{name} must be >= 1, got {number}")
-    return number
-
-
 def _require_bps(name: str, value: object) -> int:
-    number = _require_int(name, value)
+    number = require_int(name, value)
     if not 0 <= number <= BPS_DENOMINATOR:
         raise ValueError(f"{name} must be between 0 and {BPS_DENOMINATOR} bps, got {number}")
     return number
@@ -72,9 +52,9 @@ def _part(amount: int, rate_bps: int) -> int:
 
 
 def _check_parts(kind: str, whole_name: str, whole: int, parts: dict[str, int]) -> None:
-    _require_non_negative(f"{kind}.{whole_name}", whole)
+    require_non_negative(f"{kind}.{whole_name}", whole)
     for name, value in parts.items():
-        _require_non_negative(f"{kind}.{name}", value)
+        require_non_negative(f"{kind}.{name}", value)
     if sum(parts.values()) != whole:
         raise ValueError(
             f"{kind} parts sum to {sum(parts.values())}, not to the {whole_name} {whole}: {parts}"
@@ -102,7 +82,7 @@ class TierRule:
     def __post_init__(self) -> None:
         if not isinstance(self.tier, CreatorTier):
             raise TypeError(f"TierRule.tier must be a CreatorTier, got {self.tier!r}")
-        _require_non_negative("TierRule.threshold", self.threshold)
+        require_non_negative("TierRule.threshold", self.threshold)
         _require_bps("TierRule.share_bps", self.share_bps)
 
 
@@ -122,14 +102,14 @@ def _sorted_rules(rules: Sequence[TierRule]) -> list[TierRule]:
 
 def creator_tier_for(*, lifetime_net_sales: int, rules: Sequence[TierRule]) -> TierRule:
     """The highest tier whose threshold is <= `lifetime_net_sales` (a threshold is reached exactly at it)."""
-    sales = _require_non_negative("lifetime_net_sales", lifetime_net_sales)
+    sales = require_non_negative("lifetime_net_sales", lifetime_net_sales)
     reached = [rule for rule in _sorted_rules(rules) if rule.threshold <= sales]
     return reached[-1]
 
 
 def next_tier(*, lifetime_net_sales: int, rules: Sequence[TierRule]) -> TierRule | None:
     """The next tier up, for a progress display; None at the top tier."""
-    sales = _require_non_negative("lifetime_net_sales", lifetime_net_sales)
+    sales = require_non_negative("lifetime_net_sales", lifetime_net_sales)
     ahead = [rule for rule in _sorted_rules(rules) if rule.threshold > sales]
     return ahead[0] if ahead else None
 
@@ -192,7 +172,7 @@ class SaleSplit:
 
 def split_sale(*, gross: int, rates: SaleRates) -> SaleSplit:
     """Split a sale of `gross`: each part is floored, the platform gets the remainder."""
-    amount = _require_non_negative("gross", gross)
+    amount = require_non_negative("gross", gross)
     if not isinstance(rates, SaleRates):
         raise TypeError(f"rates must be SaleRates, got {type(rates).__name__}")
     creator = _part(amount, rates.creator_share_bps)
@@ -218,10 +198,10 @@ def compute_fee(*, base_rate: int, complexity: int, demand_multiplier_bps: int, 
     `base_rate` is in the minor unit the fee is wanted in (the registry holds it in micro-USD, since a
     call can cost less than a cent). One floor division of the exact product: no intermediate rounding.
     """
-    rate = _require_non_negative("base_rate", base_rate)
-    multiplier = _require_non_negative("demand_multiplier_bps", demand_multiplier_bps)
-    factor = _require_at_least_one("complexity", complexity)
-    supply = _require_at_least_one("supply_factor", supply_factor)
+    rate = require_non_negative("base_rate", base_rate)
+    multiplier = require_non_negative("demand_multiplier_bps", demand_multiplier_bps)
+    factor = require_positive("complexity", complexity)
+    supply = require_positive("supply_factor", supply_factor)
     return rate * factor * multiplier // (BPS_DENOMINATOR * supply)
 
 
@@ -285,7 +265,7 @@ def split_compute(*, fee: int, rates: ComputeRates) -> ComputeSplit:
     tier reduction = floor(platform_part * discount / 10_000), to the provider;
     the rest of platform_part goes network_ops : treasury, each floored; the remainder to `platform`.
     """
-    amount = _require_non_negative("fee", fee)
+    amount = require_non_negative("fee", fee)
     if not isinstance(rates, ComputeRates):
         raise TypeError(f"rates must be ComputeRates, got {type(rates).__name__}")
     provider_base = _part(amount, rates.provider_bps)
@@ -335,8 +315,8 @@ def split_inference(
     *, creator_price: int, compute_fee: int, compute_rates: ComputeRates, sale_rates: SaleRates
 ) -> InferenceSplit:
     """Split one inference call: the creator's price as a sale, the compute fee by `split_compute`."""
-    creator_amount = _require_non_negative("creator_price", creator_price)
-    fee = _require_non_negative("compute_fee", compute_fee)
+    creator_amount = require_non_negative("creator_price", creator_price)
+    fee = require_non_negative("compute_fee", compute_fee)
     return InferenceSplit(
         price=creator_amount + fee,
         creator_price=creator_amount,
@@ -354,14 +334,14 @@ def apply_discount(*, amount: int, discount_bps: int) -> int:
     The discount itself is floored, so the buyer pays the ceiling of the exact discounted price: the
     platform never gives away a fraction of a unit more than the rate says.
     """
-    price = _require_non_negative("amount", amount)
+    price = require_non_negative("amount", amount)
     rate = _require_bps("discount_bps", discount_bps)
     return price - _part(price, rate)
 
 
 def bonus_for(*, amount: int, bonus_bps: int) -> int:
     """The bonus credit for a prepaid top-up of `amount`, floored (the platform funds the bonus)."""
-    top_up = _require_non_negative("amount", amount)
+    top_up = require_non_negative("amount", amount)
     rate = _require_bps("bonus_bps", bonus_bps)
     return _part(top_up, rate)
 
@@ -374,7 +354,7 @@ class VolumeTier:
     discount_bps: int
 
     def __post_init__(self) -> None:
-        _require_non_negative("VolumeTier.threshold", self.threshold)
+        require_non_negative("VolumeTier.threshold", self.threshold)
         _require_bps("VolumeTier.discount_bps", self.discount_bps)
 
 
@@ -384,7 +364,7 @@ def volume_discount_bps(*, monthly_spend: int, tiers: Sequence[VolumeTier]) -> i
     A threshold is reached exactly at it: with SPEC §3's tiers, $1,000.00 of spend gets 5% and
     $999.99 gets nothing.
     """
-    spend = _require_non_negative("monthly_spend", monthly_spend)
+    spend = require_non_negative("monthly_spend", monthly_spend)
     thresholds = sorted(tier.threshold for tier in tiers)
     if len(set(thresholds)) != len(thresholds):
         raise ValueError(f"tiers must have distinct thresholds, got {thresholds}")
@@ -403,9 +383,9 @@ def prorated_refund(*, amount: int, period_seconds: int, unused_seconds: int) ->
     Rounds down: the fraction of a unit stays on the platform's side, as in every split. Unused time
     outside [0, period] (clock skew, a late cancellation) is clamped rather than refused.
     """
-    paid = _require_non_negative("amount", amount)
-    period = _require_at_least_one("period_seconds", period_seconds)
-    unused = min(max(_require_int("unused_seconds", unused_seconds), 0), period)
+    paid = require_non_negative("amount", amount)
+    period = require_positive("period_seconds", period_seconds)
+    unused = min(max(require_int("unused_seconds", unused_seconds), 0), period)
     return paid * unused // period
 
 
@@ -414,8 +394,8 @@ def split_partial_refund(*, gross: int, refund: int, rates: SaleRates) -> tuple[
 
     Returns (refund, split of the kept part); refund + split.gross == gross.
     """
-    paid = _require_non_negative("gross", gross)
-    refunded = _require_non_negative("refund", refund)
+    paid = require_non_negative("gross", gross)
+    refunded = require_non_negative("refund", refund)
     if refunded > paid:
         raise ValueError(f"refund {refunded} exceeds the gross {paid}")
     return refunded, split_sale(gross=paid - refunded, rates=rates)
