@@ -6,19 +6,8 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.backends.utils import CursorWrapper
 
 from tokenomics.models import Escrow, LedgerAccount
-
-
-def accounts_lock(account_ids: Iterable[int]) -> dict[int, LedgerAccount]:
-    """Lock the accounts (FOR UPDATE, ascending pk) and return them fresh from the database.
-
-    On SQLite FOR UPDATE is a no-op; the IMMEDIATE transaction mode serialises writers instead.
-    """
-    ids = sorted(set(account_ids))
-    locked = LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    return {account.pk: account for account in locked}
 
 
 def escrow_lock(escrow_id: int) -> Escrow:
@@ -32,9 +21,10 @@ class AccountRow(NamedTuple):
     overdraft_allowed: bool
 
 
-def account_rows_lock(cursor: CursorWrapper, account_ids: Iterable[int]) -> dict[int, AccountRow]:
-    """The posting service's lock: the same order as `accounts_lock`, reading only what a posting
-    needs, in one plain statement (it runs on every posting)."""
+def accounts_lock(account_ids: Iterable[int]) -> dict[int, AccountRow]:
+    """Lock the ledger accounts (FOR UPDATE, ascending pk, so two postings never deadlock) and read
+    what a posting needs, in one plain statement: it runs on every posting. On SQLite FOR UPDATE
+    is a no-op; the IMMEDIATE transaction mode serialises writers instead."""
     ids = sorted(set(account_ids))
     placeholders = ", ".join(["%s"] * len(ids))
     sql = (
@@ -43,8 +33,10 @@ def account_rows_lock(cursor: CursorWrapper, account_ids: Iterable[int]) -> dict
     )
     if connection.vendor == "postgresql":
         sql += " FOR UPDATE"
-    cursor.execute(sql, ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        rows = cursor.fetchall()
     return {
         int(pk): AccountRow(asset=asset, kind=kind, balance=int(balance), overdraft_allowed=bool(overdraft))
-        for pk, asset, kind, balance, overdraft in cursor.fetchall()
+        for pk, asset, kind, balance, overdraft in rows
     }

@@ -22,7 +22,7 @@ from tokenomics.errors import (
     TokenomicsError,
     UnbalancedTransaction,
 )
-from tokenomics.locks import account_rows_lock
+from tokenomics.locks import accounts_lock
 from tokenomics.models import Asset, LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import (
     OVERDRAFT_ACCOUNT_KINDS,
@@ -183,7 +183,7 @@ def transaction_post(
     problem: TokenomicsError | None = None
     posted: LedgerTransaction | None = None
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        rows = account_rows_lock(cursor, deltas)
+        rows = accounts_lock(deltas)
         for leg in legs:
             # Sums were checked on the caller's copies; the rows just locked must agree.
             row = rows.get(leg.account.pk)
