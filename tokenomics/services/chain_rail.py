@@ -37,9 +37,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -61,7 +59,15 @@ from tokenomics.chain_client import (
     erc20_transfer_sign,
     tx_hash_normalize,
 )
-from tokenomics.errors import AmountInvalid, IdempotencyConflict, InvalidState, TokenomicsError
+from tokenomics.errors import (
+    AmountInvalid,
+    ChainAddressInvalid,
+    ChainNotConfigured,
+    IdempotencyConflict,
+    InvalidState,
+    PaymentNotVerified,
+    Reason,
+)
 from tokenomics.models import Asset, LedgerTransaction, Payment, Rail
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.models.rails import ChainPayout, ChainTransfer, HotWallet, PaymentStatus
@@ -84,63 +90,6 @@ OPEN_STATUSES = (PaymentStatus.AWAITING, PaymentStatus.PROCESSING)
 # A concurrent verification inserting the same log first makes ours fail on the unique triple; the
 # retry then sees that row. Two retries cover any interleaving of two callers.
 CREDIT_ATTEMPTS = 3
-
-
-# ----------------------------------------------------------------------------- errors
-
-
-class Reason(StrEnum):
-    """Stable names of the verification checks, sent as `detail["reason"]`."""
-
-    INVALID_TX_HASH = "invalid_tx_hash"
-    WRONG_RAIL = "wrong_rail"
-    PAYMENT_CLOSED = "payment_closed"
-    WRONG_CHAIN = "wrong_chain"
-    TX_NOT_FOUND = "tx_not_found"
-    TX_MISMATCH = "tx_mismatch"
-    TX_REVERTED = "tx_reverted"
-    TOO_FEW_CONFIRMATIONS = "too_few_confirmations"
-    WRONG_TOKEN = "wrong_token"  # noqa: S105 - a reason name, not a secret
-    WRONG_RECIPIENT = "wrong_recipient"
-    LOG_REMOVED = "log_removed"
-    SENDER_NOT_LINKED = "sender_not_linked"
-    AMOUNT_SHORT = "amount_short"
-    ALREADY_CREDITED = "already_credited"
-
-
-# Checks that may pass later (the transaction is mined, buried, re-included) or that conflict with
-# the current state answer 409; a transaction that can never pay this payment answers 400.
-RETRYABLE_REASONS = frozenset({Reason.TX_NOT_FOUND, Reason.TOO_FEW_CONFIRMATIONS, Reason.LOG_REMOVED})
-CONFLICT_REASONS = RETRYABLE_REASONS | {Reason.PAYMENT_CLOSED, Reason.ALREADY_CREDITED}
-
-
-class PaymentNotVerified(TokenomicsError):
-    """An on-chain payment that does not (yet) pay this payment; `reason` names the failed check."""
-
-    code = "payment_not_verified"
-    status_code = 400
-    default_message = "This transaction does not pay this payment."
-
-    def __init__(self, reason: Reason, message: str | None = None, *, detail: dict[str, Any] | None = None):
-        super().__init__(message, detail={"reason": str(reason), **(detail or {})})
-        self.reason = reason
-        self.status_code = 409 if reason in CONFLICT_REASONS else 400
-
-    @property
-    def retryable(self) -> bool:
-        return self.reason in RETRYABLE_REASONS
-
-
-class ChainNotConfigured(TokenomicsError):
-    code = "chain_not_configured"
-    status_code = 503
-    default_message = "Payments in AGR are not available right now."
-
-
-class ChainAddressInvalid(TokenomicsError):
-    code = "validation_error"
-    status_code = 400
-    default_message = "This is not an Ethereum address."
 
 
 # ----------------------------------------------------------------------------- configuration

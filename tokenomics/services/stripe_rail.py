@@ -34,7 +34,16 @@ from django.utils import timezone
 from accounts.models import User
 from core.fields import WideSum
 from tokenomics import stripe_client
-from tokenomics.errors import AmountInvalid, IdempotencyConflict, InvalidState, TokenomicsError
+from tokenomics.errors import (
+    AmountInvalid,
+    IdempotencyConflict,
+    InvalidState,
+    PaymentProviderRejected,
+    PaymentProviderUnavailable,
+    TokenomicsError,
+    WebhookPayloadInvalid,
+    WebhookSignatureInvalid,
+)
 from tokenomics.models import (
     Asset,
     LedgerTransaction,
@@ -67,33 +76,6 @@ MAX_EVENT_ATTEMPTS = 8
 UNAVAILABLE_PREFIX = "Stripe unavailable: "
 _DONE = (StripeEvent.Status.PROCESSED, StripeEvent.Status.IGNORED)
 _SUBSCRIPTION_TERMINAL = frozenset({"canceled", "incomplete_expired"})
-
-
-# ---------------------------------------------------------------- errors
-
-
-class PaymentProviderUnavailable(TokenomicsError):
-    code = "payment_provider_unavailable"
-    status_code = 503
-    default_message = "The payment provider did not answer; try again shortly."
-
-
-class PaymentProviderRejected(TokenomicsError):
-    code = "payment_provider_rejected"
-    status_code = 402
-    default_message = "The payment provider refused the request."
-
-
-class WebhookSignatureInvalid(TokenomicsError):
-    code = "invalid_signature"
-    status_code = 400
-    default_message = "The webhook signature is missing, wrong or outside the time tolerance."
-
-
-class WebhookPayloadInvalid(TokenomicsError):
-    code = "invalid_payload"
-    status_code = 400
-    default_message = "The webhook body is not a Stripe event."
 
 
 T = TypeVar("T")
