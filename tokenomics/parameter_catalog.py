@@ -235,6 +235,14 @@ CATALOG: tuple[ParameterSpec, ...] = (
     _cents(
         "payout.kyc_threshold_cents", "payouts", 60_000, "Payouts above this need the KYC flag set by staff."
     ),
+    _count(
+        "payments.agr_confirmations",
+        "payments",
+        12,
+        "Blocks an AGR transfer's block needs (itself included) before it counts, or a payout is confirmed.",
+        1,
+        1000,
+    ),
     _cents("payout.minimum_cents", "payouts", 1_000, "Smallest payout."),
     ParameterSpec(
         "token.agr_price_micro_usd",

@@ -39,9 +39,6 @@ WEB3_TOKEN_ADDRESS: str = env.str("WEB3_TOKEN_ADDRESS", default="")
 WEB3_DEPLOYMENT_FILE: str = env.str("WEB3_DEPLOYMENT_FILE", default=str(BASE_DIR / ".demo" / "chain.json"))
 # Where buyers send AGR. Empty: the hot wallet's own address (so deposits fund payouts locally).
 WEB3_DEPOSIT_ADDRESS: str = env.str("WEB3_DEPOSIT_ADDRESS", default="")
-# Blocks a payment's block must have on top of it, itself included, before it is credited.
-# 1 locally; a public chain wants far more (or finality). Moves to the parameter registry.
-WEB3_CONFIRMATIONS: int = env.int("WEB3_CONFIRMATIONS", default=1)
 # How far back the periodic Transfer scan looks when it has no cursor (blocks).
 WEB3_SCAN_LOOKBACK_BLOCKS: int = env.int("WEB3_SCAN_LOOKBACK_BLOCKS", default=5_000)
 # Private keys (0x hex). REQUIRED for payouts (hot wallet) and `chain_deploy` (deployer) off the

@@ -27,8 +27,7 @@ from django.core.management import call_command
 from playwright.sync_api import Page, Route, expect
 
 from tests.accounts.factories import UserFactory
-from tests.tokenomics.chain.conftest import DEV_CHAIN_ID, chain, link, new_key  # noqa: F401
-from tests.tokenomics.chain.conftest import tester_settings as chain_settings
+from tests.tokenomics.chain.conftest import DEV_CHAIN_ID, chain, link, new_key, use_tester_chain  # noqa: F401
 from tests.tokenomics.stripe.conftest import (  # noqa: F401
     SECRET_NEW,
     WEBHOOK_PATH,
@@ -219,8 +218,7 @@ def _install_wallet(page: Page, key: str, chain_id: int, client, sent: list[dict
 
 
 def test_top_up_100_agr_from_a_linked_wallet(page: Page, live_server, chain, new_key, settings):  # noqa: F811
-    for name, value in chain_settings(chain.token).items():
-        setattr(settings, name, value)
+    use_tester_chain(settings, chain.token)
     user = UserFactory(password=PASSWORD)
     key = new_key(agr(1_000))
     link(user, key)
@@ -245,8 +243,7 @@ def test_top_up_100_agr_from_a_linked_wallet(page: Page, live_server, chain, new
 
 
 def test_wallet_on_the_wrong_chain_sends_nothing(page: Page, live_server, chain, new_key, settings):  # noqa: F811
-    for name, value in chain_settings(chain.token).items():
-        setattr(settings, name, value)
+    use_tester_chain(settings, chain.token)
     user = UserFactory(password=PASSWORD)
     key = new_key(agr(10))
     link(user, key)

@@ -6,7 +6,7 @@ the buyer's browser wallet sends an ERC-20 `transfer` and the client submits its
 `PaymentNotVerified` whose `detail["reason"]` names the check, see `Reason`):
 receipt status 1, the node on the payment's chain, the log emitted by the payment's token contract,
 sent to the payment's deposit address, not removed by a reorg, from a wallet linked to the buyer,
-at least WEB3_CONFIRMATIONS blocks deep, and, with what was already received, at least what is
+at least `payments.agr_confirmations` blocks deep, and, with what was already received, at least what is
 due. Each accepted log is credited exactly once: its `ChainTransfer` row, UNIQUE on
 (chain_id, tx_hash, log_index), and the ledger credit (idempotency key
 `chain:<chain_id>:<tx_hash>:<log_index>`) commit in one transaction, so a replay for the same
@@ -71,6 +71,7 @@ from tokenomics.errors import (
 from tokenomics.models import Asset, LedgerTransaction, Payment, Rail
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.models.rails import ChainPayout, ChainTransfer, HotWallet, PaymentStatus
+from tokenomics.selectors.parameters import parameter_get
 from tokenomics.services.ledger import (
     Leg,
     system_account_get_or_create,
@@ -97,10 +98,11 @@ CREDIT_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class AgrRailConfig:
+    """Where AGR is paid, from settings (how deep it must be is the registry's, confirmations_required)."""
+
     chain_id: int
     token_address: str
     deposit_address: str
-    confirmations: int  # blocks, the transaction's own included
 
 
 def _deployed_token_address(chain_id: int) -> str:
@@ -116,9 +118,9 @@ def _deployed_token_address(chain_id: int) -> str:
 
 
 def confirmations_required() -> int:
-    """Blocks a transaction's block needs (itself included) before it counts. Read from settings
-    until the parameter registry holds `chain.agr_confirmations`."""
-    return max(1, int(settings.WEB3_CONFIRMATIONS))
+    """Blocks a transaction's block needs (itself included) before it counts (the registry's
+    `payments.agr_confirmations`, at least 1)."""
+    return parameter_get("payments.agr_confirmations")
 
 
 def hot_wallet_key() -> str:
@@ -144,7 +146,6 @@ def agr_rail_config() -> AgrRailConfig:
             chain_id=chain_id,
             token_address=checksum(token),
             deposit_address=checksum(deposit),
-            confirmations=confirmations_required(),
         )
     except ValueError as exc:
         raise ChainNotConfigured(str(exc)) from exc
@@ -464,7 +465,7 @@ def transfers_scan(*, from_block: int, to_block: int) -> ScanResult:
     Raises ChainNotConfigured, chain_client.ChainUnavailable."""
     config = agr_rail_config()
     client = _client_on_chain(config.chain_id)
-    last_confirmed = client.block_number() - config.confirmations + 1
+    last_confirmed = client.block_number() - confirmations_required() + 1
     to_block = min(to_block, last_confirmed)
     from_block = max(from_block, 0)
     logs = client.transfer_logs(
@@ -648,7 +649,7 @@ def chain_payout_send(*, payout_id: int) -> ChainPayout:
 
 
 def chain_payout_confirm(*, payout_id: int) -> ChainPayout:
-    """Once a broadcast payout's transaction is WEB3_CONFIRMATIONS deep: confirmed if it succeeded;
+    """Once a broadcast payout's transaction is `payments.agr_confirmations` deep: confirmed if it succeeded;
     failed if it reverted, with the debit reversed to the user's account. Otherwise unchanged.
     Raises ChainNotConfigured, chain_client.ChainUnavailable."""
     payout = ChainPayout.objects.get(pk=payout_id)
@@ -657,7 +658,7 @@ def chain_payout_confirm(*, payout_id: int) -> ChainPayout:
     config = agr_rail_config()
     client = _client_on_chain(config.chain_id)
     receipt = client.receipt(payout.tx_hash)
-    if receipt is None or client.block_number() - receipt.block_number + 1 < config.confirmations:
+    if receipt is None or client.block_number() - receipt.block_number + 1 < confirmations_required():
         return payout
     with transaction.atomic(durable=True):
         payout = ChainPayout.objects.select_for_update().get(pk=payout_id)

@@ -13,13 +13,17 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.test import override_settings
 from eth_account import Account
 
 from accounts.models import User, Wallet
+from tests.tokenomics.conftest import database_fixture
 from tokenomics.chain_client import ChainClient, address_of, chain_client_get
 from tokenomics.contracts import agr_artefact
+from tokenomics.models import Parameter
 from tokenomics.money import agr
+from tokenomics.selectors.parameters import parameter_cache_key
 
 DEV_CHAIN_ID = 1337
 HOT_WALLET_AGR = agr(50_000_000)
@@ -42,7 +46,6 @@ def tester_settings(token: str) -> dict[str, object]:
         "WEB3_CHAIN_ID": DEV_CHAIN_ID,
         "WEB3_TOKEN_ADDRESS": token,
         "WEB3_DEPOSIT_ADDRESS": "",
-        "WEB3_CONFIRMATIONS": 1,
         "WEB3_HOT_WALLET_KEY": django_settings.DEV_HOT_WALLET_KEY,
         "WEB3_DEPLOYER_KEY": django_settings.DEV_DEPLOYER_KEY,
     }
@@ -65,10 +68,31 @@ def chain() -> Chain:
     return Chain(client=client, token=token, deposit=address_of(hot), deployer_key=deployer, hot_key=hot)
 
 
+CONFIRMATIONS = "payments.agr_confirmations"
+
+
+def require_confirmations(blocks: int) -> None:
+    """Set the registry's AGR confirmation count for this test: the tester chain mines a block only
+    per transaction, where a live chain keeps growing (the demo's ganache mines one a second)."""
+    Parameter.objects.filter(key=CONFIRMATIONS).update(value=blocks)
+    cache.delete(parameter_cache_key(CONFIRMATIONS))
+
+
+def use_tester_chain(settings: object, token: str) -> None:
+    """Point the AGR rail at the in-process chain, one confirmation deep (the database must be on)."""
+    for name, value in tester_settings(token).items():
+        setattr(settings, name, value)
+    require_confirmations(1)
+
+
 @pytest.fixture(autouse=True)
-def _chain_settings(chain: Chain, settings: object) -> None:
+def _chain_settings(chain: Chain, settings: object, request: pytest.FixtureRequest) -> None:
     for name, value in tester_settings(chain.token).items():
         setattr(settings, name, value)
+    fixture = database_fixture(request)
+    if fixture is not None:
+        request.getfixturevalue(fixture)
+        require_confirmations(1)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.accounts.factories import UserFactory
-from tests.tokenomics.chain.conftest import Chain, LedgerState, ledger_state, link, pay
+from tests.tokenomics.chain.conftest import Chain, LedgerState, ledger_state, link, pay, require_confirmations
 from tokenomics.chain_client import ChainClient, address_of, erc20_transfer_calldata
 from tokenomics.contracts import agr_artefact
 from tokenomics.models import Payment
@@ -255,7 +255,7 @@ def test_sender_not_linked_to_the_buyer_is_refused(chain: Chain, buyer, new_key,
 def test_too_few_confirmations_is_refused_until_deep_enough(
     chain: Chain, buyer, buyer_key, payment, settings
 ) -> None:
-    settings.WEB3_CONFIRMATIONS = 3
+    require_confirmations(3)
     tx = pay(chain, buyer_key, DUE)
     error = assert_refused(payment, tx, Reason.TOO_FEW_CONFIRMATIONS, status=409)
     assert (error.detail["confirmations"], error.detail["required"]) == (1, 3)

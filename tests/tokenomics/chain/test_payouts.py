@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.accounts.factories import UserFactory
-from tests.tokenomics.chain.conftest import Chain
+from tests.tokenomics.chain.conftest import Chain, require_confirmations
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.chain_client import ChainClient, address_of
 from tokenomics.errors import IdempotencyConflict, InsufficientFunds, InvalidState
@@ -246,7 +246,7 @@ def test_a_payout_reverted_on_chain_fails_and_returns_the_debit(chain: Chain, re
 
 @pytest.mark.django_db
 def test_confirmation_waits_for_enough_blocks(chain: Chain, creator, recipient, settings) -> None:
-    settings.WEB3_CONFIRMATIONS = 2
+    require_confirmations(2)
     payout = chain_payout_create(user=creator, to_address=recipient, amount=AMOUNT, reference="p-deep")
     chain_payout_send(payout_id=payout.pk)
     assert chain_payout_confirm(payout_id=payout.pk).status == Status.BROADCAST

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.accounts.factories import UserFactory
-from tests.tokenomics.chain.conftest import Chain, ledger_state, link, pay
+from tests.tokenomics.chain.conftest import Chain, ledger_state, link, pay, require_confirmations
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import ChainTransfer, PaymentStatus
 from tokenomics.money import agr
@@ -79,7 +79,7 @@ def test_an_unmatched_transfer_is_claimed_by_verifying_its_hash(chain: Chain, ne
 
 
 def test_scan_stops_at_the_last_confirmed_block(chain: Chain, new_key, settings) -> None:
-    settings.WEB3_CONFIRMATIONS = 3
+    require_confirmations(3)
     buyer = UserFactory()
     key = new_key()
     link(buyer, key)

@@ -7,8 +7,7 @@ import re
 import pytest
 
 from tests.accounts.factories import UserFactory
-from tests.tokenomics.chain.conftest import chain, link, new_key  # noqa: F401
-from tests.tokenomics.chain.conftest import tester_settings as chain_settings
+from tests.tokenomics.chain.conftest import chain, link, new_key, use_tester_chain  # noqa: F401
 from tests.tokenomics.stripe.conftest import _stripe_is_localstripe, localstripe  # noqa: F401
 from tokenomics.forms import AmountError, parse_amount
 from tokenomics.models import Payment
@@ -213,8 +212,7 @@ def test_agr_when_the_chain_is_not_configured_says_so(client, user, settings, tm
 
 
 def test_starting_an_agr_top_up_shows_where_to_pay(client, user, chain, new_key, settings):  # noqa: F811
-    for name, value in chain_settings(chain.token).items():
-        setattr(settings, name, value)
+    use_tester_chain(settings, chain.token)
     wallet = link(user, new_key(0))
     client.force_login(user)
     response = client.post(START, {"rail": "agr", "amount": "1.5"})
