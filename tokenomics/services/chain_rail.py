@@ -289,6 +289,23 @@ def _transfers_paying(
     return from_buyer
 
 
+def _transfer_record(
+    log: TransferLog, *, chain_id: int, tx_hash: str, payment: Payment | None
+) -> ChainTransfer:
+    """Insert the row of a Transfer log; its unique (chain, tx, log) raises IntegrityError once seen."""
+    return ChainTransfer.objects.create(
+        chain_id=chain_id,
+        tx_hash=tx_hash,
+        log_index=log.log_index,
+        block_number=log.block_number,
+        token_address=log.token,
+        from_address=log.sender,
+        to_address=log.recipient,
+        amount=log.amount,
+        payment=payment,
+    )
+
+
 def _chain_key(chain_id: int, tx_hash: str, log_index: int) -> str:
     return f"chain:{chain_id}:{tx_hash}:{log_index}"
 
@@ -340,17 +357,7 @@ def _credit_once(
         if row is None:
             # The unique triple: a concurrent first insert makes this raise IntegrityError (after
             # waiting for it to commit, on PostgreSQL); the caller retries and then sees that row.
-            row = ChainTransfer.objects.create(
-                chain_id=chain_id,
-                tx_hash=tx_hash,
-                log_index=log.log_index,
-                block_number=log.block_number,
-                token_address=log.token,
-                from_address=log.sender,
-                to_address=log.recipient,
-                amount=log.amount,
-                payment=payment,
-            )
+            row = _transfer_record(log, chain_id=chain_id, tx_hash=tx_hash, payment=payment)
         key = _chain_key(chain_id, tx_hash, log.log_index)
         payment_credit(
             payment_id=payment.pk,
@@ -443,16 +450,7 @@ def _payment_matching(log: TransferLog, *, chain_id: int, config: AgrRailConfig)
 def _record_unmatched(log: TransferLog, *, chain_id: int) -> bool:
     try:
         with transaction.atomic():
-            ChainTransfer.objects.create(
-                chain_id=chain_id,
-                tx_hash=log.tx_hash,
-                log_index=log.log_index,
-                block_number=log.block_number,
-                token_address=log.token,
-                from_address=log.sender,
-                to_address=log.recipient,
-                amount=log.amount,
-            )
+            _transfer_record(log, chain_id=chain_id, tx_hash=log.tx_hash, payment=None)
     except IntegrityError:
         return False  # recorded meanwhile (a verification or another scan)
     return True
