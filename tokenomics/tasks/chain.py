@@ -1,4 +1,3 @@
-# mypy: disallow-untyped-decorators=False
 """Celery tasks of the AGR rail: Transfer-log scans, payment verification and payout sending.
 
 A node that cannot be reached (`ChainUnavailable`) is retried with exponential backoff; every
@@ -14,8 +13,8 @@ from typing import Any
 from celery import shared_task
 
 from tokenomics.chain_client import ChainUnavailable
+from tokenomics.errors import PaymentNotVerified
 from tokenomics.services.chain_rail import (
-    PaymentNotVerified,
     agr_payment_verify,
     chain_payout_send,
     chain_payouts_process,
