@@ -56,6 +56,7 @@ from tokenomics.models import (
 )
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.models.rails import PaymentStatus
+from tokenomics.selectors.payments import payment_bonus_granted
 from tokenomics.services.ledger import (
     Leg,
     system_account_get_or_create,
@@ -279,9 +280,20 @@ def payment_refund(*, payment: Payment, amount: int, reason: str = "") -> Paymen
         refund = PaymentRefund.objects.create(payment=locked, amount=amount, reason=reason[:255])
         wallet = user_account_get_or_create(user=locked.user, kind=AccountKind.WALLET, asset=Asset.USD)
         stripe_side = system_account_get_or_create(kind=AccountKind.EXTERNAL_STRIPE, asset=Asset.USD)
+        legs = [Leg(wallet, -amount), Leg(stripe_side, amount)]
+        # A refunded top-up gives back the prepaid bonus it earned, in proportion (rounded down,
+        # so partial refunds never take back more than was granted).
+        bonus_back = payment_bonus_granted(payment=locked) * amount // locked.received_amount
+        if bonus_back:
+            promotions = system_account_get_or_create(kind=AccountKind.PROMOTIONS, asset=Asset.USD)
+            legs = [
+                Leg(wallet, -(amount + bonus_back)),
+                Leg(stripe_side, amount),
+                Leg(promotions, bonus_back),
+            ]
         posted = transaction_post(
             kind=TransactionKind.REFUND,
-            legs=[Leg(wallet, -amount), Leg(stripe_side, amount)],
+            legs=legs,
             idempotency_key=f"refund:{refund.pk}",
             memo=f"Card refund of {locked.reference}",
             reference=locked.reference,

@@ -160,3 +160,28 @@ def test_only_a_succeeded_card_payment_is_refunded(user) -> None:
         with pytest.raises(AmountInvalid):
             payment_refund(payment=awaiting, amount=amount)  # type: ignore[arg-type]
     assert not PaymentRefund.objects.exists()
+
+
+@pytest.fixture
+def topped_up(user, localstripe: LocalStripe, since: int, client: Client, django_capture_on_commit_callbacks):
+    """A $10.00 prepaid top-up, credited with its 10% bonus ($11.00 in the wallet)."""
+    started = card_payment_start(user=user, purpose="credit_top_up", amount=1_000)
+    intent_id = started.payment.stripe_payment_intent_id
+    localstripe.pay(intent_id)
+    for event in localstripe.events_for(intent_id, since):
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver(client, event)
+    assert usd_wallet(user) == 1_100
+    return Payment.objects.get(pk=started.payment.pk)
+
+
+def test_refunding_a_top_up_takes_back_its_bonus(user, topped_up: Payment) -> None:
+    payment_refund(payment=topped_up, amount=1_000)
+    assert usd_wallet(user) == 0  # the $1.00 bonus went back to promotions, not to the buyer
+
+
+def test_partial_top_up_refunds_take_back_the_bonus_in_proportion(user, topped_up: Payment) -> None:
+    payment_refund(payment=topped_up, amount=333)
+    assert usd_wallet(user) == 1_100 - 333 - 33  # floor(100 * 333 / 1000)
+    payment_refund(payment=topped_up, amount=667)
+    assert usd_wallet(user) == 1  # floors never take back more than was granted
