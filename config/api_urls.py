@@ -7,4 +7,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include(("accounts.api.urls", "accounts_api"), namespace="accounts_api")),
     path("", include(("tokenomics.api.urls", "tokenomics_api"), namespace="tokenomics_api")),
+    path("", include(("marketplace.api.urls", "marketplace_api"), namespace="marketplace_api")),
 ]

@@ -1,0 +1,62 @@
+"""Catalog builders. Orders, licenses and subscriptions are made through the services (they move
+money), never by factory."""
+
+from __future__ import annotations
+
+import factory
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from marketplace.models import Category, Listing, ListingStatus, ListingVersion, Plan, PlanKind
+from tests.accounts.factories import UserFactory
+
+
+class CategoryFactory(DjangoModelFactory[Category]):
+    class Meta:
+        model = Category
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class ListingFactory(DjangoModelFactory[Listing]):
+    """A published listing (use status=ListingStatus.DRAFT for a draft)."""
+
+    class Meta:
+        model = Listing
+
+    creator = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"Model {n}")
+    slug = factory.Sequence(lambda n: f"model-{n}")
+    summary = "A small model for tests."
+    category = factory.SubFactory(CategoryFactory)
+    status = ListingStatus.PUBLISHED
+    published_at = factory.LazyFunction(timezone.now)
+
+
+class VersionFactory(DjangoModelFactory[ListingVersion]):
+    """A version without an artefact (upload one through marketplace.services.listings)."""
+
+    class Meta:
+        model = ListingVersion
+
+    listing = factory.SubFactory(ListingFactory)
+    version = factory.Sequence(lambda n: f"1.{n}.0")
+    minor = factory.Sequence(lambda n: n)
+    major = 1
+    triton_model_name = "identity_fp32"
+    input_spec = factory.LazyFunction(lambda: [{"name": "INPUT_1", "datatype": "FP32", "shape": [-1, 4]}])
+    output_spec = factory.LazyFunction(lambda: [{"name": "OUTPUT_1", "datatype": "FP32", "shape": [-1, 4]}])
+
+
+class PlanFactory(DjangoModelFactory[Plan]):
+    """A one-time plan at $49.00 (kind=PlanKind.SUBSCRIPTION needs interval="month")."""
+
+    class Meta:
+        model = Plan
+
+    listing = factory.SubFactory(ListingFactory)
+    kind = PlanKind.ONE_TIME
+    name = "Perpetual"
+    price_cents = 4_900
