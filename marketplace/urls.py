@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from marketplace.views import buyer, catalog, creator, dashboard
+from marketplace.views import buyer, catalog, creator, dashboard, reviews
 
 app_name = "marketplace"
 
-urlpatterns = [*catalog.urlpatterns, *buyer.urlpatterns, *creator.urlpatterns, *dashboard.urlpatterns]
+urlpatterns = [
+    *catalog.urlpatterns,
+    *buyer.urlpatterns,
+    *creator.urlpatterns,
+    *dashboard.urlpatterns,
+    *reviews.urlpatterns,
+]
