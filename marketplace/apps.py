@@ -6,3 +6,8 @@ from django.apps import AppConfig
 class MarketplaceConfig(AppConfig):
     name = "marketplace"
     verbose_name = "Marketplace"
+
+    def ready(self) -> None:
+        from marketplace.services.orders import register_payment_handlers
+
+        register_payment_handlers()

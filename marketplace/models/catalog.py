@@ -112,7 +112,7 @@ class Listing(BaseModel):
     published_at = models.DateTimeField(null=True, blank=True)
 
     # Denormalised for search, filters and orderings.
-    rating_average = models.DecimalField(max_digits=3, decimal_places=2, default=0)  # 0.00–5.00 stars
+    rating_average = models.DecimalField(max_digits=3, decimal_places=2, default=0)  # 0.00-5.00 stars
     rating_count = models.PositiveIntegerField(default=0)
     min_price_cents = models.PositiveBigIntegerField(null=True, blank=True)  # cheapest active plan, USD cents
     has_one_time = models.BooleanField(default=False)
@@ -276,7 +276,7 @@ class FeaturedPlacement(BaseModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.listing_id} featured {self.starts_at:%Y-%m-%d}–{self.ends_at:%Y-%m-%d}"
+        return f"{self.listing_id} featured {self.starts_at:%Y-%m-%d}-{self.ends_at:%Y-%m-%d}"
 
 
 class ListingDailyStat(models.Model):

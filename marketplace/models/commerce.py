@@ -29,7 +29,7 @@ class Order(BaseModel):
     escrow for one-time and subscription periods, or left as prepaid credit for pay-per-inference.
 
     Amounts are minor units of `asset` (USD cents for card, AGR base units for agr):
-    list_amount − agr_discount − volume_discount = total."""
+    list_amount - agr_discount - volume_discount = total."""
 
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="orders")

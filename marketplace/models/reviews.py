@@ -1,4 +1,4 @@
-"""Reviews: 1–5 stars and text from verified buyers, one per buyer per listing, one creator reply."""
+"""Reviews: 1-5 stars and text from verified buyers, one per buyer per listing, one creator reply."""
 
 from __future__ import annotations
 

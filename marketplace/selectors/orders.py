@@ -1,9 +1,25 @@
-"""Reads of orders, licenses and subscriptions, always scoped to their owner."""
+"""Reads of orders, licenses and subscriptions, always scoped to their owner (another user's
+object is NotFound, so its existence is not revealed)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
 from accounts.models import User
-from marketplace.models import Listing, Order, OrderStatus
+from marketplace.errors import NotFound
+from marketplace.models import (
+    Dispute,
+    License,
+    Listing,
+    Order,
+    OrderStatus,
+    PlanKind,
+    Subscription,
+)
+from tokenomics.splits import prorated_refund
 
 # Orders that count as a purchase: paid, and not refunded in full.
 PURCHASED_STATUSES = (OrderStatus.PAID, OrderStatus.IN_ESCROW, OrderStatus.RELEASED, OrderStatus.DISPUTED)
@@ -12,3 +28,67 @@ PURCHASED_STATUSES = (OrderStatus.PAID, OrderStatus.IN_ESCROW, OrderStatus.RELEA
 def buyer_has_purchased(*, buyer: User, listing: Listing) -> bool:
     """Whether `buyer` is a verified buyer of `listing` (a paid order not refunded in full)."""
     return Order.objects.filter(buyer=buyer, listing=listing, status__in=PURCHASED_STATUSES).exists()
+
+
+def order_list_for_buyer(*, buyer: User) -> QuerySet[Order]:
+    return Order.objects.filter(buyer=buyer).select_related("listing", "plan", "payment", "escrow")
+
+
+def order_get_for_buyer(*, buyer: User, order_id: int) -> Order:
+    order = order_list_for_buyer(buyer=buyer).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def license_list_for_buyer(*, buyer: User) -> QuerySet[License]:
+    return License.objects.filter(buyer=buyer).select_related("listing", "version", "order")
+
+
+def license_get_for_buyer(*, buyer: User, license_id: int) -> License:
+    lic = license_list_for_buyer(buyer=buyer).filter(pk=license_id).first()
+    if lic is None:
+        raise NotFound("No such license.")
+    return lic
+
+
+def subscription_list_for_buyer(*, buyer: User) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(buyer=buyer).select_related("listing", "plan")
+
+
+def subscription_get_for_buyer(*, buyer: User, subscription_id: int) -> Subscription:
+    sub = subscription_list_for_buyer(buyer=buyer).filter(pk=subscription_id).first()
+    if sub is None:
+        raise NotFound("No such subscription.")
+    return sub
+
+
+def dispute_list_for_buyer(*, buyer: User) -> QuerySet[Dispute]:
+    return Dispute.objects.filter(buyer=buyer).select_related("order", "order__listing")
+
+
+def order_refund_deadline(*, order: Order) -> datetime | None:
+    """Until when a buyer may still refund this order themselves (None: not refundable now)."""
+    if order.kind != PlanKind.ONE_TIME or order.status != OrderStatus.IN_ESCROW or order.escrow is None:
+        return None
+    lic = License.objects.filter(order=order).only("downloads_used").first()
+    if lic is not None and lic.downloads_used > 0:
+        return None
+    deadline = order.escrow.release_after
+    return deadline if deadline > timezone.now() else None
+
+
+def subscription_cancel_preview(*, subscription: Subscription, now: datetime | None = None) -> int:
+    """What cancelling now would refund, in minor units of the period order's asset (0 if none)."""
+    now = now or timezone.now()
+    order = (
+        subscription.orders.filter(status=OrderStatus.IN_ESCROW)
+        .exclude(period_start=None)
+        .order_by("-period_end", "-pk")
+        .first()
+    )
+    if order is None or order.period_start is None or order.period_end is None:
+        return 0
+    period = int((order.period_end - order.period_start).total_seconds())
+    unused = int((order.period_end - max(now, order.period_start)).total_seconds())
+    return prorated_refund(amount=int(order.total), period_seconds=period, unused_seconds=unused)

@@ -28,12 +28,17 @@ RAIL_SOURCE = {Rail.CARD: AccountKind.EXTERNAL_STRIPE, Rail.AGR: AccountKind.EXT
 
 PaymentHandler = Callable[[Payment], None]
 _handlers: dict[str, PaymentHandler] = {}
+# Purposes whose arrivals are prepaid credit and earn the prepaid bonus (SPEC §3).
+_prepaid_purposes: set[str] = {CREDIT_TOP_UP}
 
 
-def payment_handler_register(purpose: str, handler: PaymentHandler) -> None:
+def payment_handler_register(purpose: str, handler: PaymentHandler, *, prepaid_credit: bool = False) -> None:
     """Call `handler(payment)` inside the crediting transaction once a payment of `purpose` is
-    paid in full (once per payment). Registered from an AppConfig.ready()."""
+    paid in full (once per payment). `prepaid_credit`: its arrivals earn the prepaid bonus, like a
+    top-up. Registered from an AppConfig.ready()."""
     _handlers[purpose] = handler
+    if prepaid_credit:
+        _prepaid_purposes.add(purpose)
 
 
 def payment_create(
@@ -74,7 +79,7 @@ def payment_credit(*, payment_id: int, amount: int, idempotency_key: str, memo: 
             source_kind=RAIL_SOURCE[Rail(payment.rail)],
             idempotency_key=idempotency_key,
             memo=memo or f"Payment {payment.reference} received",
-            prepaid_bonus_applies=payment.purpose == CREDIT_TOP_UP,
+            prepaid_bonus_applies=payment.purpose in _prepaid_purposes,
             reference=payment.reference,
         )
         if not posted.created:

@@ -138,7 +138,8 @@ CARD_MINIMUM_CENTS = 50
 CARD_MAXIMUM_CENTS = 99_999_999
 
 
-def _card_amount_check(amount: int) -> None:
+def card_amount_check(amount: int) -> None:
+    """Raise AmountInvalid unless `amount` US cents is within what one card charge may be."""
     if type(amount) is int and not CARD_MINIMUM_CENTS <= amount <= CARD_MAXIMUM_CENTS:
         raise AmountInvalid(
             "A card payment is between $0.50 and $999,999.99.",
@@ -154,7 +155,7 @@ def card_payment_start(
     Nothing is credited here: the succeeded event does that. Raises AmountInvalid (nothing
     recorded), PaymentProviderUnavailable/Rejected (the payment stays awaiting; retry with
     card_payment_intent_ensure, which reuses the key)."""
-    _card_amount_check(amount)
+    card_amount_check(amount)
     with transaction.atomic(durable=True):
         payment = payment_create(
             user=user, purpose=purpose, rail=Rail.CARD, amount=amount, reference=reference

@@ -1,0 +1,339 @@
+"""Orders: start one for a plan through a rail, fulfil it when the money arrives, release it.
+
+Money path (SPEC §4): a rail's arrival is credited to the buyer's wallet by tokenomics, which then
+calls the handler registered here for the payment's purpose (ARCHITECTURE.md: the lower app never
+imports this one). The handler moves the money on, in the same transaction:
+- one-time: into escrow until the first download or call, or until the refund window closes;
+- subscription: into escrow until the period ends, so a cancellation can refund the unused days
+  exactly, and the creator is paid for what was used;
+- pay-per-inference: nothing; the credit (with the prepaid bonus) stays in the wallet.
+
+Lock order, everywhere: the Order row, then its License or Subscription, then the escrow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from marketplace.errors import InvalidState, NotFound
+from marketplace.models import (
+    License,
+    Listing,
+    ListingVersion,
+    Order,
+    OrderStatus,
+    Plan,
+    PlanKind,
+    Subscription,
+    SubscriptionStatus,
+)
+from marketplace.models.catalog import PlanInterval
+from marketplace.services.pricing import quote
+from tokenomics.models import Escrow, LedgerAccount, Payment, Rail
+from tokenomics.models.escrow import EscrowState
+from tokenomics.models.ledger import AccountKind
+from tokenomics.models.rails import PaymentStatus
+from tokenomics.selectors.parameters import parameter_get
+from tokenomics.services.chain_rail import agr_payment_start
+from tokenomics.services.escrow import escrow_hold, escrow_release
+from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.payments import payment_create, payment_handler_register, payment_mark
+from tokenomics.services.stripe_rail import card_amount_check, card_payment_intent_ensure
+
+ORDER_PURPOSE = "order"  # one-time and subscription periods: held in escrow
+ORDER_CREDIT_PURPOSE = "order_credit"  # pay-per-inference credit: stays in the wallet, with the bonus
+
+# A subscription period, in seconds: a month is 30 days and a year 365, so a pro-rata refund is the
+# same fraction whatever the calendar month.
+PERIOD_SECONDS = {PlanInterval.MONTH: 30 * 86_400, PlanInterval.YEAR: 365 * 86_400}
+LICENSE_KEY_PREFIX = "agl_"
+
+
+@dataclass(frozen=True)
+class OrderStarted:
+    order: Order
+    client_secret: str | None  # card: for Stripe.js confirmCardPayment; never logged
+
+
+def _wallet(*, user: User, asset: str) -> LedgerAccount:
+    return user_account_get_or_create(user=user, kind=AccountKind.WALLET, asset=asset)
+
+
+def latest_downloadable_version(*, listing: Listing) -> ListingVersion | None:
+    """The newest version with an artefact: what a one-time buyer gets, and subscribers download."""
+    return listing.versions.exclude(artefact="").order_by("-major", "-minor", "-patch", "-pk").first()
+
+
+def _plan_for_sale(plan_id: int) -> Plan:
+    plan = Plan.objects.select_related("listing", "listing__creator").filter(pk=plan_id).first()
+    if plan is None or not plan.is_active or not plan.listing.is_published:
+        raise NotFound("No such plan is on sale.", detail={"plan": plan_id})
+    return plan
+
+
+def _close_abandoned_subscription(*, buyer: User, listing: Listing) -> None:
+    """A pending subscription whose first order was never paid gives way to a new checkout."""
+    for sub in Subscription.objects.select_for_update().filter(
+        buyer=buyer, listing=listing, status=SubscriptionStatus.PENDING
+    ):
+        for order in sub.orders.select_for_update().filter(status=OrderStatus.AWAITING_PAYMENT):
+            order.status = OrderStatus.CANCELED
+            order.save(update_fields=["status", "updated_at"])
+            if order.payment_id is not None:
+                payment_mark(payment_id=order.payment_id, status=PaymentStatus.CANCELED)
+        if not sub.orders.exclude(status=OrderStatus.CANCELED).exists():
+            sub.status = SubscriptionStatus.CANCELED
+            sub.canceled_at = timezone.now()
+            sub.save(update_fields=["status", "canceled_at", "updated_at"])
+
+
+def order_create(*, buyer: User, plan_id: int, rail: str, credit_cents: int | None = None) -> OrderStarted:
+    """Start an order for a plan, priced by marketplace.services.pricing.quote, with its payment
+    due through `rail`; card orders come back with the PaymentIntent's client secret (Stripe is
+    called after the commit). No money moves until the payment arrives. Raises NotFound,
+    InvalidState (own listing, already owned or subscribed, nothing to download), ValidationFailed,
+    AmountInvalid (outside card limits), ChainNotConfigured, PaymentProviderUnavailable/Rejected
+    (the order stays awaiting payment; order_card_client_secret retries)."""
+    plan = _plan_for_sale(plan_id)
+    listing = plan.listing
+    if listing.creator_id == buyer.pk:
+        raise InvalidState("You cannot buy your own model.")
+    priced = quote(plan=plan, rail=rail, buyer=buyer, credit_cents=credit_cents)
+    if priced.rail == Rail.CARD:
+        card_amount_check(priced.total)
+    version = None
+    if plan.kind == PlanKind.ONE_TIME:
+        version = latest_downloadable_version(listing=listing)
+        if version is None:
+            raise InvalidState("This model has no downloadable version yet.")
+        if License.objects.filter(buyer=buyer, version=version, revoked_at__isnull=True).exists():
+            raise InvalidState(
+                f"You already own version {version.version}; find it in your library.",
+                detail={"version": version.version},
+            )
+    purpose = ORDER_CREDIT_PURPOSE if plan.kind == PlanKind.PER_INFERENCE else ORDER_PURPOSE
+    try:
+        with transaction.atomic(durable=True):
+            subscription = None
+            if plan.kind == PlanKind.SUBSCRIPTION:
+                _close_abandoned_subscription(buyer=buyer, listing=listing)
+                subscription = Subscription.objects.create(
+                    buyer=buyer,
+                    plan=plan,
+                    listing=listing,
+                    rail=priced.rail,
+                    monthly_quota=plan.monthly_quota,
+                )
+            order = Order.objects.create(
+                buyer=buyer,
+                plan=plan,
+                listing=listing,
+                kind=plan.kind,
+                version=version,
+                rail=priced.rail,
+                asset=priced.asset,
+                list_amount=priced.list_amount,
+                agr_discount=priced.agr_discount,
+                volume_discount=priced.volume_discount,
+                total=priced.total,
+                subscription=subscription,
+            )
+            if priced.rail == Rail.CARD:
+                payment = payment_create(
+                    user=buyer,
+                    purpose=purpose,
+                    rail=Rail.CARD,
+                    amount=priced.total,
+                    reference=order.reference,
+                )
+            else:
+                payment = agr_payment_start(
+                    user=buyer, purpose=purpose, amount=priced.total, reference=order.reference
+                )
+            order.payment = payment
+            order.save(update_fields=["payment", "updated_at"])
+    except IntegrityError as exc:  # the open-subscription constraint: a concurrent checkout won
+        raise InvalidState("You already have a subscription to this model.") from exc
+    client_secret = card_payment_intent_ensure(payment=payment) if priced.rail == Rail.CARD else None
+    return OrderStarted(order=order, client_secret=client_secret)
+
+
+def order_card_client_secret(*, order: Order) -> str:
+    """The client secret of a card order still awaiting payment (creates its PaymentIntent at most
+    once). Calls Stripe. Raises InvalidState, PaymentProviderUnavailable/Rejected."""
+    if order.rail != Rail.CARD or order.payment is None or order.status != OrderStatus.AWAITING_PAYMENT:
+        raise InvalidState("This order is not waiting for a card payment.", detail={"status": order.status})
+    return card_payment_intent_ensure(payment=order.payment)
+
+
+def order_cancel(*, buyer: User, order_id: int) -> Order:
+    """Cancel an order still awaiting payment (its payment is canceled too; money that arrives
+    later stays in the buyer's wallet). Raises NotFound, InvalidState."""
+    with transaction.atomic(durable=True):
+        order = Order.objects.select_for_update().filter(pk=order_id, buyer=buyer).first()
+        if order is None:
+            raise NotFound("No such order.")
+        if order.status != OrderStatus.AWAITING_PAYMENT:
+            raise InvalidState(
+                "Only an order awaiting payment can be canceled.", detail={"status": order.status}
+            )
+        order.status = OrderStatus.CANCELED
+        order.save(update_fields=["status", "updated_at"])
+        if order.payment_id is not None:
+            payment_mark(payment_id=order.payment_id, status=PaymentStatus.CANCELED)
+        if order.subscription_id is not None:
+            Subscription.objects.filter(pk=order.subscription_id, status=SubscriptionStatus.PENDING).update(
+                status=SubscriptionStatus.CANCELED, canceled_at=timezone.now(), updated_at=timezone.now()
+            )
+        return order
+
+
+# ------------------------------------------------------------------------- fulfilment
+
+
+def _unusable_key_hash() -> str:
+    # A license starts with the hash of a key nobody ever sees; the buyer reveals a fresh key.
+    return hashlib.sha256(secrets.token_bytes(32)).hexdigest()
+
+
+def order_fulfil(*, order: Order, source: LedgerAccount, now: datetime | None = None) -> Order:
+    """Move a paid order's money on from `source` (the buyer's wallet) and grant what it buys:
+    escrow + license (one-time), escrow for the period + access (subscription), or nothing held
+    (pay-per-inference credit). `order` is locked by the caller, inside its transaction.
+    Raises InsufficientFunds."""
+    now = now or timezone.now()
+    plan = order.plan
+    listing = order.listing
+    update = ["status", "paid_at", "updated_at"]
+    order.paid_at = now
+    if order.kind == PlanKind.PER_INFERENCE:
+        order.status = OrderStatus.PAID
+    elif order.kind == PlanKind.ONE_TIME:
+        escrow = escrow_hold(
+            reference=order.reference,
+            creator=listing.creator,
+            source_account=source,
+            amount=int(order.total),
+            payer=order.buyer,
+            memo=f"Order {order.pk}: {listing.title}",
+        )
+        order.escrow = escrow
+        order.status = OrderStatus.IN_ESCROW
+        update.append("escrow")
+        assert order.version_id is not None
+        License.objects.create(
+            order=order,
+            buyer=order.buyer,
+            listing=listing,
+            version_id=order.version_id,
+            key_prefix="",
+            key_hash=_unusable_key_hash(),
+            download_limit=plan.download_limit or parameter_get("license.download_limit"),
+        )
+    else:
+        assert order.subscription_id is not None
+        subscription = Subscription.objects.select_for_update().get(pk=order.subscription_id)
+        start = max(now, subscription.current_period_end or now)
+        end = start + timedelta(seconds=PERIOD_SECONDS[PlanInterval(plan.interval)])
+        escrow = escrow_hold(
+            reference=order.reference,
+            creator=listing.creator,
+            source_account=source,
+            amount=int(order.total),
+            payer=order.buyer,
+            release_after=end,
+            memo=f"Order {order.pk}: {listing.title}, {plan.name} until {end:%Y-%m-%d}",
+        )
+        order.escrow = escrow
+        order.status = OrderStatus.IN_ESCROW
+        order.period_start, order.period_end = start, end
+        update += ["escrow", "period_start", "period_end"]
+        subscription.status = SubscriptionStatus.ACTIVE
+        subscription.current_period_start, subscription.current_period_end = start, end
+        subscription.quota_used = 0
+        subscription.save(
+            update_fields=["status", "current_period_start", "current_period_end", "quota_used", "updated_at"]
+        )
+    order.save(update_fields=update)
+    Listing.objects.filter(pk=listing.pk).update(sales_count=F("sales_count") + 1)
+    return order
+
+
+def _order_payment_received(payment: Payment) -> None:
+    """tokenomics calls this inside the crediting transaction once an order's payment is paid."""
+    order = (
+        Order.objects.select_for_update()
+        .select_related("plan", "listing", "listing__creator", "buyer")
+        .filter(payment=payment)
+        .first()
+    )
+    if order is None or order.status != OrderStatus.AWAITING_PAYMENT:
+        return  # canceled before the money came: it stays in the buyer's wallet as credit
+    order_fulfil(order=order, source=_wallet(user=order.buyer, asset=order.asset))
+
+
+def register_payment_handlers() -> None:
+    """Called from MarketplaceConfig.ready()."""
+    payment_handler_register(ORDER_PURPOSE, _order_payment_received)
+    payment_handler_register(ORDER_CREDIT_PURPOSE, _order_payment_received, prepaid_credit=True)
+
+
+# ------------------------------------------------------------------------- release
+
+
+def _sync_with_escrow(order: Order, escrow: Escrow, now: datetime) -> None:
+    if escrow.state == EscrowState.RELEASED and order.status == OrderStatus.IN_ESCROW:
+        order.status = OrderStatus.RELEASED
+        order.released_at = now
+        order.save(update_fields=["status", "released_at", "updated_at"])
+
+
+def order_release(*, order_id: int, now: datetime | None = None) -> Order:
+    """Release a held order's escrow to the sale split now (first download or first call); an
+    order not in escrow (released, refunded, disputed) is returned unchanged."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status != OrderStatus.IN_ESCROW or order.escrow_id is None:
+            return order
+        _sync_with_escrow(order, escrow_release(escrow_id=order.escrow_id), now)
+        return order
+
+
+def orders_release_for_first_use(*, buyer: User, listing: Listing) -> int:
+    """Release the buyer's one-time orders of `listing` still in escrow (their first call through
+    the gateway counts as use). Returns how many were released."""
+    ids = list(
+        Order.objects.filter(
+            buyer=buyer, listing=listing, kind=PlanKind.ONE_TIME, status=OrderStatus.IN_ESCROW
+        ).values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        return sum(order_release(order_id=pk).status == OrderStatus.RELEASED for pk in ids)
+
+
+def orders_release_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Release every order whose escrow is due (refund window or subscription period over, not
+    frozen by a dispute), each in its own transaction; also catches up orders whose escrow was
+    released by tokenomics' own due task. Returns how many orders moved to released."""
+    now = now or timezone.now()
+    due = list(
+        Order.objects.filter(
+            status=OrderStatus.IN_ESCROW, escrow__frozen=False, escrow__release_after__lte=now
+        )
+        .order_by("escrow__release_after", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    released = 0
+    for order_id in due:
+        with transaction.atomic(durable=True):
+            released += order_release(order_id=order_id, now=now).status == OrderStatus.RELEASED
+    return released

@@ -1,0 +1,106 @@
+"""What a buyer pays for a plan through a rail, line by line, before any money moves (SPEC §3).
+
+One function prices every checkout, so the confirmation page, the API and the order agree to the
+unit. Amounts are minor units of the rail's asset: US cents for card, AGR base units for agr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accounts.models import User
+from marketplace.errors import ValidationFailed
+from marketplace.models import Plan, PlanKind
+from tokenomics.models import Asset, Rail
+from tokenomics.money import usd_cents_to_agr_base_units
+from tokenomics.selectors.parameters import parameter_get
+from tokenomics.selectors.rates import prepaid_bonus, volume_tiers
+from tokenomics.splits import apply_discount, volume_discount_bps
+
+RAIL_ASSET = {Rail.CARD: Asset.USD, Rail.AGR: Asset.AGR}
+# Prepaid credit bought for pay-per-inference plans: at least $5, at most what one card charge may be.
+CREDIT_MINIMUM_CENTS = 500
+CREDIT_MAXIMUM_CENTS = 99_999_999
+
+
+@dataclass(frozen=True)
+class Quote:
+    plan: Plan
+    rail: str
+    asset: str
+    list_amount: int  # the plan's list price (or the credit asked for) in the rail's asset
+    agr_discount: int  # paying in AGR: discount.agr_payment_bps of the list price (floored)
+    volume_discount: int  # always 0 at checkout: volume discounts apply per call (shown as a rate)
+    total: int  # what the buyer pays: list - discounts
+    prepaid_bonus: int  # per-inference credit: the bonus added on arrival
+    volume_discount_bps: int  # the buyer's current pay-per-inference volume tier
+
+    @property
+    def credit(self) -> int:
+        """What lands in the buyer's wallet for a per-inference order (total plus the bonus)."""
+        return self.total + self.prepaid_bonus
+
+
+def agr_list_price(*, plan: Plan) -> int:
+    """The plan's AGR list price: its own, or its USD price at the reference rate (rounded up)."""
+    if plan.price_agr:
+        return int(plan.price_agr)
+    return usd_cents_to_agr_base_units(
+        cents=plan.price_cents, agr_price_micro_usd=parameter_get("token.agr_price_micro_usd")
+    )
+
+
+def buyer_volume_discount_bps(*, buyer: User | None) -> int:
+    """The buyer's pay-per-inference volume tier. Monthly inference spend is metered by the
+    compute gateway; until it reports, every buyer is below the first tier."""
+    return volume_discount_bps(monthly_spend=0, tiers=volume_tiers())
+
+
+def quote(*, plan: Plan, rail: str, buyer: User | None = None, credit_cents: int | None = None) -> Quote:
+    """Price `plan` through `rail` ("card" or "agr"). Per-inference plans sell prepaid credit of
+    `credit_cents` US cents (converted for AGR). Raises ValidationFailed. No side effects."""
+    if rail not in RAIL_ASSET:
+        raise ValidationFailed("Pay by card or in AGR.", detail={"rail": ["Choose card or agr."]})
+    rail = Rail(rail)
+    asset = RAIL_ASSET[rail]
+    bonus = 0
+    if plan.kind == PlanKind.PER_INFERENCE:
+        if type(credit_cents) is not int or not CREDIT_MINIMUM_CENTS <= credit_cents <= CREDIT_MAXIMUM_CENTS:
+            raise ValidationFailed(
+                "Choose how much prepaid credit to buy, from $5.00.",
+                detail={"credit": [f"Enter {CREDIT_MINIMUM_CENTS} to {CREDIT_MAXIMUM_CENTS} US cents."]},
+            )
+        if rail == Rail.AGR:
+            list_amount = usd_cents_to_agr_base_units(
+                cents=credit_cents, agr_price_micro_usd=parameter_get("token.agr_price_micro_usd")
+            )
+        else:
+            list_amount = credit_cents
+        # Credit is not discounted: the AGR discount and volume tiers apply to each call's price.
+        total = list_amount
+        bonus = prepaid_bonus(amount=total)
+        agr_discount = 0
+    else:
+        if credit_cents is not None:
+            raise ValidationFailed(
+                "Only pay-per-inference plans sell credit.", detail={"credit": ["Leave it out."]}
+            )
+        if rail == Rail.AGR:
+            list_amount = agr_list_price(plan=plan)
+            total = apply_discount(amount=list_amount, discount_bps=parameter_get("discount.agr_payment_bps"))
+            agr_discount = list_amount - total
+        else:
+            list_amount = plan.price_cents
+            total = list_amount
+            agr_discount = 0
+    return Quote(
+        plan=plan,
+        rail=rail,
+        asset=asset,
+        list_amount=list_amount,
+        agr_discount=agr_discount,
+        volume_discount=0,
+        total=total,
+        prepaid_bonus=bonus,
+        volume_discount_bps=buyer_volume_discount_bps(buyer=buyer),
+    )
