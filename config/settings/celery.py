@@ -28,4 +28,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # AGR transfers to the deposit address that no client reported, and payouts still to send.
     "chain-scan-transfers": {"task": "tokenomics.chain_scan_transfers", "schedule": 60.0},
     "chain-process-payouts": {"task": "tokenomics.chain_process_payouts", "schedule": 60.0},
+    # Orders follow their escrow: released when the refund window or subscription period ends.
+    "release-due-orders": {"task": "marketplace.release_due_orders", "schedule": 300.0},
+    # Subscriptions whose period ended renew from the prepaid balance or lapse (access revoked).
+    "renew-subscriptions": {"task": "marketplace.renew_subscriptions", "schedule": 300.0},
 }

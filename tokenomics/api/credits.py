@@ -57,27 +57,37 @@ class CreditOutputSerializer(serializers.Serializer[Any]):
     agr = AgrInstructionsSerializer(allow_null=True, help_text="AGR payments: what the wallet sends.")
 
 
+def card_instructions(payment: Payment, *, client_secret: str | None) -> dict[str, Any] | None:
+    """What Stripe.js needs to pay a card payment (None without a client secret)."""
+    if payment.rail != Rail.CARD or not client_secret:
+        return None
+    return {
+        "payment_intent": payment.stripe_payment_intent_id,
+        "client_secret": client_secret,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js_url": settings.STRIPE_JS_URL,
+    }
+
+
+def agr_instructions(payment: Payment) -> dict[str, Any] | None:
+    """What a wallet sends to pay an AGR payment still due (None once paid or for a card)."""
+    if payment.rail != Rail.AGR or payment.status == Payment.Status.SUCCEEDED:
+        return None
+    how = agr_payment_instructions(payment=payment)
+    return {
+        "chain_id": how.chain_id,
+        "token_address": how.token_address,
+        "deposit_address": how.deposit_address,
+        "amount": money_json(amount=how.amount, asset=payment.asset),
+        "reference": how.reference,
+        "transfer_data": how.transfer_data,
+        "confirmations": how.confirmations,
+    }
+
+
 def _credit_data(payment: Payment, *, client_secret: str | None = None) -> dict[str, Any]:
-    card = None
-    if payment.rail == Rail.CARD and client_secret:
-        card = {
-            "payment_intent": payment.stripe_payment_intent_id,
-            "client_secret": client_secret,
-            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-            "stripe_js_url": settings.STRIPE_JS_URL,
-        }
-    agr = None
-    if payment.rail == Rail.AGR and payment.status != Payment.Status.SUCCEEDED:
-        how = agr_payment_instructions(payment=payment)
-        agr = {
-            "chain_id": how.chain_id,
-            "token_address": how.token_address,
-            "deposit_address": how.deposit_address,
-            "amount": money_json(amount=how.amount, asset=payment.asset),
-            "reference": how.reference,
-            "transfer_data": how.transfer_data,
-            "confirmations": how.confirmations,
-        }
+    card = card_instructions(payment, client_secret=client_secret)
+    agr = agr_instructions(payment)
     return {
         "id": payment.pk,
         "reference": payment.reference,

@@ -1,0 +1,21 @@
+"""Celery tasks of the storefront's commerce: primitive arguments in, one service call."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from marketplace.services.orders import orders_release_due
+from marketplace.services.subscriptions import subscriptions_renew_due
+
+
+@shared_task(name="marketplace.release_due_orders", acks_late=True)
+def release_due_orders() -> int:
+    """Release orders whose refund window or subscription period is over (disputed ones wait)."""
+    return orders_release_due()
+
+
+@shared_task(name="marketplace.renew_subscriptions", acks_late=True)
+def renew_subscriptions() -> list[int]:
+    """Renew subscriptions whose period ended from the prepaid balance, or let them lapse."""
+    renewed, lapsed = subscriptions_renew_due()
+    return [renewed, lapsed]
