@@ -1,0 +1,56 @@
+"""Buying in AGR on a real in-process EVM: the 15% discount, the transfer verified through the
+order's endpoint, the money held in escrow; a refund goes back on chain to the paying address."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts import services as account_services
+from marketplace.models import Order, OrderStatus
+from tests.marketplace.commerce import on_sale
+from tests.tokenomics.chain.conftest import Chain, link, pay
+from tokenomics.chain_client import address_of
+from tokenomics.models import ChainPayout, Escrow
+from tokenomics.money import agr
+from tokenomics.selectors.ledger import user_balances
+from tokenomics.services.chain_rail import chain_payouts_process
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_agr_purchase_then_a_refund_back_on_chain(api_client, user, chain: Chain, new_key) -> None:
+    key = new_key(agr(1_000))
+    link(user, key)
+    api_key = account_services.api_key_create(user=user, name="t", scopes=["read", "write"])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.secret}")
+    plan = on_sale(price_cents=4_900)
+
+    created = api_client.post("/api/v1/orders", {"plan": plan.pk, "rail": "agr"}, format="json")
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    # $49.00 = 490 AGR at the reference price, less the 15% AGR discount.
+    assert body["list_price"] == {"amount": str(agr(490)), "asset": "AGR"}
+    assert body["agr_discount"] == {"amount": str(agr(490) * 15 // 100), "asset": "AGR"}
+    assert body["total"] == {"amount": str(agr(4165) // 10), "asset": "AGR"}
+    assert body["agr"]["amount"] == body["total"]
+    assert body["agr"]["reference"] == f"order:{body['id']}"
+
+    tx_hash = pay(chain, key, agr(4165) // 10)
+    paid = api_client.post(f"/api/v1/orders/{body['id']}/agr-payment", {"tx_hash": tx_hash}, format="json")
+    assert paid.status_code == 200, paid.json()
+    assert paid.json()["status"] == "in_escrow"
+    order = Order.objects.get(pk=body["id"])
+    assert Escrow.objects.get(pk=order.escrow_id).amount == agr(4165) // 10
+    balance_before = chain.client.erc20_balance(token=chain.token, address=address_of(key))
+
+    refunded = api_client.post(f"/api/v1/orders/{body['id']}/refund", {}, format="json")
+    assert refunded.status_code == 200, refunded.json()
+    assert refunded.json()["status"] == OrderStatus.REFUNDED
+    payout = ChainPayout.objects.get(reference=f"refund:order:{order.pk}")
+    assert (payout.to_address, payout.amount) == (address_of(key), agr(4165) // 10)
+    chain_payouts_process()
+    payout.refresh_from_db()
+    assert payout.status in (ChainPayout.Status.BROADCAST, ChainPayout.Status.CONFIRMED)
+    after = chain.client.erc20_balance(token=chain.token, address=address_of(key))
+    assert after - balance_before == agr(4165) // 10
+    assert next(b for b in user_balances(user=user) if b.asset == "AGR").wallet == 0
