@@ -78,17 +78,21 @@ def order_refund_deadline(*, order: Order) -> datetime | None:
     return deadline if deadline > timezone.now() else None
 
 
+def period_refund(*, order: Order, now: datetime) -> int:
+    """The unused part of a subscription period order at `now`, pro rata and rounded down."""
+    assert order.period_start is not None
+    assert order.period_end is not None
+    period = int((order.period_end - order.period_start).total_seconds())
+    unused = int((order.period_end - max(now, order.period_start)).total_seconds())
+    return prorated_refund(amount=int(order.total), period_seconds=period, unused_seconds=unused)
+
+
 def subscription_cancel_preview(*, subscription: Subscription, now: datetime | None = None) -> int:
     """What cancelling now would refund, in minor units of the period order's asset (0 if none)."""
-    now = now or timezone.now()
     order = (
         subscription.orders.filter(status=OrderStatus.IN_ESCROW)
         .exclude(period_start=None)
         .order_by("-period_end", "-pk")
         .first()
     )
-    if order is None or order.period_start is None or order.period_end is None:
-        return 0
-    period = int((order.period_end - order.period_start).total_seconds())
-    unused = int((order.period_end - max(now, order.period_start)).total_seconds())
-    return prorated_refund(amount=int(order.total), period_seconds=period, unused_seconds=unused)
+    return 0 if order is None else period_refund(order=order, now=now or timezone.now())

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from marketplace.errors import InvalidState, NotFound
 from marketplace.models import Order, OrderStatus, PlanKind, Subscription, SubscriptionStatus
+from marketplace.selectors.orders import period_refund
 from marketplace.services.orders import order_fulfil
 from marketplace.services.pricing import quote
 from marketplace.services.refunds import rail_refund
@@ -22,7 +23,6 @@ from tokenomics.errors import InsufficientFunds
 from tokenomics.models.ledger import AccountKind
 from tokenomics.services.escrow import escrow_refund, escrow_release
 from tokenomics.services.ledger import user_account_get_or_create
-from tokenomics.splits import prorated_refund
 
 
 def subscription_cancel(
@@ -56,11 +56,7 @@ def subscription_cancel(
         if order is not None and order.status == OrderStatus.DISPUTED:
             raise InvalidState("This subscription's current period is under dispute; staff will resolve it.")
         if order is not None and order.status == OrderStatus.IN_ESCROW and order.escrow is not None:
-            assert order.period_start is not None
-            assert order.period_end is not None
-            period = int((order.period_end - order.period_start).total_seconds())
-            unused = int((order.period_end - max(now, order.period_start)).total_seconds())
-            refund = prorated_refund(amount=int(order.total), period_seconds=period, unused_seconds=unused)
+            refund = period_refund(order=order, now=now)
             if refund:
                 escrow_refund(escrow_id=order.escrow.pk, amount=refund)
             else:
