@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncDate
 
 from accounts.models import User
 from core.fields import WideSum
@@ -128,3 +131,35 @@ def ledger_verify() -> LedgerReport:
             holdings[account.asset] += account.balance
     report.user_holdings = holdings
     return report
+
+
+def account_daily_totals(
+    *,
+    kind: str,
+    asset: str,
+    since: datetime,
+    transaction_kinds: Iterable[str],
+    owner: User | None = None,
+    party: User | None = None,
+) -> dict[date, int]:
+    """Signed Σ of the entries per day (of the transaction's posting, in the current time zone) on
+    accounts of `kind` in `asset`, from transactions of `transaction_kinds` posted at or after
+    `since`; narrowed to accounts `owner` holds and/or transactions made for `party`. Days without
+    entries are absent. Read-only: one grouped query."""
+    entries = LedgerEntry.objects.filter(
+        account__kind=kind,
+        asset=asset,
+        transaction__kind__in=list(transaction_kinds),
+        transaction__posted_at__gte=since,
+    )
+    if owner is not None:
+        entries = entries.filter(account__owner=owner)
+    if party is not None:
+        entries = entries.filter(transaction__party=party)
+    rows = (
+        entries.annotate(day=TruncDate("transaction__posted_at"))
+        .values("day")
+        .annotate(total=WideSum("amount"))
+        .order_by("day")
+    )
+    return {row["day"]: row["total"] for row in rows}
