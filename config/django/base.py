@@ -127,6 +127,15 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# ARTEFACTS
+# ------------------------------------------------------------------------------
+# Model files are stored encrypted (marketplace.artefacts): each under its own random key, which is
+# kept wrapped by this master key (base64 of 32 bytes). The default is a PUBLIC DEVELOPMENT KEY
+# ("agora-DEVELOPMENT-ONLY-key-00000") for local runs and tests; production requires its own and
+# refuses this one. Changing the master key makes every stored artefact unreadable.
+ARTEFACT_DEV_MASTER_KEY = "YWdvcmEtREVWRUxPUE1FTlQtT05MWS1rZXktMDAwMDA="
+ARTEFACT_MASTER_KEY: str = env.str("ARTEFACT_MASTER_KEY", default=ARTEFACT_DEV_MASTER_KEY)
+
 # TEMPLATES
 # ------------------------------------------------------------------------------
 TEMPLATES = [

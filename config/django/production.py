@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.django.base import *  # noqa: F403
+from config.django.base import ARTEFACT_DEV_MASTER_KEY
 from config.env import env
 
 DEBUG = False
@@ -48,3 +51,10 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="").rstrip("/")
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 STRIPE_WEBHOOK_SECRETS = [s for s in env.list("STRIPE_WEBHOOK_SECRETS") if s.strip()]
+
+# ARTEFACTS
+# ------------------------------------------------------------------------------
+# The master key that wraps every artefact's file key: no default, and never the development key.
+ARTEFACT_MASTER_KEY = env.str("ARTEFACT_MASTER_KEY")
+if ARTEFACT_MASTER_KEY.strip() == ARTEFACT_DEV_MASTER_KEY:
+    raise ImproperlyConfigured("ARTEFACT_MASTER_KEY is the public development key; generate a secret one.")

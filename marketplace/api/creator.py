@@ -1,28 +1,607 @@
 """Creator writes on listings. The `listings` and `listings/<slug>` routes are shared with the
-public reads (marketplace.api.catalog), whose views call these for POST and PATCH."""
+public reads (marketplace.api.catalog), whose views call these for POST and PATCH.
+
+Responses show the creator's own view of a listing (drafts, inactive plans, publishing problems)
+and never an artefact's storage path or wrapped key.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from django.urls import URLPattern, path  # noqa: F401
-from drf_spectacular.utils import extend_schema
+from django.core.validators import RegexValidator
+from django.urls import URLPattern, path
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from marketplace.errors import InvalidState
+from accounts.http import authenticated_user
+from accounts.models import User
+from accounts.services import ApiKeyPrincipal
+from core.api import ErrorSerializer, StrictCharField, not_blank
+from marketplace.errors import ValidationFailed
+from marketplace.models import Category, Listing, ListingStatus, ListingVersion, Plan, PlanKind, QualityTier
+from marketplace.models.catalog import ModelSize, PlanInterval, TaskType
+from marketplace.selectors.creator import creator_listing_get, creator_plan_get
+from marketplace.services import listings as services
+from tokenomics.api.views import MoneySerializer
+from tokenomics.models import Asset
+from tokenomics.money import money_json
+
+POSITIVE_WHOLE_NUMBER = r"^[1-9][0-9]*$"
+WRITE_SCOPES: dict[str, str] = {"POST": "write", "PATCH": "write", "DELETE": "write"}
+# Service field names -> the API's names, so errors point at what the client sent.
+PLAN_FIELD_NAMES = {"price_cents": "price", "price_agr": "agr_price"}
+VERSION_FIELD_NAMES = {"file": "artefact"}
+
+
+# ----------------------------------------------------------------------------- output
+
+
+class CreatorPricingFlagsSerializer(serializers.Serializer[Any]):
+    one_time = serializers.BooleanField()
+    subscription = serializers.BooleanField()
+    per_inference = serializers.BooleanField()
+
+
+class CreatorPlanSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=PlanKind.choices)
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    price = MoneySerializer(
+        help_text="US cents: the price (one_time), per interval (subscription), or per 1,000 calls."
+    )
+    agr_price = MoneySerializer(
+        allow_null=True, help_text="Own AGR list price; null: the USD price at the reference rate."
+    )
+    interval = serializers.CharField(allow_blank=True, help_text='Subscriptions: "month" or "year".')
+    monthly_quota = serializers.IntegerField(allow_null=True, help_text="Subscriptions; null is unlimited.")
+    rate_limit_per_minute = serializers.IntegerField()
+    download_limit = serializers.IntegerField(
+        allow_null=True, help_text="One-time plans; null is the platform default."
+    )
+    is_active = serializers.BooleanField()
+    position = serializers.IntegerField()
+
+
+class CreatorArtefactSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(help_text="The uploaded file's name.")
+    size = serializers.IntegerField(help_text="Bytes of the model file (stored encrypted).")
+    sha256 = serializers.CharField(help_text="SHA-256 of the model file, hex.")
+
+
+class CreatorTensorSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    datatype = serializers.ChoiceField(choices=services.KSERVE_DATATYPES)
+    shape = serializers.ListField(child=serializers.IntegerField(min_value=-1), help_text="-1: any size.")
+
+
+class CreatorVersionSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    version = serializers.CharField()
+    changelog = serializers.CharField(allow_blank=True)
+    artefact = CreatorArtefactSerializer(allow_null=True, help_text="null for a hosted-only version.")
+    triton_model_name = serializers.CharField(allow_blank=True)
+    input_spec = CreatorTensorSerializer(many=True)
+    output_spec = CreatorTensorSerializer(many=True)
+    created_at = serializers.DateTimeField()
+
+
+class CreatorSampleSerializer(serializers.Serializer[Any]):
+    input = StrictCharField(max_length=services.SAMPLE_TEXT_MAX, validators=[not_blank])
+    output = StrictCharField(max_length=services.SAMPLE_TEXT_MAX, validators=[not_blank])
+
+
+class CreatorBenchmarkSerializer(serializers.Serializer[Any]):
+    name = StrictCharField(max_length=services.BENCHMARK_TEXT_MAX, validators=[not_blank])
+    score = StrictCharField(
+        max_length=services.BENCHMARK_TEXT_MAX, validators=[not_blank], help_text='Text, e.g. "71.2".'
+    )
+    unit = StrictCharField(max_length=services.BENCHMARK_TEXT_MAX, required=False, allow_blank=True)
+
+
+class CreatorListingSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    status = serializers.ChoiceField(choices=ListingStatus.choices)
+    status_reason = serializers.CharField(allow_blank=True, help_text="Staff's reason for a suspension.")
+    quality_tier = serializers.ChoiceField(choices=QualityTier.choices)
+    category = serializers.SlugField()
+    tags = serializers.ListField(child=serializers.CharField())
+    task = serializers.ChoiceField(choices=TaskType.choices)
+    size = serializers.ChoiceField(choices=ModelSize.choices)
+    model_card = serializers.CharField(allow_blank=True, help_text="Markdown, as written.")
+    model_card_html = serializers.CharField(allow_blank=True, help_text="Rendered and sanitised.")
+    license_terms = serializers.CharField(allow_blank=True)
+    sample_io = CreatorSampleSerializer(many=True)
+    benchmarks = CreatorBenchmarkSerializer(many=True)
+    min_price = MoneySerializer(allow_null=True, help_text="Cheapest active plan; null without plans.")
+    pricing = CreatorPricingFlagsSerializer(help_text="Kinds of active plan offered.")
+    accepts_agr = serializers.BooleanField()
+    publish_problems = serializers.ListField(
+        child=serializers.CharField(), help_text="What stops publishing; empty when it can be published."
+    )
+    published_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    plans = CreatorPlanSerializer(many=True, help_text="Active and inactive.")
+    versions = CreatorVersionSerializer(many=True, help_text="Newest first.")
+
+
+def plan_data(plan: Plan) -> dict[str, Any]:
+    return {
+        "id": plan.pk,
+        "kind": plan.kind,
+        "name": plan.name,
+        "description": plan.description,
+        "price": money_json(amount=plan.price_cents, asset=Asset.USD),
+        "agr_price": money_json(amount=int(plan.price_agr), asset=Asset.AGR) if plan.price_agr else None,
+        "interval": plan.interval,
+        "monthly_quota": plan.monthly_quota,
+        "rate_limit_per_minute": plan.rate_limit_per_minute,
+        "download_limit": plan.download_limit,
+        "is_active": plan.is_active,
+        "position": plan.position,
+    }
+
+
+def version_data(version: ListingVersion) -> dict[str, Any]:
+    artefact = None
+    if version.artefact:
+        artefact = {
+            "name": version.artefact_name,
+            "size": version.artefact_size,
+            "sha256": version.checksum_sha256,
+        }
+    return {
+        "id": version.pk,
+        "version": version.version,
+        "changelog": version.changelog,
+        "artefact": artefact,
+        "triton_model_name": version.triton_model_name,
+        "input_spec": version.input_spec,
+        "output_spec": version.output_spec,
+        "created_at": version.created_at,
+    }
+
+
+def listing_data(listing: Listing) -> dict[str, Any]:
+    """The creator's view of a listing (read fresh from the database)."""
+    return {
+        "id": listing.pk,
+        "slug": listing.slug,
+        "title": listing.title,
+        "summary": listing.summary,
+        "status": listing.status,
+        "status_reason": listing.status_reason,
+        "quality_tier": listing.quality_tier,
+        "category": listing.category.slug,
+        "tags": sorted(tag.name for tag in listing.tags.all()),
+        "task": listing.task,
+        "size": listing.size,
+        "model_card": listing.model_card,
+        "model_card_html": listing.model_card_html,
+        "license_terms": listing.license_terms,
+        "sample_io": listing.sample_io,
+        "benchmarks": [{"unit": ""} | entry for entry in listing.benchmarks],
+        "min_price": (
+            money_json(amount=listing.min_price_cents, asset=Asset.USD)
+            if listing.min_price_cents is not None
+            else None
+        ),
+        "pricing": {
+            "one_time": listing.has_one_time,
+            "subscription": listing.has_subscription,
+            "per_inference": listing.has_per_inference,
+        },
+        "accepts_agr": listing.accepts_agr,
+        "publish_problems": (
+            services.listing_publish_problems(listing=listing)
+            if listing.status == ListingStatus.DRAFT
+            else []
+        ),
+        "published_at": listing.published_at,
+        "created_at": listing.created_at,
+        "updated_at": listing.updated_at,
+        "plans": [plan_data(plan) for plan in listing.plans.order_by("-is_active", "position", "pk")],
+        "versions": [
+            version_data(version) for version in listing.versions.order_by("-major", "-minor", "-patch")
+        ],
+    }
+
+
+def _listing_response(listing: Listing, *, status: int = 200) -> Response:
+    return Response(CreatorListingSerializer(listing_data(listing)).data, status=status)
+
+
+# ----------------------------------------------------------------------------- input
+
+
+class CreatorListingInputSerializer(serializers.Serializer[Any]):
+    title = StrictCharField(max_length=services.TITLE_MAX, validators=[not_blank])
+    summary = StrictCharField(max_length=services.SUMMARY_MAX, validators=[not_blank])
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), help_text="A category's slug."
+    )
+    task = serializers.ChoiceField(choices=TaskType.choices)
+    size = serializers.ChoiceField(
+        choices=ModelSize.choices, default=ModelSize.SMALL, help_text="Model complexity for the compute fee."
+    )
+    model_card = StrictCharField(
+        max_length=services.MODEL_CARD_MAX, required=False, allow_blank=True, trim_whitespace=False
+    )
+    tags = serializers.ListField(
+        child=StrictCharField(
+            max_length=services.TAG_MAX,
+            # A tag's slug is made of its ASCII letters and digits, so it needs one.
+            validators=[RegexValidator(r"[A-Za-z0-9]", "Use at least one letter or digit (A-Z, 0-9).")],
+        ),
+        max_length=services.MAX_TAGS,
+        required=False,
+        help_text="Tag names; new ones are created.",
+    )
+    license_terms = StrictCharField(
+        max_length=services.LICENSE_TERMS_MAX, required=False, allow_blank=True, trim_whitespace=False
+    )
+    sample_io = serializers.ListField(
+        child=CreatorSampleSerializer(), required=False, max_length=services.MAX_SAMPLES
+    )
+    benchmarks = serializers.ListField(
+        child=CreatorBenchmarkSerializer(), required=False, max_length=services.MAX_BENCHMARKS
+    )
+
+
+LISTING_EXAMPLE = {
+    "title": "Tiny Llama",
+    "summary": "A 1.1B-parameter chat model that runs on a laptop.",
+    "category": "language",
+    "task": "text_generation",
+    "size": "small",
+    "model_card": "# Tiny Llama\n\nTrained on 3T tokens. **Apache-2.0.**",
+    "tags": ["llm", "chat"],
+    "license_terms": "Apache-2.0",
+    "sample_io": [{"input": "Hello", "output": "Hi! How can I help?"}],
+    "benchmarks": [{"name": "MMLU", "score": "25.3", "unit": "%"}],
+}
+
+
+def _require_writer(request: Request) -> User:
+    """The caller, who must be signed in and (with an API key) hold the write scope."""
+    if not request.user or not request.user.is_authenticated:
+        raise exceptions.NotAuthenticated()
+    if isinstance(request.auth, ApiKeyPrincipal) and "write" not in request.auth.scopes:
+        raise exceptions.PermissionDenied("This API key lacks the scope this operation needs.")
+    return authenticated_user(request)
+
+
+def _renamed(exc: ValidationFailed, names: dict[str, str]) -> ValidationFailed:
+    return ValidationFailed(
+        exc.message, detail={names.get(key, key): value for key, value in exc.detail.items()}
+    )
+
 
 # Applied to the POST of `listings` and the PATCH of `listings/<slug>` by marketplace.api.catalog.
-LISTING_CREATE_SCHEMA: Any = extend_schema(operation_id="listings_create", tags=["listings"])
-LISTING_UPDATE_SCHEMA: Any = extend_schema(operation_id="listings_update", tags=["listings"])
+LISTING_CREATE_SCHEMA: Any = extend_schema(
+    operation_id="listings_create",
+    tags=["listings"],
+    request=CreatorListingInputSerializer,
+    responses={201: CreatorListingSerializer, 400: ErrorSerializer},
+    description=(
+        "Create a listing as a draft. The slug comes from the title (made unique); the model card is "
+        "Markdown, rendered and sanitised into `model_card_html`. Add versions and plans, then publish. "
+        "Needs the `write` scope."
+    ),
+    examples=[OpenApiExample("A language model", value=LISTING_EXAMPLE, request_only=True)],
+)
+LISTING_UPDATE_SCHEMA: Any = extend_schema(
+    operation_id="listings_update",
+    tags=["listings"],
+    request=CreatorListingInputSerializer,
+    responses={200: CreatorListingSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+    description=(
+        "Change some fields of your listing; the slug never changes. Staff fields (`status`, "
+        "`quality_tier`, ...) are refused with 403. Another creator's listing is 403 when published "
+        "and 404 otherwise."
+    ),
+    examples=[
+        OpenApiExample(
+            "New summary and card",
+            value={"summary": "Now with a 4k context.", "model_card": "## Changes\n\n- longer context"},
+            request_only=True,
+        )
+    ],
+)
 
 
 def listing_create_response(request: Request) -> Response:
-    raise InvalidState("Not implemented yet.")
+    """POST /api/v1/listings: create a draft listing for the caller."""
+    user = _require_writer(request)
+    data = CreatorListingInputSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    listing = services.listing_create(creator=user, **data.validated_data)
+    return _listing_response(listing, status=201)
 
 
 def listing_update_response(request: Request, slug: str) -> Response:
-    raise InvalidState("Not implemented yet.")
+    """PATCH /api/v1/listings/<slug>: change some fields of the caller's listing."""
+    user = _require_writer(request)
+    listing = creator_listing_get(slug=slug, user=user)
+    data = CreatorListingInputSerializer(data=request.data, partial=True)
+    body: dict[str, Any] = request.data if isinstance(request.data, dict) else {}
+    known = set(data.fields)
+    sent = set(body)
+    staff_fields = sent & services.STAFF_FIELDS
+    unknown = sent - known - staff_fields
+    if unknown:
+        raise ValidationFailed(detail={field: ["Unknown field."] for field in sorted(unknown)})
+    data.is_valid(raise_exception=True)
+    # Staff fields reach the service, which refuses them by name (403).
+    fields = dict(data.validated_data) | {field: body[field] for field in staff_fields}
+    listing = services.listing_update(listing=listing, actor=user, **fields)
+    return _listing_response(listing)
 
 
-urlpatterns: list[URLPattern] = []
+# ----------------------------------------------------------------------------- publish
+
+
+class ListingPublishApi(APIView):
+    required_scopes: ClassVar[dict[str, str]] = WRITE_SCOPES
+
+    @extend_schema(
+        operation_id="listings_publish",
+        request=None,
+        responses={200: CreatorListingSerializer, 409: ErrorSerializer},
+        tags=["listings"],
+        description=(
+            "Publish your draft. Needs at least one active plan; a one-time or subscription plan "
+            "needs a version with an uploaded file, and a subscription or pay-per-inference plan a "
+            "version with a Triton model name. Refused (`409 invalid_state`, `detail.reasons`) "
+            "otherwise and while staff have suspended or taken the listing down. Publishing a "
+            "published listing changes nothing."
+        ),
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        user = authenticated_user(request)
+        listing = creator_listing_get(slug=slug, user=user)
+        return _listing_response(services.listing_publish(listing=listing, actor=user))
+
+
+class ListingUnpublishApi(APIView):
+    required_scopes: ClassVar[dict[str, str]] = WRITE_SCOPES
+
+    @extend_schema(
+        operation_id="listings_unpublish",
+        request=None,
+        responses={200: CreatorListingSerializer, 409: ErrorSerializer},
+        tags=["listings"],
+        description=(
+            "Take your published listing back to draft. Licenses and subscriptions already sold keep working."
+        ),
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        user = authenticated_user(request)
+        listing = creator_listing_get(slug=slug, user=user)
+        return _listing_response(services.listing_unpublish(listing=listing, actor=user))
+
+
+# ----------------------------------------------------------------------------- versions
+
+
+class ListingVersionCreateApi(APIView):
+    required_scopes: ClassVar[dict[str, str]] = WRITE_SCOPES
+    parser_classes = (MultiPartParser, FormParser)
+
+    class InputSerializer(serializers.Serializer[Any]):
+        version = StrictCharField(max_length=40, help_text="Semantic version X.Y.Z, unique per listing.")
+        changelog = StrictCharField(max_length=services.CHANGELOG_MAX, required=False, allow_blank=True)
+        artefact = serializers.FileField(
+            required=False, allow_empty_file=False, help_text="The model file; stored encrypted."
+        )
+        triton_model_name = StrictCharField(max_length=120, required=False, allow_blank=True)
+        input_spec = serializers.JSONField(
+            binary=True,
+            required=False,
+            help_text='JSON text: [{"name": "INPUT_1", "datatype": "FP32", "shape": [-1, 4]}].',
+        )
+        output_spec = serializers.JSONField(
+            binary=True, required=False, help_text="JSON text, like input_spec."
+        )
+
+    @extend_schema(
+        operation_id="listings_versions_create",
+        request={"multipart/form-data": InputSerializer},
+        responses={201: CreatorVersionSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+        tags=["listings"],
+        description=(
+            "Upload a version (multipart). The artefact is encrypted at rest under its own key; the "
+            "response carries its SHA-256 and size. Tensor specs are KServe v2 (datatypes BOOL, "
+            "UINT8-64, INT8-64, FP16/32/64, BYTES; shape entries -1 for any size), sent as JSON text. "
+            "A version needs an artefact, a Triton model name, or both."
+        ),
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        user = authenticated_user(request)
+        listing = creator_listing_get(slug=slug, user=user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            version = services.version_upload(
+                listing=listing,
+                actor=user,
+                version=values["version"],
+                changelog=values.get("changelog", ""),
+                file=values.get("artefact"),
+                triton_model_name=values.get("triton_model_name", ""),
+                input_spec=values.get("input_spec", []),
+                output_spec=values.get("output_spec", []),
+            )
+        except ValidationFailed as exc:
+            raise _renamed(exc, VERSION_FIELD_NAMES) from exc
+        return Response(CreatorVersionSerializer(version_data(version)).data, status=201)
+
+
+# ----------------------------------------------------------------------------- plans
+
+
+def _amount_field(*, max_length: int, help_text: str) -> StrictCharField:
+    """A money amount: a string of digits (never a JSON number, which loses digits past 2**53)."""
+    return StrictCharField(
+        max_length=max_length,
+        validators=[RegexValidator(POSITIVE_WHOLE_NUMBER, "Give a whole number above zero, as a string.")],
+        help_text=help_text,
+    )
+
+
+class CreatorUsdPriceSerializer(serializers.Serializer[Any]):
+    amount = _amount_field(max_length=9, help_text="US cents as a string, 1 to 99999999.")
+    asset = serializers.ChoiceField(choices=Asset.choices, help_text="Always USD.")
+
+    def validate_asset(self, value: str) -> str:
+        if value != Asset.USD:
+            raise serializers.ValidationError("Plan prices are in USD; give an AGR price as agr_price.")
+        return value
+
+
+class CreatorAgrPriceSerializer(serializers.Serializer[Any]):
+    amount = serializers.RegexField(
+        POSITIVE_WHOLE_NUMBER, max_length=40, help_text="AGR base units as a string."
+    )
+    asset = serializers.ChoiceField(choices=[Asset.AGR])
+
+
+class CreatorPlanInputSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=PlanKind.choices)
+    name = StrictCharField(max_length=services.PLAN_NAME_MAX, validators=[not_blank])
+    description = StrictCharField(max_length=services.PLAN_DESCRIPTION_MAX, required=False, allow_blank=True)
+    price = CreatorUsdPriceSerializer(
+        help_text="One-time: the price; subscription: per interval; per-inference: per 1,000 calls."
+    )
+    agr_price = CreatorAgrPriceSerializer(
+        required=False, allow_null=True, help_text="Optional AGR list price; else the USD price converted."
+    )
+    interval = serializers.ChoiceField(
+        choices=PlanInterval.choices, required=False, allow_blank=True, help_text="Subscriptions only."
+    )
+    monthly_quota = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text="Subscriptions only; null or absent: unlimited.",
+    )
+    rate_limit_per_minute = serializers.IntegerField(
+        min_value=1, max_value=services.RATE_LIMIT_MAX, required=False
+    )
+    download_limit = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text="One-time only; absent: the platform default."
+    )
+
+
+def _plan_values(validated: dict[str, Any]) -> dict[str, Any]:
+    """Serializer output in the service's terms (prices as integers in minor units)."""
+    values = dict(validated)
+    if "price" in values:
+        values["price_cents"] = int(values.pop("price")["amount"])
+    if "agr_price" in values:
+        agr_price = values.pop("agr_price")
+        values["price_agr"] = int(agr_price["amount"]) if agr_price else None
+    return values
+
+
+class ListingPlanCreateApi(APIView):
+    required_scopes: ClassVar[dict[str, str]] = WRITE_SCOPES
+
+    @extend_schema(
+        operation_id="listings_plans_create",
+        request=CreatorPlanInputSerializer,
+        responses={201: CreatorPlanSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+        tags=["listings"],
+        description=(
+            "Add a plan. A subscription needs `interval` (month or year) and may set `monthly_quota`; "
+            "only a one-time plan has `download_limit`. Prices are whole US cents from 1 to 99999999."
+        ),
+        examples=[
+            OpenApiExample(
+                "Subscription",
+                request_only=True,
+                value={
+                    "kind": "subscription",
+                    "name": "Pro",
+                    "price": {"amount": "1900", "asset": "USD"},
+                    "agr_price": {"amount": "19000000000000000000", "asset": "AGR"},
+                    "interval": "month",
+                    "monthly_quota": 100000,
+                },
+            ),
+            OpenApiExample(
+                "One-time",
+                request_only=True,
+                value={"kind": "one_time", "name": "Perpetual", "price": {"amount": "4900", "asset": "USD"}},
+            ),
+        ],
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        user = authenticated_user(request)
+        listing = creator_listing_get(slug=slug, user=user)
+        data = CreatorPlanInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            plan = services.plan_add(listing=listing, actor=user, **_plan_values(data.validated_data))
+        except ValidationFailed as exc:
+            raise _renamed(exc, PLAN_FIELD_NAMES) from exc
+        return Response(CreatorPlanSerializer(plan_data(plan)).data, status=201)
+
+
+class PlanDetailApi(APIView):
+    required_scopes: ClassVar[dict[str, str]] = WRITE_SCOPES
+
+    @extend_schema(
+        operation_id="plans_update",
+        request=CreatorPlanInputSerializer,
+        responses={200: CreatorPlanSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+        tags=["listings"],
+        description="Change some fields of a plan; its kind cannot change (add a new plan instead).",
+    )
+    def patch(self, request: Request, plan_id: int) -> Response:
+        user = authenticated_user(request)
+        plan = creator_plan_get(plan_id=plan_id, user=user)
+        if isinstance(request.data, dict) and "kind" in request.data:
+            raise ValidationFailed(detail={"kind": ["A plan's kind cannot change; add a new plan instead."]})
+        data = CreatorPlanInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            plan = services.plan_update(plan=plan, actor=user, **_plan_values(data.validated_data))
+        except ValidationFailed as exc:
+            raise _renamed(exc, PLAN_FIELD_NAMES) from exc
+        return Response(CreatorPlanSerializer(plan_data(plan)).data)
+
+    @extend_schema(
+        operation_id="plans_deactivate",
+        request=None,
+        responses={200: CreatorPlanSerializer, 409: ErrorSerializer},
+        tags=["listings"],
+        description=(
+            "Stop selling a plan (it stays, inactive; buyers keep what they bought). The last active "
+            "plan of a published listing cannot be removed: unpublish first."
+        ),
+    )
+    def delete(self, request: Request, plan_id: int) -> Response:
+        user = authenticated_user(request)
+        plan = creator_plan_get(plan_id=plan_id, user=user)
+        plan = services.plan_deactivate(plan=plan, actor=user)
+        return Response(CreatorPlanSerializer(plan_data(plan)).data)
+
+
+urlpatterns: list[URLPattern] = [
+    path("listings/<slug:slug>/publish", ListingPublishApi.as_view(), name="listing-publish"),
+    path("listings/<slug:slug>/unpublish", ListingUnpublishApi.as_view(), name="listing-unpublish"),
+    path("listings/<slug:slug>/versions", ListingVersionCreateApi.as_view(), name="listing-versions"),
+    path("listings/<slug:slug>/plans", ListingPlanCreateApi.as_view(), name="listing-plans"),
+    path("plans/<int:plan_id>", PlanDetailApi.as_view(), name="plan"),
+]

@@ -1,5 +1,243 @@
+"""The creator's listing pages: my listings, a new listing, and one listing's management page (its
+details with a live model-card preview, versions with uploads, plans, publishing).
+
+Another user's listing is a 404 on every page and action here, published or not: these pages are
+the creator's workshop, not the storefront.
+"""
+
 from __future__ import annotations
 
-from django.urls import URLPattern, path  # noqa: F401
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.http import authenticated_user
+from accounts.models import User
+from core.types import HtmxHttpRequest
+from marketplace.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from marketplace.forms import ListingForm, PlanForm, VersionForm, apply_errors
+from marketplace.markdown import render_model_card
+from marketplace.models import Listing, ListingStatus, Plan
+from marketplace.selectors.creator import creator_listing_get, creator_listing_list, creator_plan_get
+from marketplace.services import listings as services
+
+PLAN_FIELD_NAMES = {"price_cents": "price", "price_agr": "agr_price"}
+VERSION_FIELD_NAMES = {"file": "artefact"}
+
+
+def _own_listing(user: User, slug: str) -> Listing:
+    try:
+        return creator_listing_get(slug=slug, user=user)
+    except (NotFound, PermissionDenied) as exc:
+        raise Http404("No such listing.") from exc
+
+
+def _own_plan(user: User, plan_id: int) -> Plan:
+    try:
+        return creator_plan_get(plan_id=plan_id, user=user)
+    except (NotFound, PermissionDenied) as exc:
+        raise Http404("No such plan.") from exc
+
+
+@login_required
+@require_GET
+def creator_listings(request: HtmxHttpRequest) -> HttpResponse:
+    listings = creator_listing_list(creator=authenticated_user(request))
+    return render(request, "marketplace/creator/listings.html", {"listings": listings})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def listing_create(request: HtmxHttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "marketplace/creator/listing_new.html", {"form": ListingForm()})
+    form = ListingForm(request.POST)
+    if form.is_valid():
+        try:
+            listing = services.listing_create(creator=authenticated_user(request), **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc.detail)
+        else:
+            messages.success(request, "Draft created. Add a version and a plan, then publish it.")
+            return redirect("marketplace:listing-manage", slug=listing.slug)
+    return render(request, "marketplace/creator/listing_new.html", {"form": form}, status=400)
+
+
+def _manage(
+    request: HtmxHttpRequest,
+    listing: Listing,
+    *,
+    listing_form: ListingForm | None = None,
+    version_form: VersionForm | None = None,
+    plan_form: PlanForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    plan_form = plan_form or PlanForm()
+    context: dict[str, Any] = {
+        "listing": listing,
+        "form": listing_form or ListingForm(initial=ListingForm.initial_for(listing)),
+        "version_form": version_form or VersionForm(),
+        "plan_form": plan_form,
+        # Each field with the kind of plan it belongs to ("" for all), for show/hide by kind.
+        "plan_fields": [(field, PlanForm.KIND_FIELDS.get(field.name, "")) for field in plan_form],
+        "plans": listing.plans.all(),
+        "versions": listing.versions.all(),
+        "publish_problems": (
+            services.listing_publish_problems(listing=listing)
+            if listing.status == ListingStatus.DRAFT
+            else []
+        ),
+        "preview_html": listing.model_card_html,
+    }
+    if listing_form is not None and listing_form.is_bound:
+        context["preview_html"] = render_model_card(listing_form.data.get("model_card", ""))
+    return render(request, "marketplace/creator/manage.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def listing_manage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """The listing's management page; a POST saves the details form."""
+    user = authenticated_user(request)
+    listing = _own_listing(user, slug)
+    if request.method == "GET":
+        return _manage(request, listing)
+    form = ListingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.listing_update(listing=listing, actor=user, **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc.detail)
+        except InvalidState as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Listing saved.")
+            return redirect("marketplace:listing-manage", slug=listing.slug)
+    return _manage(request, listing, listing_form=form, status=400)
+
+
+@login_required
+@require_POST
+def model_card_preview(request: HtmxHttpRequest) -> HttpResponse:
+    """The model card as it will look, for the editor's live preview (htmx)."""
+    text = request.POST.get("model_card", "")[: services.MODEL_CARD_MAX]
+    return render(
+        request,
+        "marketplace/creator/_listing_form.html#model-card-preview",
+        {"preview_html": render_model_card(text)},
+    )
+
+
+@login_required
+@require_POST
+def version_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    user = authenticated_user(request)
+    listing = _own_listing(user, slug)
+    form = VersionForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            version = services.version_upload(
+                listing=listing,
+                actor=user,
+                version=data["version"],
+                changelog=data["changelog"],
+                file=data["artefact"],
+                triton_model_name=data["triton_model_name"],
+                input_spec=data["input_spec"],
+                output_spec=data["output_spec"],
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc.detail, names=VERSION_FIELD_NAMES)
+        except InvalidState as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Version {version.version} uploaded.")
+            return redirect("marketplace:listing-manage", slug=listing.slug)
+    return _manage(request, listing, version_form=form, status=400)
+
+
+@login_required
+@require_POST
+def plan_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    user = authenticated_user(request)
+    listing = _own_listing(user, slug)
+    form = PlanForm(request.POST)
+    if form.is_valid():
+        try:
+            plan = services.plan_add(listing=listing, actor=user, **form.service_values())
+        except ValidationFailed as exc:
+            apply_errors(form, exc.detail, names=PLAN_FIELD_NAMES)
+        except InvalidState as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Plan “{plan.name}” added.")
+            return redirect("marketplace:listing-manage", slug=listing.slug)
+    return _manage(request, listing, plan_form=form, status=400)
+
+
+@login_required
+@require_POST
+def plan_deactivate(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
+    user = authenticated_user(request)
+    plan = _own_plan(user, plan_id)
+    try:
+        services.plan_deactivate(plan=plan, actor=user)
+    except InvalidState as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Plan “{plan.name}” is no longer offered.")
+    return redirect("marketplace:listing-manage", slug=plan.listing.slug)
+
+
+def _back(request: HtmxHttpRequest, listing: Listing) -> HttpResponse:
+    if request.POST.get("return_to") == "list":
+        return redirect("marketplace:creator-listings")
+    return redirect("marketplace:listing-manage", slug=listing.slug)
+
+
+@login_required
+@require_POST
+def listing_publish(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    user = authenticated_user(request)
+    listing = _own_listing(user, slug)
+    try:
+        services.listing_publish(listing=listing, actor=user)
+    except InvalidState as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"“{listing.title}” is published.")
+    return _back(request, listing)
+
+
+@login_required
+@require_POST
+def listing_unpublish(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    user = authenticated_user(request)
+    listing = _own_listing(user, slug)
+    try:
+        services.listing_unpublish(listing=listing, actor=user)
+    except InvalidState as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"“{listing.title}” is back to draft; buyers can no longer find it.")
+    return _back(request, listing)
+
+
+urlpatterns: list[URLPattern] = [
+    path("creator/listings/", creator_listings, name="creator-listings"),
+    path("creator/listings/new/", listing_create, name="listing-create"),
+    # Before <slug>: "preview" and "new" are reserved, never a listing's slug.
+    path("creator/listings/preview/", model_card_preview, name="model-card-preview"),
+    path("creator/listings/<slug:slug>/", listing_manage, name="listing-manage"),
+    path("creator/listings/<slug:slug>/versions/", version_upload, name="creator-version-upload"),
+    path("creator/listings/<slug:slug>/plans/", plan_add, name="creator-plan-add"),
+    path("creator/listings/<slug:slug>/publish/", listing_publish, name="creator-listing-publish"),
+    path("creator/listings/<slug:slug>/unpublish/", listing_unpublish, name="creator-listing-unpublish"),
+    path("creator/plans/<int:plan_id>/deactivate/", plan_deactivate, name="creator-plan-deactivate"),
+]
