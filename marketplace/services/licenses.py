@@ -65,7 +65,7 @@ def license_download(*, buyer: User, license_id: int) -> ListingVersion:
         raise NotFound("No such license.")
     with transaction.atomic(durable=True):
         order = Order.objects.select_for_update().get(pk=lic.order_id)
-        lic = License.objects.select_for_update().select_related("version").get(pk=license_id)
+        lic = License.objects.select_for_update(of=("self",)).select_related("version").get(pk=license_id)
         if lic.revoked_at is not None:
             raise LicenseRequired("This license was revoked (the order was refunded).")
         if lic.downloads_used >= lic.download_limit:

@@ -270,7 +270,7 @@ def order_fulfil(*, order: Order, source: LedgerAccount, now: datetime | None = 
 def _order_payment_received(payment: Payment) -> None:
     """tokenomics calls this inside the crediting transaction once an order's payment is paid."""
     order = (
-        Order.objects.select_for_update()
+        Order.objects.select_for_update(of=("self",))
         .select_related("plan", "listing", "listing__creator", "buyer")
         .filter(payment=payment)
         .first()

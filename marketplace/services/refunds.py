@@ -80,7 +80,7 @@ def order_refund(*, buyer: User, order_id: int, reason: str = "") -> Order:
     now = timezone.now()
     with transaction.atomic(durable=True):
         order = (
-            Order.objects.select_for_update()
+            Order.objects.select_for_update(of=("self",))
             .select_related("escrow")
             .filter(pk=order_id, buyer=buyer)
             .first()
@@ -181,7 +181,7 @@ def dispute_resolve(
         dispute = Dispute.objects.filter(pk=dispute_id).first()
         if dispute is None:
             raise NotFound("No such dispute.")
-        order = Order.objects.select_for_update().select_related("escrow").get(pk=dispute.order_id)
+        order = Order.objects.select_for_update(of=("self",)).select_related("escrow").get(pk=dispute.order_id)
         dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
         if dispute.status != DisputeStatus.OPEN:
             raise InvalidState("This dispute is already resolved.", detail={"status": dispute.status})

@@ -39,7 +39,7 @@ def subscription_cancel(
         if sub is None:
             raise NotFound("No such subscription.")
         order = (
-            Order.objects.select_for_update()
+            Order.objects.select_for_update(of=("self",))
             .select_related("escrow", "payment", "buyer")
             .filter(subscription=sub)
             .exclude(status__in=[OrderStatus.CANCELED, OrderStatus.AWAITING_PAYMENT])
@@ -86,7 +86,7 @@ def _renew(subscription_id: int, now: datetime) -> bool:
     whether it renewed."""
     with transaction.atomic(durable=True):
         sub = (
-            Subscription.objects.select_for_update()
+            Subscription.objects.select_for_update(of=("self",))
             .select_related("plan", "listing", "buyer")
             .filter(pk=subscription_id, status=SubscriptionStatus.ACTIVE, current_period_end__lte=now)
             .first()
