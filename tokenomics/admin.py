@@ -11,15 +11,18 @@ sorting them in SQL would be lexicographic (see core.fields).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.models import User
+from core.exceptions import ApplicationError
 from tokenomics.models import (
     Escrow,
     LedgerAccount,
@@ -27,8 +30,10 @@ from tokenomics.models import (
     LedgerTransaction,
     Parameter,
     ParameterChange,
+    Payout,
 )
 from tokenomics.money import format_amount
+from tokenomics.services.payouts import payout_approve, payout_cancel, payout_mark_failed, payout_mark_paid
 from tokenomics.templatetags.money import param_value, signed_money, unit_value
 
 GOVERNANCE_NOTE = (
@@ -254,3 +259,123 @@ class EscrowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Escrow]):
     @admin.display(description="Refunded")
     def formatted_refunded(self, escrow: Escrow) -> str:
         return format_amount(amount=escrow.refunded_amount, asset=escrow.asset)
+
+
+def _payout_action(
+    modeladmin: admin.ModelAdmin[Payout],
+    request: HttpRequest,
+    queryset: QuerySet[Payout],
+    act: Callable[[Payout], object],
+    verb: str,
+) -> None:
+    """Run one service call per selected payout; each is its own transaction, reported one by one."""
+    done = 0
+    for payout in queryset.order_by("pk"):
+        try:
+            act(payout)
+        except ApplicationError as exc:
+            modeladmin.message_user(request, f"{payout.reference}: {exc.message}", messages.ERROR)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, f"{done} payout(s) {verb}.", messages.SUCCESS)
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Payout]):
+    """Payouts are written by tokenomics.services.payouts only; staff act through the actions:
+    approve one held for review (above the KYC threshold), cancel one not yet sent (money back to
+    the payable), and settle a USD payout after paying it through Stripe (paid, or failed: reversed).
+    AGR payouts settle by themselves when their on-chain transfer is confirmed or reverts."""
+
+    list_display = (
+        "reference",
+        "user",
+        "status",
+        "account_kind",
+        "rail",
+        "formatted_amount",
+        "formatted_fee",
+        "formatted_net",
+        "instant",
+        "created_at",
+    )
+    list_filter = ("status", "rail", "account_kind", "instant")
+    search_fields = ("reference", "user__email", "to_address")
+    list_select_related = ("user",)
+    ordering = ("-created_at", "-id")
+    fields = (
+        "reference",
+        "user",
+        "status",
+        "account_kind",
+        "asset",
+        "rail",
+        "instant",
+        "formatted_amount",
+        "formatted_fee",
+        "formatted_net",
+        "to_address",
+        "chain_payout",
+        "ledger_transaction",
+        "reversal_transaction",
+        "failure_reason",
+        "reviewed_by",
+        "created_at",
+        "updated_at",
+        "settled_at",
+    )
+    readonly_fields = fields
+    actions = ("approve", "cancel", "mark_paid", "mark_failed")
+
+    @admin.display(description="Amount")
+    def formatted_amount(self, payout: Payout) -> str:
+        return format_amount(amount=payout.amount, asset=payout.asset)
+
+    @admin.display(description="Fee")
+    def formatted_fee(self, payout: Payout) -> str:
+        return format_amount(amount=payout.fee, asset=payout.asset)
+
+    @admin.display(description="Net")
+    def formatted_net(self, payout: Payout) -> str:
+        return format_amount(amount=payout.net, asset=payout.asset)
+
+    def has_settle_permission(self, request: HttpRequest) -> bool:
+        # The rows stay read-only; acting on a payout needs the model's change permission.
+        return request.user.has_perm("tokenomics.change_payout")
+
+    def _staff(self, request: HttpRequest) -> User:
+        assert isinstance(request.user, User)
+        return request.user
+
+    @admin.action(description="Approve payouts held for review (send them)", permissions=["settle"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        staff = self._staff(request)
+        _payout_action(
+            self, request, queryset, lambda p: payout_approve(payout_id=p.pk, staff=staff), "approved"
+        )
+
+    @admin.action(description="Cancel payouts not yet sent (return the money)", permissions=["settle"])
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        staff = self._staff(request)
+        _payout_action(
+            self, request, queryset, lambda p: payout_cancel(payout_id=p.pk, staff=staff), "canceled"
+        )
+
+    @admin.action(description="Mark USD payouts paid (sent through Stripe)", permissions=["settle"])
+    def mark_paid(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        staff = self._staff(request)
+        _payout_action(
+            self, request, queryset, lambda p: payout_mark_paid(payout_id=p.pk, staff=staff), "marked paid"
+        )
+
+    @admin.action(description="Mark USD payouts failed (return the money)", permissions=["settle"])
+    def mark_failed(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        staff = self._staff(request)
+        _payout_action(
+            self,
+            request,
+            queryset,
+            lambda p: payout_mark_failed(payout_id=p.pk, reason="Marked failed by staff", staff=staff),
+            "marked failed",
+        )

@@ -150,3 +150,12 @@ class ChainAddressInvalid(TokenomicsError):
     code = "validation_error"
     status_code = 400
     default_message = "This is not an Ethereum address."
+
+
+# ---------------------------------------------------------------- payouts
+
+
+class PayoutNotFound(TokenomicsError):
+    code = "not_found"
+    status_code = 404
+    default_message = "No such payout."

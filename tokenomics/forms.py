@@ -84,3 +84,57 @@ class TopUpForm(forms.Form):
             return data
         data["minor_units"] = minor
         return data
+
+
+class PayoutForm(forms.Form):
+    """An on-demand (instant) payout from a payable balance, typed as people write money. The
+    confirmation step carries `reference` (made at the quote), so a double submit pays once."""
+
+    account = forms.ChoiceField(
+        label="From",
+        choices=[("creator", "Creator earnings"), ("provider", "Provider earnings")],
+        initial="creator",
+        error_messages={"required": "Choose which earnings to withdraw.", "invalid_choice": "Choose one."},
+    )
+    asset = forms.ChoiceField(
+        label="Currency",
+        choices=[("USD", "US dollars (through Stripe)"), ("AGR", "AGR (on chain)")],
+        initial="USD",
+        error_messages={"required": "Choose a currency.", "invalid_choice": "Choose USD or AGR."},
+    )
+    amount = forms.CharField(
+        label="Amount",
+        max_length=48,
+        error_messages={"required": "Enter an amount."},
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "100"}),
+    )
+    to_address = forms.RegexField(
+        label="Send AGR to",
+        regex=r"^0x[0-9a-fA-F]{40}$",
+        required=False,
+        help_text="AGR only. Leave empty to use your first linked wallet.",
+        error_messages={"invalid": "Enter an Ethereum address (0x followed by 40 hex digits)."},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "0x…"}),
+    )
+    reference = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        asset = data.get("asset")
+        text = data.get("amount")
+        if asset is None or text is None:
+            return data
+        try:
+            if asset == "USD":
+                minor = parse_amount(text, decimals=USD_DECIMALS, unit="US dollars")
+            else:
+                minor = parse_amount(text, decimals=AGR_DECIMALS, unit="AGR")
+                if minor > AGR_MAXIMUM_WHOLE * AGR_BASE_UNITS_PER_AGR:
+                    raise AmountError("That is more AGR than exists.")
+        except AmountError as exc:
+            self.add_error("amount", str(exc))
+            return data
+        if asset == "USD" and data.get("to_address"):
+            self.add_error("to_address", "An address is only for AGR payouts; USD is paid through Stripe.")
+        data["minor_units"] = minor
+        return data

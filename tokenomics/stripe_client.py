@@ -29,6 +29,7 @@ from stripe.params import (
     PlanCreateParams,
     RefundCreateParams,
     SubscriptionCreateParams,
+    TransferCreateParams,
 )
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255  # Stripe's limit
@@ -104,6 +105,17 @@ class Subscription:
     status: str  # incomplete, trialing, active, past_due, unpaid, canceled, incomplete_expired...
     customer: str
     current_period_end: int | None  # unix seconds
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Money sent from the platform's Stripe balance to a connected account (a creator's payout)."""
+
+    id: str
+    amount: int  # minor units of `currency`
+    currency: str
+    destination: str  # the connected account, "acct_..."
     metadata: dict[str, str]
 
 
@@ -407,6 +419,40 @@ def subscription_cancel(*, subscription_id: str, idempotency_key: str) -> Subscr
     """Cancel now. (A DELETE: Stripe treats it as idempotent by nature; the key is sent all the same.)"""
     return _subscription(
         _write(idempotency_key, lambda o: _client().v1.subscriptions.cancel(subscription_id, options=o))
+    )
+
+
+# ---------------------------------------------------------------- payouts (Connect transfers)
+
+
+def _transfer(obj: Any) -> Transfer:
+    d = _data(obj)
+    return Transfer(
+        id=str(d["id"]),
+        amount=int(d.get("amount") or 0),
+        currency=str(d.get("currency") or "").lower(),
+        destination=_id_of(d.get("destination")) or "",
+        metadata=_metadata(d),
+    )
+
+
+def payout_transfer_create(
+    *, amount: int, currency: str, destination: str, metadata: Mapping[str, str], idempotency_key: str
+) -> Transfer:
+    """Send `amount` minor units to the connected account `destination` (Stripe Connect Transfers:
+    docs.stripe.com/api/transfers/create); Stripe pays it out to the account's bank on its schedule.
+
+    The one adapter for USD payouts. localstripe has no Transfer or Account endpoint, so this is
+    never run against it: its test answers from a stub HTTP server standing in for api.stripe.com.
+    Nothing calls it yet (USD payouts are settled by staff; see tokenomics.services.payouts)."""
+    params: TransferCreateParams = {
+        "amount": amount,
+        "currency": currency,
+        "destination": destination,
+        "metadata": dict(metadata),
+    }
+    return _transfer(
+        _write(idempotency_key, lambda o: _client().v1.transfers.create(params=params, options=o))
     )
 
 

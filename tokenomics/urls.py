@@ -13,6 +13,8 @@ urlpatterns = [
     path("wallet/top-up/start/", views.top_up_start, name="top-up-start"),
     path("wallet/top-up/<int:payment_id>/", views.top_up_pay, name="top-up-pay"),
     path("wallet/top-up/<int:payment_id>/status/", views.top_up_status, name="top-up-status"),
+    path("payouts/quote/", views.payout_quote, name="payout-quote"),
+    path("payouts/", views.payout_create, name="payout-create"),
     path("parameters/", views.parameters, name="parameters"),
     path("webhooks/stripe/", stripe_webhook, name="stripe-webhook"),
 ]

@@ -1,7 +1,9 @@
-"""Money pages: the user's wallet (balances, creator tier, ledger history) and the parameter registry."""
+"""Money pages: the user's wallet (balances, creator tier, ledger history), the parameter registry,
+the prepaid top-up, and the steps of the payouts panel."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -9,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -18,17 +21,21 @@ from accounts.selectors import wallet_list
 from core.exceptions import ApplicationError
 from core.types import HtmxHttpRequest
 from tokenomics.errors import PaymentNotFound
-from tokenomics.forms import TopUpForm
-from tokenomics.models import Asset, Payment, Rail
+from tokenomics.forms import PayoutForm, TopUpForm
+from tokenomics.models import Asset, Payment, Payout, Rail
+from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import PaymentStatus
 from tokenomics.money import format_amount
 from tokenomics.selectors.ledger import user_balances, user_entries
 from tokenomics.selectors.parameters import parameter_list
 from tokenomics.selectors.payments import payment_get_for_user
+from tokenomics.selectors.payouts import payout_quote as payout_quote_get
 from tokenomics.selectors.rates import CreatorStanding, creator_standing, prepaid_bonus
 from tokenomics.services.chain_rail import Reason, agr_payment_instructions, agr_payment_start
 from tokenomics.services.payments import CREDIT_TOP_UP
+from tokenomics.services.payouts import payout_request
 from tokenomics.services.stripe_rail import card_payment_intent_ensure, card_payment_start
+from tokenomics.templatetags.payouts import payouts_panel_context
 
 HISTORY_PAGE_SIZE = 25
 # The htmx target of the asset filter; any other htmx request for the page asks for more rows.
@@ -218,3 +225,104 @@ def top_up_status(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
     """The status block of the pay page, polled by htmx while the top-up is open."""
     payment = _own_top_up(authenticated_user(request), payment_id)
     return render(request, "tokenomics/top_up.html#status", _status_context(payment))
+
+
+# ----------------------------------------------------------------------------- payouts
+
+PAYOUT_ACCOUNTS = {"creator": AccountKind.CREATOR_PAYABLE, "provider": AccountKind.PROVIDER_PAYABLE}
+PANEL = "tokenomics/_payouts_panel.html"
+
+
+def _payout_form_response(
+    request: HtmxHttpRequest, form: PayoutForm, *, partial: str = "payout-form", valid: bool = False
+) -> HttpResponse:
+    # htmx swaps only 2xx answers, so a refused form is a 200 to htmx and a 400 to anything else.
+    status = 200 if valid or request.htmx else 400
+    context = payouts_panel_context(user=authenticated_user(request), form=form)
+    return render(request, f"{PANEL}#{partial}", context, status=status)
+
+
+def _payout_recipient(user: User, form: PayoutForm) -> str:
+    """The address an AGR payout will go to, for the confirmation step ("" if none is known)."""
+    address: str = form.cleaned_data.get("to_address") or ""
+    if address:
+        return address
+    wallet = wallet_list(user=user).order_by("created_at", "pk").first()
+    return wallet.address if wallet is not None else ""
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def payout_quote(request: HtmxHttpRequest) -> HttpResponse:
+    """The payouts panel's form. GET: empty. POST: the confirmation step (amount, fee, what arrives
+    and where) with a Confirm button posting to `payout_create`; no money moves here."""
+    if request.method == "GET":
+        return _payout_form_response(request, PayoutForm(), valid=True)
+    user = authenticated_user(request)
+    form = PayoutForm(request.POST)
+    if not form.is_valid():
+        return _payout_form_response(request, form)
+    try:
+        quote = payout_quote_get(
+            user=user,
+            asset=form.cleaned_data["asset"],
+            amount=form.cleaned_data["minor_units"],
+            instant=True,
+            account_kind=PAYOUT_ACCOUNTS[form.cleaned_data["account"]],
+        )
+    except ApplicationError as exc:  # below the minimum, more than the payable balance
+        form.add_error("amount", exc.message)
+        return _payout_form_response(request, form)
+    confirm = {
+        "account": form.cleaned_data["account"],
+        "asset": form.cleaned_data["asset"],
+        "amount": form.cleaned_data["amount"],
+        "to_address": form.cleaned_data.get("to_address") or "",
+        "reference": uuid.uuid4().hex,  # one payout, however often Confirm is pressed
+    }
+    context = payouts_panel_context(user=user, form=form, quote=quote, confirm=confirm)
+    context["recipient"] = _payout_recipient(user, form) if quote.asset == Asset.AGR else ""
+    return render(request, f"{PANEL}#payout-form", context)
+
+
+def _payout_notice(payout: Payout) -> str:
+    net = format_amount(amount=payout.net, asset=payout.asset)
+    if payout.status == Payout.Status.NEEDS_REVIEW:
+        return (
+            f"Payout requested. It is above the review threshold, so our staff check it before {net} is sent."
+        )
+    if payout.asset == Asset.AGR:
+        return f"Payout requested: {net} is being sent to {payout.to_address}."
+    return f"Payout requested: {net} will be paid to you through Stripe."
+
+
+@login_required
+@require_POST
+def payout_create(request: HtmxHttpRequest) -> HttpResponse:
+    """Confirm: request the payout quoted (once per its reference) and answer with the whole panel,
+    balances and history updated. Without htmx, go back to the page the panel is on."""
+    user = authenticated_user(request)
+    form = PayoutForm(request.POST)
+    if not form.is_valid() or not form.cleaned_data.get("reference"):
+        if form.is_valid():
+            form.add_error(None, "Review the payout first.")
+        return _payout_form_response(request, form, partial="panel")
+    try:
+        payout = payout_request(
+            user=user,
+            asset=form.cleaned_data["asset"],
+            amount=form.cleaned_data["minor_units"],
+            account_kind=PAYOUT_ACCOUNTS[form.cleaned_data["account"]],
+            instant=True,
+            to_address=form.cleaned_data.get("to_address") or "",
+            reference=f"payout:{form.cleaned_data['reference']}",
+        )
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return _payout_form_response(request, form, partial="panel")
+    if not request.htmx:
+        back = request.headers.get("Referer", "")
+        allowed = url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure())
+        return redirect(back if back and allowed else "tokenomics:wallet")
+    context = payouts_panel_context(user=user, notice=_payout_notice(payout))
+    return render(request, f"{PANEL}#panel", context)

@@ -84,7 +84,30 @@ CONFIG = schemathesis.Config.from_dict(
                         "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
                     }
                 },
-            }
+            },
+            {
+                # POST /payouts: the fuzzer's account has earned nothing, so a schema-valid payout is
+                # `insufficient_funds` (402); and `validation_error` (400) below the minimum
+                # (payout.minimum_cents, or its AGR value), for an address on a USD payout, or for
+                # a mixed-case address whose EIP-55 checksum is wrong.
+                "include-operation-id": ["payouts_create"],
+                "checks": {
+                    "positive_data_acceptance": {
+                        "expected-statuses": [
+                            "2xx",
+                            "3xx",
+                            "400",
+                            "401",
+                            "402",
+                            "403",
+                            "404",
+                            "409",
+                            "429",
+                            "5xx",
+                        ]
+                    }
+                },
+            },
         ],
     }
 )
@@ -110,6 +133,16 @@ _BUSINESS_RULE_400 = {
         error["code"] == "validation_error" and error["message"].startswith("A card payment is between")
     ),
     "POST /api/v1/credits/{payment_id}/agr-payment": lambda error: error["code"] == "payment_not_verified",
+    "POST /api/v1/payouts": lambda error: (
+        error["code"] == "validation_error"
+        and error["message"].startswith(
+            (
+                "The smallest payout is ",
+                "A USD payout is paid through Stripe; an address is only for AGR payouts.",
+                "This is not an Ethereum address.",
+            )
+        )
+    ),
     "POST /api/v1/wallets": lambda error: error["code"] == "wallet_signature_rejected",
     "GET /api/v1/wallets/nonce": lambda error: (
         error["code"] == "validation_error"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tokenomics.api import credits, views
+from tokenomics.api import credits, payouts, views
 
 urlpatterns = [
     path("balance", views.BalanceApi.as_view(), name="balance"),
@@ -14,5 +14,7 @@ urlpatterns = [
         name="credit-agr-payment",
     ),
     path("parameters", views.ParameterListApi.as_view(), name="parameters"),
+    path("payouts", payouts.PayoutListCreateApi.as_view(), name="payouts"),
+    path("payouts/<int:payout_id>", payouts.PayoutDetailApi.as_view(), name="payout"),
     path("parameters/<str:key>", views.ParameterDetailApi.as_view(), name="parameter"),
 ]

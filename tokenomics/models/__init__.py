@@ -1,10 +1,11 @@
-"""The money app's tables: the ledger, the parameter registry and escrow holds."""
+"""The money app's tables: the ledger, the parameter registry, escrow holds, rails and payouts."""
 
 from __future__ import annotations
 
 from tokenomics.models.escrow import Escrow
 from tokenomics.models.ledger import Asset, LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.parameters import Parameter, ParameterChange
+from tokenomics.models.payouts import Payout, PayoutStatus
 from tokenomics.models.rails import (
     ChainPayout,
     ChainTransfer,
@@ -30,6 +31,8 @@ __all__ = [
     "ParameterChange",
     "Payment",
     "PaymentRefund",
+    "Payout",
+    "PayoutStatus",
     "Rail",
     "StripeCustomer",
     "StripeEvent",

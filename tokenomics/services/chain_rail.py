@@ -21,11 +21,12 @@ recorded UNMATCHED (a `ChainTransfer` without payment or ledger transaction) and
 later `agr_payment_verify` with its hash claims it, after the same checks. Staff resolve the rest.
 
 Outbound. `chain_payout_create` debits the user's account into the external chain account once per
-reference; `chain_payout_sign` takes the hot wallet's next nonce under a row lock and stores the
-signed raw transaction and its hash before anything is sent; `chain_payout_broadcast` sends those
-stored bytes unchanged (the node already knowing them is a success), so a crash anywhere leaves
-either nothing sent or one transaction that a retry re-sends as is; `chain_payout_confirm` marks it
-confirmed, or failed with the debit reversed if it reverted.
+reference (`chain_payout_record` does the same inside a caller's transaction, e.g. a creator
+payout that also takes a fee); `chain_payout_sign` takes the hot wallet's next nonce under a row
+lock and stores the signed raw transaction and its hash before anything is sent;
+`chain_payout_broadcast` sends those stored bytes unchanged (the node already knowing them is a
+success), so a crash anywhere leaves either nothing sent or one transaction that a retry re-sends
+as is; `chain_payout_confirm` marks it confirmed, or failed with the debit reversed if it reverted.
 
 No network call happens while a database transaction is open: the node is asked first, then one
 short transaction writes.
@@ -531,6 +532,28 @@ def chain_payout_create(
     provider payable) into the external chain account and record a pending payout to `to_address`,
     once per `reference` (the same request again returns the same payout). Nothing is sent yet.
     Raises AmountInvalid, ChainAddressInvalid, InsufficientFunds, IdempotencyConflict."""
+    with transaction.atomic(durable=True):
+        return chain_payout_record(
+            user=user, to_address=to_address, amount=amount, reference=reference, account_kind=account_kind
+        )
+
+
+def chain_payout_record(
+    *,
+    user: User,
+    to_address: str,
+    amount: int,
+    reference: str,
+    account_kind: AccountKind | str = AccountKind.WALLET,
+    debit: LedgerTransaction | None = None,
+) -> ChainPayout:
+    """`chain_payout_create` inside the caller's transaction (which must be open), for services that
+    move more money in the same one. With `debit`, the caller has already posted the ledger
+    transaction that put `amount` into the external chain account (a creator payout that also
+    takes a fee): it becomes the payout's debit, reversed whole if the transfer fails on chain, and
+    nothing else is posted. Same errors as `chain_payout_create`."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("chain_payout_record must run inside the caller's transaction.atomic()")
     if type(amount) is not int or amount <= 0:
         raise AmountInvalid("A payout is a positive whole amount of AGR base units.")
     if account_kind not in PAYOUT_ACCOUNT_KINDS:
@@ -549,29 +572,27 @@ def chain_payout_create(
             raise IdempotencyConflict("This payout reference was used for another payout.")
         return payout
 
-    with transaction.atomic(durable=True):
-        existing = ChainPayout.objects.select_for_update().filter(reference=reference).first()
-        if existing is not None:
-            return same(existing)
-        try:
-            with transaction.atomic():
-                payout = ChainPayout.objects.create(
-                    user=user, reference=reference, to_address=to, amount=amount
-                )
-        except IntegrityError:
-            return same(ChainPayout.objects.get(reference=reference))  # created concurrently
+    existing = ChainPayout.objects.select_for_update().filter(reference=reference).first()
+    if existing is not None:
+        return same(existing)
+    try:
+        with transaction.atomic():
+            payout = ChainPayout.objects.create(user=user, reference=reference, to_address=to, amount=amount)
+    except IntegrityError:
+        return same(ChainPayout.objects.get(reference=reference))  # created concurrently
+    if debit is None:
         source = user_account_get_or_create(user=user, kind=account_kind, asset=Asset.AGR)
         sink = system_account_get_or_create(kind=AccountKind.EXTERNAL_CHAIN, asset=Asset.AGR)
-        posted = transaction_post(
+        debit = transaction_post(
             kind=TransactionKind.PAYOUT,
             legs=[Leg(source, -amount), Leg(sink, amount)],
             idempotency_key=f"chain-payout:{reference}",
             memo=f"AGR payout to {to}",
             reference=f"chain-payout:{reference}",
             party=user,
-        )
-        payout.ledger_transaction = posted.transaction
-        payout.save(update_fields=["ledger_transaction", "updated_at"])
+        ).transaction
+    payout.ledger_transaction = debit
+    payout.save(update_fields=["ledger_transaction", "updated_at"])
     return payout
 
 
@@ -735,6 +756,7 @@ __all__ = [
     "chain_payout_broadcast",
     "chain_payout_confirm",
     "chain_payout_create",
+    "chain_payout_record",
     "chain_payout_send",
     "chain_payout_sign",
     "chain_payouts_process",

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tokenomics.tasks import chain, escrow, stripe
+from tokenomics.tasks import chain, escrow, payouts, stripe
 
-__all__ = ["chain", "escrow", "stripe"]
+__all__ = ["chain", "escrow", "payouts", "stripe"]

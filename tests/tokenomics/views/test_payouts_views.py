@@ -1,0 +1,157 @@
+"""The payouts panel: it renders on its own from `{% payouts_panel request.user %}`, its form
+quotes amount, fee and net before anything moves, and Confirm pays once and swaps in the updated
+panel (balances and history)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.template import engines
+from django.test import RequestFactory
+
+from tests.tokenomics.payout_factories import balance_of, funded_payable
+from tokenomics.models import Payout
+from tokenomics.models.ledger import AccountKind
+
+pytestmark = pytest.mark.django_db
+
+QUOTE_URL = "/payouts/quote/"
+CREATE_URL = "/payouts/"
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _render_include(user) -> str:
+    request = RequestFactory().get("/creator/")
+    request.user = user
+    template = engines["django"].from_string('{% include "tokenomics/_payouts.html" %}')
+    return template.render({"request": request}, request)
+
+
+def _confirm_values(client, amount: str, **extra: str) -> dict[str, str]:
+    """The hidden fields of the Confirm button after quoting `amount` US dollars."""
+    html = client.post(QUOTE_URL, {"account": "creator", "asset": "USD", "amount": amount}, **extra)
+    return _hidden(html.content.decode())
+
+
+def _hidden(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', html))
+
+
+def test_the_include_renders_standalone_with_balances_and_empty_history(user) -> None:
+    funded_payable(user=user, amount=123_456)
+    html = _render_include(user)
+    assert 'id="payouts-panel"' in html
+    assert '<dd data-payable="creator-USD">$1,234.56</dd>' in html
+    assert 'hx-post="/payouts/quote/"' in html
+    assert "No payouts yet." in html
+    assert "1.50%" in html  # the instant-withdrawal fee, from the registry
+    assert "$600.00" in html  # the review threshold
+
+
+def test_the_include_is_empty_for_an_anonymous_visitor(db) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    assert _render_include(AnonymousUser()).strip() == ""
+
+
+def test_anonymous_cannot_quote_or_create(client) -> None:
+    assert client.post(QUOTE_URL, {}).status_code == 302
+    assert client.post(CREATE_URL, {}).status_code == 302
+
+
+def test_quote_shows_amount_fee_and_net_and_moves_nothing(client, user) -> None:
+    funded_payable(user=user, amount=50_000)
+    client.force_login(user)
+    response = client.post(QUOTE_URL, {"account": "creator", "asset": "USD", "amount": "200.01"}, **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<dd id="quote-amount">$200.01</dd>' in html
+    assert '<dd id="quote-fee">$3.00</dd>' in html  # 150 bps of 20,001 cents = 300.015 -> 300
+    assert '<dd id="quote-net"><strong>$197.01</strong></dd>' in html
+    assert 'hx-post="/payouts/"' in html
+    hidden = _hidden(html)
+    assert hidden["amount"] == "200.01"
+    assert re.fullmatch(r"[0-9a-f]{32}", hidden["reference"])
+    assert Payout.objects.count() == 0
+    assert balance_of(user, AccountKind.CREATOR_PAYABLE) == 50_000
+
+
+def test_quote_shows_the_rules_next_to_the_form(client, user) -> None:
+    funded_payable(user=user, amount=5_000)
+    client.force_login(user)
+    below = client.post(QUOTE_URL, {"account": "creator", "asset": "USD", "amount": "9.99"}, **HTMX)
+    assert below.status_code == 200  # htmx swaps only 2xx: the form comes back with its error
+    assert "The smallest payout is $10.00." in below.content.decode()
+    above = client.post(QUOTE_URL, {"account": "creator", "asset": "USD", "amount": "50.01"})
+    assert above.status_code == 400
+    assert "The payable balance is lower than this payout." in above.content.decode()
+    typo = client.post(QUOTE_URL, {"account": "creator", "asset": "USD", "amount": "ten"}, **HTMX)
+    assert "Enter a number of US dollars" in typo.content.decode()
+
+
+def test_quote_above_the_threshold_says_staff_check_it(client, user) -> None:
+    funded_payable(user=user, amount=100_000)
+    client.force_login(user)
+    html = client.post(QUOTE_URL, {"account": "creator", "asset": "USD", "amount": "600.01"}, **HTMX)
+    assert 'id="quote-review"' in html.content.decode()
+
+
+def test_confirm_pays_once_and_swaps_in_the_updated_panel(client, user) -> None:
+    funded_payable(user=user, amount=50_000)
+    client.force_login(user)
+    quote = client.post(QUOTE_URL, {"account": "creator", "asset": "USD", "amount": "200"}, **HTMX)
+    confirm = _hidden(quote.content.decode())
+    response = client.post(CREATE_URL, confirm, **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="payouts-panel"')
+    assert 'id="payout-notice"' in html
+    assert "$197.00 will be paid to you through Stripe" in html
+    assert '<dd data-payable="creator-USD">$300.00</dd>' in html
+    assert 'id="payout-table"' in html
+    assert "Processing" in html
+    payout = Payout.objects.get()
+    assert (payout.amount, payout.fee, payout.net, payout.instant) == (20_000, 300, 19_700, True)
+    # A second press of the same Confirm button is the same payout.
+    client.post(CREATE_URL, confirm, **HTMX)
+    assert Payout.objects.count() == 1
+    assert balance_of(user, AccountKind.CREATOR_PAYABLE) == 30_000
+
+
+def test_confirm_without_a_quote_or_with_a_changed_balance_shows_the_error(client, user) -> None:
+    funded_payable(user=user, amount=5_000)
+    client.force_login(user)
+    unquoted = client.post(CREATE_URL, {"account": "creator", "asset": "USD", "amount": "50"}, **HTMX)
+    assert "Review the payout first." in unquoted.content.decode()
+    confirm = _hidden(
+        client.post(
+            QUOTE_URL, {"account": "creator", "asset": "USD", "amount": "50"}, **HTMX
+        ).content.decode()
+    )
+    client.post(CREATE_URL, confirm | {"reference": "0" * 32}, **HTMX)  # another tab spends it
+    html = client.post(CREATE_URL, confirm, **HTMX).content.decode()
+    assert "The payable balance is lower than this payout." in html
+    assert Payout.objects.count() == 1
+
+
+def test_without_htmx_confirm_goes_back_to_the_page(client, user) -> None:
+    funded_payable(user=user, amount=5_000)
+    client.force_login(user)
+    confirm = _hidden(
+        client.post(QUOTE_URL, {"account": "creator", "asset": "USD", "amount": "20"}).content.decode()
+    )
+    response = client.post(CREATE_URL, confirm, HTTP_REFERER="http://testserver/creator/")
+    assert response.status_code == 302
+    assert response["Location"] == "http://testserver/creator/"
+    elsewhere = client.post(
+        CREATE_URL, confirm | {"reference": "1" * 32}, HTTP_REFERER="https://evil.example/"
+    )
+    assert elsewhere["Location"] == "/wallet/"
+
+
+def test_change_brings_back_the_empty_form(client, user) -> None:
+    client.force_login(user)
+    html = client.get(QUOTE_URL, **HTMX).content.decode()
+    assert html.lstrip().startswith('<div id="payout-form">')
+    assert 'name="amount"' in html
