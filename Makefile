@@ -22,6 +22,7 @@ demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo_data
 	$(PY) manage.py load_demo_ledger
+	$(PY) manage.py load_demo_catalog
 	$(PY) manage.py chain_deploy
 	@echo ""
 	@echo "  Agora is running at http://$(HOST):$(PORT)/"
@@ -60,6 +61,7 @@ deploy-check: install
 	DJANGO_ALLOWED_HOSTS=agora.example.com \
 	STRIPE_SECRET_KEY=sk_live_placeholder STRIPE_PUBLISHABLE_KEY=pk_live_placeholder \
 	STRIPE_WEBHOOK_SECRETS=whsec_placeholder \
+	ARTEFACT_MASTER_KEY="$$($(PY) -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')" \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 ci: test lint typecheck migrations-check importlint deploy-check
