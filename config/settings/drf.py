@@ -44,4 +44,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # One name per choice set where several serializers share it (or differ under one field name).
+    "ENUM_NAME_OVERRIDES": {
+        "AssetEnum": "tokenomics.models.ledger.Asset",
+        "AgrAssetEnum": ["AGR"],
+        "PlanIntervalEnum": "marketplace.models.catalog.PlanInterval",
+        "SeriesIntervalEnum": ["day", "week"],
+        "CreatorTierEnum": ["bronze", "silver", "gold", "platinum"],
+    },
 }
