@@ -1,15 +1,690 @@
+"""The buyer's pages: checkout (choose, review the exact charge, confirm), the order page (pay by
+card or AGR, followed live; then the license, downloads, refund, dispute, subscription), and the
+library (orders, licenses, subscriptions, refunds and disputes).
+
+Another user's order, license or subscription is a 404 on every route (the selectors and services
+raise NotFound for it). htmx requests get partials (status 200, errors inside, since htmx swaps
+only 2xx answers) or an HX-Redirect; plain form posts get a redirect, or the page again with the
+error and its status."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern, path
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path, reverse
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.http import authenticated_user
+from accounts.models import User
+from accounts.selectors import wallet_list
+from core.exceptions import ApplicationError
+from core.types import HtmxHttpRequest
+from marketplace.artefacts import iter_plaintext
+from marketplace.errors import NotFound
+from marketplace.forms_buyer import (
+    CheckoutForm,
+    DisputeForm,
+    RefundForm,
+    SubscriptionCancelForm,
+    TxHashForm,
+)
+from marketplace.models import (
+    License,
+    ListingStatus,
+    ListingVersion,
+    Order,
+    OrderStatus,
+    Plan,
+    PlanKind,
+    Subscription,
+    SubscriptionStatus,
+)
+from marketplace.selectors.orders import (
+    dispute_list_for_buyer,
+    license_get_for_buyer,
+    license_list_for_buyer,
+    order_get_for_buyer,
+    order_list_for_buyer,
+    order_refund_deadline,
+    subscription_cancel_preview,
+    subscription_get_for_buyer,
+    subscription_list_for_buyer,
+)
+from marketplace.services.licenses import license_download, license_key_issue, subscription_download
+from marketplace.services.orders import (
+    latest_downloadable_version,
+    order_cancel,
+    order_card_client_secret,
+    order_create,
+)
+from marketplace.services.pricing import Quote, quote
+from marketplace.services.refunds import order_dispute_open, order_refund
+from marketplace.services.subscriptions import subscription_cancel
+from tokenomics.chain_client import ChainError
+from tokenomics.errors import PaymentNotVerified
+from tokenomics.models import Asset, Rail
+from tokenomics.models.rails import PaymentStatus
+from tokenomics.selectors.rates import prepaid_bonus
+from tokenomics.services.chain_rail import agr_payment_instructions, agr_payment_verify
+
+BUYER = "marketplace/buyer"
+LIBRARY_PAGE_SIZE = 20
+LIBRARY_TABS = {
+    "orders": "Orders",
+    "licenses": "Licenses",
+    "subscriptions": "Subscriptions",
+    "refunds": "Refunds and disputes",
+}
+LIBRARY_TARGET = "library-panel"
+DISPUTES_PAGE_PARAM = "disputes_page"
+
+# What each AGR verification refusal (`detail.reason`) means, shown under the hash form.
+REASON_TEXT: dict[str, str] = {
+    "invalid_tx_hash": "that is not a transaction hash",
+    "wrong_rail": "this order is not paid in AGR",
+    "payment_closed": "this order was canceled",
+    "wrong_chain": "the transaction is on another chain than Agora's",
+    "tx_not_found": "the transaction is not on chain yet; try again in a moment",
+    "tx_mismatch": "the chain reports a different transaction under that hash",
+    "tx_reverted": "the transaction failed on chain, so no AGR moved",
+    "too_few_confirmations": "the transaction needs more confirmations; try again in a moment",
+    "wrong_token": "the transaction moved another token, not AGR",
+    "wrong_recipient": "the AGR went to another address than Agora's deposit address",
+    "log_removed": "the block holding the transaction was replaced; try again in a moment",
+    "sender_not_linked": "the AGR came from a wallet that is not linked to your account",
+    "amount_short": "less AGR arrived than this order needs",
+    "already_credited": "this transaction already paid another payment",
+}
 
 
-def placeholder(request: HttpRequest, **kwargs: object) -> HttpResponse:  # replaced by the real pages
-    return HttpResponse("Coming soon")
+def _not_found(exc: NotFound) -> Http404:
+    return Http404(exc.message)
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "") or request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _htmx_redirect(url: str) -> HttpResponse:
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = url
+    return response
+
+
+def _place_error(form: Any, exc: ApplicationError, fields: dict[str, str]) -> str:
+    """Show a service error next to the field its detail names (`fields` maps detail keys to form
+    fields); what has no field is returned as the page-level message ("" when placed)."""
+    detail = exc.detail if isinstance(exc.detail, dict) else {}
+    for key, field in fields.items():
+        if key in detail and field in form.fields:
+            form.add_error(field, exc.message)
+            return ""
+    return exc.message
+
+
+# Service detail keys -> checkout form fields ("amount": a card charge outside Stripe's limits).
+CHECKOUT_FIELDS = {"credit": "credit", "amount": "credit", "rail": "rail"}
+
+
+# ----------------------------------------------------------------------------- checkout
+
+
+def _plan_on_sale(plan_id: int) -> Plan:
+    # The one read of a plan for sale (order_create checks the same again before money moves).
+    plan = (
+        Plan.objects.select_related("listing", "listing__creator", "listing__category")
+        .filter(pk=plan_id, is_active=True, listing__status=ListingStatus.PUBLISHED)
+        .first()
+    )
+    if plan is None:
+        raise Http404("No such plan is on sale.")
+    return plan
+
+
+def _checkout_context(
+    request: HttpRequest, plan: Plan, form: CheckoutForm, *, priced: Quote | None = None, error: str = ""
+) -> dict[str, Any]:
+    return {
+        "plan": plan,
+        "listing": plan.listing,
+        "form": form,
+        "quote": priced,
+        "error": error,
+        "rail": priced.rail if priced else "",
+        "credit_text": form.data.get("credit", "") if form.is_bound else "",
+        "version": latest_downloadable_version(listing=plan.listing)
+        if plan.kind == PlanKind.ONE_TIME
+        else None,
+        "own_listing": plan.listing.creator_id == getattr(request.user, "pk", None),
+    }
+
+
+def _checkout_respond(
+    request: HtmxHttpRequest, plan: Plan, form: CheckoutForm, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    context = _checkout_context(request, plan, form, **extra)
+    if request.htmx:
+        return render(request, f"{BUYER}/checkout.html#review", context)
+    return render(request, f"{BUYER}/checkout.html", context, status=status)
+
+
+def _priced(request: HtmxHttpRequest, plan: Plan, form: CheckoutForm) -> tuple[Quote | None, str, int]:
+    """The quote for a valid form, or (None, page-level message, status) with field errors added."""
+    if not form.is_valid():
+        return None, "", 400
+    try:
+        priced = quote(
+            plan=plan,
+            rail=form.cleaned_data["rail"],
+            buyer=authenticated_user(request),
+            credit_cents=form.cleaned_data["credit_cents"],
+        )
+    except ApplicationError as exc:
+        return None, _place_error(form, exc, CHECKOUT_FIELDS), exc.status_code
+    return priced, "", 200
+
+
+@login_required
+@require_GET
+def checkout(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
+    """Step 1: the plan and listing, the rail and (pay-per-inference) the credit to buy."""
+    plan = _plan_on_sale(plan_id)
+    rail = request.GET.get("rail")
+    initial = {"rail": rail if rail in Rail.values else Rail.CARD}
+    return render(
+        request,
+        f"{BUYER}/checkout.html",
+        _checkout_context(request, plan, CheckoutForm(plan=plan, initial=initial)),
+    )
+
+
+@login_required
+@require_POST
+def checkout_review(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
+    """Step 2: exactly what will be charged, line by line, from pricing.quote. Nothing moves."""
+    plan = _plan_on_sale(plan_id)
+    form = CheckoutForm(request.POST, plan=plan)
+    priced, error, status = _priced(request, plan, form)
+    return _checkout_respond(request, plan, form, status=status, priced=priced, error=error)
+
+
+@login_required
+@require_POST
+def checkout_confirm(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
+    """Step 3: create the order (card: its PaymentIntent) and go to its page to pay."""
+    plan = _plan_on_sale(plan_id)
+    form = CheckoutForm(request.POST, plan=plan)
+    if not form.is_valid():
+        return _checkout_respond(request, plan, form, status=400)
+    try:
+        started = order_create(
+            buyer=authenticated_user(request),
+            plan_id=plan.pk,
+            rail=form.cleaned_data["rail"],
+            credit_cents=form.cleaned_data["credit_cents"],
+        )
+    except ApplicationError as exc:
+        error = _place_error(form, exc, CHECKOUT_FIELDS)
+        return _checkout_respond(request, plan, form, status=exc.status_code, error=error)
+    url = reverse("marketplace:order", kwargs={"order_id": started.order.pk})
+    if request.htmx:
+        return _htmx_redirect(url)
+    return redirect(url)
+
+
+# ----------------------------------------------------------------------------- the order page
+
+
+def _own_order(user: User, order_id: int) -> Order:
+    try:
+        return order_get_for_buyer(buyer=user, order_id=order_id)
+    except NotFound as exc:
+        raise _not_found(exc) from exc
+
+
+def _own_license(user: User, license_id: int) -> License:
+    try:
+        return license_get_for_buyer(buyer=user, license_id=license_id)
+    except NotFound as exc:
+        raise _not_found(exc) from exc
+
+
+def _own_subscription(user: User, subscription_id: int) -> Subscription:
+    try:
+        return subscription_get_for_buyer(buyer=user, subscription_id=subscription_id)
+    except NotFound as exc:
+        raise _not_found(exc) from exc
+
+
+def _status_context(order: Order) -> dict[str, Any]:
+    payment = order.payment
+    return {
+        "order": order,
+        "awaiting": order.status == OrderStatus.AWAITING_PAYMENT,
+        "payment_status": payment.status if payment is not None else "",
+    }
+
+
+def _order_context(user: User, order: Order, **extra: Any) -> dict[str, Any]:
+    """Everything the order page shows; `extra` carries forms with errors, a revealed key..."""
+    lic = (
+        license_list_for_buyer(buyer=user).filter(order=order).first()
+        if order.kind == PlanKind.ONE_TIME
+        else None
+    )
+    sub = (
+        subscription_get_for_buyer(buyer=user, subscription_id=order.subscription_id)
+        if order.subscription_id
+        else None
+    )
+    dispute = dispute_list_for_buyer(buyer=user).filter(order=order).first()
+    context: dict[str, Any] = _status_context(order) | {
+        "license": lic,
+        "subscription": sub,
+        "subscription_active": sub is not None and sub.status == SubscriptionStatus.ACTIVE,
+        "cancel_preview": subscription_cancel_preview(subscription=sub) if sub is not None else 0,
+        "dispute": dispute,
+        "refund_deadline": order_refund_deadline(order=order),
+        "can_dispute": dispute is None
+        and order.kind != PlanKind.PER_INFERENCE
+        and order.status in (OrderStatus.IN_ESCROW, OrderStatus.RELEASED),
+        "dispute_form": DisputeForm(),
+        "tx_form": TxHashForm(),
+        "reason_text": REASON_TEXT,
+        "revealed_key": "",
+        "license_error": "",
+        "subscription_error": "",
+        "refund_error": "",
+        "dispute_error": "",
+        "agr_error": "",
+        "agr_reason": "",
+        "pay_error": "",
+        # Per-inference credit lands with the prepaid bonus (the rule pricing.quote showed at checkout).
+        "credit": int(order.total) + prepaid_bonus(amount=int(order.total))
+        if order.kind == PlanKind.PER_INFERENCE
+        else 0,
+    }
+    context.update(extra)
+    return context
+
+
+def _payment_context(user: User, order: Order) -> dict[str, Any]:
+    """How to pay an order still awaiting payment: the card form's client secret, or the AGR
+    transfer to make. Calls Stripe for a card order (the intent is created at most once)."""
+    context: dict[str, Any] = {
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js_url": settings.STRIPE_JS_URL,
+    }
+    payment = order.payment
+    if order.status != OrderStatus.AWAITING_PAYMENT or payment is None:
+        return context
+    try:
+        if order.rail == Rail.CARD:
+            if payment.status != PaymentStatus.PROCESSING:
+                context["client_secret"] = order_card_client_secret(order=order)
+        else:
+            context["agr"] = agr_payment_instructions(payment=payment)
+            context["wallets"] = list(wallet_list(user=user))
+    except ApplicationError as exc:
+        context["pay_error"] = exc.message
+    return context
+
+
+def _order_page(
+    request: HttpRequest, user: User, order: Order, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    context = _order_context(user, order, **extra) | _payment_context(user, order)
+    response = render(request, f"{BUYER}/order.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def order_detail(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
+    """The order: exact amounts; while awaiting payment, how to pay (followed live); once paid,
+    the license, downloads, refund, dispute or subscription."""
+    user = authenticated_user(request)
+    return _order_page(request, user, _own_order(user, order_id))
+
+
+@login_required
+@require_GET
+@never_cache
+def order_status(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
+    """The status block, polled every 2 s while the order awaits payment. Once it is paid (or
+    canceled) the block stops polling, and a poll tells htmx to reload the page, which then shows
+    what the payment bought."""
+    order = _own_order(authenticated_user(request), order_id)
+    response = render(request, f"{BUYER}/order.html#status", _status_context(order))
+    if request.htmx and order.status != OrderStatus.AWAITING_PAYMENT:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@login_required
+@require_POST
+def order_agr_payment(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
+    """Verify the AGR transfer whose hash the buyer (or their wallet) submitted, and credit it."""
+    user = authenticated_user(request)
+    order = _own_order(user, order_id)
+    url = reverse("marketplace:order", kwargs={"order_id": order.pk})
+    form = TxHashForm(request.POST)
+    error, reason, status = "", "", 400
+    if order.rail != Rail.AGR or order.payment_id is None:
+        error = "This order is not paid in AGR."
+    elif order.status != OrderStatus.AWAITING_PAYMENT:
+        error = "This order is not waiting for a payment."
+        status = 409
+    elif form.is_valid():
+        try:
+            agr_payment_verify(payment_id=order.payment_id, tx_hash=form.cleaned_data["tx_hash"])
+        except PaymentNotVerified as exc:
+            error, reason, status = exc.message, str(exc.reason), exc.status_code
+        except ApplicationError as exc:
+            error, status = exc.message, exc.status_code
+        except ChainError:
+            error, status = "The chain node could not be reached. Try again in a moment.", 503
+        else:
+            messages.success(request, "Your AGR transfer is verified and credited.")
+            return _htmx_redirect(url) if request.htmx else redirect(url)
+    if reason in REASON_TEXT:
+        error = f"{error} Reason: {REASON_TEXT[reason]}."
+    order.refresh_from_db()
+    context = _order_context(user, order, tx_form=form, agr_error=error, agr_reason=reason)
+    if request.htmx:
+        return render(request, f"{BUYER}/order.html#agr-verify", context | _payment_context(user, order))
+    return _order_page(request, user, order, status=status, tx_form=form, agr_error=error, agr_reason=reason)
+
+
+@login_required
+@require_POST
+def order_cancel_view(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
+    """Cancel an order that is still awaiting payment."""
+    user = authenticated_user(request)
+    order = _own_order(user, order_id)
+    url = reverse("marketplace:order", kwargs={"order_id": order.pk})
+    try:
+        order_cancel(buyer=user, order_id=order.pk)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The order is canceled; nothing was charged.")
+    return _htmx_redirect(url) if request.htmx else redirect(url)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_refund_view(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
+    """GET: the confirmation step (what comes back, and until when). POST: refund it."""
+    user = authenticated_user(request)
+    order = _own_order(user, order_id)
+    url = reverse("marketplace:order", kwargs={"order_id": order.pk})
+    form = RefundForm(request.POST) if request.method == "POST" else RefundForm()
+    error, status = "", 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            order_refund(buyer=user, order_id=order.pk, reason=form.cleaned_data["reason"])
+        except ApplicationError as exc:
+            error, status = exc.message, exc.status_code
+        else:
+            messages.success(
+                request, "Refunded. The money goes back the way you paid; the license is revoked."
+            )
+            return _htmx_redirect(url) if request.htmx else redirect(url)
+    elif request.method == "POST":
+        status = 400
+    context = _order_context(user, order, refund_form=form, refund_error=error)
+    if request.htmx:
+        return render(request, f"{BUYER}/refund.html#refund-confirm", context)
+    return render(request, f"{BUYER}/refund.html", context, status=status)
+
+
+@login_required
+@require_POST
+def order_dispute_view(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
+    """Open a dispute with evidence (and an optional file); the money stays held until staff decide."""
+    user = authenticated_user(request)
+    order = _own_order(user, order_id)
+    form = DisputeForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _order_page(request, user, order, status=400, dispute_form=form)
+    try:
+        order_dispute_open(
+            buyer=user,
+            order_id=order.pk,
+            reason=form.cleaned_data["reason"],
+            evidence=form.cleaned_data["evidence"],
+            evidence_file=form.cleaned_data["evidence_file"],
+        )
+    except ApplicationError as exc:
+        error = _place_error(form, exc, {"reason": "reason", "evidence": "evidence"})
+        return _order_page(
+            request, user, order, status=exc.status_code, dispute_form=form, dispute_error=error
+        )
+    messages.success(request, "Your dispute is open. Staff will review it; the money stays held until then.")
+    return redirect("marketplace:order", order_id=order.pk)
+
+
+# ----------------------------------------------------------------------------- licenses
+
+
+@login_required
+@require_POST
+def license_key(request: HtmxHttpRequest, license_id: int) -> HttpResponse:
+    """Make a new license key and show it once (only its hash is kept; an earlier key stops working)."""
+    user = authenticated_user(request)
+    lic = _own_license(user, license_id)
+    try:
+        issued = license_key_issue(buyer=user, license_id=lic.pk)
+    except ApplicationError as exc:
+        extra: dict[str, Any] = {"license_error": exc.message}
+        status = exc.status_code
+    else:
+        extra, status = {"revealed_key": issued.key}, 200
+    order = _own_order(user, lic.order_id)
+    if request.htmx:
+        response = render(request, f"{BUYER}/order.html#license-panel", _order_context(user, order, **extra))
+        response["Cache-Control"] = "no-store"
+        return response
+    return _order_page(request, user, order, status=status, **extra)
+
+
+def _stream(version: ListingVersion) -> StreamingHttpResponse:
+    """The decrypted artefact, one verified chunk at a time. The first chunk is read before the
+    response starts, so a file that fails verification is an error page, not a broken download."""
+    chunks = iter_plaintext(path=str(version.artefact.name), wrapped_key=version.wrapped_key)
+    first = next(chunks, b"")
+    body: Iterator[bytes] = itertools.chain([first], chunks)
+    response = StreamingHttpResponse(body, content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, version.artefact_name or "artefact")
+    response["Content-Length"] = str(version.artefact_size)
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_POST
+def license_download_view(request: HtmxHttpRequest, license_id: int) -> HttpResponseBase:
+    """Count one download of the license and stream the decrypted artefact (the first download
+    releases the payment to the creator, which ends the refund window)."""
+    user = authenticated_user(request)
+    lic = _own_license(user, license_id)
+    try:
+        version = license_download(buyer=user, license_id=lic.pk)
+        return _stream(version)
+    except ApplicationError as exc:
+        order = _own_order(user, lic.order_id)
+        return _order_page(request, user, order, status=exc.status_code, license_error=exc.message)
+
+
+# ----------------------------------------------------------------------------- subscriptions
+
+
+def _subscription_order(user: User, sub: Subscription) -> Order | None:
+    """The subscription's latest order: the order page that shows it."""
+    return order_list_for_buyer(buyer=user).filter(subscription=sub).first()
+
+
+def _subscription_url(user: User, sub: Subscription) -> str:
+    order = _subscription_order(user, sub)
+    if order is None:
+        return reverse("marketplace:library") + "?tab=subscriptions"
+    return reverse("marketplace:order", kwargs={"order_id": order.pk})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_cancel_view(request: HtmxHttpRequest, subscription_id: int) -> HttpResponse:
+    """GET: the choice, with what cancelling now refunds. POST: cancel now or at period end."""
+    user = authenticated_user(request)
+    sub = _own_subscription(user, subscription_id)
+    back = _safe_next(request, _subscription_url(user, sub))
+    form = (
+        SubscriptionCancelForm(request.POST)
+        if request.method == "POST"
+        else SubscriptionCancelForm(initial={"when": SubscriptionCancelForm.NOW})
+    )
+    error, status = "", 200
+    if request.method == "POST" and form.is_valid():
+        at_period_end = form.cleaned_data["when"] == SubscriptionCancelForm.PERIOD_END
+        try:
+            subscription_cancel(buyer=user, subscription_id=sub.pk, at_period_end=at_period_end)
+        except ApplicationError as exc:
+            error, status = exc.message, exc.status_code
+        else:
+            messages.success(
+                request,
+                "Your subscription will not renew; access lasts until the period ends."
+                if at_period_end
+                else "Your subscription is canceled; the unused days go back the way you paid.",
+            )
+            return _htmx_redirect(back) if request.htmx else redirect(back)
+    elif request.method == "POST":
+        status = 400
+    order = _subscription_order(user, sub)
+    context = {
+        "subscription": sub,
+        "order": order,
+        "form": form,
+        "error": error,
+        "next": back,
+        "cancel_preview": subscription_cancel_preview(subscription=sub),
+        "asset": order.asset if order is not None else Asset.USD,
+    }
+    if request.htmx:
+        return render(request, f"{BUYER}/subscription_cancel.html#cancel-confirm", context)
+    return render(request, f"{BUYER}/subscription_cancel.html", context, status=status)
+
+
+@login_required
+@require_POST
+def subscription_download_view(request: HtmxHttpRequest, subscription_id: int) -> HttpResponseBase:
+    """A subscriber's download of the listing's newest version."""
+    user = authenticated_user(request)
+    sub = _own_subscription(user, subscription_id)
+    try:
+        version = subscription_download(buyer=user, subscription_id=sub.pk)
+        return _stream(version)
+    except ApplicationError as exc:
+        order = _subscription_order(user, sub)
+        if order is None:
+            messages.error(request, exc.message)
+            return redirect(reverse("marketplace:library") + "?tab=subscriptions")
+        return _order_page(request, user, order, status=exc.status_code, subscription_error=exc.message)
+
+
+# ----------------------------------------------------------------------------- library
+
+
+def _subscription_rows(subs: Any) -> list[dict[str, Any]]:
+    rows = []
+    for sub in subs:
+        quota = sub.monthly_quota
+        rows.append(
+            {
+                "subscription": sub,
+                "quota_left": None if quota is None else max(quota - sub.quota_used, 0),
+                "active": sub.status == SubscriptionStatus.ACTIVE,
+            }
+        )
+    return rows
+
+
+def _library_context(request: HttpRequest, user: User, tab: str) -> dict[str, Any]:
+    page_number = request.GET.get("page")
+    context: dict[str, Any] = {"tab": tab, "tabs": LIBRARY_TABS, "disputes_page_param": DISPUTES_PAGE_PARAM}
+    page: Page[Any]
+    if tab == "orders":
+        page = Paginator(order_list_for_buyer(buyer=user), LIBRARY_PAGE_SIZE).get_page(page_number)
+        context["rows"] = page.object_list
+    elif tab == "licenses":
+        page = Paginator(license_list_for_buyer(buyer=user), LIBRARY_PAGE_SIZE).get_page(page_number)
+        context["rows"] = page.object_list
+    elif tab == "subscriptions":
+        page = Paginator(subscription_list_for_buyer(buyer=user), LIBRARY_PAGE_SIZE).get_page(page_number)
+        context["rows"] = _subscription_rows(page.object_list)
+    else:
+        refunds = order_list_for_buyer(buyer=user).filter(refunded_amount__gt=0)
+        page = Paginator(refunds, LIBRARY_PAGE_SIZE).get_page(page_number)
+        context["rows"] = page.object_list
+        disputes = Paginator(
+            dispute_list_for_buyer(buyer=user).order_by("-created_at", "-pk"), LIBRARY_PAGE_SIZE
+        )
+        context["disputes_page"] = disputes.get_page(request.GET.get(DISPUTES_PAGE_PARAM))
+    context["page"] = page
+    return context
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def library(request: HtmxHttpRequest) -> HttpResponse:
+    """The buyer's library, one section per tab (?tab=), each paginated (?page=)."""
+    user = authenticated_user(request)
+    tab = request.GET.get("tab", "orders")
+    if tab not in LIBRARY_TABS:
+        tab = "orders"
+    context = _library_context(request, user, tab)
+    if request.htmx and request.htmx.target == LIBRARY_TARGET and not request.htmx.history_restore_request:
+        return render(request, f"{BUYER}/library.html#panel", context)
+    return render(request, f"{BUYER}/library.html", context)
 
 
 urlpatterns: list[URLPattern] = [
-    path("library/", placeholder, name="library"),
-    path("checkout/<int:plan_id>/", placeholder, name="checkout"),
-    path("orders/<int:order_id>/", placeholder, name="order"),
+    path("library/", library, name="library"),
+    path("checkout/<int:plan_id>/", checkout, name="checkout"),
+    path("checkout/<int:plan_id>/review/", checkout_review, name="checkout-review"),
+    path("checkout/<int:plan_id>/confirm/", checkout_confirm, name="checkout-confirm"),
+    path("orders/<int:order_id>/", order_detail, name="order"),
+    path("orders/<int:order_id>/status/", order_status, name="order-status"),
+    path("orders/<int:order_id>/agr-payment/", order_agr_payment, name="order-agr-payment"),
+    path("orders/<int:order_id>/cancel/", order_cancel_view, name="order-cancel"),
+    path("orders/<int:order_id>/refund/", order_refund_view, name="order-refund"),
+    path("orders/<int:order_id>/dispute/", order_dispute_view, name="order-dispute"),
+    path("licenses/<int:license_id>/key/", license_key, name="license-key"),
+    path("licenses/<int:license_id>/download/", license_download_view, name="license-download"),
+    path("subscriptions/<int:subscription_id>/cancel/", subscription_cancel_view, name="subscription-cancel"),
+    path(
+        "subscriptions/<int:subscription_id>/download/",
+        subscription_download_view,
+        name="subscription-download",
+    ),
 ]

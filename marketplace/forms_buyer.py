@@ -1,0 +1,118 @@
+"""Forms of the buyer's pages: checkout (rail and prepaid credit), AGR transaction hash, refund,
+dispute, subscription cancellation. They check shape only; the services check the rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from marketplace.models import Plan, PlanKind
+from tokenomics.forms import USD_DECIMALS, AmountError, parse_amount
+from tokenomics.models import Rail
+
+RAIL_CHOICES = [(Rail.CARD, "Card (US dollars)"), (Rail.AGR, "AGR token (from your linked wallet)")]
+TX_HASH_LENGTH = 66  # "0x" + 32 bytes of hex
+REASON_MAX = 200  # Dispute.reason
+EVIDENCE_MAX = 10_000
+# Evidence files are screenshots, logs, short documents.
+EVIDENCE_FILE_MAX_BYTES = 10 * 1024 * 1024
+
+
+class CheckoutForm(forms.Form):
+    """The rail, and for a pay-per-inference plan the prepaid credit typed in US dollars.
+
+    `cleaned_data["credit_cents"]` is the credit in whole cents (None for other plans), parsed from
+    the text exactly (string and integer arithmetic, never float): "25" and "25.00" are 2500."""
+
+    rail = forms.ChoiceField(
+        label="Pay with",
+        choices=RAIL_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how to pay.", "invalid_choice": "Choose card or AGR."},
+    )
+    credit = forms.CharField(
+        label="Prepaid credit (US dollars)",
+        max_length=32,
+        required=False,
+        help_text="At least $5.00, e.g. 25 or 25.00 (paid in AGR: the same value at the reference rate).",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "25.00"}),
+    )
+
+    def __init__(self, *args: Any, plan: Plan, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+        rail = self.fields["rail"]
+        if not plan.listing.accepts_agr and isinstance(rail, forms.ChoiceField):
+            rail.choices = RAIL_CHOICES[:1]
+        if plan.kind != PlanKind.PER_INFERENCE:
+            del self.fields["credit"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["credit_cents"] = None
+        if self.plan.kind != PlanKind.PER_INFERENCE:
+            return data
+        text = data.get("credit") or ""
+        if not text.strip():
+            self.add_error("credit", "Enter how much prepaid credit to buy, from $5.00.")
+            return data
+        try:
+            data["credit_cents"] = parse_amount(text, decimals=USD_DECIMALS, unit="US dollars")
+        except AmountError as exc:
+            self.add_error("credit", str(exc))
+        return data
+
+
+class TxHashForm(forms.Form):
+    tx_hash = forms.CharField(
+        label="Transaction hash",
+        max_length=TX_HASH_LENGTH + 8,
+        error_messages={"required": "Paste the hash of your AGR transfer (0x…)."},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "0x…"}),
+    )
+
+    def clean_tx_hash(self) -> str:
+        return str(self.cleaned_data["tx_hash"]).strip()
+
+
+class RefundForm(forms.Form):
+    reason = forms.CharField(label="Reason (optional)", max_length=REASON_MAX, required=False)
+
+
+class DisputeForm(forms.Form):
+    reason = forms.CharField(
+        label="What went wrong",
+        max_length=REASON_MAX,
+        error_messages={"required": "Say in a line what went wrong."},
+    )
+    evidence = forms.CharField(
+        label="Evidence",
+        max_length=EVIDENCE_MAX,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What you expected, what happened, and anything that shows it (inputs, outputs, dates).",
+        error_messages={"required": "Describe your evidence."},
+    )
+    evidence_file = forms.FileField(
+        label="Evidence file (optional)",
+        required=False,
+        help_text="A screenshot, log or document, up to 10 MB.",
+    )
+
+    def clean_evidence_file(self) -> Any:
+        upload = self.cleaned_data.get("evidence_file")
+        if upload is not None and upload.size > EVIDENCE_FILE_MAX_BYTES:
+            raise forms.ValidationError("The file is larger than 10 MB.")
+        return upload
+
+
+class SubscriptionCancelForm(forms.Form):
+    NOW = "now"
+    PERIOD_END = "period_end"
+
+    when = forms.ChoiceField(
+        label="Cancel",
+        choices=[(NOW, "Now, with the unused days refunded"), (PERIOD_END, "At the end of the period")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose when to cancel.", "invalid_choice": "Choose now or period end."},
+    )
