@@ -20,8 +20,6 @@ What it does:
 - prints the SQL queries of one /models/ page and one /api/v1/listings response at page sizes 12,
   24 and 48 (they must not change with the page size).
 `--reuse` keeps a catalog of the right size from an earlier run instead of regenerating it.
-`--proposed-indexes` adds the indexes of PROPOSED_INDEXES first (else drops them), to show what a
-migration adding them would buy.
 `--explain` prints EXPLAIN ANALYZE of the slowest scenario's page query.
 Target: p95 <= 20 ms per search query.
 """
@@ -103,20 +101,6 @@ CATALOG_TABLES = (
     "marketplace_tag",
     "marketplace_category",
 )
-
-# Indexes this script can add to its own database (--proposed-indexes) to show what a migration
-# would buy; without the flag they are dropped, so the figures are those of the migrations as they are.
-PROPOSED_INDEXES = {
-    # Counts and sorts under any mix of the boolean/tier/price filters, and relevance without a
-    # search (featured first, then trending), read this narrow partial index instead of the heap.
-    "bench_listing_published_cover": (
-        "ON marketplace_listing (trending_score DESC, id DESC) INCLUDE (category_id, task, quality_tier, "
-        "min_price_cents, rating_average, rating_count, has_one_time, has_subscription, has_per_inference, "
-        "accepts_agr, featured_until, published_at) WHERE status = 'published'"
-    ),
-    # ordering=-price with unpriced listings last.
-    "bench_listing_price_desc": "ON marketplace_listing (status, min_price_cents DESC NULLS LAST)",
-}
 
 TREE = {
     "Language": ["Text generation", "Classification", "Translation", "Summarisation", "Embeddings"],
@@ -533,9 +517,6 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep an existing catalog of the same size")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest scenario")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument(
-        "--proposed-indexes", action="store_true", help="add PROPOSED_INDEXES first (else drop them)"
-    )
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -550,14 +531,10 @@ def main() -> None:
         print(f"generated in {seconds:.1f} s")
 
     with connection.cursor() as cursor:
-        for name, definition in PROPOSED_INDEXES.items():
-            if args.proposed_indexes:
-                cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
-            else:
-                cursor.execute(f"DROP INDEX IF EXISTS {name}")
+        # Left by earlier runs that tried these indexes before migration 0003 added them.
+        cursor.execute("DROP INDEX IF EXISTS bench_listing_published_cover")
+        cursor.execute("DROP INDEX IF EXISTS bench_listing_price_desc")
     analyse()
-    added = ", ".join(PROPOSED_INDEXES) if args.proposed_indexes else "none"
-    print(f"proposed indexes added: {added}")
     published = Listing.objects.filter(status=ListingStatus.PUBLISHED).count()
     print(
         f"\ndatabase: PostgreSQL {connection.pg_version // 10000}; {os.cpu_count()} CPUs; "

@@ -18,7 +18,6 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.db import connection
 from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
-from django.db.models import IntegerField as IntegerOutput
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
@@ -73,10 +72,6 @@ def _for_cards(queryset: QuerySet[Listing]) -> QuerySet[Listing]:
     )
 
 
-def _featured_first(now: datetime) -> Case:
-    return Case(When(featured_until__gt=now, then=Value(1)), default=Value(0), output_field=IntegerOutput())
-
-
 def listing_search(
     *,
     search: str | None = None,
@@ -89,7 +84,6 @@ def listing_search(
     min_rating: Decimal | int | None = None,
     accepts_agr: bool | None = None,
     ordering: str = "relevance",
-    now: datetime | None = None,
 ) -> QuerySet[Listing]:
     """Published listings matching the search text and filters, in `ordering` (ties by newest pk).
 
@@ -125,15 +119,13 @@ def listing_search(
     if text:
         queryset, ranked = _search(queryset, text)
 
-    now = now or timezone.now()
     order: list[str | OrderBy]
     match ordering:
         case "relevance" if ranked:
             order = [F("rank").desc(), "-trending_score"]
-        case "relevance":
-            queryset = queryset.annotate(featured=_featured_first(now))
-            order = ["-featured", "-trending_score"]
-        case "trending":
+        case "relevance" | "trending":
+            # Without search text, relevance is trending: an index serves it, where "featured
+            # first" would sort the whole table on every page (featured listings have their strip).
             order = ["-trending_score"]
         case "newest":
             # Published listings always have published_at; plain DESC matches the listing_newest index.

@@ -143,12 +143,13 @@ def test_orderings():
         listing_search(ordering="random")
 
 
-def test_relevance_without_search_puts_featured_first_then_trending():
+def test_relevance_without_search_is_trending_and_featured_listings_have_their_strip():
     now = timezone.now()
     hot = _listing(slug="hot", trending_score=100)
     featured = _listing(slug="featured", trending_score=1, featured_until=now + timedelta(days=2))
     lapsed = _listing(slug="lapsed", trending_score=2, featured_until=now - timedelta(days=1))
-    assert _slugs(listing_search(now=now)) == [featured.slug, hot.slug, lapsed.slug]
+    assert _slugs(listing_search()) == [hot.slug, lapsed.slug, featured.slug]
+    assert [listing.slug for listing in featured_listings(now=now)] == [featured.slug]
 
 
 def test_ties_break_by_newest_pk_so_pages_are_stable():
