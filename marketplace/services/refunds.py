@@ -181,7 +181,9 @@ def dispute_resolve(
         dispute = Dispute.objects.filter(pk=dispute_id).first()
         if dispute is None:
             raise NotFound("No such dispute.")
-        order = Order.objects.select_for_update(of=("self",)).select_related("escrow").get(pk=dispute.order_id)
+        order = (
+            Order.objects.select_for_update(of=("self",)).select_related("escrow").get(pk=dispute.order_id)
+        )
         dispute = Dispute.objects.select_for_update().get(pk=dispute_id)
         if dispute.status != DisputeStatus.OPEN:
             raise InvalidState("This dispute is already resolved.", detail={"status": dispute.status})
