@@ -362,3 +362,15 @@ def plan_agr_price(*, plan: Plan, agr_price_micro_usd: int) -> int:
     if plan.price_agr is not None:
         return int(plan.price_agr)
     return usd_cents_to_agr_base_units(cents=plan.price_cents, agr_price_micro_usd=agr_price_micro_usd)
+
+
+def plan_get_for_sale(*, plan_id: int) -> Plan:
+    """An active plan of a published listing (with its listing, creator and category), or NotFound."""
+    plan = (
+        Plan.objects.select_related("listing", "listing__creator", "listing__category")
+        .filter(pk=plan_id, is_active=True, listing__status=ListingStatus.PUBLISHED)
+        .first()
+    )
+    if plan is None:
+        raise NotFound("No such plan is on sale.", detail={"plan": plan_id})
+    return plan

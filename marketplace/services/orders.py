@@ -30,12 +30,12 @@ from marketplace.models import (
     ListingVersion,
     Order,
     OrderStatus,
-    Plan,
     PlanKind,
     Subscription,
     SubscriptionStatus,
 )
 from marketplace.models.catalog import PlanInterval
+from marketplace.selectors.catalog import plan_get_for_sale
 from marketplace.services.pricing import quote
 from tokenomics.models import Escrow, LedgerAccount, Payment, Rail
 from tokenomics.models.escrow import EscrowState
@@ -72,13 +72,6 @@ def latest_downloadable_version(*, listing: Listing) -> ListingVersion | None:
     return listing.versions.exclude(artefact="").order_by("-major", "-minor", "-patch", "-pk").first()
 
 
-def _plan_for_sale(plan_id: int) -> Plan:
-    plan = Plan.objects.select_related("listing", "listing__creator").filter(pk=plan_id).first()
-    if plan is None or not plan.is_active or not plan.listing.is_published:
-        raise NotFound("No such plan is on sale.", detail={"plan": plan_id})
-    return plan
-
-
 def _close_abandoned_subscription(*, buyer: User, listing: Listing) -> None:
     """A pending subscription whose first order was never paid gives way to a new checkout."""
     for sub in Subscription.objects.select_for_update().filter(
@@ -102,7 +95,7 @@ def order_create(*, buyer: User, plan_id: int, rail: str, credit_cents: int | No
     InvalidState (own listing, already owned or subscribed, nothing to download), ValidationFailed,
     AmountInvalid (outside card limits), ChainNotConfigured, PaymentProviderUnavailable/Rejected
     (the order stays awaiting payment; order_card_client_secret retries)."""
-    plan = _plan_for_sale(plan_id)
+    plan = plan_get_for_sale(plan_id=plan_id)
     listing = plan.listing
     if listing.creator_id == buyer.pk:
         raise InvalidState("You cannot buy your own model.")

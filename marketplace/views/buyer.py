@@ -41,7 +41,6 @@ from marketplace.forms_buyer import (
 )
 from marketplace.models import (
     License,
-    ListingStatus,
     ListingVersion,
     Order,
     OrderStatus,
@@ -50,6 +49,7 @@ from marketplace.models import (
     Subscription,
     SubscriptionStatus,
 )
+from marketplace.selectors.catalog import plan_get_for_sale
 from marketplace.selectors.orders import (
     dispute_list_for_buyer,
     license_get_for_buyer,
@@ -146,15 +146,10 @@ CHECKOUT_FIELDS = {"credit": "credit", "amount": "credit", "rail": "rail"}
 
 
 def _plan_on_sale(plan_id: int) -> Plan:
-    # The one read of a plan for sale (order_create checks the same again before money moves).
-    plan = (
-        Plan.objects.select_related("listing", "listing__creator", "listing__category")
-        .filter(pk=plan_id, is_active=True, listing__status=ListingStatus.PUBLISHED)
-        .first()
-    )
-    if plan is None:
-        raise Http404("No such plan is on sale.")
-    return plan
+    try:
+        return plan_get_for_sale(plan_id=plan_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
 
 
 def _checkout_context(
