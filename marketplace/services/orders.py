@@ -30,13 +30,14 @@ from marketplace.models import (
     ListingVersion,
     Order,
     OrderStatus,
+    Plan,
     PlanKind,
     Subscription,
     SubscriptionStatus,
 )
 from marketplace.models.catalog import PlanInterval
 from marketplace.selectors.catalog import plan_get_for_sale
-from marketplace.services.pricing import quote
+from marketplace.services.pricing import Quote, quote
 from tokenomics.models import Escrow, LedgerAccount, Payment, Rail
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind
@@ -88,6 +89,32 @@ def _close_abandoned_subscription(*, buyer: User, listing: Listing) -> None:
             sub.save(update_fields=["status", "canceled_at", "updated_at"])
 
 
+def order_record(
+    *,
+    buyer: User,
+    plan: Plan,
+    priced: Quote,
+    version: ListingVersion | None = None,
+    subscription: Subscription | None = None,
+) -> Order:
+    """Insert an order awaiting payment for `plan` at the `priced` amounts (inside the caller's
+    transaction). No money moves; the caller attaches a payment or fulfils it from a wallet."""
+    return Order.objects.create(
+        buyer=buyer,
+        plan=plan,
+        listing=plan.listing,
+        kind=plan.kind,
+        version=version,
+        rail=priced.rail,
+        asset=priced.asset,
+        list_amount=priced.list_amount,
+        agr_discount=priced.agr_discount,
+        volume_discount=priced.volume_discount,
+        total=priced.total,
+        subscription=subscription,
+    )
+
+
 def order_create(*, buyer: User, plan_id: int, rail: str, credit_cents: int | None = None) -> OrderStarted:
     """Start an order for a plan, priced by marketplace.services.pricing.quote, with its payment
     due through `rail`; card orders come back with the PaymentIntent's client secret (Stripe is
@@ -125,19 +152,8 @@ def order_create(*, buyer: User, plan_id: int, rail: str, credit_cents: int | No
                     rail=priced.rail,
                     monthly_quota=plan.monthly_quota,
                 )
-            order = Order.objects.create(
-                buyer=buyer,
-                plan=plan,
-                listing=listing,
-                kind=plan.kind,
-                version=version,
-                rail=priced.rail,
-                asset=priced.asset,
-                list_amount=priced.list_amount,
-                agr_discount=priced.agr_discount,
-                volume_discount=priced.volume_discount,
-                total=priced.total,
-                subscription=subscription,
+            order = order_record(
+                buyer=buyer, plan=plan, priced=priced, version=version, subscription=subscription
             )
             if priced.rail == Rail.CARD:
                 payment = payment_create(

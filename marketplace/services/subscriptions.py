@@ -16,7 +16,7 @@ from accounts.models import User
 from marketplace.errors import InvalidState, NotFound
 from marketplace.models import Order, OrderStatus, PlanKind, Subscription, SubscriptionStatus
 from marketplace.selectors.orders import period_refund
-from marketplace.services.orders import order_fulfil
+from marketplace.services.orders import order_fulfil, order_record
 from marketplace.services.pricing import quote
 from marketplace.services.refunds import rail_refund
 from tokenomics.errors import InsufficientFunds
@@ -105,19 +105,7 @@ def _renew(subscription_id: int, now: datetime) -> bool:
             if wallet.balance >= priced.total:
                 try:
                     with transaction.atomic():
-                        order = Order.objects.create(
-                            buyer=sub.buyer,
-                            plan=plan,
-                            listing=sub.listing,
-                            kind=plan.kind,
-                            rail=priced.rail,
-                            asset=priced.asset,
-                            list_amount=priced.list_amount,
-                            agr_discount=priced.agr_discount,
-                            volume_discount=priced.volume_discount,
-                            total=priced.total,
-                            subscription=sub,
-                        )
+                        order = order_record(buyer=sub.buyer, plan=plan, priced=priced, subscription=sub)
                         # Paid from the wallet: no rail payment; a refund of it returns to the wallet.
                         order_fulfil(order=order, source=wallet, now=sub.current_period_end)
                     return True

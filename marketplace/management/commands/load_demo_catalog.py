@@ -59,7 +59,12 @@ from marketplace.models import (
 from marketplace.services import listings as listing_services
 from marketplace.services import search as search_services
 from marketplace.services.licenses import license_download
-from marketplace.services.orders import latest_downloadable_version, order_fulfil, order_release
+from marketplace.services.orders import (
+    latest_downloadable_version,
+    order_fulfil,
+    order_record,
+    order_release,
+)
 from marketplace.services.pricing import quote
 from marketplace.services.refunds import order_dispute_open, order_refund
 from marketplace.services.reviews import review_reply, review_upsert
@@ -1259,19 +1264,8 @@ class Command(BaseCommand):
                     rail=priced.rail,
                     monthly_quota=plan.monthly_quota,
                 )
-            order = Order.objects.create(
-                buyer=buyer,
-                plan=plan,
-                listing=listing,
-                kind=plan.kind,
-                version=version,
-                rail=priced.rail,
-                asset=priced.asset,
-                list_amount=priced.list_amount,
-                agr_discount=priced.agr_discount,
-                volume_discount=priced.volume_discount,
-                total=priced.total,
-                subscription=subscription,
+            order = order_record(
+                buyer=buyer, plan=plan, priced=priced, version=version, subscription=subscription
             )
             wallet_top_up(
                 user=buyer,
