@@ -72,12 +72,14 @@ CONFIG = schemathesis.Config.from_dict(
                 # - POST /credits: a positive whole-number string outside Stripe's card limits
                 #   ($0.50 to $999,999.99) is `validation_error` on `amount`;
                 # - POST /credits/{id}/agr-payment: a well-formed hash that pays nothing is
-                #   `payment_not_verified`.
+                #   `payment_not_verified`;
+                # - POST /listings: a well-formed category slug may name no category.
                 "include-operation-id": [
                     "wallets_link",
                     "wallets_nonce",
                     "credits_create",
                     "credits_agr_payment",
+                    "listings_create",
                 ],
                 "checks": {
                     "positive_data_acceptance": {
@@ -144,6 +146,10 @@ _BUSINESS_RULE_400 = {
         )
     ),
     "POST /api/v1/wallets": lambda error: error["code"] == "wallet_signature_rejected",
+    # A well-formed category slug that names no category.
+    "POST /api/v1/listings": lambda error: (
+        error["code"] == "validation_error" and set(error["detail"]) == {"category"}
+    ),
     "GET /api/v1/wallets/nonce": lambda error: (
         error["code"] == "validation_error"
         and error["detail"] == {"address": ["Address is not in EIP-55 checksum form."]}
