@@ -144,7 +144,7 @@ def _rename_stand_in_element(route: Route) -> None:
 
 
 # localstripe's stand-in declares a global `class Element`, which hides the DOM's Element from
-# htmx, so htmx processes nothing on the pay page and top_up.js polls the status itself. Real
+# htmx, so htmx processes nothing on the pay page and pay.js polls the status itself. Real
 # Stripe.js declares no such name: with the class renamed, htmx polls the status block.
 @pytest.mark.parametrize("htmx_polls", [True, False], ids=["htmx-polls", "stand-in-as-shipped"])
 def test_top_up_25_dollars_by_card(page: Page, live_server, localstripe, settings, htmx_polls):  # noqa: F811

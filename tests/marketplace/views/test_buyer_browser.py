@@ -41,7 +41,7 @@ def _review(page: Page, base: str, plan_id: int, rail_label: str) -> None:  # no
 
 
 # With localstripe's stand-in as shipped, htmx processes nothing on the card page (its global
-# `Element`), and checkout.js polls the status itself; renamed, htmx polls (see test_top_up.py).
+# `Element`), and pay.js polls the status itself; renamed, htmx polls (see test_top_up.py).
 @pytest.mark.parametrize("htmx_polls", [True, False], ids=["htmx-polls", "stand-in-as-shipped"])
 def test_buy_by_card_then_reveal_the_key(page: Page, live_server, localstripe, settings, htmx_polls):  # noqa: F811
     js_url = f"{localstripe.url}/js.stripe.com/v3/"
