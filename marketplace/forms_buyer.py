@@ -9,7 +9,9 @@ from django import forms
 
 from marketplace.models import Plan, PlanKind
 from tokenomics.forms import USD_DECIMALS, AmountError, parse_amount
-from tokenomics.models import Rail
+from tokenomics.models import Asset, Rail
+from tokenomics.money import format_amount
+from tokenomics.selectors.parameters import parameter_get
 
 RAIL_CHOICES = [(Rail.CARD, "Card (US dollars)"), (Rail.AGR, "AGR token (from your linked wallet)")]
 TX_HASH_LENGTH = 66  # "0x" + 32 bytes of hex
@@ -35,7 +37,7 @@ class CheckoutForm(forms.Form):
         label="Prepaid credit (US dollars)",
         max_length=32,
         required=False,
-        help_text="At least $5.00, e.g. 25 or 25.00 (paid in AGR: the same value at the reference rate).",
+        help_text="e.g. 25 or 25.00 (paid in AGR: the same value at the reference rate).",
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "25.00"}),
     )
 
@@ -47,6 +49,13 @@ class CheckoutForm(forms.Form):
             rail.choices = RAIL_CHOICES[:1]
         if plan.kind != PlanKind.PER_INFERENCE:
             del self.fields["credit"]
+        else:
+            self.credit_minimum = format_amount(
+                amount=parameter_get("orders.credit_minimum_cents"), asset=Asset.USD
+            )
+            self.fields["credit"].help_text = (
+                f"At least {self.credit_minimum}, " + self.fields["credit"].help_text
+            )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -55,7 +64,7 @@ class CheckoutForm(forms.Form):
             return data
         text = data.get("credit") or ""
         if not text.strip():
-            self.add_error("credit", "Enter how much prepaid credit to buy, from $5.00.")
+            self.add_error("credit", f"Enter how much prepaid credit to buy, from {self.credit_minimum}.")
             return data
         try:
             data["credit_cents"] = parse_amount(text, decimals=USD_DECIMALS, unit="US dollars")

@@ -222,6 +222,14 @@ CATALOG: tuple[ParameterSpec, ...] = (
         "Refund window of a one-time purchase; escrow releases at its end.",
     ),
     _count("license.download_limit", "orders", 5, "Downloads allowed per one-time license.", 1, 1000),
+    _cents(
+        "orders.credit_minimum_cents",
+        "orders",
+        500,
+        "Smallest prepaid credit a pay-per-inference checkout sells.",
+        50,
+        100_000,
+    ),
     _count(
         "playground.free_inferences_per_day",
         "orders",

@@ -12,15 +12,16 @@ from accounts.models import User
 from marketplace.errors import ValidationFailed
 from marketplace.models import Plan, PlanKind
 from tokenomics.models import Asset, Rail
-from tokenomics.money import usd_cents_to_agr_base_units
+from tokenomics.money import format_amount, usd_cents_to_agr_base_units
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.selectors.rates import prepaid_bonus, volume_tiers
+from tokenomics.services.stripe_rail import CARD_MAXIMUM_CENTS
 from tokenomics.splits import apply_discount, volume_discount_bps
 
 RAIL_ASSET = {Rail.CARD: Asset.USD, Rail.AGR: Asset.AGR}
-# Prepaid credit bought for pay-per-inference plans: at least $5, at most what one card charge may be.
-CREDIT_MINIMUM_CENTS = 500
-CREDIT_MAXIMUM_CENTS = 99_999_999
+# Prepaid credit for pay-per-inference plans: from the registry's minimum (orders.credit_minimum_cents)
+# up to what one card charge may be, on either rail.
+CREDIT_MAXIMUM_CENTS = CARD_MAXIMUM_CENTS
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,12 @@ def quote(*, plan: Plan, rail: str, buyer: User | None = None, credit_cents: int
     asset = RAIL_ASSET[rail]
     bonus = 0
     if plan.kind == PlanKind.PER_INFERENCE:
-        if type(credit_cents) is not int or not CREDIT_MINIMUM_CENTS <= credit_cents <= CREDIT_MAXIMUM_CENTS:
+        minimum = parameter_get("orders.credit_minimum_cents")
+        if type(credit_cents) is not int or not minimum <= credit_cents <= CREDIT_MAXIMUM_CENTS:
+            least = format_amount(amount=minimum, asset=Asset.USD)
             raise ValidationFailed(
-                "Choose how much prepaid credit to buy, from $5.00.",
-                detail={"credit": [f"Enter {CREDIT_MINIMUM_CENTS} to {CREDIT_MAXIMUM_CENTS} US cents."]},
+                f"Choose how much prepaid credit to buy, from {least}.",
+                detail={"credit": [f"Enter {minimum} to {CREDIT_MAXIMUM_CENTS} US cents."]},
             )
         if rail == Rail.AGR:
             list_amount = usd_cents_to_agr_base_units(
