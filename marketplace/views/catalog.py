@@ -257,10 +257,11 @@ def compare_toggle(request: HtmxHttpRequest) -> HttpResponse:
     elif slug not in selection:
         if len(selection) >= COMPARE_LIMIT:
             message = f"You can compare up to {COMPARE_LIMIT} models; remove one first."
-        elif Listing.objects.filter(slug=slug, status=Listing.Status.PUBLISHED).exists():
-            selection.append(slug)
         else:
-            raise Http404("No such model.")
+            try:
+                selection.append(listing_get_public(slug=slug).slug)  # published only
+            except NotFound as exc:
+                raise Http404(exc.message) from exc
     request.session[COMPARE_SESSION_KEY] = selection
     if request.htmx:
         if request.htmx.target == "compare-table":
