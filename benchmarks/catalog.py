@@ -96,6 +96,7 @@ BATCH = 5_000
 PAGE = 24
 CREATORS = 2_000
 CATALOG_TABLES = (
+    "marketplace_searchentry",
     "marketplace_listing_tags",
     "marketplace_listing",
     "marketplace_tag",
@@ -504,8 +505,9 @@ def query_counts() -> list[tuple[str, int, int]]:
 
 
 def explain(filters: dict[str, Any]) -> None:
-    queryset = listing_search(**filters)[:PAGE]
-    print(queryset.explain(analyze=True, buffers=True))
+    entries = listing_search(**filters).entries
+    print("count:\n" + entries.order_by().explain(analyze=True, buffers=True))
+    print("page:\n" + entries.values("listing_id")[:PAGE].explain(analyze=True, buffers=True))
 
 
 def main() -> None:

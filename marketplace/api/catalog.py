@@ -7,8 +7,9 @@ marketplace.api.creator and are only routed through these views.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.urls import URLPattern, path
 from django.utils import timezone
@@ -277,7 +278,7 @@ class ListingListApi(_PublicReads):
     class QuerySerializer(serializers.Serializer[Any]):
         search = SearchTextField(
             required=False,
-            help_text="Full-text search over title, summary, tags and model card; typo-tolerant.",
+            help_text="Full-text search over title, summary and tags; typo-tolerant.",
         )
         category = serializers.SlugField(
             required=False, max_length=80, help_text="A category slug; includes its sub-categories."
@@ -302,7 +303,7 @@ class ListingListApi(_PublicReads):
             required=False,
             default="relevance",
             help_text=(
-                "relevance: search rank, or featured then trending without a search; trending; newest; "
+                "relevance: search rank, or trending without a search; trending; newest; "
                 "rating; price (cheapest first); -price."
             ),
         )
@@ -325,7 +326,9 @@ class ListingListApi(_PublicReads):
         if "min_rating" in filters:
             filters["min_rating"] = Decimal(filters["min_rating"])
         paginator = Pagination()
-        page: Any = paginator.paginate_queryset(listing_search(**filters), request, view=self)
+        # ListingResults counts and slices like the querysets DRF's pagination is typed for.
+        results = cast("Sequence[Listing]", listing_search(**filters))
+        page: Any = paginator.paginate_queryset(results, request, view=self)
         return paginator.get_paginated_response(
             ListingCardSerializer([_card(listing) for listing in page], many=True).data
         )

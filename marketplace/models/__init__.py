@@ -1,5 +1,5 @@
 """The storefront's data: catalog (listings, versions, plans), commerce (orders, licenses,
-subscriptions, disputes) and reviews."""
+subscriptions, disputes), reviews and the search index."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from marketplace.models.commerce import (
     SubscriptionStatus,
 )
 from marketplace.models.reviews import Review
+from marketplace.models.search import SearchEntry
 
 __all__ = [
     "Category",
@@ -49,6 +50,7 @@ __all__ = [
     "PlanKind",
     "QualityTier",
     "Review",
+    "SearchEntry",
     "Subscription",
     "SubscriptionStatus",
     "Tag",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 
@@ -88,8 +87,8 @@ class ModelSize(models.TextChoices):
 
 class Listing(BaseModel):
     """A model offered for sale. The denormalised columns (rating, prices, pricing kinds, sales,
-    trending) are kept current by the marketplace services so that search and filters read one
-    table; `search_vector` is written by the services on PostgreSQL only (GIN-indexed there)."""
+    trending) are kept current by the marketplace services, which copy the filterable ones of a
+    published listing into its narrow SearchEntry (marketplace.models.search) for the catalog."""
 
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="listings")
     title = models.CharField(max_length=120)
@@ -124,7 +123,6 @@ class Listing(BaseModel):
     # Weighted recent sales and inferences (SPEC §2), recomputed by a scheduled task.
     trending_score = models.BigIntegerField(default=0)
     featured_until = models.DateTimeField(null=True, blank=True)
-    search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
     Status: ClassVar[type[ListingStatus]] = ListingStatus
 

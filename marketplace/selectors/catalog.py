@@ -1,19 +1,22 @@
 """Reads of the public catalog: search and filters, a listing's page, similar models, comparison,
 the category tree, collections and featured placement.
 
-Search runs on PostgreSQL full-text search over the stored, GIN-indexed `search_vector` (written by
-marketplace.services.search), ranked, with a trigram-similarity fallback on the title when the
-full-text query finds nothing (typos such as "transfromer"). SQLite, the local default, has neither,
-so the same selector falls back to case-insensitive substring matching over title, summary and tags.
-"""
+Search and filters read the search index (marketplace.models.search.SearchEntry, one narrow row per
+published listing) and fetch only the page's listings. On PostgreSQL the search is full-text over
+the entry's GIN-indexed document, ranked, with fallbacks when it finds nothing: words spell-corrected
+by trigram similarity (typos such as "transfromer"), any of the words, then titles similar by
+trigrams. SQLite, the local default, has none of these, so the same selector matches substrings of
+the title, summary and tags."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from functools import reduce
+from typing import Any, overload
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.db import connection
@@ -33,6 +36,7 @@ from marketplace.models import (
     Plan,
     PlanKind,
     Review,
+    SearchEntry,
     Tag,
 )
 from tokenomics.money import usd_cents_to_agr_base_units
@@ -52,7 +56,20 @@ TRIGRAM_THRESHOLD = 0.3
 TYPO_MAX_WORDS = 6
 TYPO_MIN_LENGTH = 3
 # Columns a result card never shows; leaving them out keeps search pages light.
-CARD_DEFERRED = ("model_card", "model_card_html", "license_terms", "sample_io", "benchmarks", "search_vector")
+CARD_DEFERRED = ("model_card", "model_card_html", "license_terms", "sample_io", "benchmarks")
+CARD_RELATED_COLUMNS = (
+    *(
+        field.name
+        for field in Listing._meta.concrete_fields
+        if field.name not in CARD_DEFERRED and field.name not in ("created_at", "updated_at")
+    ),
+    "category__name",
+    "category__slug",
+    "category__parent__name",
+    "category__parent__slug",
+    "creator__email",
+    "creator__display_name",
+)
 
 
 def _versions_newest_first() -> QuerySet[ListingVersion]:
@@ -64,12 +81,111 @@ def _published() -> QuerySet[Listing]:
 
 
 def _for_cards(queryset: QuerySet[Listing]) -> QuerySet[Listing]:
-    """What a result card shows, in a number of queries that does not grow with the results."""
+    """What a result card shows, in a number of queries that does not grow with the results. Only
+    the related rows' shown columns are read: a page of cards builds some 180 model instances, and
+    their timestamps and account fields were a third of its Python time."""
     return (
         queryset.select_related("category", "category__parent", "creator")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("pk", "name", "slug").order_by("name")))
         .defer(*CARD_DEFERRED)
+        .only(*CARD_RELATED_COLUMNS)
     )
+
+
+# An ordering: (column, descending, nulls last) keys, then ties by listing id, newest first. Each
+# ordering without search text is one index scan of marketplace.models.search that stops after a page.
+OrderKeys = tuple[tuple[str, bool, bool], ...]
+TIE_BREAK = ("listing_id", True, False)
+
+# A search fetches this many ids of its first results together with their count, in one pass over
+# the matches: any first page (the API allows up to 100 a page) then needs no count query of its own.
+SEARCH_HEAD = 100
+
+
+class ListingResults:
+    """The listings of one search, as a lazy sequence for Django's Paginator and DRF's pagination.
+
+    `count()` and every slice run on the narrow search index (marketplace.models.search), whose
+    indexes serve each filter and ordering; a slice then reads its page of listings by primary key,
+    cards ready (category, creator, tags), in the index's order. A browse page costs the count, the
+    page's ids, its listings and their tags.
+
+    With `head` (a text search on PostgreSQL, whose matches are all read through the GIN index
+    anyway), the count comes with the first SEARCH_HEAD ids in one pass, COUNT(*) OVER () above a
+    subquery that computes the rank (fenced by OFFSET 0: otherwise the window would buffer every
+    match's document to rank it afterwards), so a first page costs three queries."""
+
+    def __init__(self, entries: QuerySet[SearchEntry], order: OrderKeys, *, head: bool = False) -> None:
+        keys = (*order, TIE_BREAK)
+        self._entries = entries.order_by(
+            *(
+                OrderBy(F(column), descending=desc, nulls_last=True if last else None)
+                for column, desc, last in keys
+            )
+        )
+        self._keys = keys
+        self._with_head = head and connection.vendor == "postgresql"
+        self._head: list[int] | None = None
+        self._count: int | None = None
+
+    @property
+    def entries(self) -> QuerySet[SearchEntry]:
+        """The index rows behind the results, in order (what the count and each page query run on)."""
+        return self._entries
+
+    def count(self) -> int:
+        if self._count is None:
+            if self._with_head:
+                self._load_head()
+            else:
+                self._count = self._entries.count()
+        assert self._count is not None
+        return self._count
+
+    def _load_head(self) -> None:
+        columns = dict.fromkeys(column for column, _, _ in self._keys)
+        sql, params = self._entries.order_by().values(*columns).query.sql_with_params()
+        quote = connection.ops.quote_name
+        order = ", ".join(
+            f"{quote(column)} {'DESC' if desc else 'ASC'}{' NULLS LAST' if last else ''}"
+            for column, desc, last in self._keys
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT listing_id, COUNT(*) OVER () FROM ({sql} OFFSET 0) AS matches "  # noqa: S608
+                f"ORDER BY {order} LIMIT %s",
+                [*params, SEARCH_HEAD],
+            )
+            rows = cursor.fetchall()
+        self._head = [listing_id for listing_id, _ in rows]
+        self._count = int(rows[0][1]) if rows else 0
+
+    def __len__(self) -> int:
+        return self.count()
+
+    @overload
+    def __getitem__(self, index: int) -> Listing: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Listing]: ...
+    def __getitem__(self, index: int | slice) -> Listing | list[Listing]:
+        if isinstance(index, int):
+            found = self[index : index + 1] if index >= 0 else []
+            if not found:
+                raise IndexError("listing results index out of range")
+            return found[0]
+        start, stop = index.start or 0, index.stop
+        if self._with_head and index.step is None and start >= 0 and stop is not None and stop <= SEARCH_HEAD:
+            if self._head is None:
+                self._load_head()
+            assert self._head is not None
+            ids = self._head[start:stop]
+        else:
+            ids = list(self._entries.values_list("listing_id", flat=True)[index])
+        by_id = _for_cards(Listing.objects.filter(pk__in=ids)).in_bulk()
+        return [by_id[pk] for pk in ids if pk in by_id]
+
+    def __iter__(self) -> Iterator[Listing]:
+        return iter(self[:])
 
 
 def listing_search(
@@ -84,92 +200,114 @@ def listing_search(
     min_rating: Decimal | int | None = None,
     accepts_agr: bool | None = None,
     ordering: str = "relevance",
-) -> QuerySet[Listing]:
-    """Published listings matching the search text and filters, in `ordering` (ties by newest pk).
+) -> ListingResults:
+    """Published listings matching the search text and filters, in `ordering` (ties by newest id).
 
     `category` is a slug and includes its sub-categories; prices are US cents against the cheapest
     active plan; `min_rating` is in stars. Raises ValidationFailed for an unknown ordering or pricing.
     """
     if ordering not in ORDERINGS:
         raise ValidationFailed(detail={"ordering": [f"Choose one of {', '.join(ORDERINGS)}."]})
-    queryset = _published()
+    entries = SearchEntry.objects.all()
     if category:
-        queryset = queryset.filter(
-            category__in=Category.objects.filter(Q(slug=category) | Q(parent__slug=category)).values("pk")
+        # The ids first (one query over the small category table): as a subquery, the planner
+        # loops over the categories and scans the search's GIN index once per category.
+        entries = entries.filter(
+            category__in=list(
+                Category.objects.filter(Q(slug=category) | Q(parent__slug=category)).values_list(
+                    "pk", flat=True
+                )
+            )
         )
     if task:
-        queryset = queryset.filter(task=task)
+        entries = entries.filter(task=task)
     if pricing:
         if pricing not in PRICING_FLAGS:
             raise ValidationFailed(detail={"pricing": [f"Choose one of {', '.join(PRICING_FLAGS)}."]})
-        queryset = queryset.filter(**{PRICING_FLAGS[PlanKind(pricing)]: True})
+        entries = entries.filter(**{PRICING_FLAGS[PlanKind(pricing)]: True})
     if min_price is not None:
-        queryset = queryset.filter(min_price_cents__gte=min_price)
+        entries = entries.filter(min_price_cents__gte=min_price)
     if max_price is not None:
-        queryset = queryset.filter(min_price_cents__lte=max_price)
+        entries = entries.filter(min_price_cents__lte=max_price)
     if quality_tier:
-        queryset = queryset.filter(quality_tier=quality_tier)
+        entries = entries.filter(quality_tier=quality_tier)
     if min_rating is not None:
-        queryset = queryset.filter(rating_average__gte=min_rating)
+        entries = entries.filter(rating_average__gte=min_rating)
     if accepts_agr is not None:
-        queryset = queryset.filter(accepts_agr=accepts_agr)
+        entries = entries.filter(accepts_agr=accepts_agr)
 
     text = (search or "").strip()
-    ranked = False
-    if text:
-        queryset, ranked = _search(queryset, text)
+    if not text:
+        return ListingResults(entries, _order_keys(ordering, ranked=False))
+    # The first way of matching that finds anything wins; its count comes with its first page.
+    for matches, ranked in _searches(entries, text):
+        results = ListingResults(matches, _order_keys(ordering, ranked=ranked), head=True)
+        if results.count():
+            break
+    return results
 
-    order: list[str | OrderBy]
+
+def _order_keys(ordering: str, *, ranked: bool) -> OrderKeys:
     match ordering:
         case "relevance" if ranked:
-            order = [F("rank").desc(), "-trending_score"]
+            return (("rank", True, False), ("trending_score", True, False))
         case "relevance" | "trending":
             # Without search text, relevance is trending: an index serves it, where "featured
-            # first" would sort the whole table on every page (featured listings have their strip).
-            order = ["-trending_score"]
+            # first" would sort every entry on every page (featured listings have their strip).
+            return (("trending_score", True, False),)
         case "newest":
-            # Published listings always have published_at; plain DESC matches the listing_newest index.
-            order = ["-published_at"]
+            return (("published_at", True, False),)
         case "rating":
-            order = ["-rating_average", "-rating_count"]
+            return (("rating_average", True, False), ("rating_count", True, False))
         case "price":
-            order = [F("min_price_cents").asc(nulls_last=True)]
+            return (("min_price_cents", False, True),)
         case _:  # "-price"
-            # Unpriced listings (no active plan) last on both databases; PostgreSQL needs an index
-            # on (status, min_price_cents DESC NULLS LAST) to serve this without a sort.
-            order = [F("min_price_cents").desc(nulls_last=True)]
-    return _for_cards(queryset).order_by(*order, "-pk")
+            # Unpriced listings (no active plan) last on both databases (PostgreSQL: the
+            # search_price_desc index of migration 0004 serves this without a sort).
+            return (("min_price_cents", True, True),)
 
 
-def _search(queryset: QuerySet[Listing], text: str) -> tuple[QuerySet[Listing], bool]:
-    """Narrow to the listings matching `text`; True when the result carries a `rank` to order by."""
+def _searches(entries: QuerySet[SearchEntry], text: str) -> Iterator[tuple[QuerySet[SearchEntry], bool]]:
+    """The ways of matching `text`, most exact first, each with whether it carries a `rank`.
+
+    On PostgreSQL: every word (websearch syntax: "quoted phrases", -excluded, or); every word after
+    spell-correcting the unknown ones against the tag vocabulary by trigram similarity ("sentimnet"
+    -> sentiment); any of those words, ranked so that listings with more of them come first; titles
+    similar by trigrams. SQLite matches substrings of the title, summary and tags."""
     if connection.vendor != "postgresql":
-        return queryset.filter(
-            Q(title__icontains=text) | Q(summary__icontains=text) | Q(pk__in=_tagged_like(text))
-        ), False
-    query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
-    matches = queryset.filter(search_vector=query)
-    # One cheap probe (LIMIT 1 on the GIN index) decides between ranked full text and the typo
-    # fallbacks; the query count of a search page stays constant in the number of results.
-    if matches.exists():
-        return matches.annotate(rank=SearchRank(F("search_vector"), query)), True
-    # A typo. First spell-correct each word against the tag vocabulary (a small table, so one
-    # cheap query) and search the corrected words through the full-text index again.
-    corrected = _corrected_words(text)
-    if corrected:
-        query = SearchQuery(" ".join(corrected), search_type="plain", config=SEARCH_CONFIG)
-        matches = queryset.filter(search_vector=query)
-        if matches.exists():
-            return matches.annotate(rank=SearchRank(F("search_vector"), query)), True
-    # Then titles similar by trigrams (the `%` operator uses the title's trigram GIN index).
-    similar = queryset.filter(title__trigram_similar=text).annotate(rank=TrigramSimilarity("title", text))
-    return similar, True
+        yield (
+            entries.filter(
+                Q(listing__title__icontains=text)
+                | Q(listing__summary__icontains=text)
+                | Q(listing_id__in=_tagged_like(text))
+            ),
+            False,
+        )
+        return
+    query: SearchQuery = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+    yield entries.filter(document=query).annotate(rank=SearchRank(F("document"), query)), True
+    typed = [word for word in text.lower().split() if len(word) >= TYPO_MIN_LENGTH][:TYPO_MAX_WORDS]
+    words = _corrected_words(typed)
+    if words != typed:
+        query = SearchQuery(" ".join(words), search_type="plain", config=SEARCH_CONFIG)
+        yield entries.filter(document=query).annotate(rank=SearchRank(F("document"), query)), True
+    if len(words) > 1:
+        query = reduce(
+            operator.or_, (SearchQuery(word, search_type="plain", config=SEARCH_CONFIG) for word in words)
+        )
+        yield entries.filter(document=query).annotate(rank=SearchRank(F("document"), query)), True
+    # Titles similar by trigrams (the `%` operator uses the title's trigram GIN index).
+    yield (
+        entries.filter(listing__title__trigram_similar=text).annotate(
+            rank=TrigramSimilarity("listing__title", text)
+        ),
+        True,
+    )
 
 
-def _corrected_words(text: str) -> list[str]:
-    """The search words with each one replaced by the most similar tag name (trigram similarity of
-    at least pg_trgm's threshold); empty when no word has a close tag, so nothing was corrected."""
-    words = [word for word in text.lower().split() if len(word) >= TYPO_MIN_LENGTH][:TYPO_MAX_WORDS]
+def _corrected_words(words: list[str]) -> list[str]:
+    """The words, each replaced by the most similar tag name when one is at least pg_trgm's
+    threshold alike (one query over the small tag table); a word without one stays as it is."""
     if not words:
         return []
     similarities = {f"s{i}": TrigramSimilarity("name", word) for i, word in enumerate(words)}
@@ -182,8 +320,6 @@ def _corrected_words(text: str) -> list[str]:
             score = float(row[f"s{i}"] or 0)
             if score >= TRIGRAM_THRESHOLD and score > best.get(i, (0.0, ""))[0]:
                 best[i] = (score, str(row["name"]))
-    if not best:
-        return []
     return [best[i][1] if i in best else word for i, word in enumerate(words)]
 
 

@@ -18,6 +18,7 @@ from accounts.models import User
 from marketplace.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Listing, ListingStatus, Review
 from marketplace.selectors.orders import buyer_has_purchased
+from marketplace.services.search import listing_search_index
 
 RATING_MIN = 1
 RATING_MAX = 5
@@ -75,6 +76,7 @@ def _listing_rating_refresh(listing_id: int) -> Listing:
         listing.rating_count = count
         listing.rating_average = Decimal(hundredths).scaleb(-2)
         listing.save(update_fields=["rating_count", "rating_average", "updated_at"])
+        listing_search_index(listing_id=listing_id)
         return listing
 
 

@@ -1,14 +1,15 @@
-"""Search and discovery upkeep for listings: the stored search vector, view counts, trending scores."""
+"""Search and discovery upkeep for listings: the search index (SearchEntry), view counts, trending."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from marketplace.models import Listing, ListingDailyStat, Order, Tag
+from marketplace.models import Listing, ListingDailyStat, ListingStatus, Order, SearchEntry, Tag
 from marketplace.selectors.orders import PURCHASED_STATUSES
 
 # Trending (SPEC §2, "weighted recent sales and inferences"): a sale in the last week counts 3 + 1,
@@ -17,45 +18,83 @@ TRENDING_WEEK_WEIGHT = 3
 TRENDING_MONTH_WEIGHT = 1
 TRENDING_BATCH = 1_000
 
-# Title weighs most (A), then the summary and the tag names (B), then the model card (C), so a
-# title match outranks the same word deep in a model card. One statement, so a listing's vector
-# always matches one consistent read of its row and tags.
-_VECTOR_SQL = """
-UPDATE {listing} AS l
-   SET search_vector =
-       setweight(to_tsvector('english', coalesce(l.title, '')), 'A')
-       || setweight(to_tsvector('english', coalesce(l.summary, '') || ' ' || coalesce(
-              (SELECT string_agg(t.name, ' ')
-                 FROM {tag} AS t JOIN {through} AS lt ON lt.tag_id = t.id
-                WHERE lt.listing_id = l.id), '')), 'B')
-       || setweight(to_tsvector('english', coalesce(l.model_card, '')), 'C')
+# The columns a SearchEntry copies from its listing (marketplace.models.search), in one place.
+ENTRY_COLUMNS = (
+    "category_id",
+    "task",
+    "quality_tier",
+    "published_at",
+    "rating_average",
+    "rating_count",
+    "min_price_cents",
+    "has_one_time",
+    "has_subscription",
+    "has_per_inference",
+    "accepts_agr",
+    "trending_score",
+)
+# SQLite bounds the parameters of one statement; the index is refreshed this many listings at a time.
+INDEX_BATCH = 500
+
+# The search document: the title weighs most (A), then the summary and the tag names (B), so a title
+# match outranks the same word in a summary. The model card is left out on purpose: its words made
+# each document ~4x larger, and with it every page of matches to count and rank (benchmarks/catalog.py).
+# One statement per batch, so a document always matches one consistent read of its row and tags.
+_DOCUMENT_SQL = """setweight(to_tsvector('english', coalesce(l.title, '')), 'A')
+    || setweight(to_tsvector('english', coalesce(l.summary, '') || ' ' || coalesce(
+        (SELECT string_agg(t.name, ' ') FROM {tag} AS t JOIN {through} AS lt ON lt.tag_id = t.id
+          WHERE lt.listing_id = l.id), '')), 'B')"""
+# Both databases run this upsert (SQLite since 3.24; its INSERT ... SELECT needs the WHERE it has).
+_UPSERT_SQL = """
+INSERT INTO {entry} (listing_id, {columns}, document)
+SELECT l.id, {listing_columns}, {document} FROM {listing} AS l
+ WHERE l.status = %s AND l.published_at IS NOT NULL{only}
+ON CONFLICT (listing_id) DO UPDATE SET {updates}, document = excluded.document
 """
 
 
-def _vector_sql() -> str:
-    through = Listing.tags.through._meta.db_table
-    return _VECTOR_SQL.format(
-        listing=connection.ops.quote_name(Listing._meta.db_table),
-        tag=connection.ops.quote_name(Tag._meta.db_table),
-        through=connection.ops.quote_name(through),
+def _upsert_sql(batch: int | None) -> str:
+    quote = connection.ops.quote_name
+    document = "NULL"
+    if connection.vendor == "postgresql":
+        document = _DOCUMENT_SQL.format(
+            tag=quote(Tag._meta.db_table), through=quote(Listing.tags.through._meta.db_table)
+        )
+    return _UPSERT_SQL.format(
+        entry=quote(SearchEntry._meta.db_table),
+        listing=quote(Listing._meta.db_table),
+        columns=", ".join(ENTRY_COLUMNS),
+        listing_columns=", ".join(f"l.{column}" for column in ENTRY_COLUMNS),
+        document=document,
+        only="" if batch is None else f" AND l.id IN ({', '.join(['%s'] * batch)})",
+        updates=", ".join(f"{column} = excluded.{column}" for column in ENTRY_COLUMNS),
     )
 
 
+def listings_search_index(*, listing_ids: Iterable[int]) -> None:
+    """Bring these listings' search entries in line with their rows: a published listing's entry is
+    written (columns and, on PostgreSQL, its document); any other listing's entry is removed."""
+    ids = sorted(set(listing_ids))
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(ids), INDEX_BATCH):
+            batch = ids[start : start + INDEX_BATCH]
+            SearchEntry.objects.filter(listing_id__in=batch).exclude(
+                listing__status=ListingStatus.PUBLISHED
+            ).delete()
+            cursor.execute(_upsert_sql(len(batch)), [ListingStatus.PUBLISHED, *batch])
+
+
 def listing_search_index(*, listing_id: int) -> None:
-    """Recompute the listing's stored search vector (one UPDATE on PostgreSQL; nothing on SQLite)."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(_vector_sql() + " WHERE l.id = %s", [listing_id])
+    """Refresh one listing's search entry after a write (see listings_search_index)."""
+    listings_search_index(listing_ids=[listing_id])
 
 
 def listings_search_index_all() -> int:
-    """Recompute every listing's search vector in one UPDATE (PostgreSQL; 0 on SQLite); returns rows."""
-    if connection.vendor != "postgresql":
-        return 0
-    with connection.cursor() as cursor:
-        cursor.execute(_vector_sql())
-        return int(cursor.rowcount)
+    """Rebuild the whole search index from the listings in one upsert; returns the entries kept."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        SearchEntry.objects.exclude(listing__status=ListingStatus.PUBLISHED).delete()
+        cursor.execute(_upsert_sql(None), [ListingStatus.PUBLISHED])
+    return SearchEntry.objects.count()
 
 
 def listing_view_record(*, listing_id: int) -> None:
@@ -93,15 +132,18 @@ def listings_trending_refresh(*, now: datetime | None = None) -> int:
         for row in rows
     }
     with transaction.atomic():
-        cooled = (
+        cooled = list(
             Listing.objects.exclude(trending_score=0)
-            .exclude(pk__in=recent.values("listing_id"))
-            .update(trending_score=0)
+            .exclude(pk__in=list(scores))
+            .values_list("pk", flat=True)
         )
+        for start in range(0, len(cooled), TRENDING_BATCH):
+            Listing.objects.filter(pk__in=cooled[start : start + TRENDING_BATCH]).update(trending_score=0)
         changed: list[Listing] = []
         for listing in Listing.objects.filter(pk__in=list(scores)).only("pk", "trending_score"):
             if listing.trending_score != scores[listing.pk]:
                 listing.trending_score = scores[listing.pk]
                 changed.append(listing)
         Listing.objects.bulk_update(changed, ["trending_score"], batch_size=TRENDING_BATCH)
-    return cooled + len(changed)
+        listings_search_index(listing_ids=[*cooled, *(listing.pk for listing in changed)])
+    return len(cooled) + len(changed)

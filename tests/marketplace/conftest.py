@@ -1,14 +1,21 @@
 """Storefront tests: the whole ledger must verify after every test that touched the database
-(L2, as in tests/tokenomics), Stripe is localstripe, and uploads go to a temporary media root."""
+(L2, as in tests/tokenomics) and the search index must match the listings; Stripe is localstripe,
+and uploads go to a temporary media root."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.tokenomics.conftest import _ledger_verifies_after_test  # noqa: F401  (autouse)
+from marketplace.models import Listing, ListingStatus, SearchEntry
+from marketplace.services.search import ENTRY_COLUMNS
+from tests.tokenomics.conftest import (
+    _ledger_verifies_after_test,  # noqa: F401  (autouse)
+    database_fixture,
+)
 
 # Orders are paid through a real localstripe (started once per session; autouse points Stripe at it).
 from tests.tokenomics.stripe.conftest import _stripe_is_localstripe, localstripe, since  # noqa: F401
@@ -17,3 +24,19 @@ from tests.tokenomics.stripe.conftest import _stripe_is_localstripe, localstripe
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
+def _search_index_matches_the_listings_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The search index holds exactly the published listings, each with its listing's current filter
+    and ordering columns: every service that writes a listing must have re-indexed it."""
+    fixture = database_fixture(request)
+    if fixture is None:
+        yield
+        return
+    request.getfixturevalue(fixture)  # torn down after this fixture: the check sees the test's data
+    yield
+    published = Listing.objects.filter(status=ListingStatus.PUBLISHED)
+    expected = {row.pop("id"): row for row in published.values("id", *ENTRY_COLUMNS)}
+    indexed = {row.pop("listing_id"): row for row in SearchEntry.objects.values("listing_id", *ENTRY_COLUMNS)}
+    assert indexed == expected, f"search index out of date after {request.node.nodeid}"

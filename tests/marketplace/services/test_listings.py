@@ -12,7 +12,7 @@ from django.db import connection
 
 from marketplace.artefacts import iter_plaintext
 from marketplace.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
-from marketplace.models import Listing, ListingStatus, Plan, PlanKind, QualityTier, Tag
+from marketplace.models import Listing, ListingStatus, Plan, PlanKind, QualityTier, SearchEntry, Tag
 from marketplace.selectors.creator import creator_listing_get, creator_listing_list, creator_plan_get
 from marketplace.services import listings as svc
 from tests.accounts.factories import UserFactory
@@ -643,15 +643,24 @@ def test_inactive_staff_account_cannot_moderate(creator, category):
         svc.listing_moderate(listing=listing, staff_user=former, status="suspended", reason="x")
 
 
-def test_writes_keep_the_search_vector_current(creator, category):
+def test_writes_keep_the_search_entry_current(creator, category):
     listing = _create(creator, category, title="Quantum Parrot", tags=["birds"])
-    listing.refresh_from_db()
+    assert not SearchEntry.objects.filter(listing=listing).exists()  # a draft is not in the catalog
+    svc.plan_add(listing=listing, actor=creator, kind="per_inference", name="Metered", price_cents=20)
+    _upload(listing, creator, data=None)
+    svc.listing_publish(listing=listing, actor=creator)
+    entry = SearchEntry.objects.get(listing=listing)
+    assert (entry.has_per_inference, entry.min_price_cents, entry.task) == (True, 20, "text_generation")
     if connection.vendor == "postgresql":
-        assert "quantum" in str(listing.search_vector)
-        assert "bird" in str(listing.search_vector)
-        svc.listing_update(listing=listing, actor=creator, title="Classical Parrot")
-        listing.refresh_from_db()
-        assert "classic" in str(listing.search_vector)
-        assert "quantum" not in str(listing.search_vector)
-    else:  # SQLite has no full-text vector; search falls back to substring matching there
-        assert listing.search_vector is None
+        assert "quantum" in str(entry.document)
+        assert "bird" in str(entry.document)
+    else:  # SQLite has no full-text document; search matches substrings of the listing there
+        assert entry.document is None
+    svc.listing_update(listing=listing, actor=creator, title="Classical Parrot", task="translation")
+    entry.refresh_from_db()
+    assert entry.task == "translation"
+    if connection.vendor == "postgresql":
+        assert "classic" in str(entry.document)
+        assert "quantum" not in str(entry.document)
+    svc.listing_unpublish(listing=listing, actor=creator)
+    assert not SearchEntry.objects.filter(listing=listing).exists()

@@ -12,6 +12,7 @@ from accounts.models import User
 from marketplace.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Listing, ListingStatus, Order, OrderStatus, Review
 from marketplace.services.reviews import review_delete, review_reply, review_upsert
+from marketplace.services.search import listing_search_index
 from tests.accounts.factories import UserFactory
 from tests.marketplace.factories import ListingFactory, PlanFactory
 
@@ -92,6 +93,7 @@ def test_creator_cannot_review_own_listing(listing):
 def test_unpublished_listing_cannot_be_reviewed(listing):
     buyer = verified_buyer(listing)
     Listing.objects.filter(pk=listing.pk).update(status=ListingStatus.SUSPENDED)
+    listing_search_index(listing_id=listing.pk)
     with pytest.raises(InvalidState):
         review_upsert(buyer=buyer, listing=fresh(listing), rating=5)
 

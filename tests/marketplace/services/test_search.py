@@ -1,4 +1,4 @@
-"""Search upkeep: the stored search vector, page-view counting and the trending score."""
+"""Search upkeep: the search index, page-view counting and the trending score."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from marketplace.models import Listing, ListingDailyStat, Order, OrderStatus, Tag
+from marketplace.models import Listing, ListingDailyStat, ListingStatus, Order, OrderStatus, SearchEntry, Tag
 from marketplace.services.search import (
     listing_search_index,
     listing_view_record,
@@ -95,35 +95,67 @@ def test_refresh_trending_task_calls_the_service():
     assert listing.trending_score == 4
 
 
-def test_search_index_is_a_no_op_on_sqlite_and_writes_the_vector_on_postgres():
-    listing = ListingFactory(title="Whisper tiny", summary="Speech to text", model_card="Robust to noise.")
+def test_index_holds_the_published_listings_with_their_columns():
+    shown = ListingFactory(title="Whisper tiny", min_price_cents=900, has_subscription=True, rating_average=4)
+    draft = ListingFactory(status=ListingStatus.DRAFT, published_at=None)
+    entry = SearchEntry.objects.get(listing=shown)
+    assert not SearchEntry.objects.filter(listing=draft).exists()
+    assert (entry.min_price_cents, entry.has_subscription, entry.rating_average) == (900, True, 4)
+    assert entry.category_id == shown.category_id
+    assert entry.published_at == shown.published_at
+    if connection.vendor != "postgresql":
+        assert entry.document is None  # SQLite searches substrings of the listing instead
+
+
+def test_reindexing_one_listing_follows_its_row():
+    listing = ListingFactory()
+    Listing.objects.filter(pk=listing.pk).update(trending_score=7, quality_tier="premium")
     listing_search_index(listing_id=listing.pk)
-    listing.refresh_from_db()
-    if connection.vendor == "postgresql":
-        assert listing.search_vector is not None
-    else:
-        assert listing.search_vector is None
-        assert listings_search_index_all() == 0
+    assert SearchEntry.objects.filter(listing=listing, trending_score=7, quality_tier="premium").exists()
+    Listing.objects.filter(pk=listing.pk).update(status=ListingStatus.SUSPENDED)
+    listing_search_index(listing_id=listing.pk)
+    assert not SearchEntry.objects.filter(listing=listing).exists()
+    listing_search_index(listing_id=listing.pk)  # nothing to remove twice
+    assert not SearchEntry.objects.filter(listing=listing).exists()
+
+
+def test_rebuild_adds_missing_entries_fixes_stale_ones_and_drops_unpublished():
+    missing, stale, gone = ListingFactory(), ListingFactory(), ListingFactory()
+    SearchEntry.objects.filter(listing=missing).delete()
+    SearchEntry.objects.filter(listing=stale).update(trending_score=123, task="other")
+    Listing.objects.filter(pk=gone.pk).update(status=ListingStatus.DRAFT)
+    assert listings_search_index_all() == 2
+    assert set(SearchEntry.objects.values_list("listing_id", flat=True)) == {missing.pk, stale.pk}
+    assert SearchEntry.objects.get(listing=stale).task == stale.task
+
+
+def test_trending_refresh_reaches_the_index():
+    listing = ListingFactory()
+    _paid_order(listing, days_ago=1)
+    listings_trending_refresh()
+    assert SearchEntry.objects.get(listing=listing).trending_score == 4
 
 
 @pytest.mark.postgres
-def test_search_vector_weights_title_a_summary_and_tags_b_model_card_c():
+def test_document_weighs_title_a_summary_and_tags_b_and_leaves_the_model_card_out():
     listing = ListingFactory(title="Whisper", summary="Speech", model_card="Noise")
     tag, _ = Tag.objects.get_or_create(name="audio", slug="audio")
     listing.tags.add(tag)
     listing_search_index(listing_id=listing.pk)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT search_vector::text FROM marketplace_listing WHERE id = %s", [listing.pk])
-        vector = cursor.fetchone()[0]
-    assert "'whisper':1A" in vector
-    assert "'speech':2B" in vector
-    assert "'audio':3B" in vector
-    assert "'nois':4C" in vector or "'noise':4C" in vector
+        cursor.execute(
+            "SELECT document::text FROM marketplace_searchentry WHERE listing_id = %s", [listing.pk]
+        )
+        document = cursor.fetchone()[0]
+    assert "'whisper':1A" in document
+    assert "'speech':2B" in document
+    assert "'audio':3B" in document
+    assert "nois" not in document
 
 
 @pytest.mark.postgres
-def test_reindex_all_fills_every_listing():
+def test_rebuild_writes_every_document():
     listings = [ListingFactory(title=f"Reindex {n}") for n in range(3)]
-    Listing.objects.update(search_vector=None)
+    SearchEntry.objects.update(document=None)
     assert listings_search_index_all() >= 3
-    assert not Listing.objects.filter(pk__in=[x.pk for x in listings], search_vector__isnull=True).exists()
+    assert not SearchEntry.objects.filter(listing__in=listings, document__isnull=True).exists()

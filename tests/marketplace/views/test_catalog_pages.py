@@ -296,6 +296,7 @@ def test_unpublished_listing_drops_out_of_the_session_selection(client):
     for slug in ("keep", "gone"):
         client.post(TOGGLE, {"slug": slug, "action": "add"})
     Listing.objects.filter(pk=gone.pk).update(status=ListingStatus.SUSPENDED)
+    listing_search_index(listing_id=gone.pk)
     response = client.get(COMPARE)
     assert response.status_code == 200
     assert "Kept" in response.content.decode()
