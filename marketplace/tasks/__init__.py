@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from marketplace.tasks import orders  # noqa: F401
+from marketplace.tasks import catalog, orders  # noqa: F401
