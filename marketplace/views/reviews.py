@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -38,6 +39,7 @@ from marketplace.services.reviews import TEXT_MAX, TITLE_MAX, review_delete, rev
 REVIEWS_PAGE_SIZE = 10
 PAGE_PARAM = "reviews_page"
 SECTION_TEMPLATE = "marketplace/reviews/_section_body.html"
+RATING_TEMPLATE = "marketplace/catalog/_rating.html"
 
 
 class ReviewForm(forms.Form):
@@ -126,8 +128,12 @@ def _back(request: HttpRequest, listing: Listing) -> HttpResponse:
 def _respond(request: HtmxHttpRequest, listing: Listing, *, status: int = 200, **extra: Any) -> HttpResponse:
     context = section_context(request=request, listing=listing, page_number=1, **extra)
     if request.htmx:
-        # htmx swaps only 2xx answers; the errors are in the markup it swaps in.
-        return render(request, SECTION_TEMPLATE, context)
+        # htmx swaps only 2xx answers; the errors are in the markup it swaps in. The listing page's
+        # header rating rides along as an out-of-band swap, so that it follows a new, edited or
+        # deleted review (`listing` carries the counts the review service just wrote).
+        response = render(request, SECTION_TEMPLATE, context)
+        response.write(render_to_string(RATING_TEMPLATE, {"listing": listing, "oob": True}, request=request))
+        return response
     return render(request, "marketplace/reviews/page.html", context, status=status)
 
 

@@ -216,3 +216,34 @@ def test_unpublished_listing_reviews_are_404_except_to_the_creator(client):
     assert client.get(f"/models/{draft.slug}/reviews/").status_code == 404
     client.force_login(draft.creator)
     assert client.get(f"/models/{draft.slug}/reviews/").status_code == 200
+
+
+def test_htmx_post_swaps_the_header_rating_out_of_band(client, listing):
+    buyer = verified_buyer(listing)
+    client.force_login(buyer)
+    html = client.post(submit_url(listing), {"rating": "4"}, **HX).content.decode()
+    assert html.lstrip().startswith('<section id="reviews"')
+    rating = html[html.index('<span class="rating" id="listing-rating"') :]
+    assert 'hx-swap-oob="true"' in rating
+    assert "★ 4.0" in rating
+    assert "from 1 review<" in rating
+    edited = client.post(submit_url(listing), {"rating": "2"}, **HX).content.decode()
+    assert 'id="listing-rating" hx-swap-oob="true">★ 2.0' in edited
+    review = Review.objects.get()
+    deleted = client.post(f"/reviews/{review.pk}/delete/", **HX).content.decode()
+    assert 'id="listing-rating" hx-swap-oob="true"><span class="muted">No reviews yet' in deleted
+
+
+def test_full_pages_have_the_rating_without_out_of_band_swap(client, listing):
+    buyer = verified_buyer(listing)
+    review_upsert(buyer=buyer, listing=listing, rating=5)
+    page = client.get(f"/models/{listing.slug}/").content.decode()
+    assert '<span class="rating" id="listing-rating">★ 5.0' in page
+    assert "hx-swap-oob" not in page
+    client.force_login(buyer)
+    invalid = client.post(submit_url(listing), {"rating": "9"})
+    assert invalid.status_code == 400
+    assert "hx-swap-oob" not in invalid.content.decode()
+    plain = client.post(submit_url(listing), {"rating": "4"})
+    assert plain.status_code == 302
+    assert "hx-swap-oob" not in plain.content.decode()
