@@ -171,7 +171,7 @@ def _card(listing: Listing) -> dict[str, Any]:
             "name": category.name,
             "parent_slug": category.parent.slug if category.parent else None,
         },
-        "tags": [tag.name for tag in listing.tags.all()],
+        "tags": listing.card_tags,
         "task": listing.task,
         "quality_tier": listing.quality_tier,
         "creator": {"name": listing.creator.public_name},

@@ -148,6 +148,15 @@ class Listing(BaseModel):
     def is_published(self) -> bool:
         return self.status == ListingStatus.PUBLISHED
 
+    @property
+    def card_tags(self) -> list[str]:
+        """The tag names a result card shows: the `tag_names` array the catalog selectors read
+        with the listing on PostgreSQL, else the (prefetched) tags."""
+        names = getattr(self, "tag_names", None)
+        if names is not None:
+            return [str(name) for name in names]
+        return [tag.name for tag in self.tags.all()]
+
 
 class ListingVersion(BaseModel):
     """One release of a listing's model. The artefact is stored encrypted (AES-GCM, a per-file key

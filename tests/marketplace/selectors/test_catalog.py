@@ -7,7 +7,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from marketplace.errors import NotFound, ValidationFailed
@@ -206,6 +205,12 @@ def test_postgres_when_not_every_word_matches_any_word_does_more_matches_first()
     _listing(slug="none", title="Speech model", summary="Audio.")
     assert _slugs(listing_search(search="object detector")) == ["both"]
     assert _slugs(listing_search(search="tiny object detector")) == ["both", "one"]
+
+
+def test_search_in_an_unknown_category_is_empty_not_an_error():
+    _listing(slug="graph", title="Graph model")
+    results = listing_search(search="graph", category="no-such-category")
+    assert (results.count(), _slugs(results), results[0:20]) == (0, [], [])
 
 
 @pytest.mark.postgres
