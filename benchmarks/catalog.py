@@ -12,15 +12,17 @@ What it does:
 - generates `--listings` listings (default 100,000; 95% published) with bulk_create in batches:
   titles, summaries, model cards and 2-5 tags drawn from word lists, a two-level category tree,
   tasks, quality tiers, prices and pricing kinds, ratings, trending scores, publication dates over
-  two years and a few featured placements; then fills every search vector with the one bulk UPDATE
-  of marketplace.services.search.listings_search_index_all(), and runs VACUUM ANALYZE;
+  two years and a few featured placements; then builds the search index (one SearchEntry per
+  published listing, with its document) with the one upsert of
+  marketplace.services.search.listings_search_index_all(), and runs VACUUM ANALYZE;
 - times each main search, filter and ordering `--runs` times (search terms rotate through a list)
-  the way the API and the /models/ page use them: the count plus the first page of 24 with its
-  prefetched tags; prints p50 and p95 in ms per query;
+  the way the API and the /models/ page use them (marketplace.selectors.catalog.listing_search):
+  the count plus the first page of 24 cards with their category, creator and tag names; prints p50
+  and p95 in ms per query;
 - prints the SQL queries of one /models/ page and one /api/v1/listings response at page sizes 12,
   24 and 48 (they must not change with the page size).
 `--reuse` keeps a catalog of the right size from an earlier run instead of regenerating it.
-`--explain` prints EXPLAIN ANALYZE of the slowest scenario's page query.
+`--explain` prints EXPLAIN ANALYZE of the slowest scenario's count and page queries on the index.
 Target: p95 <= 20 ms per search query.
 """
 
