@@ -33,48 +33,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.django.local")
-os.environ.setdefault("DJANGO_DEBUG", "false")  # DEBUG keeps every query in memory: not production
+from postgres_setup import setup_django
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/agora_bench"
-os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
-
-
-def _refuse(message: str) -> None:
-    print(f"benchmarks/ledger.py: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def _ensure_database(url: str) -> None:
-    """Create the benchmark database on its server if it does not exist yet."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    maintenance = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"created database {name}")
-
-
-_url = os.environ["DATABASE_URL"]
-if not _url.startswith(("postgres://", "postgresql://", "pgsql://")):
-    _refuse(
-        f"needs PostgreSQL (DATABASE_URL={_url!r}); SQLite has no row locks, deferred triggers or "
-        f"parallel writers to measure. Run with DATABASE_URL={DEFAULT_URL}"
-    )
-if "bench" not in urlsplit(_url).path:
-    _refuse(f"the database name must contain 'bench' (it empties the ledger tables); got {_url!r}")
-_ensure_database(_url)
-
-import django  # noqa: E402
-
-django.setup()
+setup_django(
+    script="ledger.py",
+    default_url=DEFAULT_URL,
+    needs="SQLite has no row locks, deferred triggers or parallel writers to measure",
+    empties="the ledger tables",
+)
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
