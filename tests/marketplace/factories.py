@@ -1,13 +1,26 @@
 """Catalog builders. Orders, licenses and subscriptions are made through the services (they move
-money), never by factory."""
+money; tests/marketplace/commerce.py), except `paid_order`: a bare order row for tests of what
+reads orders."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from marketplace.models import Category, Listing, ListingStatus, ListingVersion, Plan, PlanKind
+from accounts.models import User
+from marketplace.models import (
+    Category,
+    Listing,
+    ListingStatus,
+    ListingVersion,
+    Order,
+    OrderStatus,
+    Plan,
+    PlanKind,
+)
 from marketplace.services.search import listing_search_index
 from tests.accounts.factories import UserFactory
 
@@ -69,3 +82,37 @@ class PlanFactory(DjangoModelFactory[Plan]):
     kind = PlanKind.ONE_TIME
     name = "Perpetual"
     price_cents = 4_900
+
+
+def paid_order(
+    *,
+    listing: Listing,
+    buyer: User | None = None,
+    status: str = OrderStatus.RELEASED,
+    paid_at: datetime | None = None,
+    total: int | None = None,
+) -> Order:
+    """The row a paid one-time card order of the listing leaves, written directly (no payment, no
+    ledger): for tests of what reads orders (verified buyers, trending, the creator dashboard), not
+    of how orders are paid, which go through the services (tests/marketplace/commerce.py)."""
+    plan = listing.plans.first() or PlanFactory(listing=listing)
+    amount = plan.price_cents if total is None else total
+    return Order.objects.create(
+        buyer=buyer or UserFactory(),
+        plan=plan,
+        listing=listing,
+        kind=plan.kind,
+        rail="card",
+        asset="USD",
+        list_amount=amount,
+        total=amount,
+        status=status,
+        paid_at=paid_at or timezone.now(),
+    )
+
+
+def verified_buyer(listing: Listing) -> User:
+    """A buyer with a paid order of the listing: allowed to review it."""
+    buyer = UserFactory()
+    paid_order(buyer=buyer, listing=listing)
+    return buyer

@@ -5,40 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from accounts import services as account_services
-from accounts.models import User
-from marketplace.models import Listing, ListingStatus, Order, OrderStatus, Review
+from marketplace.models import Listing, ListingStatus, Review
 from marketplace.services.reviews import review_reply, review_upsert
 from tests.accounts.factories import UserFactory
-from tests.marketplace.factories import ListingFactory, PlanFactory
+from tests.marketplace.factories import ListingFactory, verified_buyer
 
 pytestmark = pytest.mark.django_db
-
-
-def paid_order(*, buyer: User, listing: Listing) -> Order:
-    """Stands in for an order paid through marketplace.services.orders (built in parallel): the
-    row a released one-time card order leaves, which is what makes a verified buyer."""
-    plan = PlanFactory(listing=listing)
-    return Order.objects.create(
-        buyer=buyer,
-        plan=plan,
-        listing=listing,
-        kind=plan.kind,
-        rail="card",
-        asset="USD",
-        list_amount=plan.price_cents,
-        total=plan.price_cents,
-        status=OrderStatus.RELEASED,
-        paid_at=timezone.now(),
-    )
-
-
-def verified_buyer(listing: Listing) -> User:
-    buyer = UserFactory()
-    paid_order(buyer=buyer, listing=listing)
-    return buyer
 
 
 def url(listing: Listing) -> str:

@@ -6,41 +6,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
-from accounts.models import User
 from marketplace.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
-from marketplace.models import Listing, ListingStatus, Order, OrderStatus, Review
+from marketplace.models import Listing, ListingStatus, OrderStatus, Review
 from marketplace.services.reviews import review_delete, review_reply, review_upsert
 from marketplace.services.search import listing_search_index
 from tests.accounts.factories import UserFactory
-from tests.marketplace.factories import ListingFactory, PlanFactory
+from tests.marketplace.factories import ListingFactory, paid_order, verified_buyer
 
 pytestmark = pytest.mark.django_db
-
-
-def paid_order(*, buyer: User, listing: Listing, status: str = OrderStatus.RELEASED) -> Order:
-    """Stands in for an order paid through marketplace.services.orders (built in parallel): the
-    row a paid one-time card order leaves behind, which is all `buyer_has_purchased` reads."""
-    plan = PlanFactory(listing=listing)
-    return Order.objects.create(
-        buyer=buyer,
-        plan=plan,
-        listing=listing,
-        kind=plan.kind,
-        rail="card",
-        asset="USD",
-        list_amount=plan.price_cents,
-        total=plan.price_cents,
-        status=status,
-        paid_at=timezone.now(),
-    )
-
-
-def verified_buyer(listing: Listing) -> User:
-    buyer = UserFactory()
-    paid_order(buyer=buyer, listing=listing)
-    return buyer
 
 
 def fresh(listing: Listing) -> Listing:

@@ -16,8 +16,7 @@ from marketplace.services.search import (
     listings_trending_refresh,
 )
 from marketplace.tasks.catalog import refresh_trending
-from tests.accounts.factories import UserFactory
-from tests.marketplace.factories import ListingFactory, PlanFactory
+from tests.marketplace.factories import ListingFactory, paid_order
 
 pytestmark = pytest.mark.django_db
 
@@ -44,21 +43,8 @@ def test_view_when_todays_row_already_exists_increments_it():
 
 
 def _paid_order(listing: Listing, *, days_ago: float, status: str = OrderStatus.PAID) -> Order:
-    # Only the order's status and paid_at matter to trending; the payment flow is the orders
-    # service's to test, so the row is written directly.
-    plan = listing.plans.first() or PlanFactory(listing=listing)
-    return Order.objects.create(
-        buyer=UserFactory(),
-        plan=plan,
-        listing=listing,
-        kind=plan.kind,
-        rail="card",
-        asset="USD",
-        list_amount=plan.price_cents,
-        total=plan.price_cents,
-        status=status,
-        paid_at=timezone.now() - timedelta(days=days_ago),
-    )
+    # Only the order's status and paid_at matter to trending.
+    return paid_order(listing=listing, status=status, paid_at=timezone.now() - timedelta(days=days_ago))
 
 
 def test_trending_weighs_the_last_week_three_times_and_the_month_once():

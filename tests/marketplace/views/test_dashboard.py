@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from marketplace.models import Listing, ListingDailyStat, Order, OrderStatus
+from marketplace.models import ListingDailyStat
 from marketplace.services.reviews import review_upsert
 from tests.accounts.factories import UserFactory
-from tests.marketplace.factories import ListingFactory, PlanFactory
+from tests.marketplace.factories import ListingFactory, paid_order
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.services.escrow import escrow_hold, escrow_release
 
@@ -36,23 +36,6 @@ def sale(*, creator: User, amount: int) -> None:
         payer=buyer,
     )
     escrow_release(escrow_id=escrow.pk)
-
-
-def paid_order(*, listing: Listing, buyer: User | None = None, total: int = 4_900) -> Order:
-    """Stands in for an order paid through marketplace.services.orders (built in parallel)."""
-    plan = PlanFactory(listing=listing)
-    return Order.objects.create(
-        buyer=buyer or UserFactory(),
-        plan=plan,
-        listing=listing,
-        kind=plan.kind,
-        rail="card",
-        asset="USD",
-        list_amount=total,
-        total=total,
-        status=OrderStatus.RELEASED,
-        paid_at=timezone.now(),
-    )
 
 
 def test_anonymous_is_sent_to_log_in(client):
