@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
-from marketplace.models import Listing, ListingStatus, SearchEntry
+from accounts.models import User
+from marketplace.models import Category, Listing, ListingStatus, SearchEntry
 from marketplace.services.search import ENTRY_COLUMNS
+from tests.accounts.factories import UserFactory
+from tests.marketplace.factories import CategoryFactory
 from tests.tokenomics.conftest import (
     _ledger_verifies_after_test,  # noqa: F401  (autouse)
     database_fixture,
@@ -22,8 +25,20 @@ from tests.tokenomics.stripe.conftest import _stripe_is_localstripe, localstripe
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    """Uploads (encrypted artefacts) go to the test's own folder, returned for tests that look."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def creator(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def category(db: None) -> Category:
+    return CategoryFactory(name="Language", slug="language")
 
 
 @pytest.fixture(autouse=True)

@@ -20,11 +20,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/marketplace/listing/"
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
 @pytest.fixture
 def superuser(db):
     return UserFactory(is_staff=True, is_superuser=True)

@@ -15,29 +15,13 @@ from marketplace.artefacts import iter_plaintext
 from marketplace.models import Listing, ListingStatus, ListingVersion, Plan
 from marketplace.services import listings as svc
 from tests.accounts.factories import UserFactory
-from tests.marketplace.factories import CategoryFactory, ListingFactory, PlanFactory
+from tests.marketplace.factories import ListingFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
 
 LISTINGS = "/api/v1/listings"
 SPEC_IN = [{"name": "INPUT_1", "datatype": "FP32", "shape": [-1, 4]}]
 SPEC_OUT = [{"name": "OUTPUT_1", "datatype": "FP32", "shape": [-1, 4]}]
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
-
-
-@pytest.fixture
-def creator(db):
-    return UserFactory()
-
-
-@pytest.fixture
-def category(db):
-    return CategoryFactory(name="Language", slug="language")
 
 
 @pytest.fixture

@@ -24,25 +24,9 @@ SPEC_IN = [{"name": "INPUT_1", "datatype": "FP32", "shape": [-1, 4]}]
 SPEC_OUT = [{"name": "OUTPUT_1", "datatype": "FP32", "shape": [-1, 4]}]
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
-
-
-@pytest.fixture
-def creator(db):
-    return UserFactory()
-
-
 @pytest.fixture
 def staff(db):
     return UserFactory(is_staff=True)
-
-
-@pytest.fixture
-def category(db):
-    return CategoryFactory(name="Language", slug="language")
 
 
 def _create(creator, category, **overrides):

@@ -29,12 +29,6 @@ from marketplace.artefacts import (
 CHUNK = 64  # small chunks so a few hundred bytes make many of them
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
-
-
 def _stored_bytes(path: str) -> bytes:
     with default_storage.open(path, "rb") as handle:
         return handle.read()

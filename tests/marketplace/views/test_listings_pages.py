@@ -14,29 +14,13 @@ from marketplace.artefacts import iter_plaintext
 from marketplace.models import Listing, ListingStatus, ListingVersion, Plan, PlanKind
 from marketplace.services import listings as svc
 from tests.accounts.factories import UserFactory
-from tests.marketplace.factories import CategoryFactory, ListingFactory, PlanFactory, VersionFactory
+from tests.marketplace.factories import ListingFactory, PlanFactory, VersionFactory
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/creator/listings/"
 NEW = "/creator/listings/new/"
 PREVIEW = "/creator/listings/preview/"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
-
-
-@pytest.fixture
-def creator(db):
-    return UserFactory()
-
-
-@pytest.fixture
-def category(db):
-    return CategoryFactory(name="Language", slug="language")
 
 
 @pytest.fixture
