@@ -39,7 +39,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from postgres_setup import setup_django
+from support import percentile, setup_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/agora_bench_catalog"
 setup_django(
@@ -421,11 +421,6 @@ def scenarios() -> list[tuple[str, Callable[[int], dict[str, Any]]]]:
             },
         ),
     ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def time_scenarios(runs: int) -> list[tuple[str, float, float, float]]:

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from postgres_setup import setup_django
+from support import percentile, setup_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/agora_bench"
 setup_django(
@@ -84,8 +84,7 @@ class Figure:
         return self.postings / self.seconds
 
     def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+        return percentile(self.latencies, q) * 1000
 
 
 def reset() -> None:

@@ -1,7 +1,8 @@
-"""The setup every PostgreSQL benchmark shares: refuse SQLite, refuse a database whose name lacks
-"bench" (the scripts empty tables), create the database if missing, then start Django.
+"""What the PostgreSQL benchmarks share: their setup (refuse SQLite, refuse a database whose name
+lacks "bench" since the scripts empty tables, create the database if missing, start Django) and the
+percentile they report.
 
-    from postgres_setup import setup_django
+    from support import percentile, setup_django
     setup_django(script="ledger.py", default_url=..., needs="row locks ...", empties="the ledger tables")
 """
 
@@ -50,3 +51,9 @@ def setup_django(*, script: str, default_url: str, needs: str, empties: str) -> 
     import django
 
     django.setup()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th quantile (0..1) of `values`, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
