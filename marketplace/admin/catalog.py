@@ -156,47 +156,29 @@ class ListingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Listing]):
             return "—"
         return format_amount(amount=listing.min_price_cents, asset="USD")
 
-    def _reason(self, request: HttpRequest) -> str:
-        return request.POST.get("reason", "")
+    def _moderate(self, request: HttpRequest, queryset: QuerySet[Listing], *, status: str, verb: str) -> None:
+        staff, reason = authenticated_user(request), request.POST.get("reason", "")
+        _apply(
+            self,
+            request,
+            queryset,
+            verb=verb,
+            change=lambda listing: services.listing_moderate(
+                listing=listing, staff_user=staff, status=status, reason=reason
+            ),
+        )
 
     @admin.action(description="Suspend (reason required)", permissions=["moderate"])
     def suspend(self, request: HttpRequest, queryset: QuerySet[Listing]) -> None:
-        staff, reason = authenticated_user(request), self._reason(request)
-        _apply(
-            self,
-            request,
-            queryset,
-            verb="Suspended",
-            change=lambda listing: services.listing_moderate(
-                listing=listing, staff_user=staff, status=ListingStatus.SUSPENDED, reason=reason
-            ),
-        )
+        self._moderate(request, queryset, status=ListingStatus.SUSPENDED, verb="Suspended")
 
     @admin.action(description="Take down (reason required)", permissions=["moderate"])
     def take_down(self, request: HttpRequest, queryset: QuerySet[Listing]) -> None:
-        staff, reason = authenticated_user(request), self._reason(request)
-        _apply(
-            self,
-            request,
-            queryset,
-            verb="Took down",
-            change=lambda listing: services.listing_moderate(
-                listing=listing, staff_user=staff, status=ListingStatus.TAKEN_DOWN, reason=reason
-            ),
-        )
+        self._moderate(request, queryset, status=ListingStatus.TAKEN_DOWN, verb="Took down")
 
     @admin.action(description="Restore to published", permissions=["moderate"])
     def restore(self, request: HttpRequest, queryset: QuerySet[Listing]) -> None:
-        staff, reason = authenticated_user(request), self._reason(request)
-        _apply(
-            self,
-            request,
-            queryset,
-            verb="Restored",
-            change=lambda listing: services.listing_moderate(
-                listing=listing, staff_user=staff, status=ListingStatus.PUBLISHED, reason=reason
-            ),
-        )
+        self._moderate(request, queryset, status=ListingStatus.PUBLISHED, verb="Restored")
 
     @admin.action(description="Set the quality tier chosen beside the actions", permissions=["moderate"])
     def set_quality_tier(self, request: HttpRequest, queryset: QuerySet[Listing]) -> None:
