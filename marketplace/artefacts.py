@@ -224,6 +224,12 @@ def iter_plaintext(*, path: str, wrapped_key: str, chunk_size: int | None = None
             index += 1
 
 
+def artefact_check(*, path: str, wrapped_key: str) -> None:
+    """Verify that the artefact's header and first chunk decrypt (ArtefactUnreadable otherwise), so
+    a download is refused before anything is counted for a file that cannot be served."""
+    next(iter_plaintext(path=path, wrapped_key=wrapped_key), None)
+
+
 def artefact_delete(*, path: str) -> None:
     """Remove a stored artefact (e.g. after the version that referenced it was not saved).
     Side effects: deletes the file from the default storage; nothing when it is absent."""

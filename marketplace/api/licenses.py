@@ -87,16 +87,21 @@ class LicenseDownloadApi(APIView):
             ),
             403: ErrorSerializer,
             404: ErrorSerializer,
+            500: ErrorSerializer,
         },
         tags=["licenses"],
         description=(
             "Download the licensed version's artefact. Each call counts against the license's limit "
             "(`403 download_limit_reached` after it); the first one releases the payment to the creator "
-            "and closes the refund window."
+            "and closes the refund window. The response carries `X-Checksum-SHA256` (of the plaintext) "
+            "and is never cached. A stored file that fails decryption or verification is "
+            "`500 artefact_unreadable` before any byte is sent."
         ),
     )
     def post(self, request: Request, license_id: int) -> StreamingHttpResponse:
         version = license_download(buyer=authenticated_user(request), license_id=license_id)
+        # Raises ArtefactUnreadable (an ApplicationError) when the first chunk fails verification;
+        # core.api.exception_handler turns it into the error envelope, as the page shows its error.
         return artefact_response(version)
 
 

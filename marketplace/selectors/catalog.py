@@ -37,7 +37,6 @@ from marketplace.models import (
     ListingVersion,
     Plan,
     PlanKind,
-    Review,
     SearchEntry,
     Tag,
 )
@@ -74,8 +73,14 @@ CARD_RELATED_COLUMNS = (
 )
 
 
-def _versions_newest_first() -> QuerySet[ListingVersion]:
+def versions_newest_first() -> QuerySet[ListingVersion]:
+    """Versions in semantic-version order, newest first (ties: the later upload)."""
     return ListingVersion.objects.order_by("-major", "-minor", "-patch", "-pk")
+
+
+def latest_downloadable_version(*, listing: Listing) -> ListingVersion | None:
+    """The newest version with an artefact: what a one-time buyer gets, and subscribers download."""
+    return versions_newest_first().filter(listing=listing).exclude(artefact="").first()
 
 
 def _published() -> QuerySet[Listing]:
@@ -343,9 +348,7 @@ def listing_get_public(*, slug: str, viewer: User | None = None) -> Listing:
         Listing.objects.select_related("category", "category__parent", "creator")
         .prefetch_related(
             Prefetch("tags", queryset=Tag.objects.order_by("name")),
-            Prefetch(
-                "versions", queryset=ListingVersion.objects.order_by("-major", "-minor", "-patch", "-pk")
-            ),
+            Prefetch("versions", queryset=versions_newest_first()),
             Prefetch("plans", queryset=Plan.objects.filter(is_active=True), to_attr="active_plans"),
         )
         .filter(slug=slug)
@@ -405,9 +408,7 @@ def listings_compare(*, slugs: Sequence[str]) -> Comparison:
         .filter(slug__in=wanted)
         .select_related("category", "creator")
         .prefetch_related(
-            Prefetch(
-                "versions", queryset=ListingVersion.objects.order_by("-major", "-minor", "-patch", "-pk")
-            ),
+            Prefetch("versions", queryset=versions_newest_first()),
             Prefetch("plans", queryset=Plan.objects.filter(is_active=True), to_attr="active_plans"),
         )
     }
@@ -466,11 +467,6 @@ def featured_listings(*, now: datetime | None = None, limit: int = 6) -> list[Li
     )
 
 
-def listing_reviews(*, listing: Listing) -> QuerySet[Review]:
-    """The listing's reviews, newest first, with their buyers."""
-    return Review.objects.filter(listing=listing).select_related("buyer").order_by("-created_at", "-pk")
-
-
 def popular_categories(*, limit: int = 6) -> list[Category]:
     """Categories with the most published listings (for empty states)."""
     return list(
@@ -503,10 +499,14 @@ def agr_reference_price() -> int:
     return parameter_get("token.agr_price_micro_usd")
 
 
-def plan_agr_price(*, plan: Plan, agr_price_micro_usd: int) -> int:
-    """The plan's AGR list price in base units: its own, or the USD price at the reference rate."""
+def plan_agr_price(*, plan: Plan, agr_price_micro_usd: int | None = None) -> int:
+    """The plan's AGR list price in base units: its own, or the USD price at the reference rate
+    (rounded up; `agr_price_micro_usd` defaults to the registry's, pass it to read it once for many
+    plans). Checkout prices through this too (marketplace.services.pricing), so pages and orders agree."""
     if plan.price_agr is not None:
         return int(plan.price_agr)
+    if agr_price_micro_usd is None:
+        agr_price_micro_usd = agr_reference_price()
     return usd_cents_to_agr_base_units(cents=plan.price_cents, agr_price_micro_usd=agr_price_micro_usd)
 
 

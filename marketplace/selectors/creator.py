@@ -11,11 +11,8 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts.models import User
 from marketplace.errors import NotFound, PermissionDenied
-from marketplace.models import Listing, ListingStatus, ListingVersion, Plan, Tag
-
-
-def _versions_newest_first() -> QuerySet[ListingVersion]:
-    return ListingVersion.objects.order_by("-major", "-minor", "-patch", "-pk")
+from marketplace.models import Listing, ListingStatus, Plan, Tag
+from marketplace.selectors.catalog import versions_newest_first
 
 
 def creator_listing_list(*, creator: User) -> QuerySet[Listing]:
@@ -25,7 +22,7 @@ def creator_listing_list(*, creator: User) -> QuerySet[Listing]:
         .select_related("category")
         .prefetch_related(
             Prefetch("plans", queryset=Plan.objects.order_by("-is_active", "position", "price_cents", "pk")),
-            Prefetch("versions", queryset=_versions_newest_first()),
+            Prefetch("versions", queryset=versions_newest_first()),
         )
         .annotate(
             active_plan_count=Count("plans", filter=Q(plans__is_active=True), distinct=True),
@@ -55,7 +52,7 @@ def creator_listing_get(*, slug: str, user: User) -> Listing:
         .prefetch_related(
             Prefetch("tags", queryset=Tag.objects.order_by("name")),
             Prefetch("plans", queryset=Plan.objects.order_by("-is_active", "position", "price_cents", "pk")),
-            Prefetch("versions", queryset=_versions_newest_first()),
+            Prefetch("versions", queryset=versions_newest_first()),
         )
         .filter(slug=slug)
         .first()

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from marketplace.artefacts import artefact_check
 from marketplace.errors import DownloadLimitReached, InvalidState, LicenseRequired, NotFound
 from marketplace.models import (
     License,
@@ -19,7 +20,8 @@ from marketplace.models import (
     Subscription,
     SubscriptionStatus,
 )
-from marketplace.services.orders import LICENSE_KEY_PREFIX, latest_downloadable_version, order_release
+from marketplace.selectors.catalog import latest_downloadable_version
+from marketplace.services.orders import LICENSE_KEY_PREFIX, order_release
 
 
 def _hash(key: str) -> str:
@@ -59,7 +61,8 @@ def license_check(*, key: str) -> License:
 def license_download(*, buyer: User, license_id: int) -> ListingVersion:
     """Count one download of the buyer's license and return the version to stream. The first
     download releases the order's escrow to the creator (the refund window closes with it).
-    Raises NotFound, LicenseRequired (revoked), DownloadLimitReached."""
+    Raises NotFound, LicenseRequired (revoked), DownloadLimitReached, ArtefactUnreadable (nothing
+    counted)."""
     lic = License.objects.filter(pk=license_id, buyer=buyer).only("order_id").first()
     if lic is None:
         raise NotFound("No such license.")
@@ -73,6 +76,8 @@ def license_download(*, buyer: User, license_id: int) -> ListingVersion:
                 f"This license has used all {lic.download_limit} of its downloads.",
                 detail={"download_limit": lic.download_limit},
             )
+        # An unreadable file must not use up a download nor release the escrow (rolled back).
+        artefact_check(path=str(lic.version.artefact.name), wrapped_key=lic.version.wrapped_key)
         lic.downloads_used += 1
         lic.save(update_fields=["downloads_used", "updated_at"])
         LicenseDownload.objects.create(license=lic, version=lic.version, user=buyer)
@@ -93,5 +98,6 @@ def subscription_download(*, buyer: User, subscription_id: int) -> ListingVersio
     version = latest_downloadable_version(listing=sub.listing)
     if version is None:
         raise InvalidState("This model has no downloadable version yet.")
+    artefact_check(path=str(version.artefact.name), wrapped_key=version.wrapped_key)
     LicenseDownload.objects.create(subscription=sub, version=version, user=buyer)
     return version

@@ -46,6 +46,7 @@ from marketplace.models.catalog import ModelSize, PlanInterval
 from marketplace.selectors.creator import listing_creator_check
 from marketplace.services.search import listing_search_index
 from tokenomics.money import AGR_BASE_UNITS_PER_AGR
+from tokenomics.services.stripe_rail import CARD_MAXIMUM_CENTS
 
 # ----------------------------------------------------------------------------- limits
 
@@ -64,7 +65,7 @@ SLUG_BASE_MAX = 120  # leaves room for "-<n>" within the column's 140
 RESERVED_SLUGS = frozenset({"new", "preview"})
 SLUG_ATTEMPTS = 5
 
-PRICE_MAX_CENTS = 99_999_999  # $999,999.99, the most one card charge may be
+PRICE_MAX_CENTS = CARD_MAXIMUM_CENTS  # a plan must be payable in one card charge
 AGR_PRICE_MAX = 1_000_000_000 * AGR_BASE_UNITS_PER_AGR  # the total supply, in base units
 PLAN_NAME_MAX = 60
 PLAN_DESCRIPTION_MAX = 300

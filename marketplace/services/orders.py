@@ -36,7 +36,7 @@ from marketplace.models import (
     SubscriptionStatus,
 )
 from marketplace.models.catalog import PlanInterval
-from marketplace.selectors.catalog import plan_get_for_sale
+from marketplace.selectors.catalog import latest_downloadable_version, plan_get_for_sale
 from marketplace.services.pricing import Quote, quote
 from tokenomics.models import Escrow, LedgerAccount, Payment, Rail
 from tokenomics.models.escrow import EscrowState
@@ -62,15 +62,6 @@ LICENSE_KEY_PREFIX = "agl_"
 class OrderStarted:
     order: Order
     client_secret: str | None  # card: for Stripe.js confirmCardPayment; never logged
-
-
-def _wallet(*, user: User, asset: str) -> LedgerAccount:
-    return user_account_get_or_create(user=user, kind=AccountKind.WALLET, asset=asset)
-
-
-def latest_downloadable_version(*, listing: Listing) -> ListingVersion | None:
-    """The newest version with an artefact: what a one-time buyer gets, and subscribers download."""
-    return listing.versions.exclude(artefact="").order_by("-major", "-minor", "-patch", "-pk").first()
 
 
 def _close_abandoned_subscription(*, buyer: User, listing: Listing) -> None:
@@ -286,7 +277,10 @@ def _order_payment_received(payment: Payment) -> None:
     )
     if order is None or order.status != OrderStatus.AWAITING_PAYMENT:
         return  # canceled before the money came: it stays in the buyer's wallet as credit
-    order_fulfil(order=order, source=_wallet(user=order.buyer, asset=order.asset))
+    order_fulfil(
+        order=order,
+        source=user_account_get_or_create(user=order.buyer, kind=AccountKind.WALLET, asset=order.asset),
+    )
 
 
 def register_payment_handlers() -> None:

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from accounts.models import User
 from marketplace.errors import ValidationFailed
 from marketplace.models import Plan, PlanKind
+from marketplace.selectors.catalog import plan_agr_price
 from tokenomics.models import Asset, Rail
 from tokenomics.money import format_amount, usd_cents_to_agr_base_units
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.selectors.rates import prepaid_bonus, volume_tiers
+from tokenomics.services.payments import RAIL_ASSET
 from tokenomics.services.stripe_rail import CARD_MAXIMUM_CENTS
 from tokenomics.splits import apply_discount, volume_discount_bps
 
-RAIL_ASSET = {Rail.CARD: Asset.USD, Rail.AGR: Asset.AGR}
 # Prepaid credit for pay-per-inference plans: from the registry's minimum (orders.credit_minimum_cents)
 # up to what one card charge may be, on either rail.
 CREDIT_MAXIMUM_CENTS = CARD_MAXIMUM_CENTS
@@ -40,15 +41,6 @@ class Quote:
     def credit(self) -> int:
         """What lands in the buyer's wallet for a per-inference order (total plus the bonus)."""
         return self.total + self.prepaid_bonus
-
-
-def agr_list_price(*, plan: Plan) -> int:
-    """The plan's AGR list price: its own, or its USD price at the reference rate (rounded up)."""
-    if plan.price_agr:
-        return int(plan.price_agr)
-    return usd_cents_to_agr_base_units(
-        cents=plan.price_cents, agr_price_micro_usd=parameter_get("token.agr_price_micro_usd")
-    )
 
 
 def buyer_volume_discount_bps(*, buyer: User | None) -> int:
@@ -89,7 +81,7 @@ def quote(*, plan: Plan, rail: str, buyer: User | None = None, credit_cents: int
                 "Only pay-per-inference plans sell credit.", detail={"credit": ["Leave it out."]}
             )
         if rail == Rail.AGR:
-            list_amount = agr_list_price(plan=plan)
+            list_amount = plan_agr_price(plan=plan)
             total = apply_discount(amount=list_amount, discount_bps=parameter_get("discount.agr_payment_bps"))
             agr_discount = list_amount - total
         else:

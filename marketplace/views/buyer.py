@@ -9,18 +9,16 @@ error and its status."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -30,7 +28,7 @@ from accounts.models import User
 from accounts.selectors import wallet_list
 from core.exceptions import ApplicationError
 from core.types import HtmxHttpRequest
-from marketplace.artefacts import iter_plaintext
+from marketplace.downloads import artefact_response
 from marketplace.errors import NotFound
 from marketplace.forms_buyer import (
     CheckoutForm,
@@ -41,7 +39,6 @@ from marketplace.forms_buyer import (
 )
 from marketplace.models import (
     License,
-    ListingVersion,
     Order,
     OrderStatus,
     Plan,
@@ -49,7 +46,7 @@ from marketplace.models import (
     Subscription,
     SubscriptionStatus,
 )
-from marketplace.selectors.catalog import plan_get_for_sale
+from marketplace.selectors.catalog import latest_downloadable_version, plan_get_for_sale
 from marketplace.selectors.orders import (
     dispute_list_for_buyer,
     license_get_for_buyer,
@@ -63,7 +60,6 @@ from marketplace.selectors.orders import (
 )
 from marketplace.services.licenses import license_download, license_key_issue, subscription_download
 from marketplace.services.orders import (
-    latest_downloadable_version,
     order_cancel,
     order_card_client_secret,
     order_create,
@@ -501,20 +497,6 @@ def license_key(request: HtmxHttpRequest, license_id: int) -> HttpResponse:
     return _order_page(request, user, order, status=status, **extra)
 
 
-def _stream(version: ListingVersion) -> StreamingHttpResponse:
-    """The decrypted artefact, one verified chunk at a time. The first chunk is read before the
-    response starts, so a file that fails verification is an error page, not a broken download."""
-    chunks = iter_plaintext(path=str(version.artefact.name), wrapped_key=version.wrapped_key)
-    first = next(chunks, b"")
-    body: Iterator[bytes] = itertools.chain([first], chunks)
-    response = StreamingHttpResponse(body, content_type="application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(True, version.artefact_name or "artefact")
-    response["Content-Length"] = str(version.artefact_size)
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @login_required
 @require_POST
 def license_download_view(request: HtmxHttpRequest, license_id: int) -> HttpResponseBase:
@@ -524,7 +506,7 @@ def license_download_view(request: HtmxHttpRequest, license_id: int) -> HttpResp
     lic = _own_license(user, license_id)
     try:
         version = license_download(buyer=user, license_id=lic.pk)
-        return _stream(version)
+        return artefact_response(version)
     except ApplicationError as exc:
         order = _own_order(user, lic.order_id)
         return _order_page(request, user, order, status=exc.status_code, license_error=exc.message)
@@ -597,7 +579,7 @@ def subscription_download_view(request: HtmxHttpRequest, subscription_id: int) -
     sub = _own_subscription(user, subscription_id)
     try:
         version = subscription_download(buyer=user, subscription_id=sub.pk)
-        return _stream(version)
+        return artefact_response(version)
     except ApplicationError as exc:
         order = _subscription_order(user, sub)
         if order is None:

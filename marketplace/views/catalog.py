@@ -30,13 +30,13 @@ from marketplace.selectors.catalog import (
     collection_listings,
     featured_listings,
     listing_get_public,
-    listing_reviews,
     listing_search,
     listing_similar,
     listings_compare,
     plan_agr_price,
     popular_categories,
 )
+from marketplace.selectors.reviews import review_list
 from marketplace.services.search import listing_view_record
 
 PAGE_SIZE = 24
@@ -156,7 +156,7 @@ def listing_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "samples": [row for row in listing.sample_io or [] if isinstance(row, dict)],
             "benchmarks": [row for row in listing.benchmarks or [] if isinstance(row, dict)],
             "similar": listing_similar(listing=listing) if listing.is_published else [],
-            "reviews": listing_reviews(listing=listing),
+            "reviews": review_list(listing=listing),
             "compare": _compare_selection(request),
             "compare_limit": COMPARE_LIMIT,
         },

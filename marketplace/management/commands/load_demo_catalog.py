@@ -56,11 +56,11 @@ from marketplace.models import (
     Subscription,
     TaskType,
 )
+from marketplace.selectors.catalog import latest_downloadable_version
 from marketplace.services import listings as listing_services
 from marketplace.services import search as search_services
 from marketplace.services.licenses import license_download
 from marketplace.services.orders import (
-    latest_downloadable_version,
     order_fulfil,
     order_record,
     order_release,

@@ -3,6 +3,8 @@ licenses and downloads, subscriptions; another user's objects are 404 everywhere
 
 from __future__ import annotations
 
+import hashlib
+import os
 from datetime import timedelta
 
 import pytest
@@ -11,7 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts import services as account_services
-from marketplace.models import Order, PlanKind
+from marketplace.artefacts import wrap_key
+from marketplace.models import ListingVersion, Order, PlanKind
 from tests.marketplace.commerce import ARTEFACT, credit_arrival, on_sale, pay_by_card
 from tests.tokenomics.stripe.conftest import LocalStripe
 
@@ -58,10 +61,43 @@ def test_a_card_order_through_the_api(
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == ARTEFACT
     assert download["Content-Length"] == str(len(ARTEFACT))
+    assert download["Content-Type"] == "application/octet-stream"
+    assert download["Content-Disposition"] == 'attachment; filename="model.onnx"'
+    assert download["Cache-Control"] == "no-store"
+    assert download["X-Content-Type-Options"] == "nosniff"
+    assert download["X-Checksum-SHA256"] == hashlib.sha256(ARTEFACT).hexdigest()
     refused = api_client.post(f"/api/v1/orders/{body['id']}/refund", {}, format="json")
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "refund_window_closed"
     assert api_client.get(f"/api/v1/orders/{body['id']}").json()["status"] == "released"
+
+
+def test_an_unreadable_artefact_is_the_error_envelope_not_a_broken_download(
+    api_client, user, localstripe: LocalStripe
+) -> None:
+    """The first chunk is verified before the response starts, so a file that fails decryption
+    is a JSON error, as it is an error page on the download page."""
+    plan = on_sale()
+    bearer(api_client, user)
+    order_id = api_client.post("/api/v1/orders", {"plan": plan.pk, "rail": "card"}, format="json").json()[
+        "id"
+    ]
+    order = credit_arrival(Order.objects.get(pk=order_id))
+    # Another file key: the stored file no longer authenticates under it.
+    ListingVersion.objects.filter(listing=plan.listing).update(wrapped_key=wrap_key(os.urandom(32)))
+
+    response = api_client.post(f"/api/v1/licenses/{order.license.pk}/download")
+    assert response.status_code == 500
+    assert not response.streaming
+    assert response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == "artefact_unreadable"
+    assert error["detail"] == {"chunk": 0}
+    assert "Content-Disposition" not in response
+    order.refresh_from_db()
+    order.license.refresh_from_db()
+    assert order.license.downloads_used == 0  # nothing counted for a file that cannot be served
+    assert order.status == "in_escrow"  # and the refund window stays open
 
 
 def test_another_users_objects_are_not_found(api_client, user, other_user, localstripe: LocalStripe) -> None:

@@ -18,12 +18,12 @@ from marketplace.selectors.catalog import (
     collection_listings,
     featured_listings,
     listing_get_public,
-    listing_reviews,
     listing_search,
     listing_similar,
     listings_compare,
     plan_agr_price,
 )
+from marketplace.selectors.reviews import review_list
 from marketplace.services.search import listing_search_index
 from tests.accounts.factories import UserFactory
 from tests.marketplace.factories import CategoryFactory, ListingFactory, PlanFactory, VersionFactory
@@ -342,6 +342,6 @@ def test_reviews_newest_first_with_buyers():
     old = Review.objects.create(listing=listing, buyer=UserFactory(), rating=4, body="Good")
     new = Review.objects.create(listing=listing, buyer=UserFactory(), rating=5, body="Great")
     Review.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=1))
-    reviews = list(listing_reviews(listing=listing))
+    reviews = list(review_list(listing=listing))
     assert reviews == [new, old]
     assert reviews[0].buyer.public_name

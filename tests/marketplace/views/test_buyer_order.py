@@ -295,6 +295,9 @@ def test_download_streams_the_exact_bytes_and_counts(client, buyer, localstripe)
         assert response["Content-Disposition"] == 'attachment; filename="model.onnx"'
         lic.refresh_from_db()
         assert lic.downloads_used == used
+    assert response["Cache-Control"] == "no-store"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Checksum-SHA256"] == hashlib.sha256(ARTEFACT).hexdigest()
     order.refresh_from_db()
     assert order.status == OrderStatus.RELEASED  # the first download released the escrow
 
@@ -346,6 +349,18 @@ def test_refund_after_the_window_is_refused(client, buyer, localstripe):  # noqa
     order.refresh_from_db()
     assert order.status == OrderStatus.IN_ESCROW
     assert_ledger_balances()
+
+
+def test_an_unreadable_artefact_is_an_error_page_not_a_broken_download(client, buyer, localstripe):  # noqa: F811
+    order = credit_arrival(card_order(buyer, one_time_plan()))
+    lic = License.objects.get(order=order)
+    other_key = encrypt_to_storage(source=ContentFile(b"x", name="x"), name="x").wrapped_key
+    ListingVersion.objects.filter(listing=order.listing).update(wrapped_key=other_key)
+    response = client.post(f"/licenses/{lic.pk}/download/")
+    assert response.status_code == 500
+    assert not response.streaming
+    assert "Content-Disposition" not in response
+    assert "failed verification" in page(response)
 
 
 def test_refund_after_a_download_is_refused(client, buyer, localstripe):  # noqa: F811
