@@ -102,7 +102,10 @@ class OrderListCreateApi(APIView):
             POSITIVE_WHOLE_NUMBER,
             max_length=12,
             required=False,
-            help_text="Pay-per-inference plans only: prepaid credit to buy, in US cents (from 500).",
+            help_text=(
+                "Pay-per-inference plans only: prepaid credit to buy, in US cents "
+                "(from the registry's orders.credit_minimum_cents)."
+            ),
         )
 
     @extend_schema(
@@ -132,8 +135,9 @@ class OrderListCreateApi(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
         tags=["orders"],
         description=(
-            "Start an order for a plan. The price is the plan's list price, less 15% when paying in "
-            "AGR. `card` returns a PaymentIntent client secret for Stripe.js; `agr` returns the token, "
+            "Start an order for a plan. The price is the plan's list price, less the registry's "
+            "discount.agr_payment_bps (15% by default) when paying in AGR. `card` returns a "
+            "PaymentIntent client secret for Stripe.js; `agr` returns the token, "
             "deposit address, amount and reference to pay, then `POST /orders/{id}/agr-payment`. The "
             "order moves to `in_escrow` (one-time, subscription) or `paid` (prepaid credit) when the "
             "money arrives."
@@ -228,7 +232,8 @@ class OrderRefundApi(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
         tags=["orders"],
         description=(
-            "Refund a one-time purchase in full within 7 days if nothing was downloaded; the money goes "
+            "Refund a one-time purchase in full within escrow.refund_window_seconds (7 days by default) if "
+            "nothing was downloaded; the money goes "
             "back through the rail that paid. Otherwise `409 refund_window_closed`. Subscriptions are "
             "refunded pro rata by cancelling them."
         ),

@@ -19,6 +19,7 @@ from marketplace.models import (
     PlanKind,
     Subscription,
 )
+from tokenomics.selectors.parameters import parameters_get
 from tokenomics.splits import prorated_refund
 
 # Orders that count as a purchase: paid, and not refunded in full.
@@ -65,6 +66,16 @@ def subscription_get_for_buyer(*, buyer: User, subscription_id: int) -> Subscrip
 
 def dispute_list_for_buyer(*, buyer: User) -> QuerySet[Dispute]:
     return Dispute.objects.filter(buyer=buyer).select_related("order", "order__listing")
+
+
+def buyer_terms() -> dict[str, int]:
+    """The registry's terms the storefront states to buyers, in their units (show them with the
+    `unit_value` filter): the AGR-payment discount in bps and the refund window in seconds."""
+    values = parameters_get(["discount.agr_payment_bps", "escrow.refund_window_seconds"])
+    return {
+        "agr_discount_bps": values["discount.agr_payment_bps"],
+        "refund_window_seconds": values["escrow.refund_window_seconds"],
+    }
 
 
 def order_refund_deadline(*, order: Order) -> datetime | None:

@@ -48,6 +48,7 @@ from marketplace.models import (
 )
 from marketplace.selectors.catalog import latest_downloadable_version, plan_get_for_sale
 from marketplace.selectors.orders import (
+    buyer_terms,
     dispute_list_for_buyer,
     license_get_for_buyer,
     license_list_for_buyer,
@@ -163,6 +164,7 @@ def _checkout_context(
         if plan.kind == PlanKind.ONE_TIME
         else None,
         "own_listing": plan.listing.creator_id == getattr(request.user, "pk", None),
+        "terms": buyer_terms(),
     }
 
 
@@ -310,6 +312,7 @@ def _order_context(user: User, order: Order, **extra: Any) -> dict[str, Any]:
         "credit": int(order.total) + prepaid_bonus(amount=int(order.total))
         if order.kind == PlanKind.PER_INFERENCE
         else 0,
+        "terms": buyer_terms(),
     }
     context.update(extra)
     return context

@@ -36,6 +36,7 @@ from marketplace.selectors.catalog import (
     plan_agr_price,
     popular_categories,
 )
+from marketplace.selectors.orders import buyer_terms
 from marketplace.selectors.reviews import review_list
 from marketplace.services.search import listing_view_record
 
@@ -159,6 +160,7 @@ def listing_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "reviews": review_list(listing=listing),
             "compare": _compare_selection(request),
             "compare_limit": COMPARE_LIMIT,
+            "terms": buyer_terms(),
         },
     )
 

@@ -15,6 +15,7 @@ from marketplace.services.search import listing_search_index
 from marketplace.views.catalog import COMPARE_SESSION_KEY, PAGE_SIZE
 from tests.accounts.factories import UserFactory
 from tests.marketplace.factories import CategoryFactory, ListingFactory, PlanFactory, VersionFactory
+from tokenomics.services.parameters import parameter_set
 
 pytestmark = pytest.mark.django_db
 
@@ -182,6 +183,15 @@ def test_listing_page_shows_the_model(client):
     assert "Verified" in html
     assert listing.creator.public_name in html
     assert "Add to compare" in html
+
+
+def test_listing_page_states_the_agr_discount_the_registry_holds(client, django_capture_on_commit_callbacks):
+    listing = _listing(slug="priced", accepts_agr=True)
+    PlanFactory(listing=listing, price_cents=4_900)
+    assert "15.00% off when paid in AGR" in client.get("/models/priced/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):  # the new value reaches the cache at commit
+        parameter_set(key="discount.agr_payment_bps", value=1_400, reason="Governance vote")
+    assert "14.00% off when paid in AGR" in client.get("/models/priced/").content.decode()
 
 
 def test_similar_models_are_shown(client):
