@@ -159,6 +159,20 @@ class StrictCharField(serializers.CharField):
         return str(super().to_internal_value(data))
 
 
+class StrictRegexField(serializers.RegexField):
+    """A RegexField that refuses numbers instead of turning them into text (money travels as strings)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+# A whole number above zero written as a string (amounts in minor units travel as strings); at most
+# 78 digits, what a ledger amount can hold.
+POSITIVE_WHOLE_NUMBER = r"^[1-9][0-9]{0,77}$"
+
+
 def query_params(request: Any) -> dict[str, Any]:
     """Query parameters as a plain dict, so serializers treat `?x=` as blank, not as absent."""
     return {key: request.query_params.getlist(key)[-1] for key in request.query_params}

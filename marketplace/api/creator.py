@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from accounts.http import authenticated_user
 from accounts.models import User
 from accounts.services import ApiKeyPrincipal
-from core.api import ErrorSerializer, StrictCharField, not_blank
+from core.api import POSITIVE_WHOLE_NUMBER, ErrorSerializer, StrictCharField, not_blank
 from marketplace.errors import ValidationFailed
 from marketplace.models import Category, Listing, ListingStatus, ListingVersion, Plan, PlanKind, QualityTier
 from marketplace.models.catalog import ModelSize, PlanInterval, TaskType
@@ -31,7 +31,6 @@ from tokenomics.api.views import MoneySerializer
 from tokenomics.models import Asset
 from tokenomics.money import money_json
 
-POSITIVE_WHOLE_NUMBER = r"^[1-9][0-9]*$"
 WRITE_SCOPES: dict[str, str] = {"POST": "write", "PATCH": "write", "DELETE": "write"}
 # Service field names -> the API's names, so errors point at what the client sent.
 PLAN_FIELD_NAMES = {"price_cents": "price", "price_agr": "agr_price"}

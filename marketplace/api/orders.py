@@ -13,7 +13,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import authenticated_user
-from core.api import ErrorSerializer, Pagination, StrictCharField, not_blank, paginated_response
+from core.api import (
+    POSITIVE_WHOLE_NUMBER,
+    ErrorSerializer,
+    Pagination,
+    StrictCharField,
+    not_blank,
+    paginated_response,
+)
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from marketplace.errors import InvalidState
 from marketplace.models import Dispute, Order, OrderStatus, PlanKind
@@ -30,8 +37,6 @@ from tokenomics.api.views import MoneySerializer
 from tokenomics.models import Rail
 from tokenomics.money import money_json
 from tokenomics.services.chain_rail import agr_payment_verify
-
-POSITIVE_WHOLE_NUMBER = r"^[1-9][0-9]*$"
 
 
 class OrderOutputSerializer(serializers.Serializer[Any]):

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import authenticated_user
-from core.api import ErrorSerializer
+from core.api import POSITIVE_WHOLE_NUMBER, ErrorSerializer
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from tokenomics.api.views import MoneySerializer
 from tokenomics.models import Payment, Rail
@@ -21,8 +21,6 @@ from tokenomics.selectors.payments import payment_get_for_user
 from tokenomics.services.chain_rail import agr_payment_instructions, agr_payment_start, agr_payment_verify
 from tokenomics.services.payments import CREDIT_TOP_UP
 from tokenomics.services.stripe_rail import card_payment_start
-
-POSITIVE_WHOLE_NUMBER = r"^[1-9][0-9]*$"
 
 
 class CardInstructionsSerializer(serializers.Serializer[Any]):

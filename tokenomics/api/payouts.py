@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import authenticated_user
-from core.api import ErrorSerializer, Pagination, paginated_response
+from core.api import POSITIVE_WHOLE_NUMBER, ErrorSerializer, Pagination, StrictRegexField, paginated_response
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from tokenomics.api.views import MoneySerializer
 from tokenomics.models import Asset, Payout, Rail
@@ -21,19 +21,8 @@ from tokenomics.money import money_json
 from tokenomics.selectors.payouts import payout_get_for_user, payout_list_for_user
 from tokenomics.services.payouts import payout_request
 
-# At most 78 digits: what a ledger amount can hold.
-POSITIVE_WHOLE_NUMBER = r"^[1-9][0-9]{0,77}$"
 ACCOUNTS = {"creator": AccountKind.CREATOR_PAYABLE, "provider": AccountKind.PROVIDER_PAYABLE}
 ACCOUNT_NAMES = {kind.value: name for name, kind in ACCOUNTS.items()}
-
-
-class StrictRegexField(serializers.RegexField):
-    """A RegexField that refuses numbers instead of turning them into text (money travels as strings)."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return str(super().to_internal_value(data))
 
 
 class StrictBooleanField(serializers.BooleanField):
