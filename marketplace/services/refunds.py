@@ -73,6 +73,20 @@ def _revoke_license(order: Order, now: datetime) -> None:
     License.objects.filter(order=order, revoked_at__isnull=True).update(revoked_at=now, updated_at=now)
 
 
+def order_settlement_record(*, order: Order, refunded: int, now: datetime) -> None:
+    """Record on the (locked) order how its escrow was settled: `refunded` back to the buyer, the
+    rest to the creator. All of it refunded: REFUNDED; otherwise RELEASED (released now unless it
+    was before). The caller moves the money (escrow refund/release, or a clawback)."""
+    order.refunded_amount = refunded
+    if refunded == order.total:
+        order.status = OrderStatus.REFUNDED
+    else:
+        order.status = OrderStatus.RELEASED
+        order.released_at = order.released_at or now
+    order.refunded_at = now if refunded else None
+    order.save(update_fields=["status", "refunded_amount", "refunded_at", "released_at", "updated_at"])
+
+
 def order_refund(*, buyer: User, order_id: int, reason: str = "") -> Order:
     """Refund a one-time order in full, no questions asked, inside the refund window if nothing
     was downloaded; the license is revoked and the money goes back through the rail that paid.
@@ -212,10 +226,8 @@ def dispute_resolve(
             sale_clawback(
                 escrow_id=escrow.pk, amount=amount, reason=f"Upheld dispute {dispute.pk}: {note}"[:255]
             )
-        order.refunded_amount = amount
-        if amount == order.total:
-            order.status = OrderStatus.REFUNDED
-            order.refunded_at = now
+        order_settlement_record(order=order, refunded=amount, now=now)
+        if order.status == OrderStatus.REFUNDED:
             _revoke_license(order, now)
             if order.subscription_id is not None:
                 Subscription.objects.filter(pk=order.subscription_id).update(
@@ -224,11 +236,6 @@ def dispute_resolve(
                     current_period_end=now,
                     updated_at=now,
                 )
-        else:
-            order.status = OrderStatus.RELEASED
-            order.released_at = order.released_at or now
-            order.refunded_at = now if amount else None
-        order.save(update_fields=["status", "refunded_amount", "refunded_at", "released_at", "updated_at"])
         dispute.status = outcome
         dispute.refund_amount = amount
         dispute.resolution_note = note

@@ -18,7 +18,7 @@ from marketplace.models import Order, OrderStatus, PlanKind, Subscription, Subsc
 from marketplace.selectors.orders import period_refund
 from marketplace.services.orders import order_fulfil, order_record
 from marketplace.services.pricing import quote
-from marketplace.services.refunds import rail_refund
+from marketplace.services.refunds import order_settlement_record, rail_refund
 from tokenomics.errors import InsufficientFunds
 from tokenomics.models.ledger import AccountKind
 from tokenomics.services.escrow import escrow_refund, escrow_release
@@ -61,16 +61,7 @@ def subscription_cancel(
                 escrow_refund(escrow_id=order.escrow.pk, amount=refund)
             else:
                 escrow_release(escrow_id=order.escrow.pk)
-            order.refunded_amount = refund
-            if refund == order.total:
-                order.status = OrderStatus.REFUNDED
-            else:
-                order.status = OrderStatus.RELEASED
-                order.released_at = now
-            order.refunded_at = now if refund else None
-            order.save(
-                update_fields=["status", "refunded_amount", "refunded_at", "released_at", "updated_at"]
-            )
+            order_settlement_record(order=order, refunded=refund, now=now)
         sub.status = SubscriptionStatus.CANCELED
         sub.canceled_at = now
         sub.current_period_end = now
