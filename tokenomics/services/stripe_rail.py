@@ -282,9 +282,13 @@ def payment_refund(*, payment: Payment, amount: int, reason: str = "") -> Paymen
         wallet = user_account_get_or_create(user=locked.user, kind=AccountKind.WALLET, asset=Asset.USD)
         stripe_side = system_account_get_or_create(kind=AccountKind.EXTERNAL_STRIPE, asset=Asset.USD)
         legs = [Leg(wallet, -amount), Leg(stripe_side, amount)]
-        # A refunded top-up gives back the prepaid bonus it earned, in proportion (rounded down,
-        # so partial refunds never take back more than was granted).
-        bonus_back = payment_bonus_granted(payment=locked) * amount // locked.received_amount
+        # A refunded top-up gives back the prepaid bonus it earned, in proportion. The share is
+        # rounded down cumulatively (what all refunds so far owe, less what the earlier ones took),
+        # so partial refunds never take back more than was granted and, summing to the whole
+        # payment, take back all of it.
+        granted = payment_bonus_granted(payment=locked)
+        received = locked.received_amount
+        bonus_back = granted * (taken + amount) // received - granted * taken // received
         if bonus_back:
             promotions = system_account_get_or_create(kind=AccountKind.PROMOTIONS, asset=Asset.USD)
             legs = [

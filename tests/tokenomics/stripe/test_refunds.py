@@ -184,4 +184,24 @@ def test_partial_top_up_refunds_take_back_the_bonus_in_proportion(user, topped_u
     payment_refund(payment=topped_up, amount=333)
     assert usd_wallet(user) == 1_100 - 333 - 33  # floor(100 * 333 / 1000)
     payment_refund(payment=topped_up, amount=667)
-    assert usd_wallet(user) == 1  # floors never take back more than was granted
+    # Cumulative floors (100 * 1000 // 1000 - 33 = 67 now): never more than was granted, and the
+    # whole bonus once the whole payment is refunded.
+    assert usd_wallet(user) == 0
+
+
+def test_partial_top_up_refunds_summing_to_the_whole_take_back_the_whole_bonus(
+    user, topped_up: Payment
+) -> None:
+    promotions = system_account_get_or_create(kind=AccountKind.PROMOTIONS, asset="USD")
+    promotions.refresh_from_db()
+    promotions_before = promotions.balance
+    taken_back = []
+    for amount in (333, 333, 333, 1):
+        before = usd_wallet(user)
+        payment_refund(payment=topped_up, amount=amount)
+        taken_back.append(before - usd_wallet(user) - amount)
+    assert taken_back == [33, 33, 33, 1]  # cumulative floors of 100 * refunded / 1000
+    assert sum(taken_back) == 100  # the whole $1.00 bonus, not 99 cents
+    assert usd_wallet(user) == 0
+    promotions.refresh_from_db()
+    assert promotions.balance - promotions_before == 100
