@@ -7,13 +7,16 @@ from typing import Any
 
 from django import forms
 
-from tokenomics.models import Rail
-from tokenomics.money import AGR_BASE_UNITS_PER_AGR, AGR_DECIMALS
+from tokenomics.models import Asset, Rail
+from tokenomics.money import AGR_DECIMALS, format_amount
+from tokenomics.selectors.parameters import parameter_get
 from tokenomics.services.stripe_rail import CARD_MAXIMUM_CENTS, CARD_MINIMUM_CENTS
 
 USD_DECIMALS = 2
-# More AGR than will ever exist; bounds the digits a form can send to the ledger.
-AGR_MAXIMUM_WHOLE = 10**15
+# The registry's total AGR supply (in AGR base units) bounds the digits a form can send to the ledger.
+AGR_TOTAL_SUPPLY_KEY = "token.total_supply"
+_CARD_MINIMUM_TEXT = format_amount(amount=CARD_MINIMUM_CENTS, asset=Asset.USD)  # "$0.50"
+_CARD_MAXIMUM_TEXT = format_amount(amount=CARD_MAXIMUM_CENTS, asset=Asset.USD)  # "$999,999.99"
 _AMOUNT = re.compile(r"^(?P<whole>\d+)(?:\.(?P<fraction>\d*))?$|^\.(?P<only_fraction>\d+)$")
 
 
@@ -47,6 +50,28 @@ def parse_amount(text: str, *, decimals: int, unit: str) -> int:
     return amount
 
 
+def _typed_amount(
+    form: forms.Form, data: dict[str, Any], *, choice_field: str, usd_choice: str
+) -> int | None:
+    """The amount typed in `form`, in minor units of the currency chosen in `choice_field`: US
+    dollars for `usd_choice`, else AGR (at most the total supply). None when either field is
+    missing, or when the amount is unusable (its error is then added to the amount field)."""
+    choice = data.get(choice_field)
+    text = data.get("amount")
+    if choice is None or text is None:
+        return None
+    try:
+        if choice == usd_choice:
+            return parse_amount(text, decimals=USD_DECIMALS, unit="US dollars")
+        minor = parse_amount(text, decimals=AGR_DECIMALS, unit="AGR")
+        if minor > parameter_get(AGR_TOTAL_SUPPLY_KEY):
+            raise AmountError("That is more AGR than exists.")
+    except AmountError as exc:
+        form.add_error("amount", str(exc))
+        return None
+    return minor
+
+
 class TopUpForm(forms.Form):
     rail = forms.ChoiceField(
         label="Pay with",
@@ -57,31 +82,26 @@ class TopUpForm(forms.Form):
     amount = forms.CharField(
         label="Amount",
         max_length=48,
-        help_text="In US dollars for a card (at least $0.50, e.g. 25.00), or in AGR (e.g. 100 or 1.5).",
+        help_text=(
+            f"In US dollars for a card (at least {_CARD_MINIMUM_TEXT}, e.g. 25.00), "
+            "or in AGR (e.g. 100 or 1.5)."
+        ),
         error_messages={"required": "Enter an amount."},
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "25.00"}),
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        rail = data.get("rail")
-        text = data.get("amount")
-        if rail is None or text is None:
+        minor = _typed_amount(self, data, choice_field="rail", usd_choice=Rail.CARD)
+        if minor is None:
             return data
-        try:
-            if rail == Rail.CARD:
-                minor = parse_amount(text, decimals=USD_DECIMALS, unit="US dollars")
-                if minor < CARD_MINIMUM_CENTS:
-                    raise AmountError("The smallest card top-up is $0.50.")
-                if minor > CARD_MAXIMUM_CENTS:
-                    raise AmountError("The largest card top-up is $999,999.99.")
-            else:
-                minor = parse_amount(text, decimals=AGR_DECIMALS, unit="AGR")
-                if minor > AGR_MAXIMUM_WHOLE * AGR_BASE_UNITS_PER_AGR:
-                    raise AmountError("That is more AGR than exists.")
-        except AmountError as exc:
-            self.add_error("amount", str(exc))
-            return data
+        if data["rail"] == Rail.CARD:
+            if minor < CARD_MINIMUM_CENTS:
+                self.add_error("amount", f"The smallest card top-up is {_CARD_MINIMUM_TEXT}.")
+                return data
+            if minor > CARD_MAXIMUM_CENTS:
+                self.add_error("amount", f"The largest card top-up is {_CARD_MAXIMUM_TEXT}.")
+                return data
         data["minor_units"] = minor
         return data
 
@@ -120,21 +140,10 @@ class PayoutForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        asset = data.get("asset")
-        text = data.get("amount")
-        if asset is None or text is None:
+        minor = _typed_amount(self, data, choice_field="asset", usd_choice="USD")
+        if minor is None:
             return data
-        try:
-            if asset == "USD":
-                minor = parse_amount(text, decimals=USD_DECIMALS, unit="US dollars")
-            else:
-                minor = parse_amount(text, decimals=AGR_DECIMALS, unit="AGR")
-                if minor > AGR_MAXIMUM_WHOLE * AGR_BASE_UNITS_PER_AGR:
-                    raise AmountError("That is more AGR than exists.")
-        except AmountError as exc:
-            self.add_error("amount", str(exc))
-            return data
-        if asset == "USD" and data.get("to_address"):
+        if data["asset"] == "USD" and data.get("to_address"):
             self.add_error("to_address", "An address is only for AGR payouts; USD is paid through Stripe.")
         data["minor_units"] = minor
         return data

@@ -28,7 +28,7 @@ from tokenomics.models.rails import PaymentStatus
 from tokenomics.money import format_amount
 from tokenomics.selectors.ledger import user_balances, user_entries
 from tokenomics.selectors.parameters import parameter_list
-from tokenomics.selectors.payments import payment_get_for_user
+from tokenomics.selectors.payments import payment_bonus_granted, payment_get_for_user
 from tokenomics.selectors.payouts import payout_quote as payout_quote_get
 from tokenomics.selectors.rates import CreatorStanding, creator_standing, prepaid_bonus
 from tokenomics.services.chain_rail import Reason, agr_payment_instructions, agr_payment_start
@@ -185,7 +185,8 @@ def _status_context(payment: Payment) -> dict[str, Any]:
         "payment": payment,
         "open": payment.status in OPEN_STATUSES,
         "amount_display": format_amount(amount=payment.amount, asset=payment.asset),
-        "credited": received + prepaid_bonus(amount=received) if received else 0,
+        # What the ledger credited (the bonus granted then), not a recomputation at today's rate.
+        "credited": received + payment_bonus_granted(payment=payment) if received else 0,
     }
 
 

@@ -36,9 +36,7 @@ def payouts_panel_context(
 ) -> dict[str, Any]:
     """What `tokenomics/_payouts_panel.html` shows for `user`; `quote` and `confirm` (the values the
     Confirm button posts) make its form the confirmation step."""
-    values = parameters_get(
-        ["payout.instant_fee_bps", "payout.schedule_seconds", "payout.kyc_threshold_cents"]
-    )
+    values = parameters_get(_PARAMETERS)
     return {
         "balances": user_balances(user=user),
         "form": form if form is not None else PayoutForm(),

@@ -9,9 +9,10 @@ import pytest
 from tests.accounts.factories import UserFactory
 from tests.tokenomics.chain.conftest import chain, link, new_key, use_tester_chain  # noqa: F401
 from tests.tokenomics.stripe.conftest import _stripe_is_localstripe, localstripe  # noqa: F401
-from tokenomics.forms import AmountError, parse_amount
+from tokenomics.forms import AmountError, PayoutForm, TopUpForm, parse_amount
 from tokenomics.models import Payment
 from tokenomics.money import agr
+from tokenomics.services.parameters import parameter_set
 from tokenomics.services.stripe_rail import stripe_reconcile
 
 pytestmark = pytest.mark.django_db
@@ -126,6 +127,30 @@ def test_invalid_input_is_shown_next_to_the_field(client, user, rail, amount, me
     assert not Payment.objects.exists()
 
 
+def test_amounts_are_capped_by_the_card_limits_and_the_agr_total_supply(client, user):
+    client.force_login(user)
+    html = client.post(URL, {"rail": "card", "amount": "1000000.00"}).content.decode()
+    assert "The largest card top-up is $999,999.99." in _errors(html)
+    # The AGR cap is the registry's total supply (1,000,000,000 AGR by default), not a fixed number.
+    assert client.post(URL, {"rail": "agr", "amount": "1,000,000,000"}).status_code == 200
+    over = client.post(URL, {"rail": "agr", "amount": "1000000000.000000000000000001"})
+    assert over.status_code == 400
+    assert "That is more AGR than exists." in _errors(over.content.decode())
+    assert "at least $0.50" in str(TopUpForm().fields["amount"].help_text)
+
+
+def test_a_payout_of_more_agr_than_exists_is_refused():
+    form = PayoutForm(data={"account": "creator", "asset": "AGR", "amount": "1000000000.000000000000000001"})
+    assert not form.is_valid()
+    assert form.errors["amount"] == ["That is more AGR than exists."]
+    form = PayoutForm(data={"account": "creator", "asset": "AGR", "amount": "1000000000"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["minor_units"] == agr(1_000_000_000)
+    form = PayoutForm(data={"account": "creator", "asset": "USD", "amount": "12.34"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["minor_units"] == 1_234
+
+
 def test_review_shows_what_will_happen_before_money_moves(client, user):
     client.force_login(user)
     response = client.post(URL, {"rail": "card", "amount": "25.00"})
@@ -190,6 +215,26 @@ def test_status_stops_polling_once_paid(client, user, localstripe):  # noqa: F81
     assert 'href="/wallet/"' in html
     # The pay page of a paid top-up shows no card form.
     assert "card-element" not in client.get(f"/wallet/top-up/{payment.pk}/").content.decode()
+
+
+def test_status_shows_the_bonus_the_ledger_credited_not_todays_rate(
+    client,
+    user,
+    localstripe,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    client.force_login(user)
+    client.post(START, {"rail": "card", "amount": "10.00"})
+    payment = Payment.objects.get()
+    assert localstripe.pay(payment.stripe_payment_intent_id)["status"] == "succeeded"
+    stripe_reconcile()
+    status_url = f"/wallet/top-up/{payment.pk}/status/"
+    credited = "your wallet was credited $11.00, including the prepaid bonus"
+    assert credited in client.get(status_url).content.decode()
+    # The bonus rate changes afterwards: the page still shows what the ledger credited.
+    with django_capture_on_commit_callbacks(execute=True):
+        parameter_set(key="discount.prepaid_bonus_bps", value=2_000, emergency=True)
+    assert credited in client.get(status_url).content.decode()
 
 
 def test_someone_elses_top_up_is_not_found(client, user, localstripe):  # noqa: F811
