@@ -29,7 +29,7 @@ from marketplace.models.commerce import (
     SubscriptionStatus,
 )
 from marketplace.models.reviews import Review
-from marketplace.models.search import SearchEntry
+from marketplace.models.search import SearchEntry, SearchTerm
 
 __all__ = [
     "Category",
@@ -51,6 +51,7 @@ __all__ = [
     "QualityTier",
     "Review",
     "SearchEntry",
+    "SearchTerm",
     "Subscription",
     "SubscriptionStatus",
     "Tag",

@@ -6,6 +6,10 @@ counting or ranking thousands of matches on it visits thousands of heap pages; h
 share a page, and the B-tree indexes below serve each ordering and let the counts of the common
 filters run as index-only scans (benchmarks/catalog.py measures both).
 
+On PostgreSQL each entry's document is also split into SearchTerm rows, one per word, ordered by the
+rank a search for that word alone gives the listing: the count and first page of a one-word search
+are then index-only scans of one key range, where ranking on the document reads every match.
+
 Rows are written only by marketplace.services.search (`listing_search_index` after every listing
 write, `listings_search_index_all` to rebuild) and exist exactly for the published listings.
 """
@@ -58,3 +62,22 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return f"search entry of listing {self.listing_id}"
+
+
+class SearchTerm(models.Model):
+    """One word (lexeme) of a search entry's document, PostgreSQL only, with `score`: the
+    ts_rank(document, word) a search for that word alone gives the entry, and the entry's
+    trending_score.
+
+    The primary key is the order of a one-word search by relevance (rank, then trending, then the
+    newest listing; scanned backwards), so that search's count and first page read one key range of
+    the primary key index without visiting the table (marketplace.selectors.catalog)."""
+
+    pk = models.CompositePrimaryKey("lexeme", "score", "trending_score", "entry")
+    lexeme = models.TextField()
+    score = models.FloatField()
+    trending_score = models.BigIntegerField()
+    entry = models.ForeignKey(SearchEntry, on_delete=models.CASCADE, related_name="terms")
+
+    def __str__(self) -> str:
+        return f"search term {self.lexeme!r} of listing {self.entry_id}"

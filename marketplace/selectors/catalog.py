@@ -5,8 +5,10 @@ Search and filters read the search index (marketplace.models.search.SearchEntry,
 published listing) and fetch only the page's listings. On PostgreSQL the search is full-text over
 the entry's GIN-indexed document, ranked, with fallbacks when it finds nothing: words spell-corrected
 by trigram similarity (typos such as "transfromer"), any of the words, then titles similar by
-trigrams. SQLite, the local default, has none of these, so the same selector matches substrings of
-the title, summary and tags."""
+trigrams. A search that comes down to one word, by relevance and without filters, reads its count and
+first results from that word's rows of the words index (SearchTerm) in the same order. SQLite, the
+local default, has none of these, so the same selector matches substrings of the title, summary and
+tags."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import reduce
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
@@ -38,6 +40,7 @@ from marketplace.models import (
     Plan,
     PlanKind,
     SearchEntry,
+    SearchTerm,
     Tag,
 )
 from tokenomics.money import usd_cents_to_agr_base_units
@@ -124,9 +127,20 @@ class ListingResults:
     With `head` (a text search on PostgreSQL, whose matches are all read through the GIN index
     anyway), the count comes with the first SEARCH_HEAD ids in one pass, COUNT(*) OVER () above a
     subquery that computes the rank (fenced by OFFSET 0: otherwise the window would buffer every
-    match's document to rank it afterwards), so a first page costs three queries."""
+    match's document to rank it afterwards), so a first page costs three queries.
 
-    def __init__(self, entries: QuerySet[SearchEntry], order: OrderKeys, *, head: bool = False) -> None:
+    With `word` as well (a one-word search by relevance without filters, whose matches and order
+    are exactly that word's SearchTerm rows), the count and the head come from one key range of the
+    terms' primary key index instead: no document is read or ranked, however many match."""
+
+    def __init__(
+        self,
+        entries: QuerySet[SearchEntry],
+        order: OrderKeys,
+        *,
+        head: bool = False,
+        word: str | None = None,
+    ) -> None:
         keys = (*order, TIE_BREAK)
         self._entries = entries.order_by(
             *(
@@ -136,6 +150,7 @@ class ListingResults:
         )
         self._keys = keys
         self._with_head = head and connection.vendor == "postgresql"
+        self._word = word if self._with_head else None
         self._head: list[int] | None = None
         self._count: int | None = None
 
@@ -154,6 +169,9 @@ class ListingResults:
         return self._count
 
     def _load_head(self) -> None:
+        if self._word is not None:
+            self._load_word_head(self._word)
+            return
         columns = dict.fromkeys(column for column, _, _ in self._keys)
         try:
             sql, params = self._entries.order_by().values(*columns).query.sql_with_params()
@@ -172,6 +190,20 @@ class ListingResults:
                 [*params, SEARCH_HEAD],
             )
             rows = cursor.fetchall()
+        self._head = [listing_id for listing_id, _ in rows]
+        self._count = int(rows[0][1]) if rows else 0
+
+    def _load_word_head(self, word: str) -> None:
+        terms = SearchTerm.objects.filter(lexeme=word)
+        # The primary key's order (scanned backwards) is the ranked order: score (the word's
+        # ts_rank), trending, newest listing; the count rides along as a scalar subquery.
+        rows = list(
+            terms.annotate(
+                total=Subquery(terms.order_by().values("lexeme").annotate(n=Count("*")).values("n"))
+            )
+            .order_by("-score", "-trending_score", "-entry_id")
+            .values_list("entry_id", "total")[:SEARCH_HEAD]
+        )
         self._head = [listing_id for listing_id, _ in rows]
         self._count = int(rows[0][1]) if rows else 0
 
@@ -254,9 +286,16 @@ def listing_search(
     text = (search or "").strip()
     if not text:
         return ListingResults(entries, _order_keys(ordering, ranked=False))
+    # A one-word search's order is its SearchTerm rows' order only by relevance and without filters.
+    by_word = ordering == "relevance" and not entries.query.has_filters()
     # The first way of matching that finds anything wins; its count comes with its first page.
-    for matches, ranked in _searches(entries, text):
-        results = ListingResults(matches, _order_keys(ordering, ranked=ranked), head=True)
+    for matching in _searches(entries, text, by_word=by_word):
+        results = ListingResults(
+            matching.matches,
+            _order_keys(ordering, ranked=matching.ranked),
+            head=True,
+            word=matching.word if by_word else None,
+        )
         if results.count():
             break
     return results
@@ -282,42 +321,101 @@ def _order_keys(ordering: str, *, ranked: bool) -> OrderKeys:
             return (("min_price_cents", True, True),)
 
 
-def _searches(entries: QuerySet[SearchEntry], text: str) -> Iterator[tuple[QuerySet[SearchEntry], bool]]:
-    """The ways of matching `text`, most exact first, each with whether it carries a `rank`.
+class Matching(NamedTuple):
+    """One way of matching a search text: the matching index rows, whether they carry a `rank`, and
+    the one word (lexeme) whose SearchTerm rows are exactly these matches in rank order, if it is
+    one word (PostgreSQL)."""
+
+    matches: QuerySet[SearchEntry]
+    ranked: bool
+    word: str | None = None
+
+
+def _searches(entries: QuerySet[SearchEntry], text: str, *, by_word: bool = False) -> Iterator[Matching]:
+    """The ways of matching `text`, most exact first.
 
     On PostgreSQL: every word (websearch syntax: "quoted phrases", -excluded, or); every word after
     spell-correcting the unknown ones against the tag vocabulary by trigram similarity ("sentimnet"
     -> sentiment); any of those words, ranked so that listings with more of them come first; titles
-    similar by trigrams. SQLite matches substrings of the title, summary and tags."""
+    similar by trigrams. Words no listing contains are left out of the last two (the search words
+    table says so at once), and a way that needs one of them is skipped. With `by_word`, a way that
+    comes down to one word names it (Matching.word). SQLite matches substrings of the title,
+    summary and tags."""
     if connection.vendor != "postgresql":
-        yield (
+        yield Matching(
             entries.filter(
                 Q(listing__title__icontains=text)
                 | Q(listing__summary__icontains=text)
                 | Q(listing_id__in=_tagged_like(text))
             ),
-            False,
+            ranked=False,
         )
         return
     query: SearchQuery = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
-    yield entries.filter(document=query).annotate(rank=SearchRank(F("document"), query)), True
+    yield _ranked(entries, query, word=_one_word(text) if by_word else None)
     typed = [word for word in text.lower().split() if len(word) >= TYPO_MIN_LENGTH][:TYPO_MAX_WORDS]
     words = _corrected_words(typed)
-    if words != typed:
-        query = SearchQuery(" ".join(words), search_type="plain", config=SEARCH_CONFIG)
-        yield entries.filter(document=query).annotate(rank=SearchRank(F("document"), query)), True
-    if len(words) > 1:
-        query = reduce(
-            operator.or_, (SearchQuery(word, search_type="plain", config=SEARCH_CONFIG) for word in words)
-        )
-        yield entries.filter(document=query).annotate(rank=SearchRank(F("document"), query)), True
+    if words != typed or len(words) > 1:
+        lexemes = _catalog_lexemes(words)
+        known = [word for word in words if lexemes[word]]  # not stop words, nor unknown ones
+        if words != typed and known and None not in lexemes.values():
+            query = SearchQuery(" ".join(words), search_type="plain", config=SEARCH_CONFIG)
+            yield _ranked(entries, query, word=_only(lexemes, words) if by_word else None)
+        if len(words) > 1 and known:
+            # The rank of "any of the words" only divides by the number of words, so leaving out
+            # the ones no listing contains changes neither the matches nor their order.
+            query = reduce(
+                operator.or_, (SearchQuery(word, search_type="plain", config=SEARCH_CONFIG) for word in known)
+            )
+            yield _ranked(entries, query, word=_only(lexemes, known) if by_word else None)
     # Titles similar by trigrams (the `%` operator uses the title's trigram GIN index).
-    yield (
+    yield Matching(
         entries.filter(listing__title__trigram_similar=text).annotate(
             rank=TrigramSimilarity("listing__title", text)
         ),
-        True,
+        ranked=True,
     )
+
+
+def _ranked(entries: QuerySet[SearchEntry], query: SearchQuery, *, word: str | None) -> Matching:
+    return Matching(
+        entries.filter(document=query).annotate(rank=SearchRank(F("document"), query)), True, word
+    )
+
+
+def _one_word(text: str) -> str | None:
+    """The lexeme, when the websearch query of `text` is that one lexeme alone ("Forecasts" ->
+    forecast; not a phrase, an exclusion or several words)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT numnode(websearch_to_tsquery(%s::regconfig, %s)), "
+            "tsvector_to_array(to_tsvector(%s::regconfig, %s))",
+            [SEARCH_CONFIG, text, SEARCH_CONFIG, text],
+        )
+        nodes, lexemes = cursor.fetchone()
+    return str(lexemes[0]) if nodes == 1 and len(lexemes) == 1 else None
+
+
+def _catalog_lexemes(words: list[str]) -> dict[str, list[str] | None]:
+    """Each word's lexemes as a plain search reads it ([] for a stop word), or None when no
+    published listing contains them all, in one query over the search words' primary key index."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT w.word, w.lexemes, NOT EXISTS (
+                     SELECT 1 FROM unnest(w.lexemes) AS x(lexeme)
+                      WHERE NOT EXISTS (SELECT 1 FROM {SearchTerm._meta.db_table} AS t
+                                         WHERE t.lexeme = x.lexeme))
+                  FROM (SELECT word, tsvector_to_array(to_tsvector(%s::regconfig, word)) AS lexemes
+                          FROM unnest(%s::text[]) AS word) AS w""",  # noqa: S608
+            [SEARCH_CONFIG, words],
+        )
+        return {word: list(lexemes) if found else None for word, lexemes, found in cursor.fetchall()}
+
+
+def _only(lexemes: dict[str, list[str] | None], words: list[str]) -> str | None:
+    """The lexeme when these words, stop words aside, come down to one word of one lexeme."""
+    found = [found for word in words if (found := lexemes[word])]
+    return found[0][0] if len(found) == 1 and len(found[0]) == 1 else None
 
 
 def _corrected_words(words: list[str]) -> list[str]:

@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from marketplace.models import Listing, ListingDailyStat, ListingStatus, Order, SearchEntry, Tag
+from marketplace.models import Listing, ListingDailyStat, ListingStatus, Order, SearchEntry, SearchTerm, Tag
 from marketplace.selectors.orders import PURCHASED_STATUSES
 
 # Trending (SPEC §2, "weighted recent sales and inferences"): a sale in the last week counts 3 + 1,
@@ -53,6 +53,27 @@ ON CONFLICT (listing_id) DO UPDATE SET {updates}, document = excluded.document
 """
 
 
+# PostgreSQL: each entry's words (SearchTerm), scored with the rank a search for the word alone
+# gives the entry. The lexeme is quoted into a one-word tsquery (quotes and backslashes doubled, as
+# tsquery input wants), so the score is exactly what the catalog's ts_rank computes for that word.
+_TERMS_SQL = r"""
+INSERT INTO {term} (lexeme, score, trending_score, entry_id)
+SELECT u.lexeme,
+       ts_rank(e.document, ('''' || replace(replace(u.lexeme, '\', '\\'), '''', '''''') || '''')::tsquery),
+       e.trending_score, e.listing_id
+  FROM {entry} AS e, unnest(e.document) AS u{only}
+"""
+
+
+def _terms_sql(batch: int | None) -> str:
+    quote = connection.ops.quote_name
+    return _TERMS_SQL.format(
+        term=quote(SearchTerm._meta.db_table),
+        entry=quote(SearchEntry._meta.db_table),
+        only="" if batch is None else f" WHERE e.listing_id IN ({', '.join(['%s'] * batch)})",
+    )
+
+
 def _upsert_sql(batch: int | None) -> str:
     quote = connection.ops.quote_name
     document = "NULL"
@@ -73,7 +94,8 @@ def _upsert_sql(batch: int | None) -> str:
 
 def listings_search_index(*, listing_ids: Iterable[int]) -> None:
     """Bring these listings' search entries in line with their rows: a published listing's entry is
-    written (columns and, on PostgreSQL, its document); any other listing's entry is removed."""
+    written (columns and, on PostgreSQL, its document and its words); any other listing's entry is
+    removed, its words with it."""
     ids = sorted(set(listing_ids))
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(ids), INDEX_BATCH):
@@ -82,6 +104,9 @@ def listings_search_index(*, listing_ids: Iterable[int]) -> None:
                 listing__status=ListingStatus.PUBLISHED
             ).delete()
             cursor.execute(_upsert_sql(len(batch)), [ListingStatus.PUBLISHED, *batch])
+            if connection.vendor == "postgresql":
+                SearchTerm.objects.filter(entry_id__in=batch).delete()
+                cursor.execute(_terms_sql(len(batch)), batch)
 
 
 def listing_search_index(*, listing_id: int) -> None:
@@ -94,6 +119,9 @@ def listings_search_index_all() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         SearchEntry.objects.exclude(listing__status=ListingStatus.PUBLISHED).delete()
         cursor.execute(_upsert_sql(None), [ListingStatus.PUBLISHED])
+        if connection.vendor == "postgresql":
+            SearchTerm.objects.all().delete()
+            cursor.execute(_terms_sql(None))
     return SearchEntry.objects.count()
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from accounts.models import User
-from marketplace.models import Category, Listing, ListingStatus, SearchEntry
+from marketplace.models import Category, Listing, ListingStatus, SearchEntry, SearchTerm
 from marketplace.services.search import ENTRY_COLUMNS
 from tests.accounts.factories import UserFactory
 from tests.marketplace.factories import CategoryFactory
@@ -44,7 +45,8 @@ def category(db: None) -> Category:
 @pytest.fixture(autouse=True)
 def _search_index_matches_the_listings_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """The search index holds exactly the published listings, each with its listing's current filter
-    and ordering columns: every service that writes a listing must have re-indexed it."""
+    and ordering columns (and on PostgreSQL exactly its document's words): every service that
+    writes a listing must have re-indexed it."""
     fixture = database_fixture(request)
     if fixture is None:
         yield
@@ -55,3 +57,13 @@ def _search_index_matches_the_listings_after_test(request: pytest.FixtureRequest
     expected = {row.pop("id"): row for row in published.values("id", *ENTRY_COLUMNS)}
     indexed = {row.pop("listing_id"): row for row in SearchEntry.objects.values("listing_id", *ENTRY_COLUMNS)}
     assert indexed == expected, f"search index out of date after {request.node.nodeid}"
+    if connection.vendor == "postgresql":
+        # Every word of every document, with its entry's trending score, and nothing else.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT e.listing_id, u.lexeme, e.trending_score FROM marketplace_searchentry AS e, "
+                "unnest(tsvector_to_array(e.document)) AS u(lexeme)"
+            )
+            words = sorted(cursor.fetchall())
+        terms = sorted(SearchTerm.objects.values_list("entry_id", "lexeme", "trending_score"))
+        assert terms == words, f"search words out of date after {request.node.nodeid}"

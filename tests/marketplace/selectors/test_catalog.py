@@ -7,6 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from marketplace.errors import NotFound, ValidationFailed
@@ -228,7 +230,63 @@ def test_postgres_typo_is_corrected_against_the_tag_vocabulary_then_searched_in_
     _listing(slug="other", title="Compact object detector for drones", tags=["vehicles"])
     assert _slugs(listing_search(search="sentimnet")) == ["tagged"]
     assert _slugs(listing_search(search="compact sentimnet")) == ["tagged"]
+    assert _slugs(listing_search(search="the sentimnet")) == ["tagged"]  # a stop word is no unknown word
     assert _slugs(listing_search(search="sentimnet", quality_tier=QualityTier.PREMIUM)) == []
+
+
+def _ranked_documents(word: str, **filters):
+    """The same search with a filter that keeps every listing: ranked on the documents (GIN)."""
+    return listing_search(search=word, min_rating=0, **filters)
+
+
+@pytest.mark.postgres
+def test_postgres_one_word_search_reads_the_words_index_in_the_documents_rank_order():
+    # The word in titles, summaries and tags, once or more, with trending ties and without.
+    _listing(slug="title", title="Sales forecaster", summary="Weekly.", trending_score=5)
+    _listing(slug="title-twice", title="Forecast forecaster", summary="Forecasts demand.", trending_score=1)
+    _listing(slug="summary", title="Demand model", summary="It forecasts demand.", trending_score=9)
+    _listing(slug="tag", title="Energy model", summary="Grid load.", tags=["forecasting"], trending_score=5)
+    _listing(slug="tie-a", title="Retail forecaster", summary="Stores.", trending_score=5)
+    _listing(slug="tie-b", title="Retail forecaster", summary="Shops.", trending_score=5)
+    _listing(slug="path", title="Mirror of /usr/local/models", summary="Files; forecasts nothing.")
+    _listing(slug="unrelated", title="Speech recogniser", summary="Audio in, text out.")
+    _listing(slug="draft", title="Draft forecaster", status=ListingStatus.DRAFT)
+    for word in ("forecast", "Forecasts", "demand", "/usr/local/models", "retail"):
+        with CaptureQueriesContext(connection) as queries:
+            results = listing_search(search=word)
+            found = (results.count(), _slugs(results[0:3]), _slugs(results[0:24]))
+        sql = " ".join(query["sql"] for query in queries.captured_queries)
+        assert "marketplace_searchterm" in sql, word
+        assert "ts_rank" not in sql, word
+        with CaptureQueriesContext(connection) as queries:
+            ranked = _ranked_documents(word)
+            expected = (ranked.count(), _slugs(ranked[0:3]), _slugs(ranked[0:24]))
+        assert "ts_rank" in " ".join(query["sql"] for query in queries.captured_queries)
+        assert found == expected, word
+    assert _slugs(listing_search(search="forecast")) == [
+        "title-twice",
+        "tie-b",
+        "tie-a",
+        "title",
+        "summary",  # the same weight as "tag", more trending
+        "tag",
+        "path",
+    ]
+    # A later slice of the same results, in the same order.
+    assert _slugs(listing_search(search="forecast")[5:7]) == ["tag", "path"]
+
+
+@pytest.mark.postgres
+def test_postgres_words_no_listing_contains_are_left_out_of_any_word_matching():
+    _listing(slug="forecaster", title="Sales forecaster", summary="Weekly.")
+    _listing(slug="detector", title="Vehicle detector", summary="Cars.", trending_score=3)
+    _listing(slug="both", title="Detector and forecaster", summary="Both.")
+    assert listing_search(search="qwzx forecaster").count() == 2
+    assert _slugs(listing_search(search="qwzx forecaster")) == _slugs(listing_search(search="forecaster"))
+    # Two known words: any of them, more of them first, as before.
+    assert _slugs(listing_search(search="qwzx forecaster detector")) == ["both", "detector", "forecaster"]
+    # No word known: nothing matches by words; titles similar by trigrams still may.
+    assert _slugs(listing_search(search="qwzx vbnm")) == []
 
 
 # ----------------------------------------------------------------------------- one listing

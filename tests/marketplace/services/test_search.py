@@ -8,7 +8,16 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from marketplace.models import Listing, ListingDailyStat, ListingStatus, Order, OrderStatus, SearchEntry, Tag
+from marketplace.models import (
+    Listing,
+    ListingDailyStat,
+    ListingStatus,
+    Order,
+    OrderStatus,
+    SearchEntry,
+    SearchTerm,
+    Tag,
+)
 from marketplace.services.search import (
     listing_search_index,
     listing_view_record,
@@ -145,3 +154,32 @@ def test_rebuild_writes_every_document():
     SearchEntry.objects.update(document=None)
     assert listings_search_index_all() >= 3
     assert not SearchEntry.objects.filter(listing__in=listings, document__isnull=True).exists()
+
+
+@pytest.mark.postgres
+def test_each_word_of_the_document_is_kept_with_the_rank_a_search_for_it_alone_gives():
+    listing = ListingFactory(title="Whisper whisper", summary="Speech; it's /usr/local/models")
+    SearchTerm.objects.filter(entry_id=listing.pk).delete()
+    listing_search_index(listing_id=listing.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT u.lexeme, ts_rank(e.document, plainto_tsquery('english', u.lexeme))::float8 "
+            "FROM marketplace_searchentry AS e, unnest(tsvector_to_array(e.document)) AS u(lexeme) "
+            "WHERE e.listing_id = %s",
+            [listing.pk],
+        )
+        ranks = dict(cursor.fetchall())
+    terms = dict(SearchTerm.objects.filter(entry_id=listing.pk).values_list("lexeme", "score"))
+    assert set(terms) == {"whisper", "speech", "/usr/local/models"}
+    assert terms == ranks  # exactly: the same float4 rank, read as float8 on both sides
+    assert terms["whisper"] > terms["speech"] > 0  # twice in the title, once in the summary
+    Listing.objects.filter(pk=listing.pk).update(title="Parakeet")
+    listing_search_index(listing_id=listing.pk)
+    assert set(SearchTerm.objects.filter(entry_id=listing.pk).values_list("lexeme", flat=True)) == {
+        "parakeet",
+        "speech",
+        "/usr/local/models",
+    }
+    Listing.objects.filter(pk=listing.pk).update(status=ListingStatus.DRAFT)
+    listing_search_index(listing_id=listing.pk)
+    assert not SearchTerm.objects.filter(entry_id=listing.pk).exists()
