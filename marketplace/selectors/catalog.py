@@ -150,7 +150,7 @@ class ListingResults:
         )
         self._keys = keys
         self._with_head = head and connection.vendor == "postgresql"
-        self._word = word if self._with_head else None
+        self._word = word
         self._head: list[int] | None = None
         self._count: int | None = None
 
@@ -294,7 +294,7 @@ def listing_search(
             matching.matches,
             _order_keys(ordering, ranked=matching.ranked),
             head=True,
-            word=matching.word if by_word else None,
+            word=matching.word,
         )
         if results.count():
             break
