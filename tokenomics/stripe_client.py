@@ -28,6 +28,7 @@ from stripe.params import (
     PaymentIntentCreateParams,
     PlanCreateParams,
     RefundCreateParams,
+    SetupIntentCreateParams,
     SubscriptionCreateParams,
     TransferCreateParams,
 )
@@ -86,6 +87,18 @@ class PaymentIntent:
     customer: str | None
     metadata: dict[str, str]
     last_payment_error: str | None  # the decline code or message of the last failed attempt
+
+
+@dataclass(frozen=True)
+class SetupIntent:
+    """A card collected and saved by Stripe.js (confirmCardSetup) for the customer."""
+
+    id: str
+    status: str  # requires_payment_method, requires_action, succeeded, canceled...
+    client_secret: str
+    customer: str | None
+    payment_method: str | None
+    metadata: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -336,6 +349,66 @@ def payment_intent_create(
 
 def payment_intent_retrieve(*, payment_intent_id: str) -> PaymentIntent:
     return _payment_intent(_call(lambda: _client().v1.payment_intents.retrieve(payment_intent_id)))
+
+
+def payment_intent_pay(
+    *, payment_intent_id: str, payment_method_id: str, idempotency_key: str
+) -> PaymentIntent:
+    """Set the intent's payment method, then confirm it, as two calls (localstripe implements
+    no `confirm` that takes the method; Stripe accepts both forms). A declined card raises
+    StripeCardDeclined; a card that needs 3-D Secure leaves the intent `requires_action`."""
+    _write(
+        f"{idempotency_key}-method",
+        lambda o: _client().v1.payment_intents.update(
+            payment_intent_id, params={"payment_method": payment_method_id}, options=o
+        ),
+    )
+    return _payment_intent(
+        _write(
+            f"{idempotency_key}-confirm",
+            lambda o: _client().v1.payment_intents.confirm(payment_intent_id, options=o),
+        )
+    )
+
+
+def payment_intent_cancel(*, payment_intent_id: str, idempotency_key: str) -> PaymentIntent:
+    return _payment_intent(
+        _write(idempotency_key, lambda o: _client().v1.payment_intents.cancel(payment_intent_id, options=o))
+    )
+
+
+# ---------------------------------------------------------------- setup intents
+
+
+def _setup_intent(obj: Any) -> SetupIntent:
+    d = _data(obj)
+    return SetupIntent(
+        id=str(d["id"]),
+        status=str(d.get("status") or ""),
+        client_secret=str(d.get("client_secret") or ""),
+        customer=_id_of(d.get("customer")),
+        payment_method=_id_of(d.get("payment_method")),
+        metadata=_metadata(d),
+    )
+
+
+def setup_intent_create(
+    *, customer_id: str, metadata: Mapping[str, str], idempotency_key: str
+) -> SetupIntent:
+    """A SetupIntent for Stripe.js `confirmCardSetup`: the card is saved to the customer for
+    off-session use (a subscription's renewals charge it)."""
+    params: SetupIntentCreateParams = {
+        "customer": customer_id,
+        "usage": "off_session",
+        "metadata": dict(metadata),
+    }
+    return _setup_intent(
+        _write(idempotency_key, lambda o: _client().v1.setup_intents.create(params=params, options=o))
+    )
+
+
+def setup_intent_retrieve(*, setup_intent_id: str) -> SetupIntent:
+    return _setup_intent(_call(lambda: _client().v1.setup_intents.retrieve(setup_intent_id)))
 
 
 # ---------------------------------------------------------------- refunds

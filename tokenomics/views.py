@@ -6,10 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.http import authenticated_user
 from accounts.models import User
 from accounts.selectors import wallet_list
+from core.api import error_body
 from core.exceptions import ApplicationError
 from core.types import HtmxHttpRequest
 from tokenomics.errors import PaymentNotFound
@@ -28,13 +28,14 @@ from tokenomics.models.rails import PaymentStatus
 from tokenomics.money import format_amount
 from tokenomics.selectors.ledger import user_balances, user_entries
 from tokenomics.selectors.parameters import parameter_list
-from tokenomics.selectors.payments import payment_bonus_granted, payment_get_for_user
+from tokenomics.selectors.payments import card_form_context, payment_bonus_granted, payment_get_for_user
 from tokenomics.selectors.payouts import payout_quote as payout_quote_get
 from tokenomics.selectors.rates import CreatorStanding, creator_standing, prepaid_bonus
+from tokenomics.services.card_checkout import card_payment_confirm, card_setup_start
 from tokenomics.services.chain_rail import Reason, agr_payment_instructions, agr_payment_start
 from tokenomics.services.payments import CREDIT_TOP_UP
 from tokenomics.services.payouts import payout_request
-from tokenomics.services.stripe_rail import card_payment_intent_ensure, card_payment_start
+from tokenomics.services.stripe_rail import card_payment_start
 from tokenomics.templatetags.payouts import payouts_panel_context
 
 HISTORY_PAGE_SIZE = 25
@@ -197,18 +198,10 @@ def top_up_pay(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
     browser wallet); its status below refreshes until the money has arrived."""
     user = authenticated_user(request)
     payment = _own_top_up(user, payment_id)
-    context = _status_context(payment) | {
-        "step": "pay",
-        "error": "",
-        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "stripe_js_url": settings.STRIPE_JS_URL,
-    }
+    context = _status_context(payment) | {"step": "pay", "error": ""} | card_form_context(payment=payment)
     if payment.status in OPEN_STATUSES:
         try:
-            if payment.rail == Rail.CARD:
-                if payment.status != PaymentStatus.PROCESSING:
-                    context["client_secret"] = card_payment_intent_ensure(payment=payment)
-            else:
+            if payment.rail != Rail.CARD:
                 context["agr"] = agr_payment_instructions(payment=payment)
                 context["agr_amount"] = format_amount(amount=context["agr"].amount, asset=Asset.AGR)
                 context["wallets"] = list(wallet_list(user=user))
@@ -226,6 +219,54 @@ def top_up_status(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
     """The status block of the pay page, polled by htmx while the top-up is open."""
     payment = _own_top_up(authenticated_user(request), payment_id)
     return render(request, "tokenomics/top_up.html#status", _status_context(payment))
+
+
+# ----------------------------------------------------------------------------- the card form
+# The two calls pay.js makes for any open card payment of the signed-in user (an order or a
+# top-up); JSON in and out, CSRF-checked like every POST.
+
+
+def _own_card_payment(request: HtmxHttpRequest, payment_id: int) -> Payment:
+    try:
+        return payment_get_for_user(user=authenticated_user(request), payment_id=payment_id)
+    except PaymentNotFound as exc:
+        raise Http404("No such payment.") from exc
+
+
+def _json_error(exc: ApplicationError) -> JsonResponse:
+    return JsonResponse(
+        error_body(code=exc.code, message=exc.message, detail=exc.detail), status=exc.status_code
+    )
+
+
+@login_required
+@require_POST
+def card_setup(request: HtmxHttpRequest, payment_id: int) -> JsonResponse:
+    """Step 1 of paying by card: a SetupIntent's client secret for Stripe.js confirmCardSetup."""
+    payment = _own_card_payment(request, payment_id)
+    try:
+        return JsonResponse({"client_secret": card_setup_start(payment=payment)})
+    except ApplicationError as exc:
+        return _json_error(exc)
+
+
+@login_required
+@require_POST
+def card_confirm(request: HtmxHttpRequest, payment_id: int) -> JsonResponse:
+    """Step 2: charge the payment with the card the browser just saved (form field setup_intent)."""
+    payment = _own_card_payment(request, payment_id)
+    setup_intent = request.POST.get("setup_intent", "")
+    if not setup_intent.startswith("seti_"):
+        return JsonResponse(
+            error_body(code="validation_error", message="Send the saved card's setup_intent."), status=400
+        )
+    try:
+        answer = card_payment_confirm(payment=payment, setup_intent_id=setup_intent)
+    except ApplicationError as exc:
+        return _json_error(exc)
+    return JsonResponse(
+        {"outcome": answer.outcome, "client_secret": answer.client_secret, "message": answer.message}
+    )
 
 
 # ----------------------------------------------------------------------------- payouts

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
@@ -62,7 +61,6 @@ from marketplace.selectors.orders import (
 from marketplace.services.licenses import license_download, license_key_issue, subscription_download
 from marketplace.services.orders import (
     order_cancel,
-    order_card_client_secret,
     order_create,
 )
 from marketplace.services.pricing import Quote, quote
@@ -71,7 +69,7 @@ from marketplace.services.subscriptions import subscription_cancel
 from tokenomics.chain_client import ChainError
 from tokenomics.errors import PaymentNotVerified
 from tokenomics.models import Asset, Rail
-from tokenomics.models.rails import PaymentStatus
+from tokenomics.selectors.payments import card_form_context
 from tokenomics.selectors.rates import prepaid_bonus
 from tokenomics.services.chain_rail import agr_payment_instructions, agr_payment_verify
 
@@ -319,22 +317,17 @@ def _order_context(user: User, order: Order, **extra: Any) -> dict[str, Any]:
 
 
 def _payment_context(user: User, order: Order) -> dict[str, Any]:
-    """How to pay an order still awaiting payment: the card form's client secret, or the AGR
-    transfer to make. Calls Stripe for a card order (the intent is created at most once)."""
-    context: dict[str, Any] = {
-        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "stripe_js_url": settings.STRIPE_JS_URL,
-    }
+    """How to pay an order still awaiting payment: the card form (which calls Stripe only when the
+    buyer pays), or the AGR transfer to make."""
     payment = order.payment
     if order.status != OrderStatus.AWAITING_PAYMENT or payment is None:
-        return context
+        return {}
+    if order.rail == Rail.CARD:
+        return card_form_context(payment=payment)
+    context: dict[str, Any] = {}
     try:
-        if order.rail == Rail.CARD:
-            if payment.status != PaymentStatus.PROCESSING:
-                context["client_secret"] = order_card_client_secret(order=order)
-        else:
-            context["agr"] = agr_payment_instructions(payment=payment)
-            context["wallets"] = list(wallet_list(user=user))
+        context["agr"] = agr_payment_instructions(payment=payment)
+        context["wallets"] = list(wallet_list(user=user))
     except ApplicationError as exc:
         context["pay_error"] = exc.message
     return context

@@ -61,8 +61,39 @@
 
   // ------------------------------------------------------------------ card
 
-  // Mount the card element in #card-element and confirm box.dataset.clientSecret with it when
-  // #pay-card is clicked; `onAccepted` runs once Stripe has the payment (succeeded or processing).
+  // POST form fields to one of our own JSON endpoints; throws with the API error's message.
+  async function postJson(url, fields) {
+    var response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields || {}),
+    });
+    var data = {};
+    try { data = await response.json(); } catch (e) { /* not JSON: the status says enough */ }
+    if (!response.ok) {
+      throw new Error((data.error && data.error.message) || "The server answered " + response.status + ". Try again.");
+    }
+    return data;
+  }
+
+  function stripeMessage(error) {
+    var text = (error && error.message) || "";
+    // localstripe's stand-in answers a malformed card with a bare "Bad request".
+    if (!text || text === "Bad request") {
+      return "The card details are incomplete or not valid. Check the number, expiry and CVC.";
+    }
+    return text;
+  }
+
+  // Mount the card element in #card-element; "Pay" (#pay-card) then
+  //   1. saves the card: a SetupIntent from box.dataset.setupUrl, confirmed by Stripe.js
+  //      (confirmCardSetup, which runs 3-D Secure when the card asks for it),
+  //   2. asks the server to charge the payment with it (box.dataset.confirmUrl), and
+  //   3. if the bank wants authentication for the charge, lets Stripe.js run it
+  //      (confirmCardPayment with the intent's secret and no card data).
+  // The same calls work with Stripe.js and with localstripe's stand-in (whose confirmCardPayment
+  // cannot attach a card). `onAccepted` runs once the payment succeeded or is processing.
   function bindCard(box, acceptedText, onAccepted) {
     var button = document.getElementById("pay-card");
     var status = document.getElementById("pay-status");
@@ -78,27 +109,35 @@
       else if (status.classList.contains("alert-error")) { status.className = ""; status.textContent = ""; }
     });
     button.disabled = false;
+
+    function failed(text) {
+      show(status, "error", text);
+      button.disabled = false;
+    }
+
     button.addEventListener("click", async function () {
       button.disabled = true;
-      show(status, "info", "Confirming your payment with Stripe…");
+      show(status, "info", "Checking your card with Stripe…");
       try {
-        var result = await stripe.confirmCardPayment(box.dataset.clientSecret, { payment_method: { card: card } });
-        if (result.error) {
-          show(status, "error", result.error.message || "Your card was not charged. Check the details and try again.");
-          button.disabled = false;
-          return;
+        var setup = await postJson(box.dataset.setupUrl);
+        var saved = await stripe.confirmCardSetup(setup.client_secret, { payment_method: { card: card } });
+        if (saved.error || !saved.setupIntent) { failed(stripeMessage(saved.error)); return; }
+        show(status, "info", "Charging your card…");
+        var answer = await postJson(box.dataset.confirmUrl, { setup_intent: saved.setupIntent.id });
+        if (answer.outcome === "declined") { failed(answer.message); return; }
+        if (answer.outcome === "requires_action") {
+          show(status, "info", "Your bank asks you to confirm this payment…");
+          var confirmed = await stripe.confirmCardPayment(answer.client_secret);
+          var state = confirmed.paymentIntent && confirmed.paymentIntent.status;
+          if (confirmed.error || (state !== "succeeded" && state !== "processing")) {
+            failed(confirmed.error ? stripeMessage(confirmed.error) : "The payment was not authenticated. Nothing was charged; try again.");
+            return;
+          }
         }
-        var state = result.paymentIntent && result.paymentIntent.status;
-        if (state === "succeeded" || state === "processing") {
-          show(status, "success", acceptedText);
-          if (onAccepted) onAccepted();
-        } else {
-          show(status, "error", "The payment is not complete (" + state + "). Try again.");
-          button.disabled = false;
-        }
+        show(status, "success", acceptedText);
+        if (onAccepted) onAccepted();
       } catch (error) {
-        show(status, "error", (error && error.message) || String(error));
-        button.disabled = false;
+        failed((error && error.message) || String(error));
       }
     });
   }

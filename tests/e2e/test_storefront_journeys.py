@@ -6,12 +6,12 @@
 3. A creator lists a model (version upload, two plans, publish), sees it in the storefront, and
    sees the dashboard's earnings move once a buyer has paid and downloaded it.
 
-The parts outside Agora are played as in test_top_up.py, whose helpers these reuse: localstripe's
-Stripe.js stand-in with the card typed into its element sent on to localstripe (the stand-in's
-`confirmCardPayment` does not charge), and localstripe's own signed webhook delivery back to the
-live server. The stand-in's global `class Element` is renamed on the way in, so htmx runs on the
-order page as it does with real Stripe.js. Every journey that moves money ends with the ledger
-verifying.
+The parts outside Agora are the real stand-ins as shipped: the page loads localstripe's Stripe.js
+(nothing injected or rewritten) and the buyer types the test card into its element; localstripe
+delivers its own signed webhooks back to the live server. localstripe's stand-in declares a global
+`class Element` that hides the DOM's from htmx, so on an unpaid card order the page's own script
+follows the payment (pay.js polls without htmx). Every journey that moves money ends with the
+ledger verifying.
 """
 
 from __future__ import annotations
@@ -43,15 +43,7 @@ from marketplace.services.listings import listing_pricing_refresh
 from marketplace.services.orders import order_create
 from marketplace.services.reviews import review_upsert
 from tests.accounts.factories import UserFactory
-from tests.e2e.test_top_up import (
-    PASSWORD,
-    POLL_TIMEOUT,
-    STRIPE_CONFIRM_JS,
-    _log_in,
-    _rename_stand_in_element,
-    _stripe_side,
-    _webhooks_to,
-)
+from tests.e2e.test_top_up import PASSWORD, POLL_TIMEOUT, _log_in, _webhooks_to, fill_card
 from tests.marketplace.commerce import ARTEFACT, versioned
 from tests.marketplace.factories import CategoryFactory, ListingFactory, PlanFactory
 from tests.tokenomics.stripe.conftest import (  # noqa: F401
@@ -66,13 +58,6 @@ from tokenomics.selectors.ledger import ledger_verify
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
-CARD = {
-    "number": "4242424242424242",
-    "exp_month": "12",
-    "exp_year": "34",
-    "cvc": "123",
-    "postal_code": "10001",
-}
 MONEY_RE = re.compile(r"\$\d[\d,]*\.\d\d")
 
 
@@ -102,11 +87,8 @@ def js_errors(page: Page) -> list[str]:
 
 
 def _card_form_in(page: Page, localstripe: LocalStripe, settings: Any) -> None:  # noqa: F811
-    js_url = f"{localstripe.url}/js.stripe.com/v3/"
-    settings.STRIPE_JS_URL = js_url
-    page.expose_function("__stripe_confirm", _stripe_side(localstripe))
-    page.add_init_script(STRIPE_CONFIRM_JS)
-    page.route(js_url, _rename_stand_in_element)
+    """The pages load localstripe's own Stripe.js, as `make demo` serves it."""
+    settings.STRIPE_JS_URL = f"{localstripe.url}/js.stripe.com/v3/"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -127,10 +109,9 @@ def _flash(page: Page, text: str) -> None:
 
 
 def _pay_by_card(page: Page, total: str) -> None:
-    """Type the test card into the order page's card element and press Pay."""
-    card = page.locator("#card-element")
-    for field, value in CARD.items():
-        card.locator(f'input[placeholder="{field}"]').fill(value)
+    """Type the test card the page names into the order page's card element and press Pay."""
+    expect(page.locator("#card-test-mode")).to_contain_text("4242 4242 4242 4242")
+    fill_card(page)
     page.get_by_role("button", name=f"Pay {total}", exact=True).click()
 
 

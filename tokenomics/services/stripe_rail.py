@@ -82,7 +82,7 @@ _SUBSCRIPTION_TERMINAL = frozenset({"canceled", "incomplete_expired"})
 T = TypeVar("T")
 
 
-def _stripe(call: Callable[[], T]) -> T:
+def stripe_call(call: Callable[[], T]) -> T:
     """Call the client, turning its errors into this app's (the outcome of an unavailable call is
     unknown: the caller retries it with the same key)."""
     try:
@@ -106,7 +106,7 @@ def stripe_customer_get_or_create(*, user: User) -> StripeCustomer:
     existing = StripeCustomer.objects.filter(user=user).first()
     if existing is not None:
         return existing
-    customer = _stripe(
+    customer = stripe_call(
         lambda: stripe_client.customer_create(
             email=user.email,
             metadata={"agora_user": str(user.pk)},
@@ -173,24 +173,51 @@ def card_payment_intent_ensure(*, payment: Payment) -> str:
         raise InvalidState(f"This payment is {payment.status}.", detail={"payment": payment.reference})
     if payment.stripe_payment_intent_id:
         intent_id = payment.stripe_payment_intent_id
-        return _stripe(
+        return stripe_call(
             lambda: stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
         ).client_secret
-    customer = stripe_customer_get_or_create(user=payment.user)
-    intent = _stripe(
-        lambda: stripe_client.payment_intent_create(
-            amount=payment.amount,
-            currency=CURRENCY,
-            customer_id=customer.stripe_customer_id,
-            metadata=_payment_metadata(payment),
-            idempotency_key=f"payment-{payment.pk}-intent",
-        )
-    )
+    intent = _intent_create(payment, idempotency_key=f"payment-{payment.pk}-intent")
     Payment.objects.filter(pk=payment.pk, stripe_payment_intent_id__isnull=True).update(
         stripe_payment_intent_id=intent.id, updated_at=timezone.now()
     )
     payment.stripe_payment_intent_id = intent.id
     return intent.client_secret
+
+
+def _intent_create(payment: Payment, *, idempotency_key: str) -> stripe_client.PaymentIntent:
+    customer = stripe_customer_get_or_create(user=payment.user)
+    return stripe_call(
+        lambda: stripe_client.payment_intent_create(
+            amount=payment.amount,
+            currency=CURRENCY,
+            customer_id=customer.stripe_customer_id,
+            metadata=_payment_metadata(payment),
+            idempotency_key=idempotency_key,
+        )
+    )
+
+
+def card_payment_intent_for_attempt(*, payment: Payment) -> str:
+    """The id of the payment's PaymentIntent, ready to take a card. After a declined attempt the
+    intent is replaced: Stripe would take a new card on the same intent, but localstripe keeps the
+    failed charge as the intent's latest and refuses to confirm it again. The failed intent is
+    canceled (it can then never succeed) and its successor is created under a key derived from it,
+    so a retried call makes the same one. Calls Stripe; raises as card_payment_intent_ensure."""
+    card_payment_intent_ensure(payment=payment)
+    current = str(Payment.objects.values_list("stripe_payment_intent_id", flat=True).get(pk=payment.pk))
+    intent = stripe_call(lambda: stripe_client.payment_intent_retrieve(payment_intent_id=current))
+    if intent.status != "requires_payment_method" or not intent.last_payment_error:
+        return current
+    stripe_call(
+        lambda: stripe_client.payment_intent_cancel(
+            payment_intent_id=current, idempotency_key=f"payment-{payment.pk}-cancel-{current}"
+        )
+    )
+    successor = _intent_create(payment, idempotency_key=f"payment-{payment.pk}-intent-after-{current}")
+    Payment.objects.filter(pk=payment.pk, stripe_payment_intent_id=current).update(
+        stripe_payment_intent_id=successor.id, updated_at=timezone.now()
+    )
+    return str(Payment.objects.values_list("stripe_payment_intent_id", flat=True).get(pk=payment.pk))
 
 
 def _payment_for_intent(intent: stripe_client.PaymentIntent) -> Payment | None:
@@ -221,6 +248,11 @@ def _payment_intent_apply(intent: stripe_client.PaymentIntent) -> str:
         )
     # The checks before each call only skip work that would change nothing (repeats are the
     # common case); payment_credit's key and payment_mark's lock are what guarantee once-only.
+    superseded = payment.stripe_payment_intent_id not in (None, intent.id)
+    if superseded and intent.status != "succeeded":
+        # An intent replaced after a declined attempt (card_payment_intent_for_attempt): its late
+        # events say nothing about the payment, which its successor now carries.
+        return f"{intent.id} was replaced by {payment.stripe_payment_intent_id}"
     if intent.status == "succeeded":
         key = f"stripe:pi:{intent.id}"
         if intent.amount_received > 0 and not LedgerTransaction.objects.filter(idempotency_key=key).exists():
@@ -241,6 +273,14 @@ def _payment_intent_apply(intent: stripe_client.PaymentIntent) -> str:
     if target is not None and payment.status not in (target, PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED):
         payment_mark(payment_id=payment.pk, status=target)
     return ""
+
+
+def payment_intent_sync(*, intent: stripe_client.PaymentIntent) -> None:
+    """Apply a PaymentIntent's state as fetched from Stripe to our payment, in its own transaction
+    (the same once-only application as a webhook's; for reconciliation and for the pay step, which
+    knows the outcome before the webhook arrives)."""
+    with transaction.atomic(durable=True):
+        _payment_intent_apply(intent)
 
 
 # ---------------------------------------------------------------- refunds
@@ -461,7 +501,7 @@ def stripe_subscription_start(
     customer = stripe_customer_get_or_create(user=user)
     metadata = _subscription_metadata(row)
     if payment_method_id:
-        _stripe(
+        stripe_call(
             lambda: stripe_client.payment_method_attach(
                 payment_method_id=payment_method_id,
                 customer_id=customer.stripe_customer_id,
@@ -469,14 +509,14 @@ def stripe_subscription_start(
             )
         )
     if not row.stripe_plan_id:
-        product_id = _stripe(
+        product_id = stripe_call(
             lambda: stripe_client.product_create(
                 name=name[:200] or reference,
                 metadata=metadata,
                 idempotency_key=f"subscription-{row.pk}-product",
             )
         )
-        plan_id = _stripe(
+        plan_id = stripe_call(
             lambda: stripe_client.plan_create(
                 product_id=product_id,
                 amount=amount,
@@ -489,7 +529,7 @@ def stripe_subscription_start(
         StripeSubscription.objects.filter(pk=row.pk).update(stripe_plan_id=plan_id, updated_at=timezone.now())
         row.stripe_plan_id = plan_id
     plan = row.stripe_plan_id
-    remote = _stripe(
+    remote = stripe_call(
         lambda: stripe_client.subscription_create(
             customer_id=customer.stripe_customer_id,
             plan_id=plan,
@@ -509,7 +549,7 @@ def stripe_subscription_cancel(*, subscription: StripeSubscription) -> StripeSub
             "This subscription was never created at Stripe.", detail={"reference": subscription.reference}
         )
     stripe_id = subscription.stripe_subscription_id
-    remote = _stripe(
+    remote = stripe_call(
         lambda: stripe_client.subscription_cancel(
             subscription_id=stripe_id, idempotency_key=f"subscription-{subscription.pk}-cancel"
         )
@@ -840,9 +880,9 @@ def stripe_reconcile(*, since: datetime | None = None) -> ReconcileReport:
     ).values_list("stripe_payment_intent_id", flat=True)
     for intent_id in list(open_payments):
         try:
-            intent = stripe_client.payment_intent_retrieve(payment_intent_id=str(intent_id))
-            with transaction.atomic(durable=True):
-                _payment_intent_apply(intent)
+            payment_intent_sync(
+                intent=stripe_client.payment_intent_retrieve(payment_intent_id=str(intent_id))
+            )
             payments_synced += 1
         except (stripe_client.StripeClientError, TokenomicsError) as exc:
             logger.warning("reconciling %s failed: %s", intent_id, exc)
@@ -881,9 +921,12 @@ __all__ = [
     "WebhookPayloadInvalid",
     "WebhookSignatureInvalid",
     "card_payment_intent_ensure",
+    "card_payment_intent_for_attempt",
     "card_payment_start",
+    "payment_intent_sync",
     "payment_refund",
     "payment_refund_submit",
+    "stripe_call",
     "stripe_customer_get_or_create",
     "stripe_event_handled",
     "stripe_event_ingest",

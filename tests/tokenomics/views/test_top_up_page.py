@@ -190,7 +190,11 @@ def test_starting_a_card_top_up_creates_one_payment_and_one_intent(client, user,
 
     html = client.get(response["Location"]).content.decode()  # twice: reload-safe, no new intent
     html = client.get(response["Location"]).content.decode()
-    assert f'data-client-secret="{intents[0]["client_secret"]}"' in html
+    # The page carries where the card form saves and charges the card, never a secret.
+    assert f'data-setup-url="/payments/{payment.pk}/card/setup/"' in html
+    assert f'data-confirm-url="/payments/{payment.pk}/card/confirm/"' in html
+    assert "_secret_" not in html
+    assert 'id="card-test-mode"' in html
     assert f'<script src="{localstripe.url}/js.stripe.com/v3/"></script>' in html
     assert "Pay $25.00" in html
     assert 'hx-trigger="every 2s"' in html
