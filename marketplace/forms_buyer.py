@@ -8,12 +8,17 @@ from typing import Any
 from django import forms
 
 from marketplace.models import Plan, PlanKind
+from marketplace.services.pricing import AGR_BALANCE, BALANCE
 from tokenomics.forms import USD_DECIMALS, AmountError, parse_amount
 from tokenomics.models import Asset, Rail
 from tokenomics.money import format_amount
 from tokenomics.selectors.parameters import parameter_get
 
 RAIL_CHOICES = [(Rail.CARD, "Card (US dollars)"), (Rail.AGR, "AGR token (from your linked wallet)")]
+BALANCE_LABELS = {
+    BALANCE: ("Prepaid balance", Asset.USD),
+    AGR_BALANCE: ("Prepaid AGR balance", Asset.AGR),
+}
 TX_HASH_LENGTH = 66  # "0x" + 32 bytes of hex
 REASON_MAX = 200  # Dispute.reason
 EVIDENCE_MAX = 10_000
@@ -31,7 +36,7 @@ class CheckoutForm(forms.Form):
         label="Pay with",
         choices=RAIL_CHOICES,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose how to pay.", "invalid_choice": "Choose card or AGR."},
+        error_messages={"required": "Choose how to pay.", "invalid_choice": "Choose one of the ways listed."},
     )
     credit = forms.CharField(
         label="Prepaid credit (US dollars)",
@@ -41,12 +46,22 @@ class CheckoutForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "placeholder": "25.00"}),
     )
 
-    def __init__(self, *args: Any, plan: Plan, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, plan: Plan, balances: dict[str, int] | None = None, **kwargs: Any) -> None:
+        """`balances`: the buyer's prepaid wallet balance per asset; each one above zero is offered
+        (except for per-inference credit, which prepaid balance cannot buy)."""
         super().__init__(*args, **kwargs)
         self.plan = plan
         rail = self.fields["rail"]
-        if not plan.listing.accepts_agr and isinstance(rail, forms.ChoiceField):
-            rail.choices = RAIL_CHOICES[:1]
+        assert isinstance(rail, forms.ChoiceField)
+        choices: list[tuple[str, str]] = list(RAIL_CHOICES if plan.listing.accepts_agr else RAIL_CHOICES[:1])
+        if plan.kind != PlanKind.PER_INFERENCE:
+            for choice, (label, asset) in BALANCE_LABELS.items():
+                available = (balances or {}).get(asset, 0)
+                if available > 0 and (asset == Asset.USD or plan.listing.accepts_agr):
+                    choices.append(
+                        (choice, f"{label} ({format_amount(amount=available, asset=asset)} available)")
+                    )
+        rail.choices = choices
         if plan.kind != PlanKind.PER_INFERENCE:
             del self.fields["credit"]
         else:

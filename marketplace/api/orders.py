@@ -26,6 +26,7 @@ from marketplace.errors import InvalidState
 from marketplace.models import Dispute, Order, OrderStatus, PlanKind
 from marketplace.selectors.orders import order_get_for_buyer, order_list_for_buyer, order_refund_deadline
 from marketplace.services.orders import order_card_client_secret, order_create
+from marketplace.services.pricing import CHECKOUT_RAILS
 from marketplace.services.refunds import order_dispute_open, order_refund
 from tokenomics.api.credits import (
     AgrInstructionsSerializer,
@@ -47,7 +48,10 @@ class OrderOutputSerializer(serializers.Serializer[Any]):
     listing = serializers.CharField(help_text="The listing's slug.")
     plan = serializers.IntegerField()
     version = serializers.CharField(allow_null=True, help_text="One-time orders: the version licensed.")
-    rail = serializers.ChoiceField(choices=Rail.choices)
+    rail = serializers.ChoiceField(choices=Rail.choices, help_text="The rail whose asset it is priced in.")
+    from_balance = serializers.BooleanField(
+        help_text="Paid at once from the buyer's prepaid balance (a refund goes back there)."
+    )
     list_price = MoneySerializer()
     agr_discount = MoneySerializer()
     volume_discount = MoneySerializer()
@@ -80,6 +84,7 @@ def order_data(order: Order, *, client_secret: str | None = None) -> dict[str, A
         "plan": order.plan_id,
         "version": order.version.version if order.version_id and order.version else None,
         "rail": order.rail,
+        "from_balance": order.payment_id is None,
         "list_price": money_json(amount=int(order.list_amount), asset=order.asset),
         "agr_discount": money_json(amount=int(order.agr_discount), asset=order.asset),
         "volume_discount": money_json(amount=int(order.volume_discount), asset=order.asset),
@@ -102,7 +107,13 @@ class OrderListCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer[Any]):
         plan = serializers.IntegerField(min_value=1, help_text="The plan's id (from the listing).")
-        rail = serializers.ChoiceField(choices=Rail.choices)
+        rail = serializers.ChoiceField(
+            choices=CHECKOUT_RAILS,
+            help_text=(
+                "`card`, `agr`, or prepaid balance: `balance` (US dollars, priced as card) or "
+                "`agr_balance` (priced as agr, with its discount), paid at once."
+            ),
+        )
         credit = serializers.RegexField(
             POSITIVE_WHOLE_NUMBER,
             max_length=12,
@@ -132,6 +143,7 @@ class OrderListCreateApi(APIView):
         request=InputSerializer,
         responses={
             201: OrderOutputSerializer,
+            402: ErrorSerializer,
             404: ErrorSerializer,
             409: ErrorSerializer,
             502: ErrorSerializer,
@@ -145,10 +157,13 @@ class OrderListCreateApi(APIView):
             "PaymentIntent client secret for Stripe.js; `agr` returns the token, "
             "deposit address, amount and reference to pay, then `POST /orders/{id}/agr-payment`. The "
             "order moves to `in_escrow` (one-time, subscription) or `paid` (prepaid credit) when the "
-            "money arrives."
+            "money arrives. `balance` / `agr_balance` pay at once from the prepaid balance "
+            "(`402 insufficient_funds` when it is too low; nothing is created then); prepaid "
+            "balance cannot buy per-inference credit."
         ),
         examples=[
             OpenApiExample("By card", value={"plan": 12, "rail": "card"}, request_only=True),
+            OpenApiExample("From prepaid balance", value={"plan": 12, "rail": "balance"}, request_only=True),
             OpenApiExample(
                 "Credit in AGR", value={"plan": 13, "rail": "agr", "credit": "2500"}, request_only=True
             ),

@@ -109,7 +109,8 @@ def order_record(
 def order_create(*, buyer: User, plan_id: int, rail: str, credit_cents: int | None = None) -> OrderStarted:
     """Start an order for a plan, priced by marketplace.services.pricing.quote, with its payment
     due through `rail`; card orders come back with the PaymentIntent's client secret (Stripe is
-    called after the commit). No money moves until the payment arrives. Raises NotFound,
+    called after the commit). No money moves until the payment arrives, except from prepaid
+    balance ("balance", "agr_balance"), which pays at once. Raises NotFound, InsufficientFunds,
     InvalidState (own listing, already owned or subscribed, nothing to download), ValidationFailed,
     AmountInvalid (outside card limits), ChainNotConfigured, PaymentProviderUnavailable/Rejected
     (the order stays awaiting payment; order_card_client_secret retries)."""
@@ -118,7 +119,7 @@ def order_create(*, buyer: User, plan_id: int, rail: str, credit_cents: int | No
     if listing.creator_id == buyer.pk:
         raise InvalidState("You cannot buy your own model.")
     priced = quote(plan=plan, rail=rail, buyer=buyer, credit_cents=credit_cents)
-    if priced.rail == Rail.CARD:
+    if priced.rail == Rail.CARD and not priced.from_balance:
         card_amount_check(priced.total)
     version = None
     if plan.kind == PlanKind.ONE_TIME:
@@ -146,6 +147,12 @@ def order_create(*, buyer: User, plan_id: int, rail: str, credit_cents: int | No
             order = order_record(
                 buyer=buyer, plan=plan, priced=priced, version=version, subscription=subscription
             )
+            if priced.from_balance:
+                # Paid now from the wallet, as a renewal is: no payment, and a refund returns to
+                # the balance. Too little balance rolls the whole checkout back.
+                wallet = user_account_get_or_create(user=buyer, kind=AccountKind.WALLET, asset=priced.asset)
+                order_fulfil(order=order, source=wallet)
+                return OrderStarted(order=order, client_secret=None)
             if priced.rail == Rail.CARD:
                 payment = payment_create(
                     user=buyer,

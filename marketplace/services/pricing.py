@@ -25,10 +25,18 @@ from tokenomics.splits import apply_discount, volume_discount_bps
 CREDIT_MAXIMUM_CENTS = CARD_MAXIMUM_CENTS
 
 
+# Checkout may also spend prepaid balance: priced exactly as the external rail of the same asset
+# (the AGR discount included), then paid at once from the buyer's wallet instead of by a payment.
+BALANCE = "balance"  # the US dollar balance
+AGR_BALANCE = "agr_balance"
+BALANCE_RAILS = {BALANCE: Rail.CARD, AGR_BALANCE: Rail.AGR}
+CHECKOUT_RAILS = (Rail.CARD.value, Rail.AGR.value, BALANCE, AGR_BALANCE)
+
+
 @dataclass(frozen=True)
 class Quote:
     plan: Plan
-    rail: str
+    rail: str  # the rail whose asset it is priced in: card (USD) or agr; an order's rail
     asset: str
     list_amount: int  # the plan's list price (or the credit asked for) in the rail's asset
     agr_discount: int  # paying in AGR: discount.agr_payment_bps of the list price (floored)
@@ -36,6 +44,7 @@ class Quote:
     total: int  # what the buyer pays: list - discounts
     prepaid_bonus: int  # per-inference credit: the bonus added on arrival
     volume_discount_bps: int  # the buyer's current pay-per-inference volume tier
+    from_balance: bool = False  # paid from the buyer's prepaid balance of `asset`, not through the rail
 
     @property
     def credit(self) -> int:
@@ -50,11 +59,21 @@ def buyer_volume_discount_bps(*, buyer: User | None) -> int:
 
 
 def quote(*, plan: Plan, rail: str, buyer: User | None = None, credit_cents: int | None = None) -> Quote:
-    """Price `plan` through `rail` ("card" or "agr"). Per-inference plans sell prepaid credit of
-    `credit_cents` US cents (converted for AGR). Raises ValidationFailed. No side effects."""
-    if rail not in RAIL_ASSET:
-        raise ValidationFailed("Pay by card or in AGR.", detail={"rail": ["Choose card or agr."]})
-    rail = Rail(rail)
+    """Price `plan` through `rail` ("card", "agr", or prepaid "balance" / "agr_balance", priced as
+    card / agr). Per-inference plans sell prepaid credit of `credit_cents` US cents (converted for
+    AGR), which prepaid balance cannot buy. Raises ValidationFailed. No side effects."""
+    if rail not in CHECKOUT_RAILS:
+        raise ValidationFailed(
+            "Pay by card, in AGR, or from your prepaid balance.",
+            detail={"rail": [f"Choose one of {', '.join(CHECKOUT_RAILS)}."]},
+        )
+    from_balance = rail in BALANCE_RAILS
+    if from_balance and plan.kind == PlanKind.PER_INFERENCE:
+        raise ValidationFailed(
+            "Prepaid balance already pays for calls: it cannot buy more credit.",
+            detail={"rail": ["Choose card or agr to add credit."]},
+        )
+    rail = Rail(BALANCE_RAILS.get(rail, rail))
     asset = RAIL_ASSET[rail]
     bonus = 0
     if plan.kind == PlanKind.PER_INFERENCE:
@@ -98,4 +117,5 @@ def quote(*, plan: Plan, rail: str, buyer: User | None = None, credit_cents: int
         total=total,
         prepaid_bonus=bonus,
         volume_discount_bps=buyer_volume_discount_bps(buyer=buyer),
+        from_balance=from_balance,
     )

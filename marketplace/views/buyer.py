@@ -69,6 +69,7 @@ from marketplace.services.subscriptions import subscription_cancel
 from tokenomics.chain_client import ChainError
 from tokenomics.errors import PaymentNotVerified
 from tokenomics.models import Asset, Rail
+from tokenomics.selectors.ledger import user_balances
 from tokenomics.selectors.payments import card_form_context
 from tokenomics.selectors.rates import prepaid_bonus
 from tokenomics.services.chain_rail import agr_payment_instructions, agr_payment_verify
@@ -147,9 +148,21 @@ def _plan_on_sale(plan_id: int) -> Plan:
         raise Http404(exc.message) from exc
 
 
+def _wallet_balances(request: HttpRequest) -> dict[str, int]:
+    """The signed-in buyer's prepaid balance per asset (what checkout can spend at once)."""
+    return {b.asset: b.wallet for b in user_balances(user=authenticated_user(request))}
+
+
+def _checkout_form(request: HttpRequest, plan: Plan, **kwargs: Any) -> CheckoutForm:
+    return CheckoutForm(plan=plan, balances=_wallet_balances(request), **kwargs)
+
+
 def _checkout_context(
     request: HttpRequest, plan: Plan, form: CheckoutForm, *, priced: Quote | None = None, error: str = ""
 ) -> dict[str, Any]:
+    balance = 0
+    if priced is not None and priced.from_balance:
+        balance = _wallet_balances(request).get(priced.asset, 0)
     return {
         "plan": plan,
         "listing": plan.listing,
@@ -157,6 +170,10 @@ def _checkout_context(
         "quote": priced,
         "error": error,
         "rail": priced.rail if priced else "",
+        # What the confirm form sends back: the choice made (a prepaid balance, or the rail).
+        "checkout_rail": form.cleaned_data.get("rail", "") if priced else "",
+        "balance": balance,
+        "balance_after": balance - priced.total if priced is not None and priced.from_balance else 0,
         "credit_text": form.data.get("credit", "") if form.is_bound else "",
         "version": latest_downloadable_version(listing=plan.listing)
         if plan.kind == PlanKind.ONE_TIME
@@ -201,7 +218,7 @@ def checkout(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
     return render(
         request,
         f"{BUYER}/checkout.html",
-        _checkout_context(request, plan, CheckoutForm(plan=plan, initial=initial)),
+        _checkout_context(request, plan, _checkout_form(request, plan, initial=initial)),
     )
 
 
@@ -210,7 +227,7 @@ def checkout(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
 def checkout_review(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
     """Step 2: exactly what will be charged, line by line, from pricing.quote. Nothing moves."""
     plan = _plan_on_sale(plan_id)
-    form = CheckoutForm(request.POST, plan=plan)
+    form = _checkout_form(request, plan, data=request.POST)
     priced, error, status = _priced(request, plan, form)
     return _checkout_respond(request, plan, form, status=status, priced=priced, error=error)
 
@@ -220,7 +237,7 @@ def checkout_review(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
 def checkout_confirm(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
     """Step 3: create the order (card: its PaymentIntent) and go to its page to pay."""
     plan = _plan_on_sale(plan_id)
-    form = CheckoutForm(request.POST, plan=plan)
+    form = _checkout_form(request, plan, data=request.POST)
     if not form.is_valid():
         return _checkout_respond(request, plan, form, status=400)
     try:

@@ -52,9 +52,11 @@ from tests.tokenomics.stripe.conftest import (  # noqa: F401
     _stripe_is_localstripe,
     localstripe,
 )
+from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import PaymentRefund
 from tokenomics.money import format_amount
 from tokenomics.selectors.ledger import ledger_verify
+from tokenomics.services.wallet import deposit_post
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -596,5 +598,61 @@ def test_creator_lists_publishes_and_sees_the_sale(
     expect(page.locator("[data-net-sales]")).to_have_text("$25.00")
 
     _screenshot(page, artifacts_dir / "storefront-creator-dashboard.png")
+    assert js_errors == []
+    _ledger_ok()
+
+
+# ----------------------------------------------------------------------------- journey 4
+
+
+def test_a_buyer_pays_from_prepaid_balance_and_the_refund_returns_there(
+    page: Page, live_server: Any, js_errors: list[str], artifacts_dir: Path
+) -> None:
+    """A buyer holding $60.00 of prepaid credit buys a $49.00 license from it: the same review step,
+    no card form, the order in escrow at once; the refund puts the $49.00 back in the balance."""
+    base = live_server.url
+    (plan,) = _on_sale(
+        UserFactory(),
+        title="Balance Bard",
+        slug="balance-bard",
+        summary="Writes short poems.",
+        task=TaskType.TEXT_GENERATION,
+        category=CategoryFactory(name="Text", slug="text"),
+        plans=[{"kind": PlanKind.ONE_TIME, "name": "Perpetual", "price_cents": 4_900}],
+    )
+    buyer = UserFactory(password=PASSWORD)
+    deposit_post(
+        user=buyer,
+        asset="USD",
+        amount=6_000,
+        source_kind=AccountKind.EXTERNAL_STRIPE,
+        idempotency_key="e2e-balance-fund",
+        memo="Top-up",
+        prepaid_bonus_applies=False,
+    )
+
+    _log_in(page, base, buyer.email)
+    page.goto(f"{base}/checkout/{plan.pk}/")
+    page.get_by_label("Prepaid balance ($60.00 available)").check()
+    page.get_by_role("button", name="Review the charge").click()
+    expect(page.locator("#quote-total")).to_contain_text("$49.00 from your prepaid balance")
+    expect(page.locator("#quote-balance")).to_contain_text("$11.00 remains")
+    assert not Order.objects.exists()  # the review moves no money
+    page.get_by_role("button", name="Confirm and pay $49.00 from balance").click()
+
+    expect(page).to_have_url(re.compile(r"/orders/\d+/$"))
+    expect(page.locator("#order-total")).to_contain_text("$49.00 from your prepaid balance")
+    expect(page.locator("#order-paid")).to_contain_text("held in escrow")
+    expect(page.locator("#card-pay")).to_have_count(0)
+    order = Order.objects.get()
+    assert (order.status, order.payment_id) == (OrderStatus.IN_ESCROW, None)
+    _screenshot(page, artifacts_dir / "storefront-paid-from-balance.png")
+
+    page.get_by_role("link", name="Request a refund").click()
+    expect(page.locator("#refund-amount")).to_contain_text("to your prepaid balance")
+    page.locator("#confirm-refund").click()
+    _flash(page, "Refunded.")
+    page.goto(f"{base}/wallet/")
+    expect(page.locator('.balance-amount[data-asset="USD"]')).to_have_text("$60.00")
     assert js_errors == []
     _ledger_ok()

@@ -20,7 +20,9 @@ from tests.marketplace.views.test_buyer_order import _media, assert_ledger_balan
 from tests.tokenomics.chain.conftest import chain, use_tester_chain  # noqa: F401
 from tests.tokenomics.stripe.conftest import _stripe_is_localstripe, localstripe  # noqa: F401
 from tokenomics.models import Payment
+from tokenomics.models.ledger import AccountKind
 from tokenomics.money import format_amount
+from tokenomics.services.wallet import deposit_post
 
 pytestmark = pytest.mark.django_db
 MINUS = "\u2212"  # the minus sign the pages print before a discount
@@ -89,7 +91,7 @@ def test_listing_without_agr_offers_only_card(client, buyer):
     assert 'value="agr"' not in html
     response = client.post(f"/checkout/{plan.pk}/review/", {"rail": "agr"})
     assert response.status_code == 400
-    assert "Choose card or AGR." in errors(page(response))
+    assert "Choose one of the ways listed." in errors(page(response))
 
 
 def test_review_by_agr_shows_the_15_percent_discount(client, buyer):
@@ -257,3 +259,54 @@ def test_every_post_needs_the_csrf_token(buyer):
     assert strict.post(f"/checkout/{plan.pk}/review/", {"rail": "card"}).status_code == 403
     assert strict.post(f"/checkout/{plan.pk}/confirm/", {"rail": "card"}).status_code == 403
     assert not Order.objects.exists()
+
+
+# ----------------------------------------------------------------------------- prepaid balance
+
+
+def _fund(user: User, cents: int) -> None:
+    deposit_post(
+        user=user,
+        asset="USD",
+        amount=cents,
+        source_kind=AccountKind.EXTERNAL_STRIPE,
+        idempotency_key=f"test-fund:{user.pk}:{cents}",
+        memo="Test credit",
+        prepaid_bonus_applies=False,
+    )
+
+
+def test_prepaid_balance_is_offered_with_what_is_available(client, buyer):
+    plan = one_time_plan()
+    assert 'value="balance"' not in page(client.get(f"/checkout/{plan.pk}/"))  # nothing to spend yet
+    _fund(buyer, 2_750)
+    html = page(client.get(f"/checkout/{plan.pk}/"))
+    assert 'value="balance"' in html
+    assert "Prepaid balance ($27.50 available)" in html
+    # Per-inference credit is what the balance is; it cannot buy more of itself.
+    assert 'value="balance"' not in page(client.get(f"/checkout/{per_inference_plan().pk}/"))
+
+
+def test_the_review_says_when_the_balance_is_short_and_confirm_creates_nothing(client, buyer):
+    plan = one_time_plan()  # $49.00
+    _fund(buyer, 2_750)
+    html = page(client.post(f"/checkout/{plan.pk}/review/", {"rail": "balance"}))
+    assert dd(html, "quote-total") == "$49.00 from your prepaid balance"
+    assert "Your prepaid balance is $27.50, $49.00 is due." in html
+    assert re.search(r"<button[^>]*disabled[^>]*>Confirm and pay \$49.00 from balance", html)
+    response = client.post(f"/checkout/{plan.pk}/confirm/", {"rail": "balance"})
+    assert response.status_code == 402
+    assert not Order.objects.exists()
+
+
+def test_confirming_from_balance_pays_at_once(client, buyer):
+    plan = one_time_plan()
+    _fund(buyer, 5_000)
+    html = page(client.post(f"/checkout/{plan.pk}/review/", {"rail": "balance"}))
+    assert "$1.00 remains" in html
+    assert '<input type="hidden" name="rail" value="balance">' in html
+    response = client.post(f"/checkout/{plan.pk}/confirm/", {"rail": "balance"})
+    order = Order.objects.get()
+    assert response["Location"] == f"/orders/{order.pk}/"
+    assert (order.status, order.payment_id) == (OrderStatus.IN_ESCROW, None)
+    assert not Payment.objects.exists()
