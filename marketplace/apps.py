@@ -9,5 +9,7 @@ class MarketplaceConfig(AppConfig):
 
     def ready(self) -> None:
         from marketplace.services.orders import register_payment_handlers
+        from marketplace.services.subscriptions import register_card_renewal_handlers
 
         register_payment_handlers()
+        register_card_renewal_handlers()

@@ -87,6 +87,7 @@ class PaymentIntent:
     customer: str | None
     metadata: dict[str, str]
     last_payment_error: str | None  # the decline code or message of the last failed attempt
+    payment_method: str | None = None  # the card it was (or is being) paid with
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,21 @@ class Subscription:
     customer: str
     current_period_end: int | None  # unix seconds
     metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """A subscription's bill for one period, paid by Stripe from the customer's default card."""
+
+    id: str
+    status: str  # draft, open, paid, void, uncollectible
+    subscription: str | None
+    customer: str
+    amount_paid: int  # minor units
+    amount_due: int
+    currency: str
+    payment_failed: bool  # an attempt to collect it failed (the card was declined)
+    failure_message: str
 
 
 @dataclass(frozen=True)
@@ -242,6 +258,7 @@ def _payment_intent(obj: Any) -> PaymentIntent:
         customer=_id_of(d.get("customer")),
         metadata=_metadata(d),
         last_payment_error=error_text,
+        payment_method=_id_of(d.get("payment_method")),
     )
 
 
@@ -472,15 +489,72 @@ def plan_create(
 
 
 def subscription_create(
-    *, customer_id: str, plan_id: str, metadata: Mapping[str, str], idempotency_key: str
+    *,
+    customer_id: str,
+    plan_id: str,
+    metadata: Mapping[str, str],
+    idempotency_key: str,
+    trial_end: int | None = None,
 ) -> Subscription:
+    """A Subscription billed to the customer's default card; with `trial_end` (unix seconds) its
+    first invoice comes then (the period until then was paid another way)."""
     params: SubscriptionCreateParams = {
         "customer": customer_id,
         "items": [{"plan": plan_id}],
         "metadata": dict(metadata),
     }
+    if trial_end is not None:
+        params["trial_end"] = trial_end
     return _subscription(
         _write(idempotency_key, lambda o: _client().v1.subscriptions.create(params=params, options=o))
+    )
+
+
+def subscription_cancel_at_period_end(*, subscription_id: str, idempotency_key: str) -> Subscription:
+    """Stop renewing: no more invoices, the subscription ends with its current period."""
+    return _subscription(
+        _write(
+            idempotency_key,
+            lambda o: _client().v1.subscriptions.update(
+                subscription_id, params={"cancel_at_period_end": True}, options=o
+            ),
+        )
+    )
+
+
+def _invoice(obj: Any) -> Invoice:
+    d = _data(obj)
+    sub = d.get("subscription")
+    if sub is None:  # API versions since 2025-03-31 moved it under `parent`
+        sub = ((d.get("parent") or {}).get("subscription_details") or {}).get("subscription")
+    status = str(d.get("status") or "")
+    attempted = bool(d.get("attempted")) or int(d.get("attempt_count") or 0) > 0
+    error = d.get("last_finalization_error") or {}
+    intent = d.get("payment_intent")
+    message = ""
+    if isinstance(intent, Mapping):  # expanded: the decline of the last attempt
+        last = intent.get("last_payment_error") or {}
+        message = str(last.get("message") or "")
+        attempted = attempted or bool(last)
+    elif isinstance(error, Mapping):
+        message = str(error.get("message") or "")
+    return Invoice(
+        id=str(d["id"]),
+        status=status,
+        subscription=_id_of(sub),
+        customer=_id_of(d.get("customer")) or "",
+        amount_paid=int(d.get("amount_paid") or 0),
+        amount_due=int(d.get("amount_due") or 0),
+        currency=str(d.get("currency") or "").lower(),
+        payment_failed=status == "open" and attempted,
+        failure_message=message,
+    )
+
+
+def invoice_retrieve(*, invoice_id: str) -> Invoice:
+    """The invoice with its PaymentIntent expanded (the decline of a failed attempt is there)."""
+    return _invoice(
+        _call(lambda: _client().v1.invoices.retrieve(invoice_id, params={"expand": ["payment_intent"]}))
     )
 
 

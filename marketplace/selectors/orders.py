@@ -19,6 +19,7 @@ from marketplace.models import (
     PlanKind,
     Subscription,
 )
+from tokenomics.models import StripeSubscription
 from tokenomics.selectors.parameters import parameters_get
 from tokenomics.splits import prorated_refund
 
@@ -107,3 +108,24 @@ def subscription_cancel_preview(*, subscription: Subscription, now: datetime | N
         .first()
     )
     return 0 if order is None else period_refund(order=order, now=now or timezone.now())
+
+
+def subscription_billing_reference(subscription_id: int) -> str:
+    """The reference of a subscription's Stripe billing (tokenomics' StripeSubscription)."""
+    return f"subscription:{subscription_id}"
+
+
+def subscription_card_billing(*, subscription: Subscription) -> StripeSubscription | None:
+    """The Stripe Subscription that bills a card subscription's renewals, once it exists there;
+    its status says whether the last renewal was declined ("past_due")."""
+    return StripeSubscription.objects.filter(
+        reference=subscription_billing_reference(subscription.pk), stripe_subscription_id__isnull=False
+    ).first()
+
+
+def subscriptions_past_due(*, buyer: User) -> list[Subscription]:
+    """The buyer's active subscriptions whose card renewal was declined (Stripe is retrying)."""
+    declined = StripeSubscription.objects.filter(user=buyer, status="past_due")
+    references = set(declined.values_list("reference", flat=True))
+    subs = Subscription.objects.filter(buyer=buyer, status="active").select_related("listing", "plan")
+    return [sub for sub in subs if subscription_billing_reference(sub.pk) in references]

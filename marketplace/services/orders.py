@@ -14,9 +14,11 @@ Lock order, everywhere: the Order row, then its License or Subscription, then th
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -37,8 +39,10 @@ from marketplace.models import (
 )
 from marketplace.models.catalog import PlanInterval
 from marketplace.selectors.catalog import latest_downloadable_version, plan_get_for_sale
+from marketplace.selectors.orders import subscription_billing_reference
 from marketplace.services.pricing import Quote, quote
-from tokenomics.models import Escrow, LedgerAccount, Payment, Rail
+from tokenomics.errors import TokenomicsError
+from tokenomics.models import Escrow, LedgerAccount, Payment, Rail, StripeSubscription
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import PaymentStatus
@@ -47,7 +51,14 @@ from tokenomics.services.chain_rail import agr_payment_start
 from tokenomics.services.escrow import escrow_hold, escrow_release
 from tokenomics.services.ledger import user_account_get_or_create
 from tokenomics.services.payments import payment_create, payment_handler_register, payment_mark
-from tokenomics.services.stripe_rail import card_amount_check, card_payment_intent_ensure
+from tokenomics.services.stripe_rail import (
+    card_amount_check,
+    card_payment_intent_ensure,
+    card_payment_method_of,
+    stripe_subscription_start,
+)
+
+logger = logging.getLogger(__name__)
 
 ORDER_PURPOSE = "order"  # one-time and subscription periods: held in escrow
 ORDER_CREDIT_PURPOSE = "order_credit"  # pay-per-inference credit: stays in the wallet, with the bonus
@@ -288,6 +299,49 @@ def _order_payment_received(payment: Payment) -> None:
         order=order,
         source=user_account_get_or_create(user=order.buyer, kind=AccountKind.WALLET, asset=order.asset),
     )
+    if order.subscription_id is not None and payment.rail == Rail.CARD:
+        # The next periods are billed to the same card by Stripe; set up once the period is ours.
+        transaction.on_commit(partial(_billing_start_logged, order.subscription_id), robust=True)
+
+
+def card_subscription_billing_start(*, subscription_id: int) -> StripeSubscription | None:
+    """Bill an active card subscription's next periods at Stripe: a Stripe Subscription for the
+    plan's card price, charged to the card that paid the first period, first invoicing when the
+    paid period ends. Idempotent (the reference resumes where a failure stopped). Returns None for
+    a subscription that is not card-paid, active and renewing. Calls Stripe; raises
+    PaymentProviderUnavailable/Rejected."""
+    sub = (
+        Subscription.objects.select_related("plan", "listing", "buyer")
+        .filter(pk=subscription_id, rail=Rail.CARD, status=SubscriptionStatus.ACTIVE, auto_renew=True)
+        .first()
+    )
+    first = (
+        Order.objects.select_related("payment")
+        .filter(subscription_id=subscription_id, payment__isnull=False, paid_at__isnull=False)
+        .order_by("pk")
+        .first()
+    )
+    if sub is None or first is None or first.payment is None:
+        return None
+    plan = sub.plan
+    return stripe_subscription_start(
+        user=sub.buyer,
+        reference=subscription_billing_reference(sub.pk),
+        amount=quote(plan=plan, rail=Rail.CARD, buyer=sub.buyer).total,
+        name=f"{sub.listing.title} ({plan.name})",
+        interval=plan.interval,
+        payment_method_id=card_payment_method_of(payment=first.payment),
+        trial_end=sub.current_period_end,
+    )
+
+
+def _billing_start_logged(subscription_id: int) -> None:
+    try:
+        card_subscription_billing_start(subscription_id=subscription_id)
+    except TokenomicsError as exc:
+        # The period is paid either way; without Stripe billing it renews from the prepaid balance
+        # (or lapses), as a balance subscription does.
+        logger.warning("Stripe billing of subscription %s not set up yet: %s", subscription_id, exc)
 
 
 def register_payment_handlers() -> None:

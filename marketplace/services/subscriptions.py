@@ -7,7 +7,10 @@ and releases the used part to the creator, in one escrow resolution.
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,14 +18,22 @@ from django.utils import timezone
 from accounts.models import User
 from marketplace.errors import InvalidState, NotFound
 from marketplace.models import Order, OrderStatus, PlanKind, Subscription, SubscriptionStatus
-from marketplace.selectors.orders import period_refund
+from marketplace.selectors.orders import period_refund, subscription_card_billing
 from marketplace.services.orders import order_fulfil, order_record
 from marketplace.services.pricing import quote
 from marketplace.services.refunds import order_settlement_record, rail_refund
-from tokenomics.errors import InsufficientFunds
+from tokenomics.errors import InsufficientFunds, TokenomicsError
+from tokenomics.models import Rail, StripeSubscription
 from tokenomics.models.ledger import AccountKind
 from tokenomics.services.escrow import escrow_refund, escrow_release
 from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.stripe_rail import (
+    stripe_renewal_handlers_register,
+    stripe_subscription_cancel,
+    stripe_subscription_stop_renewing,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def subscription_cancel(
@@ -52,6 +63,7 @@ def subscription_cancel(
         if at_period_end:
             sub.auto_renew = False
             sub.save(update_fields=["auto_renew", "updated_at"])
+            transaction.on_commit(partial(_stop_card_billing, sub.pk, now=False), robust=True)
             return sub
         if order is not None and order.status == OrderStatus.DISPUTED:
             raise InvalidState("This subscription's current period is under dispute; staff will resolve it.")
@@ -69,12 +81,68 @@ def subscription_cancel(
         sub.save(update_fields=["status", "canceled_at", "current_period_end", "auto_renew", "updated_at"])
     if refund and order is not None:
         rail_refund(order=order, amount=refund, reason="Subscription canceled: unused days")
+    _stop_card_billing(sub.pk, now=True)
     return sub
 
 
-def _renew(subscription_id: int, now: datetime) -> bool:
-    """Renew one due subscription from the buyer's prepaid balance, or let it lapse. Returns
-    whether it renewed."""
+def _stop_card_billing(subscription_id: int, *, now: bool) -> None:
+    """Tell Stripe to stop billing a card subscription: at once (canceled now, or lapsed) or after
+    the paid period. Calls Stripe, after the commit; a failure is logged (an invoice Stripe still
+    collects lands in the buyer's wallet as credit, see _card_renewal_paid)."""
+    billing = subscription_card_billing(subscription=Subscription(pk=subscription_id))
+    if billing is None or billing.status in ("canceled", "incomplete_expired"):
+        return
+    try:
+        if now:
+            stripe_subscription_cancel(subscription=billing)
+        else:
+            stripe_subscription_stop_renewing(subscription=billing)
+    except TokenomicsError as exc:
+        logger.warning("Stripe billing of subscription %s not stopped: %s", subscription_id, exc)
+
+
+# Stripe retries a declined renewal for some days (its Smart Retries); access stays until then.
+CARD_RENEWAL_GRACE = timedelta(days=3)
+
+
+def _card_renewal_paid(billing: StripeSubscription, amount: int) -> None:
+    """tokenomics calls this inside the transaction that credited a paid renewal invoice (`amount`
+    US cents, now in the buyer's wallet): the next period, paid from the wallet into escrow, as a
+    balance renewal is. A subscription canceled meanwhile keeps the money as credit."""
+    prefix, _, number = billing.reference.partition(":")
+    if prefix != "subscription" or not number.isdigit():
+        return  # not one of the storefront's plans: the money stays in the wallet
+    sub = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("plan", "listing", "buyer")
+        .filter(pk=int(number), buyer_id=billing.user_id, status=SubscriptionStatus.ACTIVE)
+        .first()
+    )
+    if sub is None:
+        logger.warning("Renewal of %s paid after it ended: kept as the buyer's credit", billing.reference)
+        return
+    # Stripe charged the price fixed when billing began; the order records what was charged.
+    priced = replace(quote(plan=sub.plan, rail=Rail.CARD, buyer=sub.buyer), list_amount=amount, total=amount)
+    order = order_record(buyer=sub.buyer, plan=sub.plan, priced=priced, subscription=sub)
+    wallet = user_account_get_or_create(user=sub.buyer, kind=AccountKind.WALLET, asset=priced.asset)
+    order_fulfil(order=order, source=wallet, now=sub.current_period_end)
+
+
+def _card_renewal_failed(billing: StripeSubscription, message: str) -> None:
+    logger.info("Card renewal of %s declined: %s", billing.reference, message)
+
+
+def register_card_renewal_handlers() -> None:
+    """Called from MarketplaceConfig.ready()."""
+    stripe_renewal_handlers_register(paid=_card_renewal_paid, failed=_card_renewal_failed)
+
+
+RENEWED, LAPSED, WAITING = "renewed", "lapsed", "waiting"
+
+
+def _renew(subscription_id: int, now: datetime) -> str:
+    """Renew one due subscription from the buyer's prepaid balance, or let it lapse; one Stripe
+    bills waits for its invoice. Returns RENEWED, LAPSED, or WAITING (nothing changed)."""
     with transaction.atomic(durable=True):
         sub = (
             Subscription.objects.select_for_update(of=("self",))
@@ -83,8 +151,21 @@ def _renew(subscription_id: int, now: datetime) -> bool:
             .first()
         )
         if sub is None:
-            return False  # renewed, canceled or lapsed since it was listed
+            return WAITING  # renewed, canceled or lapsed since it was listed
         plan = sub.plan
+        billing = subscription_card_billing(subscription=sub) if sub.rail == Rail.CARD else None
+        if billing is not None and billing.status not in ("canceled", "incomplete_expired"):
+            # Stripe bills this one: wait for its invoice, through its retries, before lapsing.
+            if (
+                sub.auto_renew
+                and sub.current_period_end is not None
+                and now < sub.current_period_end + CARD_RENEWAL_GRACE
+            ):
+                return WAITING
+            sub.status = SubscriptionStatus.EXPIRED
+            sub.save(update_fields=["status", "updated_at"])
+            transaction.on_commit(partial(_stop_card_billing, sub.pk, now=True), robust=True)
+            return LAPSED
         if (
             sub.auto_renew
             and plan.is_active
@@ -99,23 +180,23 @@ def _renew(subscription_id: int, now: datetime) -> bool:
                         order = order_record(buyer=sub.buyer, plan=plan, priced=priced, subscription=sub)
                         # Paid from the wallet: no rail payment; a refund of it returns to the wallet.
                         order_fulfil(order=order, source=wallet, now=sub.current_period_end)
-                    return True
+                    return RENEWED
                 except InsufficientFunds:
                     pass  # spent between the check and the posting: lapse below
         sub.status = SubscriptionStatus.EXPIRED
         sub.save(update_fields=["status", "updated_at"])
-        return False
+        return LAPSED
 
 
 def subscriptions_renew_due(*, now: datetime | None = None, limit: int = 500) -> tuple[int, int]:
     """Renew (from prepaid balance, when auto-renew is on and the balance covers it) or lapse every
-    active subscription whose period has ended; each in its own transaction. Returns (renewed,
-    lapsed)."""
+    active subscription whose period has ended; those Stripe bills by card wait for its invoice
+    through the grace period. Each in its own transaction. Returns (renewed, lapsed)."""
     now = now or timezone.now()
     due = list(
         Subscription.objects.filter(status=SubscriptionStatus.ACTIVE, current_period_end__lte=now)
         .order_by("current_period_end", "pk")
         .values_list("pk", flat=True)[:limit]
     )
-    renewed = sum(_renew(pk, now) for pk in due)
-    return renewed, len(due) - renewed
+    outcomes = [_renew(pk, now) for pk in due]
+    return outcomes.count(RENEWED), outcomes.count(LAPSED)

@@ -57,6 +57,7 @@ from marketplace.selectors.orders import (
     subscription_cancel_preview,
     subscription_get_for_buyer,
     subscription_list_for_buyer,
+    subscriptions_past_due,
 )
 from marketplace.services.licenses import license_download, license_key_issue, subscription_download
 from marketplace.services.orders import (
@@ -65,7 +66,7 @@ from marketplace.services.orders import (
 )
 from marketplace.services.pricing import Quote, quote
 from marketplace.services.refunds import order_dispute_open, order_refund
-from marketplace.services.subscriptions import subscription_cancel
+from marketplace.services.subscriptions import CARD_RENEWAL_GRACE, subscription_cancel
 from tokenomics.chain_client import ChainError
 from tokenomics.errors import PaymentNotVerified
 from tokenomics.models import Asset, Rail
@@ -620,7 +621,13 @@ def _subscription_rows(subs: Any) -> list[dict[str, Any]]:
 
 def _library_context(request: HttpRequest, user: User, tab: str) -> dict[str, Any]:
     page_number = request.GET.get("page")
-    context: dict[str, Any] = {"tab": tab, "tabs": LIBRARY_TABS, "disputes_page_param": DISPUTES_PAGE_PARAM}
+    context: dict[str, Any] = {
+        "tab": tab,
+        "tabs": LIBRARY_TABS,
+        "disputes_page_param": DISPUTES_PAGE_PARAM,
+        "past_due": subscriptions_past_due(buyer=user),
+        "card_renewal_grace_days": CARD_RENEWAL_GRACE.days,
+    }
     page: Page[Any]
     if tab == "orders":
         page = Paginator(order_list_for_buyer(buyer=user), LIBRARY_PAGE_SIZE).get_page(page_number)

@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +49,17 @@ from tests.e2e.test_top_up import PASSWORD, POLL_TIMEOUT, _log_in, _webhooks_to,
 from tests.marketplace.commerce import ARTEFACT, versioned
 from tests.marketplace.factories import CategoryFactory, ListingFactory, PlanFactory
 from tests.tokenomics.stripe.conftest import (  # noqa: F401
+    CARD_DECLINED,
+    SECRET_NEW,
     WEBHOOK_PATH,
     LocalStripe,
     _stripe_is_localstripe,
+    body_of,
     localstripe,
+    make_event,
+    signature,
 )
+from tokenomics.models import StripeCustomer, StripeSubscription
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import PaymentRefund
 from tokenomics.money import format_amount
@@ -654,5 +662,98 @@ def test_a_buyer_pays_from_prepaid_balance_and_the_refund_returns_there(
     _flash(page, "Refunded.")
     page.goto(f"{base}/wallet/")
     expect(page.locator('.balance-amount[data-asset="USD"]')).to_have_text("$60.00")
+    assert js_errors == []
+    _ledger_ok()
+
+
+# ----------------------------------------------------------------------------- journey 5
+
+
+def test_a_card_subscription_renews_through_stripe_and_a_declined_renewal_shows_a_banner(
+    page: Page,
+    live_server: Any,
+    localstripe: LocalStripe,  # noqa: F811
+    card_payments: None,
+    js_errors: list[str],
+    artifacts_dir: Path,
+) -> None:
+    """Subscribe by card in the browser; Stripe then bills the renewals. localstripe has no billing
+    clock, so the test plays it: it invoices the subscription and charges the card through
+    localstripe's API, and localstripe delivers the invoice's events to the live server. The
+    declined renewal's `invoice.payment_failed`, which localstripe never sends, is built around its
+    real invoice and posted signed to the webhook."""
+    base = live_server.url
+    (plan,) = _on_sale(
+        UserFactory(),
+        title="Renewing Radio",
+        slug="renewing-radio",
+        summary="Transcribes radio, month after month.",
+        task=TaskType.TEXT_GENERATION,
+        category=CategoryFactory(name="Audio", slug="audio"),
+        plans=[{"kind": PlanKind.SUBSCRIPTION, "name": "Monthly", "price_cents": 3_000, "interval": "month"}],
+    )
+    buyer = UserFactory(password=PASSWORD)
+    localstripe.register_webhook(
+        "agora-e2e-renewals", live_server.url + WEBHOOK_PATH, SECRET_NEW, events=["invoice.payment_succeeded"]
+    )
+    try:
+        _log_in(page, base, buyer.email)
+        page.goto(f"{base}/checkout/{plan.pk}/")
+        _checkout_by_card(page, list_price="$30.00", total="$30.00")
+        _pay_by_card(page, "$30.00")
+        expect(page.locator("#subscription-panel .badge")).to_have_text("Active", timeout=POLL_TIMEOUT)
+
+        sub = Subscription.objects.get(buyer=buyer)
+        billing = StripeSubscription.objects.get(reference=f"subscription:{sub.pk}")
+        assert billing.stripe_subscription_id  # Stripe bills the next periods
+        first_end = sub.current_period_end
+        customer = StripeCustomer.objects.get(user=buyer).stripe_customer_id
+
+        # The period ends: Stripe invoices the subscription and charges the saved card.
+        invoice = localstripe.client.v1.invoices.create(
+            params={"customer": customer, "subscription": billing.stripe_subscription_id}
+        )
+        assert localstripe.client.v1.invoices.pay(invoice.id).status == "paid"
+        deadline = time.monotonic() + POLL_TIMEOUT / 1000
+        while Order.objects.filter(subscription=sub).count() < 2:
+            assert time.monotonic() < deadline, "the paid renewal invoice never reached Agora"
+            time.sleep(0.2)
+        sub.refresh_from_db()
+        assert sub.current_period_end == first_end + timedelta(days=30)
+        page.goto(f"{base}/library/?tab=subscriptions")
+        row = page.locator("#library-subscriptions tbody tr")
+        expect(row).to_contain_text(f"{sub.current_period_end:%-d %b %Y}")
+
+        # The next renewal is declined: the card on file now fails.
+        declined = localstripe.card(CARD_DECLINED)
+        localstripe.client.v1.payment_methods.attach(declined, params={"customer": customer})
+        localstripe.client.v1.customers.update(
+            customer, params={"invoice_settings": {"default_payment_method": declined}}
+        )
+        failed = localstripe.client.v1.invoices.create(
+            params={"customer": customer, "subscription": billing.stripe_subscription_id}
+        )
+        failed = localstripe.client.v1.invoices.pay(failed.id)
+        assert failed.status == "open"
+        body = body_of(make_event("evt_e2e_renewal_declined", "invoice.payment_failed", failed.to_dict()))
+        request = urllib.request.Request(
+            live_server.url + WEBHOOK_PATH,
+            data=body,
+            headers={"Content-Type": "application/json", "Stripe-Signature": signature(body, SECRET_NEW)},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+        billing.refresh_from_db()
+        assert billing.status == "past_due"
+
+        page.goto(f"{base}/library/")
+        banner = page.locator(f"#past-due-{sub.pk}")
+        expect(banner).to_contain_text("Your card was declined for the renewal of Renewing Radio")
+        _screenshot(page, artifacts_dir / "storefront-renewal-declined.png")
+    finally:
+        localstripe.register_webhook(
+            "agora-e2e-renewals", live_server.url + WEBHOOK_PATH, SECRET_NEW, events=["agora.test.never"]
+        )
     assert js_errors == []
     _ledger_ok()

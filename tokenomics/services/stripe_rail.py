@@ -65,6 +65,7 @@ from tokenomics.services.ledger import (
     user_account_get_or_create,
 )
 from tokenomics.services.payments import payment_create, payment_credit, payment_mark
+from tokenomics.services.wallet import deposit_post
 
 logger = logging.getLogger(__name__)
 
@@ -476,12 +477,15 @@ def stripe_subscription_start(
     name: str,
     interval: str = "month",
     payment_method_id: str | None = None,
+    trial_end: datetime | None = None,
 ) -> StripeSubscription:
     """Subscribe the user at Stripe to `amount` US cents per `interval`: the row first (unique
     `reference`, e.g. "subscription:9"), then Product, Plan and Subscription, each under a key from
     the row ("subscription-<pk>-product|plan|create"). Calling again with the same reference
     continues where a failure stopped. `payment_method_id` (from Stripe.js) becomes the customer's
-    default for invoices. Nothing is credited: renewals only move the period end (for now).
+    default for invoices. `trial_end`: the first invoice comes then (the period until then was paid
+    another way, e.g. the first order's PaymentIntent). Each paid invoice is credited to the user's
+    wallet and handed to the renewal handler (stripe_renewal_handlers_register).
     Raises AmountInvalid, IdempotencyConflict (the reference names another subscription),
     PaymentProviderUnavailable/Rejected."""
     if type(amount) is not int or amount <= 0:
@@ -529,12 +533,14 @@ def stripe_subscription_start(
         StripeSubscription.objects.filter(pk=row.pk).update(stripe_plan_id=plan_id, updated_at=timezone.now())
         row.stripe_plan_id = plan_id
     plan = row.stripe_plan_id
+    trial = int(trial_end.timestamp()) if trial_end is not None else None
     remote = stripe_call(
         lambda: stripe_client.subscription_create(
             customer_id=customer.stripe_customer_id,
             plan_id=plan,
             metadata=metadata,
             idempotency_key=f"subscription-{row.pk}-create",
+            trial_end=trial,
         )
     )
     with transaction.atomic(durable=True):
@@ -593,9 +599,101 @@ def _subscription_apply(remote: stripe_client.Subscription) -> str:
     return ""
 
 
+def stripe_subscription_stop_renewing(*, subscription: StripeSubscription) -> StripeSubscription:
+    """No more invoices: the Stripe subscription ends with its current period (key
+    "subscription-<pk>-stop"). Raises InvalidState if it never reached Stripe,
+    PaymentProviderUnavailable/Rejected."""
+    if not subscription.stripe_subscription_id:
+        raise InvalidState(
+            "This subscription was never created at Stripe.", detail={"reference": subscription.reference}
+        )
+    stripe_id = subscription.stripe_subscription_id
+    remote = stripe_call(
+        lambda: stripe_client.subscription_cancel_at_period_end(
+            subscription_id=stripe_id, idempotency_key=f"subscription-{subscription.pk}-stop"
+        )
+    )
+    with transaction.atomic(durable=True):
+        return _subscription_sync(
+            StripeSubscription.objects.select_for_update().get(pk=subscription.pk), remote
+        )
+
+
+def card_payment_method_of(*, payment: Payment) -> str | None:
+    """The card a succeeded card payment was paid with (to bill a subscription's renewals to it).
+    Calls Stripe; raises PaymentProviderUnavailable/Rejected."""
+    intent_id = payment.stripe_payment_intent_id
+    if payment.rail != Rail.CARD or not intent_id:
+        return None
+    return stripe_call(
+        lambda: stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
+    ).payment_method
+
+
+# What a paid renewal invoice buys and what a declined one means belong to the app that sells the
+# plan (marketplace registers them in its AppConfig.ready()), so this app never imports it.
+RenewalPaid = Callable[[StripeSubscription, int], None]  # (subscription, cents now in the wallet)
+RenewalFailed = Callable[[StripeSubscription, str], None]  # (subscription, the decline's message)
+_renewal_paid: list[RenewalPaid] = []
+_renewal_failed: list[RenewalFailed] = []
+
+
+def stripe_renewal_handlers_register(*, paid: RenewalPaid, failed: RenewalFailed) -> None:
+    """Called inside the transaction that applies an invoice: `paid` once per paid invoice, after
+    its amount was credited to the subscriber's wallet; `failed` when a renewal is first declined."""
+    _renewal_paid.append(paid)
+    _renewal_failed.append(failed)
+
+
+def _invoice_apply(invoice: stripe_client.Invoice) -> str:
+    """Apply a subscription invoice's current state (inside the caller's transaction). Paid: its
+    amount is credited to the wallet once (key "stripe:in:<id>") and the renewal handler spends it
+    on the next period. Declined: the subscription is past due (Stripe retries it)."""
+    row = None
+    if invoice.subscription:
+        row = (
+            StripeSubscription.objects.select_for_update()
+            .select_related("user")
+            .filter(stripe_subscription_id=invoice.subscription)
+            .first()
+        )
+    if row is None:
+        return f"{invoice.id} is not an Agora subscription's invoice"
+    if invoice.status == "paid":
+        if invoice.amount_paid <= 0:
+            return ""  # a trial's empty first invoice: nothing was charged
+        if invoice.currency != CURRENCY:
+            raise InvalidState("A renewal must be in US dollars.", detail={"invoice": invoice.id})
+        posted = deposit_post(
+            user=row.user,
+            asset=Asset.USD,
+            amount=invoice.amount_paid,
+            source_kind=AccountKind.EXTERNAL_STRIPE,
+            idempotency_key=f"stripe:in:{invoice.id}",
+            memo=f"Card renewal {row.reference} ({invoice.id})",
+            prepaid_bonus_applies=False,
+            reference=row.reference,
+        )
+        if posted.created:
+            if row.status != "active" and row.status not in _SUBSCRIPTION_TERMINAL:
+                row.status = "active"
+                row.save(update_fields=["status", "updated_at"])
+            for paid in _renewal_paid:
+                paid(row, invoice.amount_paid)
+        return ""
+    if invoice.payment_failed and row.status not in (*_SUBSCRIPTION_TERMINAL, "past_due"):
+        row.status = "past_due"
+        row.save(update_fields=["status", "updated_at"])
+        for failed in _renewal_failed:
+            failed(row, invoice.failure_message)
+    return ""
+
+
 # ---------------------------------------------------------------- events
 
-StripeState = stripe_client.PaymentIntent | stripe_client.Refund | stripe_client.Subscription
+StripeState = (
+    stripe_client.PaymentIntent | stripe_client.Refund | stripe_client.Subscription | stripe_client.Invoice
+)
 
 _REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"})
 _INVOICE_EVENTS = frozenset({"invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed"})
@@ -637,7 +735,13 @@ def _fetch_current(event_type: str, obj: dict[str, Any]) -> list[StripeState]:
         return [stripe_client.subscription_retrieve(subscription_id=object_id)]
     if event_type in _INVOICE_EVENTS:
         sub_id = _invoice_subscription_id(obj)
-        return [stripe_client.subscription_retrieve(subscription_id=sub_id)] if sub_id else []
+        if not sub_id:
+            return []
+        # The subscription first (its status and period), then the invoice, whose outcome wins.
+        return [
+            stripe_client.subscription_retrieve(subscription_id=sub_id),
+            stripe_client.invoice_retrieve(invoice_id=object_id),
+        ]
     return []
 
 
@@ -649,6 +753,8 @@ def _apply_states(states: Sequence[StripeState]) -> tuple[StripeEvent.Status, st
             note = _payment_intent_apply(state)
         elif isinstance(state, stripe_client.Refund):
             note = _refund_apply(state)
+        elif isinstance(state, stripe_client.Invoice):
+            note = _invoice_apply(state)
         else:
             note = _subscription_apply(state)
         applied = applied or not note
@@ -922,6 +1028,7 @@ __all__ = [
     "WebhookSignatureInvalid",
     "card_payment_intent_ensure",
     "card_payment_intent_for_attempt",
+    "card_payment_method_of",
     "card_payment_start",
     "payment_intent_sync",
     "payment_refund",
@@ -932,7 +1039,9 @@ __all__ = [
     "stripe_event_ingest",
     "stripe_event_process",
     "stripe_reconcile",
+    "stripe_renewal_handlers_register",
     "stripe_subscription_cancel",
     "stripe_subscription_start",
+    "stripe_subscription_stop_renewing",
     "stripe_webhook_receive",
 ]

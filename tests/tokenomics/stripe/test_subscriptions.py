@@ -13,6 +13,7 @@ from django.test import Client
 from tests.tokenomics.stripe.conftest import LocalStripe, deliver, make_event
 from tokenomics.errors import AmountInvalid, IdempotencyConflict, InvalidState
 from tokenomics.models import LedgerTransaction, StripeEvent, StripeSubscription
+from tokenomics.selectors.ledger import user_balances
 from tokenomics.services.stripe_rail import stripe_subscription_cancel, stripe_subscription_start
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,8 @@ def test_subscribe_then_cancel(
     listed = localstripe.client.v1.subscriptions.list(params={"customer": customer, "status": "all"})
     assert len(listed.data) == 1
 
-    # Its events (created; the first invoice paid) are applied: same state, nothing credited.
+    # Its events (created; the first invoice paid) are applied: same state, and the first
+    # invoice's payment is credited to the subscriber's wallet once (no storefront plan spends it).
     def ours(event: dict) -> bool:
         obj = event["data"]["object"]
         return sub.stripe_subscription_id in (obj.get("id"), obj.get("subscription"))
@@ -58,7 +60,11 @@ def test_subscribe_then_cancel(
             assert deliver(client, event).status_code == 200
     sub.refresh_from_db()
     assert sub.status == "active"
-    assert not LedgerTransaction.objects.exists()
+    paid = [e["data"]["object"]["id"] for e in events if e["type"] == "invoice.payment_succeeded"]
+    credits = LedgerTransaction.objects.filter(idempotency_key__startswith="stripe:in:")
+    assert list(credits.values_list("idempotency_key", flat=True)) == [f"stripe:in:{paid[0]}"]
+    assert LedgerTransaction.objects.count() == 1
+    assert next(b.wallet for b in user_balances(user=user) if b.asset == "USD") == 1_900
 
     canceled = stripe_subscription_cancel(subscription=sub)
     assert canceled.status == "canceled"
@@ -85,7 +91,14 @@ def test_a_renewal_moves_the_period_end_forward_only(
     # localstripe cannot renew; the subscription object is re-fetched from it either way, so an
     # older period end recorded here moves forward to Stripe's, and never back.
     StripeSubscription.objects.filter(pk=sub.pk).update(current_period_end=first_end - timedelta(days=30))
-    invoice = {"id": "in_renewal_1", "object": "invoice", "subscription": sub.stripe_subscription_id}
+    # A real (unpaid, so uncredited) invoice of the subscription, as Stripe would send.
+    remote = localstripe.client.v1.invoices.create(
+        params={
+            "customer": sub.user.stripe_customer.stripe_customer_id,
+            "subscription": sub.stripe_subscription_id,
+        }
+    )
+    invoice = {"id": remote.id, "object": "invoice", "subscription": sub.stripe_subscription_id}
     with django_capture_on_commit_callbacks(execute=True):
         deliver(client, make_event("evt_invoice_paid_1", "invoice.paid", invoice))
     sub.refresh_from_db()
