@@ -215,7 +215,7 @@ class WalletListLinkApi(APIView):
         description=(
             "Link a wallet by a signed Sign-In with Ethereum message naming a nonce from "
             "`GET /api/v1/wallets/nonce`. A linked wallet signs you in, pays in AGR and, after the "
-            "cool-down `payouts.new_wallet_cooldown_seconds`, receives AGR payouts; you are emailed "
+            "cool-down `payout.new_wallet_cooldown_seconds`, receives AGR payouts; you are emailed "
             "when one is linked." + IN_PERSON_DOC
         ),
     )
