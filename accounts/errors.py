@@ -49,3 +49,22 @@ class WalletNotFound(AccountsError):
     code = "not_found"
     status_code = 404
     default_message = "No such wallet."
+
+
+class ApiKeyNotAllowed(AccountsError):
+    """Managing credentials (API keys, wallets, payout destinations) is refused to API keys."""
+
+    code = "api_key_not_allowed"
+    status_code = 403
+    default_message = (
+        "API keys cannot manage API keys or wallets. Log in (in the browser, or through the headless "
+        "API with X-Session-Token) and do it there."
+    )
+
+
+class ReauthenticationRequired(AccountsError):
+    """The session is too old for a sensitive change; `detail` says where to re-authenticate."""
+
+    code = "reauthentication_required"
+    status_code = 403
+    default_message = "Confirm it is you: re-enter your password (or a two-factor code), then try again."

@@ -7,11 +7,12 @@ import hmac
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.cache import cache
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -153,16 +154,52 @@ class SiweContext:
     uri: str
 
 
+# A user may hold a few link nonces at once (several tabs), never an unbounded pile.
+LINK_NONCES_PER_USER = 5
+
+
+def _login_nonce_key(nonce: str) -> str:
+    return f"siwe-login-nonce:{nonce}"
+
+
 def siwe_nonce_create(*, purpose: str, user: User | None = None) -> SiweNonce:
-    """Issue a single-use nonce (valid SIWE_NONCE_TTL_SECONDS). Also sweeps expired ones."""
+    """Issue a single-use nonce (valid SIWE_NONCE_TTL_SECONDS).
+
+    Sign-in nonces are asked for by anyone, so they live only in the cache, under a TTL: no table
+    grows with anonymous requests (the returned row is not saved). Link nonces belong to a user,
+    who keeps at most LINK_NONCES_PER_USER; expired ones are swept.
+    """
     now = timezone.now()
-    SiweNonce.objects.filter(expires_at__lte=now).delete()
-    return SiweNonce.objects.create(
+    ttl = settings.SIWE_NONCE_TTL_SECONDS
+    nonce = SiweNonce(
         nonce="".join(secrets.choice(_NONCE_ALPHABET) for _ in range(_NONCE_LENGTH)),
         purpose=purpose,
         user=user,
-        expires_at=now + timedelta(seconds=settings.SIWE_NONCE_TTL_SECONDS),
+        expires_at=now + timedelta(seconds=ttl),
     )
+    if purpose == SiweNonce.Purpose.LOGIN:
+        cache.set(_login_nonce_key(nonce.nonce), nonce.expires_at.timestamp(), timeout=ttl)
+        return nonce
+    SiweNonce.objects.filter(expires_at__lte=now).delete()
+    kept = SiweNonce.objects.filter(user=user, purpose=purpose).order_by("-expires_at", "-pk")
+    SiweNonce.objects.filter(
+        pk__in=list(kept.values_list("pk", flat=True)[LINK_NONCES_PER_USER - 1 :])
+    ).delete()
+    nonce.save()
+    return nonce
+
+
+def _siwe_nonce_consume(*, nonce: str, purpose: str, user: User | None, now: datetime) -> bool:
+    """Burn the nonce; True only for the one caller that found it unexpired."""
+    if purpose == SiweNonce.Purpose.LOGIN:
+        key = _login_nonce_key(nonce)
+        expires = cache.get(key)
+        # DEL answers whether it removed the key, so of two racing callers only one wins.
+        return bool(cache.delete(key)) and expires is not None and float(expires) > now.timestamp()
+    deleted, _ = SiweNonce.objects.filter(
+        nonce=nonce, purpose=purpose, user=user, expires_at__gt=now
+    ).delete()
+    return deleted > 0
 
 
 def _siwe_verify(
@@ -174,11 +211,8 @@ def _siwe_verify(
         raise WalletSignatureRejected(exc.message, detail={"reason": exc.code}) from exc
     now = timezone.now()
     # The nonce is burned by the first attempt that names it, valid or not, so a captured or
-    # mistyped message can never be tried twice. One DELETE is atomic on every database.
-    deleted, _ = SiweNonce.objects.filter(
-        nonce=parsed.nonce, purpose=purpose, user=user, expires_at__gt=now
-    ).delete()
-    if not deleted:
+    # mistyped message can never be tried twice. One DELETE is atomic (database or cache).
+    if not _siwe_nonce_consume(nonce=parsed.nonce, purpose=purpose, user=user, now=now):
         raise WalletSignatureRejected(
             "The sign-in nonce is unknown, expired or already used. Request a new one.",
             detail={"reason": "nonce_invalid"},
@@ -216,12 +250,36 @@ def wallet_link(*, user: User, message: str, signature: str, context: SiweContex
                 # Two accounts linking one new address at once both find no row to lock; the
                 # unique address decides, and the loser is told who won.
                 with transaction.atomic():
-                    return Wallet.objects.create(user=user, address=parsed.address, chain_id=parsed.chain_id)
+                    wallet = Wallet.objects.create(
+                        user=user, address=parsed.address, chain_id=parsed.chain_id
+                    )
+                _wallet_linked_email_on_commit(wallet)
+                return wallet
             except IntegrityError:
                 existing = Wallet.objects.get(address=parsed.address)
         if existing.user_id != user.pk:
             raise WalletAlreadyLinked()
         return existing
+
+
+def _wallet_linked_email_on_commit(wallet: Wallet) -> None:
+    """Tell the account holder a wallet was linked: it signs them in and, after a cool-down,
+    receives their AGR payouts, so a link they did not make must not go unnoticed."""
+    email, address = wallet.user.email, wallet.address
+    body = (
+        f"The wallet {address} was just linked to your Agora account.\n\n"
+        "It can now sign you in and pay in AGR. For your safety, AGR payouts can be sent to it only "
+        "after a cool-down; the payouts panel shows when.\n\n"
+        "If you did not link it, unlink it on your Wallets page at once, change your password and "
+        "revoke your API keys."
+    )
+
+    def send_wallet_linked_email() -> None:  # named: Django logs a robust hook's __qualname__
+        send_mail(
+            f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}A wallet was linked to your account", body, None, [email]
+        )
+
+    transaction.on_commit(send_wallet_linked_email, robust=True)
 
 
 def wallet_login(*, message: str, signature: str, context: SiweContext) -> User:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from allauth.account.decorators import reauthentication_required
+from allauth.account.internal.flows.login import record_authentication
+from allauth.account.utils import perform_login
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -16,10 +20,47 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors, services
 from accounts.errors import AccountsError
 from accounts.forms import ApiKeyCreateForm, ProfileForm, SiweChallengeForm, SiweForm
-from accounts.http import authenticated_user, siwe_challenge, siwe_context
+from accounts.http import (
+    authenticated_user,
+    reauthentication_url,
+    recently_authenticated,
+    siwe_challenge,
+    siwe_context,
+)
 from accounts.models import SiweNonce
 from core.api import error_body
 from core.types import HtmxHttpRequest
+
+
+def _in_person(page: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Changes to credentials (API keys, wallets) need a login or re-authentication in the last
+    ACCOUNT_REAUTHENTICATION_TIMEOUT seconds. allauth's machinery asks for the password (or the MFA
+    code) and then replays the suspended POST; an htmx request is sent to that page whole (htmx
+    would swap the page into the fragment), coming back to `page`. GET passes."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        guarded = reauthentication_required(
+            view, allow_get=True, enabled=lambda request: not recently_authenticated(request)
+        )
+
+        @wraps(view)
+        def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method != "GET" and request.htmx and not recently_authenticated(request):
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = reauthentication_url(request, next_url=reverse(page))
+                return response
+            return guarded(request, *args, **kwargs)  # type: ignore[no-any-return]
+
+        return wrapper
+
+    return decorator
+
+
+def _in_person_context(request: HttpRequest, page: str) -> dict[str, Any]:
+    return {
+        "recently_authenticated": recently_authenticated(request),
+        "reauthenticate_url": reauthentication_url(request, next_url=reverse(page)),
+    }
 
 
 @login_required
@@ -56,12 +97,14 @@ def _api_keys_page(
         "form": form,
         "created_secret": created_secret,
         "keys": selectors.api_key_list(user=authenticated_user(request)),
+        **_in_person_context(request, "accounts:api-keys"),
     }
     return render(request, template, context, status=status)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_in_person("accounts:api-keys")
 def api_keys(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _api_keys_page(request, form=ApiKeyCreateForm())
@@ -74,6 +117,7 @@ def api_keys(request: HtmxHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@_in_person("accounts:api-keys")
 def api_key_revoke(request: HtmxHttpRequest, key_id: int) -> HttpResponse:
     try:
         key = services.api_key_revoke(user=authenticated_user(request), key_id=key_id)
@@ -90,11 +134,16 @@ def api_key_revoke(request: HtmxHttpRequest, key_id: int) -> HttpResponse:
 @require_GET
 def wallets(request: HtmxHttpRequest) -> HttpResponse:
     template = "accounts/wallets.html#wallet-list" if request.htmx else "accounts/wallets.html"
-    return render(request, template, {"wallets": selectors.wallet_list(user=authenticated_user(request))})
+    context = {
+        "wallets": selectors.wallet_list(user=authenticated_user(request)),
+        **_in_person_context(request, "accounts:wallets"),
+    }
+    return render(request, template, context)
 
 
 @login_required
 @require_POST
+@_in_person("accounts:wallets")
 def wallet_unlink(request: HtmxHttpRequest, wallet_id: int) -> HttpResponse:
     try:
         services.wallet_unlink(user=authenticated_user(request), wallet_id=wallet_id)
@@ -103,11 +152,11 @@ def wallet_unlink(request: HtmxHttpRequest, wallet_id: int) -> HttpResponse:
     else:
         messages.success(request, "Wallet unlinked.")
     if request.htmx:
-        return render(
-            request,
-            "accounts/wallets.html#wallet-list",
-            {"wallets": selectors.wallet_list(user=authenticated_user(request))},
-        )
+        context = {
+            "wallets": selectors.wallet_list(user=authenticated_user(request)),
+            **_in_person_context(request, "accounts:wallets"),
+        }
+        return render(request, "accounts/wallets.html#wallet-list", context)
     return redirect("accounts:wallets")
 
 
@@ -164,7 +213,12 @@ def wallet_login(request: HttpRequest) -> JsonResponse:
         user = services.wallet_login(context=siwe_context(request), **form.cleaned_data)
     except AccountsError as exc:
         return _json_error(code=exc.code, message=exc.message, detail=exc.detail, status=exc.status_code)
-    # A wallet signature is itself proof of possession of a key, so it stands in for the
-    # password-plus-TOTP flow rather than adding a second factor on top of it.
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    return JsonResponse({"redirect": reverse("home")})
+    # The signature stands in for the password only: allauth's login stages run next, so someone
+    # with two-factor authentication is sent to enter a TOTP or recovery code, and the session is
+    # only logged in once that is done (a wallet alone must not be a way around MFA).
+    record_authentication(request, user, method="siwe")
+    response = perform_login(request, user, redirect_url=reverse("home"))
+    if request.user.is_authenticated:
+        return JsonResponse({"redirect": response.get("Location") or reverse("home")})
+    # Not logged in yet: the next stage (the two-factor code) is at the redirect.
+    return JsonResponse({"redirect": response.get("Location") or reverse("account_login"), "pending": True})

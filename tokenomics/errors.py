@@ -159,3 +159,22 @@ class PayoutNotFound(TokenomicsError):
     code = "not_found"
     status_code = 404
     default_message = "No such payout."
+
+
+class PayoutDestinationNotAllowed(TokenomicsError):
+    """AGR payouts go only to the user's own linked (signature-verified) wallets."""
+
+    code = "payout_destination_not_allowed"
+    status_code = 400
+    default_message = (
+        "AGR payouts go only to a wallet linked to your account. Link it on the Wallets page first."
+    )
+
+
+class PayoutDestinationCoolingDown(TokenomicsError):
+    """A newly linked wallet receives payouts only after payout.new_wallet_cooldown_seconds;
+    `detail.usable_at` says when."""
+
+    code = "payout_destination_cooling_down"
+    status_code = 409
+    default_message = "This wallet was linked recently; payouts to it open after a cool-down."

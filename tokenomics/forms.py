@@ -132,7 +132,10 @@ class PayoutForm(forms.Form):
         label="Send AGR to",
         regex=r"^0x[0-9a-fA-F]{40}$",
         required=False,
-        help_text="AGR only. Leave empty to use your first linked wallet.",
+        help_text=(
+            "AGR only: one of your linked wallets, once its safety cool-down after linking is over. "
+            "Leave empty for your oldest linked wallet."
+        ),
         error_messages={"invalid": "Enter an Ethereum address (0x followed by 40 hex digits)."},
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "0x…"}),
     )

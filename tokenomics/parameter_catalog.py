@@ -252,6 +252,15 @@ CATALOG: tuple[ParameterSpec, ...] = (
         1000,
     ),
     _cents("payout.minimum_cents", "payouts", 1_000, "Smallest payout."),
+    _seconds(
+        "payout.new_wallet_cooldown_seconds",
+        "payouts",
+        2 * DAY,
+        "How long a newly linked wallet waits before it may receive AGR payouts (as exchanges hold "
+        "new withdrawal addresses), so a stolen session cannot link a wallet and drain earnings at once.",
+        3_600,
+        30 * DAY,
+    ),
     ParameterSpec(
         "token.agr_price_micro_usd",
         "token",

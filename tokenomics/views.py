@@ -29,6 +29,7 @@ from tokenomics.money import format_amount
 from tokenomics.selectors.ledger import user_balances, user_entries
 from tokenomics.selectors.parameters import parameter_list
 from tokenomics.selectors.payments import card_form_context, payment_bonus_granted, payment_get_for_user
+from tokenomics.selectors.payouts import payout_destination_get
 from tokenomics.selectors.payouts import payout_quote as payout_quote_get
 from tokenomics.selectors.rates import CreatorStanding, creator_standing, prepaid_bonus
 from tokenomics.services.card_checkout import card_payment_confirm, card_setup_start
@@ -284,15 +285,6 @@ def _payout_form_response(
     return render(request, f"{PANEL}#{partial}", context, status=status)
 
 
-def _payout_recipient(user: User, form: PayoutForm) -> str:
-    """The address an AGR payout will go to, for the confirmation step ("" if none is known)."""
-    address: str = form.cleaned_data.get("to_address") or ""
-    if address:
-        return address
-    wallet = wallet_list(user=user).order_by("created_at", "pk").first()
-    return wallet.address if wallet is not None else ""
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def payout_quote(request: HtmxHttpRequest) -> HttpResponse:
@@ -315,6 +307,15 @@ def payout_quote(request: HtmxHttpRequest) -> HttpResponse:
     except ApplicationError as exc:  # below the minimum, more than the payable balance
         form.add_error("amount", exc.message)
         return _payout_form_response(request, form)
+    recipient = ""
+    if quote.asset == Asset.AGR:
+        try:  # only to the user's own wallets past their cool-down: say so before Confirm
+            recipient = payout_destination_get(
+                user=user, to_address=form.cleaned_data.get("to_address") or ""
+            )
+        except ApplicationError as exc:
+            form.add_error("to_address", exc.message)
+            return _payout_form_response(request, form)
     confirm = {
         "account": form.cleaned_data["account"],
         "asset": form.cleaned_data["asset"],
@@ -323,7 +324,7 @@ def payout_quote(request: HtmxHttpRequest) -> HttpResponse:
         "reference": uuid.uuid4().hex,  # one payout, however often Confirm is pressed
     }
     context = payouts_panel_context(user=user, form=form, quote=quote, confirm=confirm)
-    context["recipient"] = _payout_recipient(user, form) if quote.asset == Asset.AGR else ""
+    context["recipient"] = recipient
     return render(request, f"{PANEL}#payout-form", context)
 
 

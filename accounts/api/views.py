@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,7 +12,26 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.http import authenticated_user, siwe_challenge, siwe_context
 from accounts.models import ApiKey, SiweNonce
-from core.api import Pagination, StrictCharField, not_blank, paginated_response, query_params
+from accounts.permissions import HasScope, InPersonRecently
+from core.api import (
+    ErrorSerializer,
+    Pagination,
+    StrictCharField,
+    not_blank,
+    paginated_response,
+    query_params,
+)
+
+# Credential management is for the account holder in person (accounts.permissions.InPersonRecently):
+# API keys are refused first, so a key hears why, whatever its scopes.
+IN_PERSON = [IsAuthenticated, InPersonRecently, HasScope]
+IN_PERSON_DOC = (
+    " Needs a browser or headless (X-Session-Token) session that logged in or re-authenticated in "
+    "the last 5 minutes: `403 api_key_not_allowed` for an API key, `403 reauthentication_required` "
+    "for an older session (re-authenticate at `detail.app_url`, or `detail.app_mfa_url` with MFA, "
+    "then retry)."
+)
+IN_PERSON_ERRORS = {403: ErrorSerializer}
 
 
 class MeApi(APIView):
@@ -43,6 +63,7 @@ class ApiKeyOutputSerializer(serializers.ModelSerializer[ApiKey]):
 
 class ApiKeyListCreateApi(APIView):
     pagination_class = Pagination
+    permission_classes = IN_PERSON
     required_scopes: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
 
     class InputSerializer(serializers.Serializer[Any]):
@@ -77,8 +98,9 @@ class ApiKeyListCreateApi(APIView):
     @extend_schema(
         operation_id="api_keys_create",
         request=InputSerializer,
-        responses={201: CreatedSerializer},
+        responses={201: CreatedSerializer, **IN_PERSON_ERRORS},
         tags=["account"],
+        description="Create an API key; its secret is in this answer only." + IN_PERSON_DOC,
         examples=[
             OpenApiExample("Create", value={"name": "CI", "scopes": ["read", "inference"]}, request_only=True)
         ],
@@ -93,15 +115,24 @@ class ApiKeyListCreateApi(APIView):
 
 
 class ApiKeyRevokeApi(APIView):
+    permission_classes = IN_PERSON
     required_scopes: ClassVar[dict[str, str]] = {"DELETE": "write"}
 
-    @extend_schema(operation_id="api_keys_revoke", responses={204: None}, tags=["account"])
+    @extend_schema(
+        operation_id="api_keys_revoke",
+        responses={204: None, **IN_PERSON_ERRORS},
+        tags=["account"],
+        description="Revoke one of your API keys; the next request with it is refused." + IN_PERSON_DOC,
+    )
     def delete(self, request: Request, key_id: int) -> Response:
         services.api_key_revoke(user=authenticated_user(request), key_id=key_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class WalletNonceApi(APIView):
+    permission_classes = IN_PERSON
+    in_person_methods = frozenset({"GET"})  # the first step of linking a wallet
+
     class OutputSerializer(serializers.Serializer[Any]):
         nonce = serializers.CharField()
         domain = serializers.CharField()
@@ -128,11 +159,11 @@ class WalletNonceApi(APIView):
     @extend_schema(
         operation_id="wallets_nonce",
         parameters=[QuerySerializer],
-        responses=OutputSerializer,
+        responses={200: OutputSerializer, **IN_PERSON_ERRORS},
         tags=["wallets"],
         description=(
             "A single-use nonce (valid 10 minutes) and the fields of the EIP-4361 message to sign; "
-            "with `address`, also the exact message text."
+            "with `address`, also the exact message text." + IN_PERSON_DOC
         ),
     )
     def get(self, request: Request) -> Response:
@@ -156,6 +187,7 @@ class WalletOutputSerializer(serializers.Serializer[Any]):
 
 class WalletListLinkApi(APIView):
     pagination_class = Pagination
+    permission_classes = IN_PERSON
     required_scopes: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
 
     class InputSerializer(serializers.Serializer[Any]):
@@ -178,11 +210,13 @@ class WalletListLinkApi(APIView):
     @extend_schema(
         operation_id="wallets_link",
         request=InputSerializer,
-        responses={201: WalletOutputSerializer},
+        responses={201: WalletOutputSerializer, **IN_PERSON_ERRORS},
         tags=["wallets"],
         description=(
             "Link a wallet by a signed Sign-In with Ethereum message naming a nonce from "
-            "`GET /api/v1/wallets/nonce`."
+            "`GET /api/v1/wallets/nonce`. A linked wallet signs you in, pays in AGR and, after the "
+            "cool-down `payout.new_wallet_cooldown_seconds`, receives AGR payouts; you are emailed "
+            "when one is linked." + IN_PERSON_DOC
         ),
     )
     def post(self, request: Request) -> Response:
@@ -195,9 +229,15 @@ class WalletListLinkApi(APIView):
 
 
 class WalletUnlinkApi(APIView):
+    permission_classes = IN_PERSON
     required_scopes: ClassVar[dict[str, str]] = {"DELETE": "write"}
 
-    @extend_schema(operation_id="wallets_unlink", responses={204: None}, tags=["wallets"])
+    @extend_schema(
+        operation_id="wallets_unlink",
+        responses={204: None, **IN_PERSON_ERRORS},
+        tags=["wallets"],
+        description="Unlink one of your wallets." + IN_PERSON_DOC,
+    )
     def delete(self, request: Request, wallet_id: int) -> Response:
         services.wallet_unlink(user=authenticated_user(request), wallet_id=wallet_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

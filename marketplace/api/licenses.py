@@ -76,7 +76,8 @@ class LicenseKeyApi(APIView):
 
 
 class LicenseDownloadApi(APIView):
-    required_scopes: ClassVar[dict[str, str]] = {"POST": "read"}
+    # A download spends the license and releases the escrow (closing the refund window): a write.
+    required_scopes: ClassVar[dict[str, str]] = {"POST": "write"}
 
     @extend_schema(
         operation_id="licenses_download",
@@ -95,7 +96,8 @@ class LicenseDownloadApi(APIView):
             "(`403 download_limit_reached` after it); the first one releases the payment to the creator "
             "and closes the refund window. The response carries `X-Checksum-SHA256` (of the plaintext) "
             "and is never cached. A stored file that fails decryption or verification is "
-            "`500 artefact_unreadable` before any byte is sent."
+            "`500 artefact_unreadable` before any byte is sent. An API key needs the `write` scope "
+            "(`403 permission_denied` for a `read` key)."
         ),
     )
     def post(self, request: Request, license_id: int) -> StreamingHttpResponse:

@@ -56,7 +56,9 @@
       try {
         var result = await signIn({ nonceUrl: button.dataset.nonceUrl, submitUrl: button.dataset.submitUrl });
         status.className = "alert alert-success";
-        status.textContent = button.dataset.successText || "Done.";
+        status.textContent = result.pending
+          ? "Signature accepted. Enter your two-factor code on the next page."
+          : button.dataset.successText || "Done.";
         if (result.redirect) window.location.assign(result.redirect);
         if (button.dataset.refreshUrl && window.htmx) {
           window.htmx.ajax("GET", button.dataset.refreshUrl, { target: button.dataset.refreshTarget, swap: "outerHTML" });

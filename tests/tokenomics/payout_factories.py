@@ -4,12 +4,15 @@ funded wallet pays a sale to a creator, or inference charges to a provider)."""
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 from django.core.cache import cache
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import User, Wallet
 from tests.accounts.factories import UserFactory
 from tests.tokenomics.factories import funded_wallet
+from tokenomics.chain_client import checksum
 from tokenomics.models import LedgerAccount, Parameter
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.parameters import parameter_cache_key
@@ -46,3 +49,11 @@ def balance_of(user: User | None, kind: str, asset: str = "USD") -> int:
     """A user's (or, with None, the platform's) balance of this account kind; 0 if it does not exist."""
     row = LedgerAccount.objects.filter(owner=user, kind=kind, asset=asset).first()
     return row.balance if row is not None else 0
+
+
+def payout_wallet(*, user: User, address: str, linked_ago: timedelta = timedelta(days=3)) -> Wallet:
+    """A wallet linked to `user` `linked_ago` (by default past the payout cool-down of 2 days)."""
+    wallet = Wallet.objects.create(user=user, address=checksum(address), chain_id=1337)
+    Wallet.objects.filter(pk=wallet.pk).update(created_at=timezone.now() - linked_ago)
+    wallet.refresh_from_db()
+    return wallet

@@ -129,7 +129,10 @@ class PayoutListCreateApi(APIView):
         to_address = StrictRegexField(
             r"^0x[0-9a-fA-F]{40}$",
             required=False,
-            help_text="AGR only: where to send it (EIP-55 or one case); default: your first linked wallet.",
+            help_text=(
+                "AGR only: one of your linked wallets (EIP-55 or one case), past its cool-down "
+                "(payout.new_wallet_cooldown_seconds after linking); default: your oldest linked wallet."
+            ),
         )
 
     @extend_schema(
@@ -137,6 +140,7 @@ class PayoutListCreateApi(APIView):
         request=InputSerializer,
         responses={
             201: PayoutOutputSerializer,
+            400: ErrorSerializer,
             402: ErrorSerializer,
             409: ErrorSerializer,
         },
@@ -147,8 +151,11 @@ class PayoutListCreateApi(APIView):
             "on-chain transfer. The whole amount leaves the balance now; the instant-withdrawal fee "
             "(registry: payout.instant_fee_bps) is taken out of it. Refusals: `validation_error` "
             "below the minimum (payout.minimum_cents; for AGR its value at the reference price), for "
-            "an address on a USD payout, or for AGR with no address and no linked wallet; "
-            "`insufficient_funds` (402) above the payable balance. Payouts worth more than "
+            "an address on a USD payout; "
+            "`insufficient_funds` (402) above the payable balance. AGR goes only to your own linked "
+            "wallets: `payout_destination_not_allowed` (400) for any other address or when none is "
+            "linked, `payout_destination_cooling_down` (409, with `detail.usable_at`) for a wallet linked "
+            "less than payout.new_wallet_cooldown_seconds ago. Payouts worth more than "
             "payout.kyc_threshold_cents are created with status `needs_review` until staff approve them."
         ),
         examples=[

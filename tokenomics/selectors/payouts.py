@@ -4,11 +4,22 @@ payout is requested (the request service applies the very same numbers)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import User
-from tokenomics.errors import AmountInvalid, InsufficientFunds, PayoutNotFound
+from accounts.selectors import wallet_list
+from tokenomics.chain_client import checksum
+from tokenomics.errors import (
+    AmountInvalid,
+    ChainAddressInvalid,
+    InsufficientFunds,
+    PayoutDestinationCoolingDown,
+    PayoutDestinationNotAllowed,
+    PayoutNotFound,
+)
 from tokenomics.models import Asset, LedgerAccount, Payout
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.payouts import PAYABLE_KINDS
@@ -18,7 +29,7 @@ from tokenomics.money import (
     money_json,
     usd_cents_to_agr_base_units,
 )
-from tokenomics.selectors.parameters import parameters_get
+from tokenomics.selectors.parameters import parameter_get, parameters_get
 from tokenomics.splits import BPS_DENOMINATOR
 
 _PARAMETERS = (
@@ -43,6 +54,59 @@ class PayoutQuote:
     minimum: int  # the smallest payout in this asset
     available: int  # the payable balance now
     needs_review: bool  # above the KYC threshold: staff approve it before it is sent
+
+
+@dataclass(frozen=True)
+class PayoutDestination:
+    """One of the user's linked wallets as an AGR payout destination."""
+
+    address: str  # EIP-55
+    linked_at: datetime
+    usable_at: datetime  # linked_at + payout.new_wallet_cooldown_seconds
+
+    def usable(self, now: datetime) -> bool:
+        return self.usable_at <= now
+
+
+def payout_destinations(*, user: User) -> list[PayoutDestination]:
+    """The user's linked wallets, oldest first, with when each may receive AGR payouts."""
+    cooldown = timedelta(seconds=parameter_get("payout.new_wallet_cooldown_seconds"))
+    return [
+        PayoutDestination(address=w.address, linked_at=w.created_at, usable_at=w.created_at + cooldown)
+        for w in wallet_list(user=user).order_by("created_at", "pk")
+    ]
+
+
+def payout_destination_get(*, user: User, to_address: str, now: datetime | None = None) -> str:
+    """The EIP-55 address an AGR payout may go to: `to_address` if it is one of the user's linked
+    wallets, else (empty) the oldest linked wallet. A wallet linked less than
+    payout.new_wallet_cooldown_seconds ago is not one yet. Raises ChainAddressInvalid (malformed),
+    PayoutDestinationNotAllowed (not the user's wallet, or none linked),
+    PayoutDestinationCoolingDown (detail.usable_at)."""
+    moment = now or timezone.now()
+    destinations = payout_destinations(user=user)
+    if to_address:
+        try:
+            address = checksum(to_address)
+        except ValueError as exc:
+            raise ChainAddressInvalid(detail={"to_address": to_address}) from exc
+        chosen = next((d for d in destinations if d.address == address), None)
+        if chosen is None:
+            raise PayoutDestinationNotAllowed(detail={"to_address": address})
+    elif destinations:
+        chosen = destinations[0]  # the oldest: the first to come out of its cool-down
+    else:
+        raise PayoutDestinationNotAllowed(
+            "Link a wallet to receive AGR payouts (Wallets page).", detail={"to_address": ""}
+        )
+    if not chosen.usable(moment):
+        usable_at = chosen.usable_at.replace(microsecond=0)
+        raise PayoutDestinationCoolingDown(
+            f"The wallet {chosen.address} was linked recently; for your safety it can receive payouts "
+            f"from {usable_at:%Y-%m-%d %H:%M} UTC.",
+            detail={"to_address": chosen.address, "usable_at": usable_at.isoformat().replace("+00:00", "Z")},
+        )
+    return chosen.address
 
 
 def payout_list_for_user(*, user: User) -> QuerySet[Payout]:

@@ -45,14 +45,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import wallet_list
-from tokenomics.chain_client import checksum
 from tokenomics.errors import (
     AmountInvalid,
     ChainAddressInvalid,
     IdempotencyConflict,
     InsufficientFunds,
     InvalidState,
+    PayoutDestinationCoolingDown,
+    PayoutDestinationNotAllowed,
     PayoutNotFound,
 )
 from tokenomics.models import Asset, LedgerAccount, LedgerTransaction, Payout, Rail
@@ -60,7 +60,7 @@ from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.models.payouts import CANCELABLE_PAYOUT_STATUSES, PAYABLE_KINDS, PayoutStatus
 from tokenomics.models.rails import ChainPayout
 from tokenomics.selectors.parameters import parameter_get
-from tokenomics.selectors.payouts import payout_minimum, payout_quote
+from tokenomics.selectors.payouts import payout_destination_get, payout_minimum, payout_quote
 from tokenomics.services.chain_rail import chain_payout_record
 from tokenomics.services.ledger import (
     Leg,
@@ -85,8 +85,9 @@ def _external_kind(asset: str) -> AccountKind:
 
 
 def _recipient(*, user: User, asset: str, to_address: str) -> str:
-    """The EIP-55 address an AGR payout goes to (the given one, else the user's first linked wallet);
-    "" for USD. Raises AmountInvalid (an address for a USD payout), ChainAddressInvalid."""
+    """The EIP-55 address an AGR payout goes to: one of the user's own linked wallets past its
+    cool-down (`payout_destination_get`); "" for USD. Raises AmountInvalid (an address for a USD
+    payout), ChainAddressInvalid, PayoutDestinationNotAllowed, PayoutDestinationCoolingDown."""
     if asset != Asset.AGR:
         if to_address:
             raise AmountInvalid(
@@ -94,17 +95,7 @@ def _recipient(*, user: User, asset: str, to_address: str) -> str:
                 detail={"to_address": to_address},
             )
         return ""
-    if not to_address:
-        wallet = wallet_list(user=user).order_by("created_at", "pk").first()
-        if wallet is None:
-            raise ChainAddressInvalid(
-                "Give the address to send the AGR to, or link a wallet first.", detail={"to_address": ""}
-            )
-        to_address = wallet.address
-    try:
-        return checksum(to_address)
-    except ValueError as exc:
-        raise ChainAddressInvalid(detail={"to_address": to_address}) from exc
+    return payout_destination_get(user=user, to_address=to_address)
 
 
 def _same(
@@ -164,10 +155,11 @@ def payout_request(
 ) -> Payout:
     """Withdraw `amount` (minor units of `asset`) from the user's payable: debit it now, fee to
     platform revenue when `instant`, net through the asset's rail (see the module doc), once per
-    `reference` (a repeat returns the same payout). AGR goes to `to_address`, else the first linked
-    wallet. Above the KYC threshold the payout waits for staff (NEEDS_REVIEW). Sends the AGR after
-    commit. Raises AmountInvalid (below the minimum, malformed), InsufficientFunds,
-    ChainAddressInvalid, IdempotencyConflict."""
+    `reference` (a repeat returns the same payout). AGR goes only to one of the user's own linked
+    wallets past its cool-down: `to_address`, else the oldest. Above the KYC threshold the payout
+    waits for staff (NEEDS_REVIEW). Sends the AGR after commit. Raises AmountInvalid (below the
+    minimum, malformed), InsufficientFunds, ChainAddressInvalid, PayoutDestinationNotAllowed,
+    PayoutDestinationCoolingDown, IdempotencyConflict."""
     if reference is not None and not 0 < len(reference) <= MAX_REFERENCE_LENGTH:
         raise AmountInvalid(f"A payout reference has 1 to {MAX_REFERENCE_LENGTH} characters.")
     reference = reference or f"payout:{uuid.uuid4().hex}"
@@ -393,8 +385,9 @@ def payout_period(*, now: datetime | None = None) -> int:
 def payouts_run_scheduled(*, now: datetime | None = None) -> ScheduledRun:
     """Pay out, without fee, every creator and provider payable balance at or above the minimum,
     once per user, account, asset and period (reference "scheduled:<user>:<kind>:<asset>:<period>"),
-    so running it again in the same period changes nothing. AGR goes to the first linked wallet;
-    balances without one wait. Each payout is its own transaction, through `payout_request`."""
+    so running it again in the same period changes nothing. AGR goes to the oldest linked wallet;
+    balances without one past its cool-down wait. Each payout is its own transaction, through
+    `payout_request`."""
     period = payout_period(now=now)
     minimum = {asset: payout_minimum(asset=asset) for asset in Asset.values}
     created = existing = skipped = 0
@@ -420,7 +413,14 @@ def payouts_run_scheduled(*, now: datetime | None = None) -> ScheduledRun:
                 instant=False,
                 reference=reference,
             )
-        except (ChainAddressInvalid, InsufficientFunds, IdempotencyConflict, AmountInvalid) as exc:
+        except (
+            ChainAddressInvalid,
+            PayoutDestinationNotAllowed,
+            PayoutDestinationCoolingDown,
+            InsufficientFunds,
+            IdempotencyConflict,
+            AmountInvalid,
+        ) as exc:
             logger.info("Scheduled payout %s skipped: %s", reference, exc.message)
             skipped += 1
             continue

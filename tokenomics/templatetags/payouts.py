@@ -13,17 +13,28 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
 from accounts.models import User
 from tokenomics.forms import PayoutForm
 from tokenomics.selectors.ledger import user_balances
 from tokenomics.selectors.parameters import parameters_get
-from tokenomics.selectors.payouts import PayoutQuote, payout_list_for_user, payout_minimum
+from tokenomics.selectors.payouts import (
+    PayoutQuote,
+    payout_destinations,
+    payout_list_for_user,
+    payout_minimum,
+)
 
 register = template.Library()
 
 HISTORY_SIZE = 10
-_PARAMETERS = ("payout.instant_fee_bps", "payout.schedule_seconds", "payout.kyc_threshold_cents")
+_PARAMETERS = (
+    "payout.instant_fee_bps",
+    "payout.schedule_seconds",
+    "payout.kyc_threshold_cents",
+    "payout.new_wallet_cooldown_seconds",
+)
 
 
 def payouts_panel_context(
@@ -37,6 +48,7 @@ def payouts_panel_context(
     """What `tokenomics/_payouts_panel.html` shows for `user`; `quote` and `confirm` (the values the
     Confirm button posts) make its form the confirmation step."""
     values = parameters_get(_PARAMETERS)
+    now = timezone.now()
     return {
         "balances": user_balances(user=user),
         "form": form if form is not None else PayoutForm(),
@@ -49,6 +61,8 @@ def payouts_panel_context(
         "fee_bps": values["payout.instant_fee_bps"],
         "schedule_seconds": values["payout.schedule_seconds"],
         "kyc_threshold_cents": values["payout.kyc_threshold_cents"],
+        "cooldown_seconds": values["payout.new_wallet_cooldown_seconds"],
+        "destinations": [(d, d.usable(now)) for d in payout_destinations(user=user)],
     }
 
 

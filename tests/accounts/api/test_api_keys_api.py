@@ -4,6 +4,7 @@ import pytest
 
 from accounts import services
 from accounts.models import ApiKey
+from tests.accounts.reauth import login_recently
 
 pytestmark = pytest.mark.django_db
 
@@ -33,16 +34,44 @@ def test_malformed_authorization_header_is_401(api_client):
     assert response.json()["error"]["code"] == "not_authenticated"
 
 
-def test_read_only_key_cannot_create_keys(api_client, user):
-    _bearer(api_client, user, ["read"])
+@pytest.mark.parametrize("scopes", [["read"], ["read", "write", "inference"]])
+def test_an_api_key_cannot_create_keys_whatever_its_scopes(api_client, user, scopes):
+    # Issue 13 item 1: a leaked key must not mint the next one (a permanent login past MFA).
+    _bearer(api_client, user, scopes)
     response = api_client.post("/api/v1/api-keys", {"name": "more"}, format="json")
     assert response.status_code == 403
-    assert response.json()["error"]["code"] == "permission_denied"
+    assert response.json()["error"]["code"] == "api_key_not_allowed"
     assert ApiKey.objects.count() == 1
 
 
-def test_create_validation_error_names_the_field(api_client, user):
+def test_an_api_key_cannot_revoke_keys(api_client, user):
+    other = services.api_key_create(user=user, name="other", scopes=["read"])
     _bearer(api_client, user, ["read", "write"])
+    response = api_client.delete(f"/api/v1/api-keys/{other.api_key.pk}")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "api_key_not_allowed"
+    assert ApiKey.objects.get(pk=other.api_key.pk).revoked_at is None
+    # Reading the list stays open to a read key: prefixes only.
+    assert api_client.get("/api/v1/api-keys").json()["count"] == 2
+
+
+def test_an_old_session_must_reauthenticate_first(api_client, user):
+    login_recently(api_client, user, seconds_ago=301)
+    response = api_client.post("/api/v1/api-keys", {"name": "more"}, format="json")
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "reauthentication_required"
+    assert error["detail"]["app_url"] == "/_allauth/app/v1/auth/reauthenticate"
+    assert error["detail"]["browser_url"] == "/accounts/reauthenticate/"
+    assert "reauthenticate" in error["detail"]["flows"]
+    assert not ApiKey.objects.exists()
+
+    login_recently(api_client, user)
+    assert api_client.post("/api/v1/api-keys", {"name": "more"}, format="json").status_code == 201
+
+
+def test_create_validation_error_names_the_field(api_client, user):
+    login_recently(api_client, user)
     response = api_client.post("/api/v1/api-keys", {"name": "", "scopes": ["root"]}, format="json")
     assert response.status_code == 400
     error = response.json()["error"]
@@ -52,7 +81,8 @@ def test_create_validation_error_names_the_field(api_client, user):
 
 def test_another_users_key_is_404_and_survives(api_client, user, other_user):
     victim = services.api_key_create(user=other_user, name="victim", scopes=["read"])
-    _bearer(api_client, user, ["read", "write"])
+    services.api_key_create(user=user, name="t", scopes=["read"])
+    login_recently(api_client, user)
     response = api_client.delete(f"/api/v1/api-keys/{victim.api_key.pk}")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"

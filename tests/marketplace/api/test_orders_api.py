@@ -193,3 +193,26 @@ def test_order_input_is_validated(api_client, user) -> None:
     assert (
         api_client.post("/api/v1/orders", {"plan": 999_999, "rail": "card"}, format="json").status_code == 404
     )
+
+
+def test_a_read_key_cannot_download(api_client, user, localstripe: LocalStripe) -> None:
+    """Issue 13 item 4: a download counts against the license and releases the escrow, so a
+    `read` key may list licenses but not download; a `write` key may."""
+    plan = on_sale()
+    bearer(api_client, user)
+    order_id = api_client.post("/api/v1/orders", {"plan": plan.pk, "rail": "card"}, format="json").json()[
+        "id"
+    ]
+    order = credit_arrival(Order.objects.get(pk=order_id))
+    bearer(api_client, user, scopes=("read",))
+    assert api_client.get("/api/v1/licenses").status_code == 200
+    response = api_client.post(f"/api/v1/licenses/{order.license.pk}/download")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    order.refresh_from_db()
+    order.license.refresh_from_db()
+    assert order.license.downloads_used == 0
+    assert order.status == "in_escrow"
+
+    bearer(api_client, user, scopes=("write",))
+    assert api_client.post(f"/api/v1/licenses/{order.license.pk}/download").status_code == 200

@@ -3,11 +3,13 @@ envelope for the payout rules, Idempotency-Key replays, and only one's own payou
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from accounts import services as account_services
 from tests.accounts.factories import UserFactory
-from tests.tokenomics.payout_factories import balance_of, funded_payable
+from tests.tokenomics.payout_factories import balance_of, funded_payable, payout_wallet
 from tokenomics.chain_client import checksum
 from tokenomics.models import LedgerTransaction, Payout
 from tokenomics.models.ledger import AccountKind
@@ -68,6 +70,7 @@ def test_instant_usd_payout_is_201_with_fee_and_net(api_client, user):
 
 def test_agr_payout_from_the_provider_balance_without_fee(api_client, user):
     funded_payable(user=user, amount=agr(500), asset="AGR", kind=AccountKind.PROVIDER_PAYABLE)
+    payout_wallet(user=user, address=ADDRESS)
     _bearer(api_client, user)
     response = api_client.post(
         URL,
@@ -102,6 +105,25 @@ def test_rules_answer_with_the_error_envelope(api_client, user):
     assert above.json()["error"]["code"] == "insufficient_funds"
     no_wallet = api_client.post(URL, {"amount": _money(agr(200), "AGR")}, format="json")
     assert no_wallet.status_code == 400  # AGR with no address and no linked wallet
+    assert no_wallet.json()["error"]["code"] == "payout_destination_not_allowed"
+    assert Payout.objects.count() == 0
+
+
+def test_agr_payouts_name_an_own_wallet_past_its_cooldown(api_client, user):
+    """Issue 13 item 2: `to_address` was free text, and AGR under the instant threshold left at once."""
+    funded_payable(user=user, amount=agr(500), asset="AGR")
+    _bearer(api_client, user)
+    body = {"amount": _money(agr(200), "AGR"), "to_address": ADDRESS}
+    refused = api_client.post(URL, body, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "payout_destination_not_allowed"
+
+    payout_wallet(user=user, address=ADDRESS, linked_ago=timedelta(hours=1))
+    cooling = api_client.post(URL, body, format="json")
+    assert cooling.status_code == 409
+    error = cooling.json()["error"]
+    assert error["code"] == "payout_destination_cooling_down"
+    assert set(error["detail"]) == {"to_address", "usable_at"}
     assert Payout.objects.count() == 0
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.accounts.factories import UserFactory
-from tests.tokenomics.chain.conftest import Chain, link
-from tests.tokenomics.payout_factories import balance_of, funded_payable
+from tests.tokenomics.chain.conftest import Chain
+from tests.tokenomics.payout_factories import balance_of, funded_payable, payout_wallet
 from tokenomics.chain_client import address_of
 from tokenomics.models import LedgerTransaction, Payout
 from tokenomics.models.ledger import AccountKind
@@ -37,8 +37,8 @@ def onchain(chain: Chain, address: str) -> int:
 def test_instant_agr_payout_reaches_the_linked_wallet_net_of_the_fee(chain: Chain, new_key) -> None:
     creator = UserFactory()
     key = new_key(agr_amount=0)
-    link(creator, key)
     recipient = address_of(key)
+    payout_wallet(user=creator, address=recipient)
     funded_payable(user=creator, amount=agr(1_000), asset="AGR")
     hot_before = onchain(chain, chain.deposit)
 
@@ -67,7 +67,7 @@ def test_instant_agr_payout_reaches_the_linked_wallet_net_of_the_fee(chain: Chai
 def test_scheduled_agr_payout_sends_the_whole_balance_without_fee(chain: Chain, new_key) -> None:
     provider = UserFactory()
     key = new_key(agr_amount=0)
-    link(provider, key)
+    payout_wallet(user=provider, address=address_of(key))
     funded_payable(user=provider, amount=agr(250), asset="AGR", kind=AccountKind.PROVIDER_PAYABLE)
     run = payouts_run_scheduled()
     assert run.created == 1
@@ -84,6 +84,7 @@ def test_a_reverted_transfer_fails_the_payout_and_returns_everything(chain: Chai
     # waits for staff first and gets its transfer only when approved.
     whale = UserFactory()
     recipient = address_of(new_key(agr_amount=0))
+    payout_wallet(user=whale, address=recipient)
     amount = 2 * onchain(chain, chain.deposit)
     funded_payable(user=whale, amount=amount, asset="AGR")
     revenue_before = balance_of(None, AccountKind.PLATFORM_REVENUE, "AGR")

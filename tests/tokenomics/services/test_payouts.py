@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import Wallet
 from tests.accounts.factories import UserFactory
-from tests.tokenomics.payout_factories import balance_of, funded_payable, parameter_override
+from tests.tokenomics.payout_factories import balance_of, funded_payable, parameter_override, payout_wallet
 from tokenomics.chain_client import checksum
 from tokenomics.errors import (
     AmountInvalid,
@@ -23,6 +25,8 @@ from tokenomics.errors import (
     IdempotencyConflict,
     InsufficientFunds,
     InvalidState,
+    PayoutDestinationCoolingDown,
+    PayoutDestinationNotAllowed,
     PayoutNotFound,
 )
 from tokenomics.models import LedgerTransaction, Payout
@@ -124,6 +128,7 @@ def test_agr_minimum_is_the_usd_minimum_at_the_reference_price(creator) -> None:
     expected = usd_cents_to_agr_base_units(cents=1_000, agr_price_micro_usd=300_000)
     assert payout_minimum(asset="AGR") == expected == agr(100) // 3 + 1  # rounded up
     funded_payable(user=creator, amount=agr(1_000), asset="AGR")
+    payout_wallet(user=creator, address=ADDRESS)
     with pytest.raises(AmountInvalid):
         payout_request(user=creator, asset="AGR", amount=expected - 1, to_address=ADDRESS)
 
@@ -180,7 +185,7 @@ def test_same_reference_returns_the_same_payout_and_moves_nothing_again(creator)
 
 def test_agr_payout_records_a_chain_payout_of_the_net_sharing_the_debit(creator) -> None:
     funded_payable(user=creator, amount=agr(1_000), asset="AGR")
-    Wallet.objects.create(user=creator, address=ADDRESS_EIP55, chain_id=1337)
+    payout_wallet(user=creator, address=ADDRESS_EIP55)
     payout = payout_request(user=creator, asset="AGR", amount=agr(200))
     assert payout.to_address == ADDRESS_EIP55  # the linked wallet by default
     assert payout.fee == agr(200) * 150 // 10_000 == agr(3)
@@ -201,7 +206,7 @@ def test_agr_payout_records_a_chain_payout_of_the_net_sharing_the_debit(creator)
 
 def test_agr_payout_needs_an_address(creator) -> None:
     funded_payable(user=creator, amount=agr(1_000), asset="AGR")
-    with pytest.raises(ChainAddressInvalid):
+    with pytest.raises(PayoutDestinationNotAllowed):
         payout_request(user=creator, asset="AGR", amount=agr(200))  # no linked wallet
     with pytest.raises(ChainAddressInvalid):
         payout_request(user=creator, asset="AGR", amount=agr(200), to_address="0x1234")
@@ -213,6 +218,7 @@ def test_agr_payout_needs_an_address(creator) -> None:
 
 def test_sync_marks_agr_payouts_paid_or_failed_from_their_transfer(creator) -> None:
     funded_payable(user=creator, amount=agr(1_000), asset="AGR")
+    payout_wallet(user=creator, address=ADDRESS)
     ok = payout_request(user=creator, asset="AGR", amount=agr(200), to_address=ADDRESS)
     pending = payout_request(user=creator, asset="AGR", amount=agr(200), to_address=ADDRESS)
     ChainPayout.objects.filter(pk=ok.chain_payout_id).update(status=ChainPayout.Status.CONFIRMED)
@@ -227,6 +233,7 @@ def test_sync_marks_agr_payouts_paid_or_failed_from_their_transfer(creator) -> N
 
 def test_agr_payouts_are_not_settled_by_hand(creator) -> None:
     funded_payable(user=creator, amount=agr(1_000), asset="AGR")
+    payout_wallet(user=creator, address=ADDRESS)
     payout = payout_request(user=creator, asset="AGR", amount=agr(200), to_address=ADDRESS)
     with pytest.raises(InvalidState):
         payout_mark_paid(payout_id=payout.pk)
@@ -255,6 +262,7 @@ def test_above_the_kyc_threshold_waits_for_review_with_the_money_held(creator, s
 def test_agr_above_the_threshold_gets_its_transfer_only_when_approved(creator, staff) -> None:
     # $600.00 is 6,000 AGR at $0.10: 6,001 AGR is above it.
     funded_payable(user=creator, amount=agr(7_000), asset="AGR")
+    payout_wallet(user=creator, address=ADDRESS)
     payout = payout_request(user=creator, asset="AGR", amount=agr(6_001), to_address=ADDRESS)
     assert payout.status == Status.NEEDS_REVIEW
     assert payout.chain_payout is None
@@ -336,7 +344,9 @@ def test_scheduled_run_pays_every_payable_at_the_minimum_once_a_period(creator) 
     funded_payable(user=provider, amount=2_000, kind=PROVIDER)
     funded_payable(user=small, amount=999)  # below the minimum: waits
     funded_payable(user=agr_creator, amount=agr(150), asset="AGR")
-    Wallet.objects.create(user=agr_creator, address=ADDRESS_EIP55, chain_id=1337)
+    payout_wallet(
+        user=agr_creator, address=ADDRESS_EIP55, linked_ago=timezone.now() - MONDAY + timedelta(days=3)
+    )
     no_wallet = UserFactory()
     funded_payable(user=no_wallet, amount=agr(150), asset="AGR")  # no address: waits
 
@@ -378,3 +388,72 @@ def test_the_table_refuses_a_net_that_is_not_amount_minus_fee(creator) -> None:
         Payout.objects.filter(pk=payout.pk).update(net=payout.net + 1)
     with pytest.raises(IntegrityError), transaction.atomic():
         Payout.objects.filter(pk=payout.pk).update(rail="agr")
+
+
+# ----------------------------------------------------------------------------- destinations (issue 13 item 2)
+
+
+def test_agr_goes_only_to_the_users_own_linked_wallets(creator) -> None:
+    funded_payable(user=creator, amount=agr(1_000), asset="AGR")
+    payout_wallet(user=creator, address=ADDRESS)
+    someone_elses = payout_wallet(user=UserFactory(), address="0x" + "cd" * 20)
+    for address in ("0x" + "ef" * 20, someone_elses.address):
+        with pytest.raises(PayoutDestinationNotAllowed) as caught:
+            payout_request(user=creator, asset="AGR", amount=agr(200), to_address=address)
+        assert caught.value.code == "payout_destination_not_allowed"
+        assert caught.value.detail == {"to_address": checksum(address)}
+    assert Payout.objects.count() == 0
+    assert payout_request(user=creator, asset="AGR", amount=agr(200), to_address=ADDRESS).to_address == (
+        ADDRESS_EIP55
+    )
+
+
+def test_a_newly_linked_wallet_receives_payouts_only_after_the_cooldown(creator) -> None:
+    funded_payable(user=creator, amount=agr(1_000), asset="AGR")
+    linked_at = timezone.now()
+    with time_machine.travel(linked_at, tick=False) as clock:
+        Wallet.objects.create(user=creator, address=ADDRESS_EIP55, chain_id=1337)
+        usable_at = (linked_at + timedelta(days=2)).replace(microsecond=0)
+        for to_address in (ADDRESS, ""):  # named, or the default
+            with pytest.raises(PayoutDestinationCoolingDown) as caught:
+                payout_request(user=creator, asset="AGR", amount=agr(200), to_address=to_address)
+            assert caught.value.code == "payout_destination_cooling_down"
+            assert caught.value.status_code == 409
+            assert caught.value.detail == {
+                "to_address": ADDRESS_EIP55,
+                "usable_at": usable_at.isoformat().replace("+00:00", "Z"),
+            }
+            assert f"{usable_at:%Y-%m-%d %H:%M} UTC" in caught.value.message
+        assert balance_of(creator, CREATOR, "AGR") == agr(1_000)
+
+        clock.shift(timedelta(days=2, seconds=1))
+        assert payout_request(user=creator, asset="AGR", amount=agr(200)).to_address == ADDRESS_EIP55
+
+
+def test_the_cooldown_is_a_registry_parameter(creator) -> None:
+    funded_payable(user=creator, amount=agr(1_000), asset="AGR")
+    payout_wallet(user=creator, address=ADDRESS, linked_ago=timedelta(hours=2))
+    with pytest.raises(PayoutDestinationCoolingDown):
+        payout_request(user=creator, asset="AGR", amount=agr(200))
+    parameter_override("payout.new_wallet_cooldown_seconds", 3_600)
+    assert payout_request(user=creator, asset="AGR", amount=agr(200)).status == Status.PROCESSING
+
+
+def test_the_default_destination_is_the_oldest_wallet_past_its_cooldown(creator) -> None:
+    funded_payable(user=creator, amount=agr(1_000), asset="AGR")
+    payout_wallet(user=creator, address=ADDRESS, linked_ago=timedelta(days=5))
+    payout_wallet(user=creator, address="0x" + "cd" * 20, linked_ago=timedelta(minutes=1))
+    assert payout_request(user=creator, asset="AGR", amount=agr(200)).to_address == ADDRESS_EIP55
+
+
+def test_scheduled_agr_waits_for_the_cooldown(creator) -> None:
+    funded_payable(user=creator, amount=agr(150), asset="AGR")
+    payout_wallet(user=creator, address=ADDRESS, linked_ago=timedelta(hours=1))
+    run = payouts_run_scheduled()
+    assert (run.created, run.skipped) == (0, 1)
+    assert balance_of(creator, CREATOR, "AGR") == agr(150)
+
+
+def test_usd_payouts_need_no_wallet(creator) -> None:
+    funded_payable(user=creator, amount=5_000)
+    assert payout_request(user=creator, asset="USD", amount=5_000).status == Status.PROCESSING

@@ -155,3 +155,37 @@ def test_change_brings_back_the_empty_form(client, user) -> None:
     html = client.get(QUOTE_URL, **HTMX).content.decode()
     assert html.lstrip().startswith('<div id="payout-form">')
     assert 'name="amount"' in html
+
+
+def test_agr_quote_explains_a_foreign_address_and_a_cooling_wallet(client, user) -> None:
+    """Issue 13 item 2 in the panel: the refusal is next to the address field, with the time the
+    wallet becomes usable, and the panel lists the wallets that can receive payouts."""
+    from datetime import timedelta
+
+    from tests.tokenomics.payout_factories import payout_wallet
+    from tokenomics.money import agr
+
+    funded_payable(user=user, amount=agr(1_000), asset="AGR")
+    client.force_login(user)
+    stranger = "0x" + "ef" * 20
+    body = {"account": "creator", "asset": "AGR", "amount": "200", "to_address": stranger}
+    html = client.post(QUOTE_URL, body, **HTMX).content.decode()
+    assert "AGR payouts go only to a wallet linked to your account." in html
+    assert 'id="payout-confirm"' not in html
+
+    wallet = payout_wallet(user=user, address="0x" + "ab" * 20, linked_ago=timedelta(hours=1))
+    body["to_address"] = wallet.address
+    html = client.post(QUOTE_URL, body, **HTMX).content.decode()
+    usable_at = wallet.created_at + timedelta(days=2)
+    assert f"can receive payouts from {usable_at:%Y-%m-%d %H:%M} UTC" in html
+    assert 'id="payout-confirm"' not in html
+    panel = _render_include(user)
+    assert wallet.address in panel
+    assert "receives payouts from" in panel
+
+    wallet.created_at -= timedelta(days=2)
+    wallet.save(update_fields=["created_at"])
+    html = client.post(QUOTE_URL, body, **HTMX).content.decode()
+    assert 'id="payout-confirm"' in html
+    assert wallet.address in html
+    assert Payout.objects.count() == 0
