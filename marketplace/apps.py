@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class MarketplaceConfig(AppConfig):
@@ -11,3 +14,11 @@ class MarketplaceConfig(AppConfig):
         from marketplace.services.orders import register_payment_handlers
 
         register_payment_handlers()
+        # A flush ends with post_migrate: SQLite's full-text tables drop the rows it left behind.
+        post_migrate.connect(_prune_fulltext, sender=self)
+
+
+def _prune_fulltext(sender: AppConfig, using: str, **kwargs: Any) -> None:
+    from marketplace.services.search import fulltext_prune
+
+    fulltext_prune(using=using)

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import FloatField, QuerySet, Value
 from django.db.models.expressions import RawSQL
 
 from marketplace.models import SearchEntry
@@ -39,7 +39,9 @@ STOP_WORDS = frozenset(
     there when where why how all any both each few more most other some such no nor not only own same
     so than too very s t can will just don should now""".split()  # noqa: SIM905
 )
-_TERM = re.compile(r'(-?)"([^"]*)"|(-?)(\w+)')
+# A "quoted phrase", or a word or hyphenated words (a phrase too); with a minus in front (at the
+# start or after a space, so not the hyphen of "text-to-image") it is excluded.
+_TERM = re.compile(r'((?<!\S)-)?"([^"]*)"|((?<!\S)-)?(\w+(?:-\w+)*)')
 _WORD = re.compile(r"\w+")
 
 
@@ -113,7 +115,7 @@ def fulltext_matches(entries: QuerySet[SearchEntry], query: str | None) -> Query
     """The entries whose text matches the FTS5 `query`, each with `rank`: its bm25() score, negated
     so that higher is better as on PostgreSQL (no query: no entries)."""
     if query is None:
-        return entries.none()
+        return entries.none().annotate(rank=Value(0.0, output_field=FloatField()))
     table = FULLTEXT_TABLE
     weights = ", ".join(str(weight) for weight in FULLTEXT_WEIGHTS)
     entry_table = connection.ops.quote_name(SearchEntry._meta.db_table)
