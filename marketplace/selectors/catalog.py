@@ -26,7 +26,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
@@ -618,22 +618,21 @@ def search_suggestions(*, text: str) -> SearchSuggestions:
     text = text.strip()
     if not text:
         return SearchSuggestions(None, [], [])
-    filed = SearchEntry.objects.order_by()
-    category_ids = set(filed.values_list("category_id", flat=True).distinct())
-    categories = list(
-        Category.objects.filter(Q(pk__in=category_ids) | Q(children__in=category_ids)).distinct()
+    # Only names that lead somewhere: a category with published listings in it or its children,
+    # a task some published listing has (index probes, not a scan of the entries).
+    filed = Category.objects.filter(
+        Exists(SearchEntry.objects.filter(category=OuterRef("pk")))
+        | Exists(SearchEntry.objects.filter(category__parent=OuterRef("pk")))
     )
+    categories = _closest(text, [(category.name, category) for category in filed])
+    named = {category.name.casefold() for category in categories}
+    labels = [(str(value), str(label)) for value, label in TaskType.choices]
     tasks = [
-        (str(task), str(TaskType(task).label)) for task in filed.values_list("task", flat=True).distinct()
+        (value, label)
+        for value, label in _closest(text, [(label, (value, label)) for value, label in labels])
+        if label.casefold() not in named and SearchEntry.objects.filter(task=value).exists()
     ]
-    close_categories = _closest(text, [(category.name, category) for category in categories])
-    named = {category.name.casefold() for category in close_categories}
-    close_tasks = _closest(text, [(label, (value, label)) for value, label in tasks])
-    return SearchSuggestions(
-        corrected=_corrected_search(text),
-        categories=close_categories,
-        tasks=[task for task in close_tasks if task[1].casefold() not in named],
-    )
+    return SearchSuggestions(corrected=_corrected_search(text), categories=categories, tasks=tasks)
 
 
 def _closest(text: str, named: list[tuple[str, _Named]]) -> list[_Named]:
@@ -645,7 +644,7 @@ def _closest(text: str, named: list[tuple[str, _Named]]) -> list[_Named]:
 
 
 def _corrected_search(text: str) -> str | None:
-    words = list(dict.fromkeys(fulltext.fold(word) for word in fulltext.words(text)))
+    words = list(fulltext.Terms.parse(text).words)  # folded, stop words left out
     if connection.vendor == "postgresql":
         typed = [word for word in words if len(word) >= TYPO_MIN_LENGTH][:TYPO_MAX_WORDS]
         lexemes = _catalog_lexemes(typed) if typed else {}
