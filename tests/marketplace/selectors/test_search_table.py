@@ -117,7 +117,7 @@ CASES = [
     ("embeddigns", {"embeddings"}),
     ("speach recognition", {"asr"}),
     # search syntax, as PostgreSQL's websearch reads it: hyphens join, a leading minus excludes
-    ("image-generation", {"diffusion"}),
+    ("text-to-image", {"diffusion"}),
     ('"word timestamps"', {"asr"}),
     ("audio -voice", {"asr"}),
     # stems, stop words alone, nothing
