@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class MarketplaceConfig(AppConfig):
@@ -13,3 +16,11 @@ class MarketplaceConfig(AppConfig):
 
         register_payment_handlers()
         register_card_renewal_handlers()
+        # A flush ends with post_migrate: SQLite's full-text tables drop the rows it left behind.
+        post_migrate.connect(_prune_fulltext, sender=self)
+
+
+def _prune_fulltext(sender: AppConfig, using: str, **kwargs: Any) -> None:
+    from marketplace.services.search import fulltext_prune
+
+    fulltext_prune(using=using)

@@ -278,7 +278,7 @@ class ListingListApi(_PublicReads):
     class QuerySerializer(serializers.Serializer[Any]):
         search = SearchTextField(
             required=False,
-            help_text="Full-text search over title, summary and tags; typo-tolerant.",
+            help_text="Full-text search over title, summary, tags, category and task; typo-tolerant.",
         )
         category = serializers.SlugField(
             required=False, max_length=80, help_text="A category slug; includes its sub-categories."

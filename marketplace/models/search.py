@@ -10,6 +10,12 @@ On PostgreSQL each entry's document is also split into SearchTerm rows, one per 
 rank a search for that word alone gives the listing: the count and first page of a one-word search
 are then index-only scans of one key range, where ranking on the document reads every match.
 
+SQLite, the embedded default, has no tsvector: its entries' text lives in two FTS5 virtual tables
+(migration 0006, no models), keyed by the listing id as rowid: FULLTEXT_TABLE holds the document's
+columns porter-stemmed (matched and ranked by bm25()), FULLTEXT_WORDS_TABLE the same words unstemmed,
+whose vocabulary (FULLTEXT_VOCABULARY_TABLE, an fts5vocab table: each word and its listings) corrects
+misspelt search words.
+
 Rows are written only by marketplace.services.search (`listing_search_index` after every listing
 write, `listings_search_index_all` to rebuild) and exist exactly for the published listings.
 """
@@ -23,11 +29,17 @@ from django.db import models
 
 from marketplace.models.catalog import Category, Listing, QualityTier, TaskType
 
+FULLTEXT_TABLE = "marketplace_searchtext"
+FULLTEXT_COLUMNS = ("title", "summary", "tags", "category", "task")
+FULLTEXT_WORDS_TABLE = "marketplace_searchwords"
+FULLTEXT_VOCABULARY_TABLE = "marketplace_searchwords_vocab"
+
 
 class SearchEntry(models.Model):
     """A published listing's filter and ordering columns (copied from the listing) and its search
-    document: title (weight A), summary and tag names (weight B), PostgreSQL only (NULL on SQLite,
-    whose search is a substring match on the listing)."""
+    document: title (weight A), summary and tag names (weight B), the names of its category, the
+    category's parent and its task (weight C); PostgreSQL only (NULL on SQLite, whose text is in the
+    full-text tables named above)."""
 
     listing = models.OneToOneField(
         Listing, primary_key=True, on_delete=models.CASCADE, related_name="search_entry"

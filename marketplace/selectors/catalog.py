@@ -6,9 +6,11 @@ published listing) and fetch only the page's listings. On PostgreSQL the search 
 the entry's GIN-indexed document, ranked, with fallbacks when it finds nothing: words spell-corrected
 by trigram similarity (typos such as "transfromer"), any of the words, then titles similar by
 trigrams. A search that comes down to one word, by relevance and without filters, reads its count and
-first results from that word's rows of the words index (SearchTerm) in the same order. SQLite, the
-local default, has none of these, so the same selector matches substrings of the title, summary and
-tags."""
+first results from that word's rows of the words index (SearchTerm) in the same order. On SQLite, the
+embedded default, the search is full-text over FTS5 tables, ranked by bm25(), with the same kinds of
+fallbacks (marketplace.selectors.fulltext). On both, the document holds the title, summary, tags and
+the names of the category and task. When nothing matches, search_suggestions offers the nearest
+category and task names and the search with its misspelt words corrected."""
 
 from __future__ import annotations
 
@@ -18,13 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import reduce
-from typing import Any, NamedTuple, overload
+from typing import NamedTuple, TypeVar, overload
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
@@ -42,7 +44,9 @@ from marketplace.models import (
     SearchEntry,
     SearchTerm,
     Tag,
+    TaskType,
 )
+from marketplace.selectors import fulltext
 from tokenomics.money import usd_cents_to_agr_base_units
 from tokenomics.selectors.parameters import parameter_get
 
@@ -339,17 +343,14 @@ def _searches(entries: QuerySet[SearchEntry], text: str, *, by_word: bool = Fals
     -> sentiment); any of those words, ranked so that listings with more of them come first; titles
     similar by trigrams. Words no listing contains are left out of the last two (the search words
     table says so at once), and a way that needs one of them is skipped. With `by_word`, a way that
-    comes down to one word names it (Matching.word). SQLite matches substrings of the title,
-    summary and tags."""
+    comes down to one word names it (Matching.word).
+
+    On SQLite (marketplace.selectors.fulltext), the same ways over its FTS5 tables, ranked by bm25():
+    every word and "quoted phrase", none of the -excluded ones; every word after correcting the
+    unknown ones to the closest vocabulary word ("embedings", "sentimnet"); any of those words; any
+    of them as a word's beginning ("diffus")."""
     if connection.vendor != "postgresql":
-        yield Matching(
-            entries.filter(
-                Q(listing__title__icontains=text)
-                | Q(listing__summary__icontains=text)
-                | Q(listing_id__in=_tagged_like(text))
-            ),
-            ranked=False,
-        )
+        yield from _fulltext_searches(entries, text)
         return
     query: SearchQuery = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
     yield _ranked(entries, query, word=_one_word(text) if by_word else None)
@@ -381,6 +382,23 @@ def _ranked(entries: QuerySet[SearchEntry], query: SearchQuery, *, word: str | N
     return Matching(
         entries.filter(document=query).annotate(rank=SearchRank(F("document"), query)), True, word
     )
+
+
+def _fulltext_searches(entries: QuerySet[SearchEntry], text: str) -> Iterator[Matching]:
+    terms = fulltext.Terms.parse(text)
+    yield Matching(fulltext.fulltext_matches(entries, terms.all_of()), ranked=True)
+    unknown = fulltext.unknown_words(terms.words)
+    corrected = fulltext.corrections(unknown)
+    words = [corrected.get(word, word) for word in terms.words]
+    if corrected and len(corrected) == len(unknown):
+        yield Matching(fulltext.fulltext_matches(entries, terms.with_words(words).all_of()), ranked=True)
+    # Words no listing contains are left out; bm25() sums over the words, so more of them rank higher.
+    known = [corrected.get(word, word) for word in terms.words if word not in unknown or word in corrected]
+    if len(terms.words) > 1 and known:
+        yield Matching(fulltext.fulltext_matches(entries, fulltext.any_of(known)), ranked=True)
+    # A word's beginning, as typed so far or cut short ("diffus" -> diffusion).
+    prefixes = [word for word in words if len(word) >= TYPO_MIN_LENGTH]
+    yield Matching(fulltext.fulltext_matches(entries, fulltext.any_of(prefixes, prefix=True)), ranked=True)
 
 
 def _one_word(text: str) -> str | None:
@@ -434,10 +452,6 @@ def _corrected_words(words: list[str]) -> list[str]:
             if score >= TRIGRAM_THRESHOLD and score > best.get(i, (0.0, ""))[0]:
                 best[i] = (score, str(row["name"]))
     return [best[i][1] if i in best else word for i, word in enumerate(words)]
-
-
-def _tagged_like(text: str) -> QuerySet[Any]:
-    return Listing.tags.through.objects.filter(tag__name__icontains=text).values("listing_id")
 
 
 def listing_get_public(*, slug: str, viewer: User | None = None) -> Listing:
@@ -574,6 +588,76 @@ def popular_categories(*, limit: int = 6) -> list[Category]:
         .filter(published__gt=0)
         .order_by("-published", "name")[:limit]
     )
+
+
+# The empty state's suggestions: at most this many names, each holding at least this share of the
+# search's trigrams ("speach" is close to "Speech recognition").
+SUGGESTION_LIMIT = 3
+SUGGESTION_CLOSENESS = 0.5
+_Named = TypeVar("_Named")
+
+
+@dataclass(frozen=True)
+class SearchSuggestions:
+    """What the catalog offers for a search that found nothing: the search with its misspelt words
+    corrected ("Did you mean …"; only when that finds models), then the category names and the
+    task labels closest to it, closest first."""
+
+    corrected: str | None
+    categories: list[Category]
+    tasks: list[tuple[str, str]]
+
+    def __bool__(self) -> bool:
+        return bool(self.corrected or self.categories or self.tasks)
+
+
+def search_suggestions(*, text: str) -> SearchSuggestions:
+    """The nearest matches to a search text (see SearchSuggestions): names of categories and tasks
+    that published listings are filed under, and the text with each word no listing contains
+    replaced by its correction (the same correction the search itself tries)."""
+    text = text.strip()
+    if not text:
+        return SearchSuggestions(None, [], [])
+    # Only names that lead somewhere: a category with published listings in it or its children,
+    # a task some published listing has (index probes, not a scan of the entries).
+    filed = Category.objects.filter(
+        Exists(SearchEntry.objects.filter(category=OuterRef("pk")))
+        | Exists(SearchEntry.objects.filter(category__parent=OuterRef("pk")))
+    )
+    categories = _closest(text, [(category.name, category) for category in filed])
+    named = {category.name.casefold() for category in categories}
+    labels = [(str(value), str(label)) for value, label in TaskType.choices]
+    tasks = [
+        (value, label)
+        for value, label in _closest(text, [(label, (value, label)) for value, label in labels])
+        if label.casefold() not in named and SearchEntry.objects.filter(task=value).exists()
+    ]
+    return SearchSuggestions(corrected=_corrected_search(text), categories=categories, tasks=tasks)
+
+
+def _closest(text: str, named: list[tuple[str, _Named]]) -> list[_Named]:
+    scored = sorted(
+        ((fulltext.closeness(text, name), name, item) for name, item in named),
+        key=lambda row: (-row[0][0], -row[0][1], row[1]),
+    )
+    return [item for score, _, item in scored if score[0] >= SUGGESTION_CLOSENESS][:SUGGESTION_LIMIT]
+
+
+def _corrected_search(text: str) -> str | None:
+    words = list(fulltext.Terms.parse(text).words)  # folded, stop words left out
+    if connection.vendor == "postgresql":
+        typed = [word for word in words if len(word) >= TYPO_MIN_LENGTH][:TYPO_MAX_WORDS]
+        lexemes = _catalog_lexemes(typed) if typed else {}
+        unknown = [word for word in typed if lexemes[word] is None]
+        corrected = {
+            word: new for word, new in zip(unknown, _corrected_words(unknown), strict=True) if new != word
+        }
+    else:
+        corrected = fulltext.corrections(fulltext.unknown_words(words))
+    if not corrected:
+        return None
+    suggestion = fulltext.replace_words(text, corrected)
+    return suggestion if listing_search(search=suggestion).count() else None
 
 
 def latest_version(listing: Listing) -> ListingVersion | None:

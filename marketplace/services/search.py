@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from marketplace.models import Listing, ListingDailyStat, ListingStatus, Order, SearchEntry, SearchTerm, Tag
+from marketplace.models import (
+    Category,
+    Listing,
+    ListingDailyStat,
+    ListingStatus,
+    Order,
+    SearchEntry,
+    SearchTerm,
+    Tag,
+    TaskType,
+)
+from marketplace.models.search import FULLTEXT_TABLE, FULLTEXT_WORDS_TABLE
 from marketplace.selectors.orders import PURCHASED_STATUSES
 
 # Trending (SPEC §2, "weighted recent sales and inferences"): a sale in the last week counts 3 + 1,
@@ -36,14 +48,19 @@ ENTRY_COLUMNS = (
 # SQLite bounds the parameters of one statement; the index is refreshed this many listings at a time.
 INDEX_BATCH = 500
 
-# The search document: the title weighs most (A), then the summary and the tag names (B), so a title
-# match outranks the same word in a summary. The model card is left out on purpose: its words made
-# each document ~4x larger, and with it every page of matches to count and rank (benchmarks/catalog.py).
-# One statement per batch, so a document always matches one consistent read of its row and tags.
+# The search document: the title weighs most (A), then the summary and the tag names (B), then the
+# names of the category, its parent and the task (C), so that "speech recognition" finds the listings
+# filed there and a title match outranks the same word anywhere else. The model card is left out on
+# purpose: its words made each document ~4x larger, and with it every page of matches to count and
+# rank (benchmarks/catalog.py). One statement per batch, so a document always matches one
+# consistent read of its row, tags and category.
+_TAG_NAMES_SQL = """coalesce((SELECT {group}(t.name, ' ') FROM {tag} AS t JOIN {through} AS lt
+    ON lt.tag_id = t.id WHERE lt.listing_id = l.id), '')"""
+_CATEGORY_NAMES_SQL = """coalesce((SELECT c.name || coalesce(' ' || p.name, '') FROM {category} AS c
+    LEFT JOIN {category} AS p ON p.id = c.parent_id WHERE c.id = l.category_id), '')"""
 _DOCUMENT_SQL = """setweight(to_tsvector('english', coalesce(l.title, '')), 'A')
-    || setweight(to_tsvector('english', coalesce(l.summary, '') || ' ' || coalesce(
-        (SELECT string_agg(t.name, ' ') FROM {tag} AS t JOIN {through} AS lt ON lt.tag_id = t.id
-          WHERE lt.listing_id = l.id), '')), 'B')"""
+    || setweight(to_tsvector('english', coalesce(l.summary, '') || ' ' || {tags}), 'B')
+    || setweight(to_tsvector('english', {category} || ' ' || {task}), 'C')"""
 # Both databases run this upsert (SQLite since 3.24; its INSERT ... SELECT needs the WHERE it has).
 _UPSERT_SQL = """
 INSERT INTO {entry} (listing_id, {columns}, document)
@@ -65,12 +82,49 @@ SELECT u.lexeme,
 """
 
 
+# SQLite (the embedded default): the full-text tables of migration 0006, one row per entry with the
+# listing id as rowid: the text in the document's columns (porter-stemmed, ranked by bm25() in
+# marketplace.selectors.catalog) and the same words unstemmed, whose vocabulary corrects typos.
+_FULLTEXT_SQL = """
+INSERT INTO {text} (rowid, title, summary, tags, category, task)
+SELECT l.id, coalesce(l.title, ''), coalesce(l.summary, ''), {tags}, {category}, {task}
+  FROM {entry} AS e JOIN {listing} AS l ON l.id = e.listing_id{only}
+"""
+_FULLTEXT_WORDS_SQL = """
+INSERT INTO {words} (rowid, words)
+SELECT rowid, title || ' ' || summary || ' ' || tags || ' ' || category || ' ' || task FROM {text}{only}
+"""
+
+
+def _in(column: str, batch: int | None, keyword: str = "WHERE") -> str:
+    return "" if batch is None else f" {keyword} {column} IN ({', '.join(['%s'] * batch)})"
+
+
+def _task_label_sql() -> str:
+    """The listing's task label (TaskType), as a CASE over literals: fixed strings of this code."""
+    choices = [(str(value), str(label)) for value, label in TaskType.choices]
+    assert not any("'" in value + label for value, label in choices)
+    whens = " ".join(f"WHEN '{value}' THEN '{label}'" for value, label in choices)
+    return f"CASE l.task {whens} ELSE '' END"
+
+
+def _names_sql(*, group: str) -> dict[str, str]:
+    quote = connection.ops.quote_name
+    return {
+        "tags": _TAG_NAMES_SQL.format(
+            group=group, tag=quote(Tag._meta.db_table), through=quote(Listing.tags.through._meta.db_table)
+        ),
+        "category": _CATEGORY_NAMES_SQL.format(category=quote(Category._meta.db_table)),
+        "task": _task_label_sql(),
+    }
+
+
 def _terms_sql(batch: int | None) -> str:
     quote = connection.ops.quote_name
     return _TERMS_SQL.format(
         term=quote(SearchTerm._meta.db_table),
         entry=quote(SearchEntry._meta.db_table),
-        only="" if batch is None else f" WHERE e.listing_id IN ({', '.join(['%s'] * batch)})",
+        only=_in("e.listing_id", batch),
     )
 
 
@@ -78,24 +132,45 @@ def _upsert_sql(batch: int | None) -> str:
     quote = connection.ops.quote_name
     document = "NULL"
     if connection.vendor == "postgresql":
-        document = _DOCUMENT_SQL.format(
-            tag=quote(Tag._meta.db_table), through=quote(Listing.tags.through._meta.db_table)
-        )
+        document = _DOCUMENT_SQL.format(**_names_sql(group="string_agg"))
     return _UPSERT_SQL.format(
         entry=quote(SearchEntry._meta.db_table),
         listing=quote(Listing._meta.db_table),
         columns=", ".join(ENTRY_COLUMNS),
         listing_columns=", ".join(f"l.{column}" for column in ENTRY_COLUMNS),
         document=document,
-        only="" if batch is None else f" AND l.id IN ({', '.join(['%s'] * batch)})",
+        only=_in("l.id", batch, "AND"),
         updates=", ".join(f"{column} = excluded.{column}" for column in ENTRY_COLUMNS),
+    )
+
+
+def _fulltext_refresh(cursor: CursorWrapper, batch: list[int] | None) -> None:
+    """SQLite: rewrite the full-text rows of these listings (all when None) from their entries."""
+    size = None if batch is None else len(batch)
+    params = [] if batch is None else batch
+    quote = connection.ops.quote_name
+    for table in (FULLTEXT_TABLE, FULLTEXT_WORDS_TABLE):
+        cursor.execute(f"DELETE FROM {table}{_in('rowid', size)}", params)  # noqa: S608
+    cursor.execute(
+        _FULLTEXT_SQL.format(
+            text=FULLTEXT_TABLE,
+            entry=quote(SearchEntry._meta.db_table),
+            listing=quote(Listing._meta.db_table),
+            only=_in("e.listing_id", size),
+            **_names_sql(group="group_concat"),
+        ),
+        params,
+    )
+    cursor.execute(
+        _FULLTEXT_WORDS_SQL.format(words=FULLTEXT_WORDS_TABLE, text=FULLTEXT_TABLE, only=_in("rowid", size)),
+        params,
     )
 
 
 def listings_search_index(*, listing_ids: Iterable[int]) -> None:
     """Bring these listings' search entries in line with their rows: a published listing's entry is
-    written (columns and, on PostgreSQL, its document and its words); any other listing's entry is
-    removed, its words with it."""
+    written (columns and, on PostgreSQL, its document and its words; on SQLite its full-text rows);
+    any other listing's entry is removed, its words with it."""
     ids = sorted(set(listing_ids))
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(ids), INDEX_BATCH):
@@ -107,6 +182,8 @@ def listings_search_index(*, listing_ids: Iterable[int]) -> None:
             if connection.vendor == "postgresql":
                 SearchTerm.objects.filter(entry_id__in=batch).delete()
                 cursor.execute(_terms_sql(len(batch)), batch)
+            elif connection.vendor == "sqlite":
+                _fulltext_refresh(cursor, batch)
 
 
 def listing_search_index(*, listing_id: int) -> None:
@@ -122,7 +199,24 @@ def listings_search_index_all() -> int:
         if connection.vendor == "postgresql":
             SearchTerm.objects.all().delete()
             cursor.execute(_terms_sql(None))
+        elif connection.vendor == "sqlite":
+            _fulltext_refresh(cursor, None)
     return SearchEntry.objects.count()
+
+
+def fulltext_prune(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """SQLite: remove the full-text rows whose entry is gone. A flush (`manage.py flush`, the test
+    runner between transactional tests) empties the entries but not the FTS5 tables, which no model
+    declares; it ends by sending post_migrate, on which marketplace.apps calls this."""
+    database = connections[using]
+    if database.vendor != "sqlite" or FULLTEXT_TABLE not in database.introspection.table_names():
+        return
+    entries = database.ops.quote_name(SearchEntry._meta.db_table)
+    with database.cursor() as cursor:
+        for table in (FULLTEXT_TABLE, FULLTEXT_WORDS_TABLE):
+            cursor.execute(
+                f"DELETE FROM {table} WHERE rowid NOT IN (SELECT listing_id FROM {entries})"  # noqa: S608
+            )
 
 
 def listing_view_record(*, listing_id: int) -> None:

@@ -35,6 +35,7 @@ from marketplace.selectors.catalog import (
     listings_compare,
     plan_agr_price,
     popular_categories,
+    search_suggestions,
 )
 from marketplace.selectors.orders import buyer_terms
 from marketplace.selectors.reviews import review_list
@@ -114,6 +115,10 @@ def catalog(request: HtmxHttpRequest) -> HttpResponse:
     page = Paginator(listing_search(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
     narrowed = any(value for key, value in filters.items() if key != "ordering")
     browsing = not narrowed and page.number == 1
+    # A search that found nothing offers its nearest matches; popular categories when none is near.
+    suggestions = (
+        search_suggestions(text=filters["search"]) if filters.get("search") and not page.object_list else None
+    )
     context: dict[str, Any] = {
         "form": form,
         "filters": filters,
@@ -123,7 +128,8 @@ def catalog(request: HtmxHttpRequest) -> HttpResponse:
         "browsing": browsing,
         "featured": featured_listings() if browsing else [],
         "collections": list(collection_list()[:6]) if browsing else [],
-        "popular": popular_categories() if not page.object_list else [],
+        "suggestions": suggestions,
+        "popular": popular_categories() if not page.object_list and not suggestions else [],
         "categories": category_tree(),
         "orderings": ORDERING_LABELS,
     }

@@ -13,6 +13,7 @@ from django.db import connection
 
 from accounts.models import User
 from marketplace.models import Category, Listing, ListingStatus, SearchEntry, SearchTerm
+from marketplace.models.search import FULLTEXT_TABLE, FULLTEXT_WORDS_TABLE
 from marketplace.services.search import ENTRY_COLUMNS
 from tests.accounts.factories import UserFactory
 from tests.marketplace.factories import CategoryFactory
@@ -45,8 +46,8 @@ def category(db: None) -> Category:
 @pytest.fixture(autouse=True)
 def _search_index_matches_the_listings_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """The search index holds exactly the published listings, each with its listing's current filter
-    and ordering columns (and on PostgreSQL exactly its document's words): every service that
-    writes a listing must have re-indexed it."""
+    and ordering columns (on PostgreSQL exactly its document's words, on SQLite exactly its
+    full-text rows): every service that writes a listing must have re-indexed it."""
     fixture = database_fixture(request)
     if fixture is None:
         yield
@@ -67,3 +68,13 @@ def _search_index_matches_the_listings_after_test(request: pytest.FixtureRequest
             words = sorted(cursor.fetchall())
         terms = sorted(SearchTerm.objects.values_list("entry_id", "lexeme", "trending_score"))
         assert terms == words, f"search words out of date after {request.node.nodeid}"
+    if connection.vendor == "sqlite":
+        # The full-text tables hold one row per entry: its listing's current text.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT rowid, title FROM {FULLTEXT_TABLE}")  # noqa: S608
+            texts = dict(cursor.fetchall())
+            cursor.execute(f"SELECT rowid FROM {FULLTEXT_WORDS_TABLE}")  # noqa: S608
+            words_rows = sorted(row for (row,) in cursor.fetchall())
+        titles = dict(published.filter(pk__in=list(expected)).values_list("pk", "title"))
+        assert texts == titles, f"full-text rows out of date after {request.node.nodeid}"
+        assert words_rows == sorted(titles), f"full-text words out of date after {request.node.nodeid}"

@@ -25,7 +25,7 @@ from marketplace.services.search import (
     listings_trending_refresh,
 )
 from marketplace.tasks.catalog import refresh_trending
-from tests.marketplace.factories import ListingFactory, paid_order
+from tests.marketplace.factories import CategoryFactory, ListingFactory, paid_order
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +158,11 @@ def test_rebuild_writes_every_document():
 
 @pytest.mark.postgres
 def test_each_word_of_the_document_is_kept_with_the_rank_a_search_for_it_alone_gives():
-    listing = ListingFactory(title="Whisper whisper", summary="Speech; it's /usr/local/models")
+    # The category's name and the task's label are words too (the task "other" is a stop word).
+    audio = CategoryFactory(name="Audio", slug="audio")
+    listing = ListingFactory(
+        title="Whisper whisper", summary="Speech; it's /usr/local/models", category=audio
+    )
     SearchTerm.objects.filter(entry_id=listing.pk).delete()
     listing_search_index(listing_id=listing.pk)
     with connection.cursor() as cursor:
@@ -170,15 +174,17 @@ def test_each_word_of_the_document_is_kept_with_the_rank_a_search_for_it_alone_g
         )
         ranks = dict(cursor.fetchall())
     terms = dict(SearchTerm.objects.filter(entry_id=listing.pk).values_list("lexeme", "score"))
-    assert set(terms) == {"whisper", "speech", "/usr/local/models"}
+    assert set(terms) == {"whisper", "speech", "/usr/local/models", "audio"}
     assert terms == ranks  # exactly: the same float4 rank, read as float8 on both sides
-    assert terms["whisper"] > terms["speech"] > 0  # twice in the title, once in the summary
+    # twice in the title, once in the summary, once in the category (weight C)
+    assert terms["whisper"] > terms["speech"] > terms["audio"] > 0
     Listing.objects.filter(pk=listing.pk).update(title="Parakeet")
     listing_search_index(listing_id=listing.pk)
     assert set(SearchTerm.objects.filter(entry_id=listing.pk).values_list("lexeme", flat=True)) == {
         "parakeet",
         "speech",
         "/usr/local/models",
+        "audio",
     }
     Listing.objects.filter(pk=listing.pk).update(status=ListingStatus.DRAFT)
     listing_search_index(listing_id=listing.pk)

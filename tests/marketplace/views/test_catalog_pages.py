@@ -113,6 +113,20 @@ def test_empty_search_helps_with_clearing_filters_and_popular_categories(client)
     assert 'href="/models/?category=popular"' in html
 
 
+def test_empty_search_suggests_the_corrected_search_and_the_closest_category(client):
+    CategoryFactory(slug="popular", name="Popular category")
+    speech = CategoryFactory(slug="speech-recognition", name="Speech recognition")
+    _listing(category=speech, title="Opinion scorer", tags=["sentiment"])
+    # Filtered to a tier nobody has, the corrected word is offered on its own.
+    html = client.get(CATALOG, {"q": "sentimnet", "quality_tier": "exclusive"}).content.decode()
+    assert "No models match" in html
+    assert 'Did you mean <a href="/models/?q=sentiment">' in html
+    html = client.get(CATALOG, {"q": "speach recogniton", "quality_tier": "exclusive"}).content.decode()
+    assert 'href="/models/?category=speech-recognition">Speech recognition</a>' in html
+    assert "Popular categories" not in html
+    assert "Did you mean" not in client.get(CATALOG, {"q": "xyzzy"}).content.decode()
+
+
 def test_empty_catalog_says_how_models_arrive(client):
     html = client.get(CATALOG).content.decode()
     assert "No models are published yet." in html
