@@ -12,6 +12,7 @@ keep the listing featured without a gap and `featured_until` is simply the last 
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ PAY_CARD = "card"
 PAY_BALANCE = "balance"
 PAY_WITH = (PAY_CARD, PAY_BALANCE)
 _REFERENCE_PREFIX = "featured"
+_REQUEST_KEY = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -128,17 +130,28 @@ def _locked_listing(listing_id: int) -> Listing:
     return listing
 
 
-def featured_purchase(*, user: User, listing_id: int, days: int, pay_with: str) -> FeaturedStarted:
+def featured_purchase(
+    *, user: User, listing_id: int, days: int, pay_with: str, request_key: str | None = None
+) -> FeaturedStarted:
     """Buy a featured slot of `days` for the user's own published listing. From the prepaid USD
     balance it is paid and placed at once (too little balance creates nothing); by card it returns
-    the Payment due, and the slot starts when that is paid. Raises NotFound, PermissionDenied,
-    InvalidState, ValidationFailed, InsufficientFunds, AmountInvalid (outside card limits)."""
+    the Payment due, and the slot starts when that is paid. `request_key` (32 hex digits, one per
+    review step) makes a repeated confirm return the first purchase instead of buying again.
+    Raises NotFound, PermissionDenied, InvalidState, ValidationFailed, InsufficientFunds,
+    AmountInvalid (outside card limits)."""
     if pay_with not in PAY_WITH:
         raise ValidationFailed(detail={"pay_with": ["Choose card or prepaid balance."]})
-    reference = f"{_REFERENCE_PREFIX}:{listing_id}:{days}:{uuid.uuid4().hex}"
+    if request_key is not None and not _REQUEST_KEY.fullmatch(request_key):
+        raise ValidationFailed(detail={"request_key": ["Review the charge again."]})
+    reference = f"{_REFERENCE_PREFIX}:{listing_id}:{days}:{pay_with}:{request_key or uuid.uuid4().hex}"
     with transaction.atomic(durable=True):
         listing = _locked_listing(listing_id)
         featured_check(listing=listing, user=user)
+        # The listing's row lock serialises confirms of the same listing: a repeat sees the first.
+        done = FeaturedPlacement.objects.filter(ledger_transaction__reference=reference).first()
+        due = Payment.objects.filter(reference=reference, user=user).first()
+        if done is not None or due is not None:
+            return FeaturedStarted(placement=done, payment=due)
         quote = featured_quote(listing=listing, days=days)
         if pay_with == PAY_BALANCE:
             placement = _activate(
@@ -155,7 +168,7 @@ def featured_purchase(*, user: User, listing_id: int, days: int, pay_with: str) 
 def featured_reference_parse(reference: str) -> tuple[int, int] | None:
     """(listing id, days) of a featured payment's reference, or None for any other reference."""
     parts = reference.split(":")
-    if len(parts) != 4 or parts[0] != _REFERENCE_PREFIX or not (parts[1].isdigit() and parts[2].isdigit()):
+    if len(parts) != 5 or parts[0] != _REFERENCE_PREFIX or not (parts[1].isdigit() and parts[2].isdigit()):
         return None
     return int(parts[1]), int(parts[2])
 

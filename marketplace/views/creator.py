@@ -7,6 +7,7 @@ the creator's workshop, not the storefront.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -268,6 +269,8 @@ def listing_feature_review(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return render(request, "marketplace/creator/feature.html", context, status=400)
     balance = next((b.wallet for b in user_balances(user=user) if b.asset == Asset.USD), 0)
     context["balance"] = balance
+    # One key per review: confirming this review twice (a double click, a resubmit) buys once.
+    context["request_key"] = uuid.uuid4().hex
     context["balance_after"] = balance - context["quote"].total_cents
     return render(request, "marketplace/creator/feature.html", context)
 
@@ -280,7 +283,13 @@ def listing_feature_confirm(request: HtmxHttpRequest, slug: str) -> HttpResponse
     listing = _own_listing(user, slug)
     days, pay_with = _feature_choice(request)
     try:
-        started = featured.featured_purchase(user=user, listing_id=listing.pk, days=days, pay_with=pay_with)
+        started = featured.featured_purchase(
+            user=user,
+            listing_id=listing.pk,
+            days=days,
+            pay_with=pay_with,
+            request_key=request.POST.get("request_key") or None,
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
         review = reverse("marketplace:listing-feature", args=[listing.slug])

@@ -131,3 +131,36 @@ def test_by_card_the_slot_runs_once_the_card_is_charged(creator, localstripe: Lo
     assert listing.featured_until == placement.ends_at
     # The card money passed through the creator's wallet on to platform revenue.
     assert (wallet(creator), revenue()) == (0, 9_000)
+
+
+def test_confirming_the_same_review_twice_buys_once(creator) -> None:
+    listing = ListingFactory(creator=creator)
+    parameter_override("featured.price_cents_per_day", 100)
+    fund(creator, 5_000)
+    key = "ab" * 16
+
+    def buy(pay_with: str, request_key: str = key):
+        return featured_purchase(
+            user=creator, listing_id=listing.pk, days=7, pay_with=pay_with, request_key=request_key
+        )
+
+    first = featured_purchase(
+        user=creator, listing_id=listing.pk, days=7, pay_with="balance", request_key=key
+    )
+    again = featured_purchase(
+        user=creator, listing_id=listing.pk, days=7, pay_with="balance", request_key=key
+    )
+
+    assert first.placement is not None
+    assert again.placement == first.placement
+    assert FeaturedPlacement.objects.count() == 1
+    assert (wallet(creator), revenue()) == (4_300, 700)
+    card = buy("card")
+    card_again = featured_purchase(
+        user=creator, listing_id=listing.pk, days=7, pay_with="card", request_key=key
+    )
+    assert card.payment is not None
+    assert card_again.payment == card.payment
+    assert Payment.objects.count() == 1
+    with pytest.raises(ValidationFailed):
+        buy("balance", "x:1")

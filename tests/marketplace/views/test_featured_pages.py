@@ -4,6 +4,7 @@ the listing page then label the model "Sponsored"."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -131,3 +132,15 @@ def test_an_expired_placement_is_no_longer_sponsored(client, creator) -> None:
         creator=creator, title="Old Boost", featured_until=timezone.now() - timedelta(hours=1)
     )
     assert "Sponsored" not in client.get(f"/models/{old.slug}/").content.decode()
+
+
+def test_a_resubmitted_confirm_charges_once(signed_in, listing, creator) -> None:
+    fund(creator, 5_000)
+    html = signed_in.get(review(listing.slug), {"days": "7", "pay_with": "balance"}).content.decode()
+    key = re.search(r'name="request_key" value="([0-9a-f]{32})"', html)
+    assert key is not None
+    form = {"days": "7", "pay_with": "balance", "request_key": key.group(1)}
+    signed_in.post(confirm(listing.slug), form)
+    signed_in.post(confirm(listing.slug), form)
+    assert FeaturedPlacement.objects.count() == 1
+    assert wallet(creator) == 3_600
