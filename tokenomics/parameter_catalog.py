@@ -500,6 +500,15 @@ CATALOG: tuple[ParameterSpec, ...] = (
         DAY,
         365 * DAY,
     ),
+    # --- Featured placement a creator buys for a published listing (SPEC §2).
+    _cents(
+        "featured.price_cents_per_day",
+        "featured",
+        500,
+        "Price of one day of featured (sponsored) placement in the catalog.",
+        1,
+        1_000_000,
+    ),
 )
 
 CATALOG_BY_KEY: dict[str, ParameterSpec] = {spec.key: spec for spec in CATALOG}

@@ -7,6 +7,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from core.fields import WideIntegerField
 from core.models import BaseModel
@@ -147,6 +148,11 @@ class Listing(BaseModel):
     @property
     def is_published(self) -> bool:
         return self.status == ListingStatus.PUBLISHED
+
+    @property
+    def is_featured(self) -> bool:
+        """A featured (paid or granted) placement runs now: pages label the listing "Sponsored"."""
+        return self.featured_until is not None and self.featured_until > timezone.now()
 
     @property
     def card_tags(self) -> list[str]:

@@ -7,24 +7,34 @@ the creator's workshop, not the storefront.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import authenticated_user
 from accounts.models import User
+from core.exceptions import ApplicationError
 from core.types import HtmxHttpRequest
 from marketplace.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from marketplace.forms import ListingForm, PlanForm, VersionForm, apply_errors
 from marketplace.markdown import render_model_card
 from marketplace.models import Listing, ListingStatus, Plan
 from marketplace.selectors.creator import creator_listing_get, creator_listing_list, creator_plan_get
+from marketplace.selectors.featured import featured_placement_for_payment
+from marketplace.services import featured
 from marketplace.services import listings as services
+from tokenomics.errors import PaymentNotFound
+from tokenomics.models import Asset
+from tokenomics.models.rails import PaymentStatus
+from tokenomics.selectors.ledger import user_balances
+from tokenomics.selectors.payments import card_form_context, payment_get_for_user
 
 PLAN_FIELD_NAMES = {"price_cents": "price", "price_agr": "agr_price"}
 VERSION_FIELD_NAMES = {"file": "artefact"}
@@ -229,6 +239,100 @@ def listing_unpublish(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return _back(request, listing)
 
 
+# ----------------------------------------------------------------------------- featured placement
+# Choose a slot on the manage page → review exactly what is charged → pay from prepaid balance (at
+# once) or by card (the shared card form; the payment's handler starts the slot).
+
+
+def _feature_choice(request: HtmxHttpRequest) -> tuple[int, str]:
+    data = request.POST if request.method == "POST" else request.GET
+    days = data.get("days", "")
+    return (int(days) if days.isdigit() else 0), data.get("pay_with", featured.PAY_BALANCE)
+
+
+@login_required
+@require_GET
+def listing_feature_review(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """The review step: the slot, its dates and exactly what is charged, and how; nothing moves."""
+    user = authenticated_user(request)
+    listing = _own_listing(user, slug)
+    days, pay_with = _feature_choice(request)
+    context: dict[str, Any] = {"listing": listing, "days": days, "pay_with": pay_with, "error": ""}
+    try:
+        featured.featured_check(listing=listing, user=user)
+        if pay_with not in featured.PAY_WITH:
+            raise ValidationFailed("Choose card or prepaid balance.")
+        context["quote"] = featured.featured_quote(listing=listing, days=days)
+    except (InvalidState, ValidationFailed) as exc:
+        days_error = exc.detail.get("days")
+        context["error"] = days_error[0] if days_error else exc.message
+        return render(request, "marketplace/creator/feature.html", context, status=400)
+    balance = next((b.wallet for b in user_balances(user=user) if b.asset == Asset.USD), 0)
+    context["balance"] = balance
+    # One key per review: confirming this review twice (a double click, a resubmit) buys once.
+    context["request_key"] = uuid.uuid4().hex
+    context["balance_after"] = balance - context["quote"].total_cents
+    return render(request, "marketplace/creator/feature.html", context)
+
+
+@login_required
+@require_POST
+def listing_feature_confirm(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Buy the reviewed slot: from balance it runs at once; by card, on to the card form."""
+    user = authenticated_user(request)
+    listing = _own_listing(user, slug)
+    days, pay_with = _feature_choice(request)
+    try:
+        started = featured.featured_purchase(
+            user=user,
+            listing_id=listing.pk,
+            days=days,
+            pay_with=pay_with,
+            request_key=request.POST.get("request_key") or None,
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        review = reverse("marketplace:listing-feature", args=[listing.slug])
+        return redirect(f"{review}?{urlencode([('days', days), ('pay_with', pay_with)])}")
+    if started.payment is not None:
+        return redirect("marketplace:featured-pay", payment_id=started.payment.pk)
+    assert started.placement is not None
+    messages.success(
+        request,
+        f"“{listing.title}” is featured as sponsored until {started.placement.ends_at:%-d %b %Y}.",
+    )
+    return redirect("marketplace:listing-manage", slug=listing.slug)
+
+
+@login_required
+@require_GET
+def featured_pay(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
+    """Pay a featured slot by card; the status block (polled by htmx) says when the slot runs."""
+    user = authenticated_user(request)
+    try:
+        payment = payment_get_for_user(user=user, payment_id=payment_id)
+    except PaymentNotFound as exc:
+        raise Http404("No such payment.") from exc
+    parsed = featured.featured_reference_parse(payment.reference)
+    if payment.purpose != featured.FEATURED_PURPOSE or parsed is None:
+        raise Http404("No such payment.")
+    listing = Listing.objects.filter(pk=parsed[0], creator=user).first()
+    if listing is None:
+        raise Http404("No such payment.")
+    context: dict[str, Any] = {
+        "listing": listing,
+        "days": parsed[1],
+        "payment": payment,
+        "placement": featured_placement_for_payment(payment=payment),
+        "open": payment.status in (PaymentStatus.AWAITING, PaymentStatus.PROCESSING, PaymentStatus.FAILED),
+    }
+    if request.htmx:
+        return render(request, "marketplace/creator/feature_pay.html#status", context)
+    return render(
+        request, "marketplace/creator/feature_pay.html", context | card_form_context(payment=payment)
+    )
+
+
 urlpatterns: list[URLPattern] = [
     path("creator/listings/", creator_listings, name="creator-listings"),
     path("creator/listings/new/", listing_create, name="listing-create"),
@@ -240,4 +344,11 @@ urlpatterns: list[URLPattern] = [
     path("creator/listings/<slug:slug>/publish/", listing_publish, name="creator-listing-publish"),
     path("creator/listings/<slug:slug>/unpublish/", listing_unpublish, name="creator-listing-unpublish"),
     path("creator/plans/<int:plan_id>/deactivate/", plan_deactivate, name="creator-plan-deactivate"),
+    path("creator/listings/<slug:slug>/feature/", listing_feature_review, name="listing-feature"),
+    path(
+        "creator/listings/<slug:slug>/feature/confirm/",
+        listing_feature_confirm,
+        name="listing-feature-confirm",
+    ),
+    path("creator/featured/<int:payment_id>/pay/", featured_pay, name="featured-pay"),
 ]
