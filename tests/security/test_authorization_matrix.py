@@ -36,6 +36,7 @@ from rest_framework.test import APIClient
 from accounts import services as account_services
 from accounts.models import ApiKey, User, Wallet
 from marketplace.models import Collection, Listing, Order, Plan, PlanKind, Review
+from marketplace.services.featured import featured_purchase
 from marketplace.services.orders import order_create
 from marketplace.services.refunds import order_dispute_open
 from marketplace.services.reviews import review_upsert
@@ -98,6 +99,10 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
     payment = payment_create(user=owner, purpose="credit_top_up", rail="card", amount=1_000)
     funded_payable(user=owner, amount=5_000)
     payout = payout_request(user=owner, asset="USD", amount=5_000)
+    featured_payment = featured_purchase(
+        user=owner, listing_id=own_plan.listing_id, days=7, pay_with="card", request_key=None
+    ).payment
+    assert featured_payment is not None
     shelf = Collection.objects.create(title="Staff picks", slug="staff-picks")
     shelf.items.create(listing=plan.listing)
 
@@ -114,6 +119,7 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
             "key": key.api_key.pk,
             "wallet": wallet.pk,
             "payment": payment.pk,
+            "featured_payment": featured_payment.pk,
             "payout": payout.pk,
             "listing": plan.listing.slug,  # someone else's, published
             "own_listing": own_plan.listing.slug,
@@ -230,6 +236,34 @@ HTML_ROWS = [
         _wallet_linked,
     ),
     Row("wallet/top-up/<int:payment_id>/", "GET", "/wallet/top-up/{payment}/", private_html(200)),
+    # The card form's two calls, for any open card payment of the payer's (here a top-up).
+    Row(
+        "payments/<int:payment_id>/card/setup/", "POST", "/payments/{payment}/card/setup/", private_html(200)
+    ),
+    Row(
+        "payments/<int:payment_id>/card/confirm/",
+        "POST",
+        "/payments/{payment}/card/confirm/",
+        private_html(400),  # no saved card named: validation_error, after the ownership check
+    ),
+    Row(
+        "creator/listings/<slug:slug>/feature/",
+        "GET",
+        "/creator/listings/{own_listing}/feature/?days=7&pay_with=card",
+        private_html(200),
+    ),
+    Row(
+        "creator/listings/<slug:slug>/feature/confirm/",
+        "POST",
+        "/creator/listings/{own_listing}/feature/confirm/",
+        private_html(302),  # on to the card form of the new slot
+    ),
+    Row(
+        "creator/featured/<int:payment_id>/pay/",
+        "GET",
+        "/creator/featured/{featured_payment}/pay/",
+        private_html(200),
+    ),
     Row(
         "wallet/top-up/<int:payment_id>/status/", "GET", "/wallet/top-up/{payment}/status/", private_html(200)
     ),
