@@ -19,6 +19,7 @@ from marketplace.models.catalog import ModelSize, PlanInterval, TaskType
 from marketplace.services import listings as rules
 from tokenomics.forms import AmountError, parse_amount
 from tokenomics.money import AGR_DECIMALS
+from tokenomics.selectors.parameters import parameter_get
 
 SEPARATOR = "|"
 TENSOR_EXAMPLE = '[{"name": "INPUT_1", "datatype": "FP32", "shape": [-1, 4]}]'
@@ -247,6 +248,14 @@ class PlanForm(SectionForm):
         "monthly_quota": PlanKind.SUBSCRIPTION,
         "download_limit": PlanKind.ONE_TIME,
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Say what "the platform default" is, so that leaving the field empty is an informed choice.
+        default = parameter_get("license.download_limit")
+        field = self.fields["download_limit"]
+        field.help_text = f"Empty means the platform default: {default}."
+        field.widget.attrs["placeholder"] = str(default)
 
     def clean_price(self) -> int:
         try:

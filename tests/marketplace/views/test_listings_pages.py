@@ -569,6 +569,9 @@ def test_subscription_plan_saves_on_the_first_try_with_the_default_interval(sign
     assert re.search(r'<option value="month" selected>Monthly</option>', select)
     assert 'value=""' not in select  # no empty choice to fall back to
     assert 'value="60"' in tag(html, "rate_limit_per_minute")
+    # An empty download limit is the registry's default, and the form says which.
+    assert 'placeholder="5"' in tag(html, "download_limit")
+    assert "Empty means the platform default: 5." in html
     # What the browser sends for a subscription when the creator types only a name and a price.
     response = signed_in.post(
         f"/creator/listings/{draft.slug}/plans/",
