@@ -19,6 +19,7 @@ from marketplace.models.catalog import ModelSize, PlanInterval, TaskType
 from marketplace.services import listings as rules
 from tokenomics.forms import AmountError, parse_amount
 from tokenomics.money import AGR_DECIMALS
+from tokenomics.selectors.parameters import parameter_get
 
 SEPARATOR = "|"
 TENSOR_EXAMPLE = '[{"name": "INPUT_1", "datatype": "FP32", "shape": [-1, 4]}]'
@@ -32,6 +33,22 @@ def apply_errors(
         target = (names or {}).get(field, field)
         for message in messages if isinstance(messages, list) else [messages]:
             form.add_error(target if target in form.fields else None, str(message))
+
+
+class SectionForm(forms.Form):
+    """A form shown again after a failed post, in its section of a long page: its first error takes
+    the focus (`autofocus`, which the browser honours on a full page and htmx after a swap), so the
+    creator lands on it instead of at the top of the page."""
+
+    # True when the errors belong to no field: the error box (_form_errors.html) takes the focus.
+    focus_summary = False
+
+    def focus_first_error(self) -> None:
+        for name, field in self.fields.items():
+            if name in self.errors:
+                field.widget.attrs["autofocus"] = True
+                return
+        self.focus_summary = bool(self.non_field_errors())
 
 
 class CategoryChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -53,7 +70,7 @@ def _lines(text: str, *, columns: int, required: int, label: str) -> list[list[s
     return rows
 
 
-class ListingForm(forms.Form):
+class ListingForm(SectionForm):
     title = forms.CharField(max_length=rules.TITLE_MAX)
     summary = forms.CharField(
         max_length=rules.SUMMARY_MAX, help_text="One or two sentences shown on search results."
@@ -138,7 +155,7 @@ class ListingForm(forms.Form):
         }
 
 
-class VersionForm(forms.Form):
+class VersionForm(SectionForm):
     version = forms.CharField(max_length=40, help_text="Semantic version, e.g. 1.2.0; unique per listing.")
     changelog = forms.CharField(
         required=False, max_length=rules.CHANGELOG_MAX, widget=forms.Textarea(attrs={"rows": 3})
@@ -165,6 +182,14 @@ class VersionForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            # A bound upload form is only ever shown again after a failed post. htmx then keeps
+            # the file input the creator filled in place of the new one (hx-preserve), since a
+            # re-rendered file input cannot hold a file; a successful upload gets a fresh form.
+            self.fields["artefact"].widget.attrs["hx-preserve"] = "true"
+
     def _spec(self, field: str) -> Any:
         text = self.cleaned_data[field].strip()
         if not text:
@@ -181,7 +206,7 @@ class VersionForm(forms.Form):
         return self._spec("output_spec")
 
 
-class PlanForm(forms.Form):
+class PlanForm(SectionForm):
     kind = forms.ChoiceField(choices=PlanKind.choices, widget=forms.RadioSelect, initial=PlanKind.ONE_TIME)
     name = forms.CharField(max_length=rules.PLAN_NAME_MAX, help_text="e.g. Perpetual, Basic, Pro, Metered.")
     price = forms.CharField(
@@ -197,8 +222,10 @@ class PlanForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "490"}),
         help_text="Leave empty to charge the dollar price at the AGR reference rate.",
     )
+    # Monthly unless the creator says otherwise, so that a subscription saves on the first try; the
+    # value is dropped for the other kinds (clean).
     interval = forms.ChoiceField(
-        label="Billing interval", choices=[("", "—"), *PlanInterval.choices], required=False
+        label="Billing interval", choices=PlanInterval.choices, initial=PlanInterval.MONTH, required=False
     )
     monthly_quota = forms.IntegerField(
         label="Monthly inference quota", required=False, min_value=1, help_text="Empty means unlimited."
@@ -221,6 +248,14 @@ class PlanForm(forms.Form):
         "monthly_quota": PlanKind.SUBSCRIPTION,
         "download_limit": PlanKind.ONE_TIME,
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Say what "the platform default" is, so that leaving the field empty is an informed choice.
+        default = parameter_get("license.download_limit")
+        field = self.fields["download_limit"]
+        field.help_text = f"Empty means the platform default: {default}."
+        field.widget.attrs["placeholder"] = str(default)
 
     def clean_price(self) -> int:
         try:

@@ -3,6 +3,11 @@ details with a live model-card preview, versions with uploads, plans, publishing
 
 Another user's listing is a 404 on every page and action here, published or not: these pages are
 the creator's workshop, not the storefront.
+
+The manage page is long, so each of its forms answers htmx with its own section only (errors next
+to their fields, the first one focused, the outcome shown in the section). A plain post gets the
+whole page: after a refusal with its first error autofocused (the browser scrolls to it), after a
+success through a redirect to that section (#details, #versions, #plans, #publishing).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,7 +29,7 @@ from accounts.models import User
 from core.exceptions import ApplicationError
 from core.types import HtmxHttpRequest
 from marketplace.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
-from marketplace.forms import ListingForm, PlanForm, VersionForm, apply_errors
+from marketplace.forms import ListingForm, PlanForm, SectionForm, VersionForm, apply_errors
 from marketplace.markdown import render_model_card
 from marketplace.models import Listing, ListingStatus, Plan
 from marketplace.selectors.creator import creator_listing_get, creator_listing_list, creator_plan_get
@@ -36,6 +42,7 @@ from tokenomics.models.rails import PaymentStatus
 from tokenomics.selectors.ledger import user_balances
 from tokenomics.selectors.payments import card_form_context, payment_get_for_user
 
+MANAGE = "marketplace/creator/manage.html"
 PLAN_FIELD_NAMES = {"price_cents": "price", "price_agr": "agr_price"}
 VERSION_FIELD_NAMES = {"file": "artefact"}
 
@@ -75,18 +82,18 @@ def listing_create(request: HtmxHttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Draft created. Add a version and a plan, then publish it.")
             return redirect("marketplace:listing-manage", slug=listing.slug)
+    form.focus_first_error()
     return render(request, "marketplace/creator/listing_new.html", {"form": form}, status=400)
 
 
-def _manage(
+def _manage_context(
     request: HtmxHttpRequest,
     listing: Listing,
     *,
     listing_form: ListingForm | None = None,
     version_form: VersionForm | None = None,
     plan_form: PlanForm | None = None,
-    status: int = 200,
-) -> HttpResponse:
+) -> dict[str, Any]:
     plan_form = plan_form or PlanForm()
     context: dict[str, Any] = {
         "listing": listing,
@@ -103,10 +110,52 @@ def _manage(
             else []
         ),
         "preview_html": listing.model_card_html,
+        # A full page shown after a failed upload cannot hold the file that was chosen (htmx keeps it).
+        "file_dropped": (
+            version_form is not None and not request.htmx and VERSION_FIELD_NAMES["file"] in request.FILES
+        ),
     }
     if listing_form is not None and listing_form.is_bound:
         context["preview_html"] = render_model_card(listing_form.data.get("model_card", ""))
-    return render(request, "marketplace/creator/manage.html", context, status=status)
+    return context
+
+
+def _manage(request: HtmxHttpRequest, listing: Listing, *, status: int = 200, **forms: Any) -> HttpResponse:
+    return render(request, MANAGE, _manage_context(request, listing, **forms), status=status)
+
+
+def _section(
+    request: HtmxHttpRequest, listing: Listing, section: str, *, changed: bool, **forms: Any
+) -> HttpResponse:
+    """One section of the manage page for htmx to swap in, with its messages inside it. After a
+    change, the head (title, status) and the publishing checklist ride along out of band."""
+    context = _manage_context(request, listing, **forms)
+    response = render(request, f"{MANAGE}#{section}", context)
+    if changed:
+        oob = context | {"oob": True}
+        for other in ("head", "publishing"):
+            if other != section:
+                response.write(render_to_string(f"{MANAGE}#{other}", oob, request=request))
+    return response
+
+
+def _refused(request: HtmxHttpRequest, listing: Listing, section: str, **forms: SectionForm) -> HttpResponse:
+    """A failed form: its section for htmx (a 200, since htmx swaps only 2xx answers; the errors
+    are in the markup), else the whole page with a 400. Either way its first error takes the focus."""
+    for form in forms.values():
+        form.focus_first_error()
+    if request.htmx:
+        return _section(request, listing, section, changed=False, **forms)
+    return _manage(request, listing, status=400, **forms)
+
+
+def _done(request: HtmxHttpRequest, slug: str, section: str) -> HttpResponse:
+    """After a post (its outcome already in `messages`): the section again for htmx, else back to
+    the page at that section."""
+    if request.htmx:
+        # Read again: the listing's plans, versions and status were prefetched before the change.
+        return _section(request, _own_listing(authenticated_user(request), slug), section, changed=True)
+    return redirect(reverse("marketplace:listing-manage", kwargs={"slug": slug}) + f"#{section}")
 
 
 @login_required
@@ -127,8 +176,8 @@ def listing_manage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, "Listing saved.")
-            return redirect("marketplace:listing-manage", slug=listing.slug)
-    return _manage(request, listing, listing_form=form, status=400)
+            return _done(request, listing.slug, "details")
+    return _refused(request, listing, "details", listing_form=form)
 
 
 @login_required
@@ -168,8 +217,8 @@ def version_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, f"Version {version.version} uploaded.")
-            return redirect("marketplace:listing-manage", slug=listing.slug)
-    return _manage(request, listing, version_form=form, status=400)
+            return _done(request, listing.slug, "versions")
+    return _refused(request, listing, "versions", version_form=form)
 
 
 @login_required
@@ -187,8 +236,8 @@ def plan_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, f"Plan “{plan.name}” added.")
-            return redirect("marketplace:listing-manage", slug=listing.slug)
-    return _manage(request, listing, plan_form=form, status=400)
+            return _done(request, listing.slug, "plans")
+    return _refused(request, listing, "plans", plan_form=form)
 
 
 @login_required
@@ -202,13 +251,13 @@ def plan_deactivate(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Plan “{plan.name}” is no longer offered.")
-    return redirect("marketplace:listing-manage", slug=plan.listing.slug)
+    return _done(request, plan.listing.slug, "plans")
 
 
 def _back(request: HtmxHttpRequest, listing: Listing) -> HttpResponse:
     if request.POST.get("return_to") == "list":
         return redirect("marketplace:creator-listings")
-    return redirect("marketplace:listing-manage", slug=listing.slug)
+    return _done(request, listing.slug, "publishing")
 
 
 @login_required

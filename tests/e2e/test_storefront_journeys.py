@@ -118,6 +118,11 @@ def _flash(page: Page, text: str) -> None:
     expect(page.locator("#messages")).to_contain_text(text)
 
 
+def _section_notice(page: Page, section: str, text: str) -> None:
+    """The outcome of a form of the creator's manage page, shown in its own section (htmx)."""
+    expect(page.locator(f"#{section} .section-messages")).to_contain_text(text)
+
+
 def _pay_by_card(page: Page, total: str) -> None:
     """Type the test card the page names into the order page's card element and press Pay."""
     expect(page.locator("#card-test-mode")).to_contain_text("4242 4242 4242 4242")
@@ -511,7 +516,7 @@ def test_creator_lists_publishes_and_sees_the_sale(
     versions.get_by_label("Input tensors").fill(json.dumps(TENSORS_IN))
     versions.get_by_label("Output tensors").fill(json.dumps(TENSORS_OUT))
     versions.get_by_role("button", name="Upload version").click()
-    _flash(page, "Version 1.0.0 uploaded.")
+    _section_notice(page, "versions", "Version 1.0.0 uploaded.")
     version_row = page.locator("#version-table tbody tr").first
     expect(version_row).to_contain_text("pets.onnx")
     expect(version_row).to_contain_text("encrypted")
@@ -525,7 +530,7 @@ def test_creator_lists_publishes_and_sees_the_sale(
     plans.get_by_label("Price (US dollars)").fill("25.00")
     plans.get_by_label("Downloads per license").fill("3")
     plans.get_by_role("button", name="Add plan").click()
-    _flash(page, "Plan “Perpetual” added.")
+    _section_notice(page, "plans", "Plan “Perpetual” added.")
     plans = page.locator("form.plan-form")
     plans.get_by_label("Subscription").check()
     expect(plans.get_by_label("Downloads per license")).to_be_hidden()
@@ -534,7 +539,7 @@ def test_creator_lists_publishes_and_sees_the_sale(
     plans.get_by_label("Billing interval").select_option(label="Monthly")
     plans.get_by_label("Monthly inference quota").fill("1000")
     plans.get_by_role("button", name="Add plan").click()
-    _flash(page, "Plan “Pro” added.")
+    _section_notice(page, "plans", "Plan “Pro” added.")
     plan_rows = page.locator("#plan-table tbody tr")
     expect(plan_rows).to_have_count(2)
     expect(plan_rows.nth(0)).to_contain_text("Perpetual")
@@ -545,7 +550,7 @@ def test_creator_lists_publishes_and_sees_the_sale(
     # Publish; it is in the storefront, priced from its cheapest plan.
     expect(page.locator("#publishing")).to_contain_text("Ready: buyers will find it")
     page.locator("#publishing").get_by_role("button", name="Publish").click()
-    _flash(page, "“Pet classifier” is published.")
+    _section_notice(page, "publishing", "“Pet classifier” is published.")
     listing.refresh_from_db()
     assert listing.status == ListingStatus.PUBLISHED
     page.goto(f"{base}/models/")

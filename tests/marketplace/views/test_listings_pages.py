@@ -424,7 +424,7 @@ def test_stop_selling_a_plan(signed_in, draft):
     plan = svc.plan_add(listing=draft, actor=draft.creator, kind="one_time", name="P", price_cents=100)
     response = signed_in.post(f"/creator/plans/{plan.pk}/deactivate/")
     assert response.status_code == 302
-    assert response["Location"] == manage(draft.slug)
+    assert response["Location"] == manage(draft.slug) + "#plans"
     plan.refresh_from_db()
     assert not plan.is_active
 
@@ -462,7 +462,7 @@ def test_publish_shows_what_is_missing_then_publishes(signed_in, draft):
     draft.refresh_from_db()
     assert draft.status == ListingStatus.PUBLISHED
     response = signed_in.post(f"/creator/listings/{draft.slug}/unpublish/")
-    assert response["Location"] == manage(draft.slug)
+    assert response["Location"] == manage(draft.slug) + "#publishing"
     draft.refresh_from_db()
     assert draft.status == ListingStatus.DRAFT
 
@@ -484,3 +484,255 @@ def test_methods_are_limited(signed_in, draft):
     assert signed_in.get(f"/creator/listings/{draft.slug}/publish/").status_code == 405
     assert signed_in.get(f"/creator/listings/{draft.slug}/versions/").status_code == 405
     assert signed_in.post(LIST).status_code == 405
+
+
+# ----------------------------------------------------------------------------- sections through htmx
+# Each form of the manage page posts through htmx and gets back its own section only: errors next
+# to their fields with the first one autofocused, the outcome inside the section, and after a
+# change the head and publishing sections out of band. Without htmx: the whole page, anchored.
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def section_of(html: str) -> str:
+    """The id of the one section an htmx answer swaps in (its first element)."""
+    match = re.match(r'\s*<section class="card" id="([\w-]+)"', html)
+    assert match, html[:200]
+    return match.group(1)
+
+
+def tag(html: str, name: str) -> str:
+    """The opening tag of the form control called `name`."""
+    return re.search(rf'<(?:input|select|textarea)[^>]*name="{name}"[^>]*>', html).group(0)
+
+
+def oob_ids(html: str) -> list[str]:
+    return re.findall(r'id="([\w-]+)"[^>]*hx-swap-oob="true"', html)
+
+
+def test_htmx_bad_plan_answers_with_the_plans_section_and_the_error_there(signed_in, draft):
+    response = signed_in.post(
+        f"/creator/listings/{draft.slug}/plans/",
+        {
+            "kind": "subscription",
+            "name": "",
+            "price": "9.50",
+            "interval": "year",
+            "rate_limit_per_minute": "7",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 200  # htmx swaps only 2xx answers
+    html = response.content.decode()
+    assert section_of(html) == "plans"
+    assert "<html" not in html
+    assert 'id="publishing"' not in html
+    assert 'id="versions"' not in html
+    assert oob_ids(html) == []  # nothing changed, so nothing else is swapped
+    assert "This field is required." in field_errors(html, "name")
+    assert " autofocus" in tag(html, "name")
+    # What was typed is kept.
+    assert 'value="9.50"' in tag(html, "price")
+    assert re.search(r'<input[^>]*value="subscription"[^>]*checked', html)
+    assert re.search(r'<option value="year" selected>', html)
+    assert not Plan.objects.exists()
+
+
+def test_htmx_plan_added_shows_in_its_section_and_refreshes_publishing(signed_in, draft):
+    before = signed_in.get(manage(draft.slug)).content.decode()
+    assert "Add at least one active plan" in before
+    response = signed_in.post(
+        f"/creator/listings/{draft.slug}/plans/",
+        {"kind": "per_inference", "name": "Metered", "price": "0.10", "rate_limit_per_minute": "60"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert section_of(html) == "plans"
+    main = html.split('id="listing-head"', 1)[0]
+    # The outcome in the section, focused so that it is in view where the form was.
+    notes = re.search(r'<ul class="messages section-messages" tabindex="-1" autofocus>(.*?)</ul>', main, re.S)
+    assert "Plan “Metered” added." in notes.group(1)
+    assert "Metered" in re.search(r'<table id="plan-table">(.*?)</table>', main, re.S).group(1)
+    assert 'value="Metered"' not in main  # a fresh form for the next plan
+    assert sorted(oob_ids(html)) == ["listing-head", "publishing"]
+    publishing = html.split('id="publishing"', 1)[1]
+    assert "Add at least one active plan" not in publishing
+    assert "needs a version with a Triton model name" in publishing
+    # The message was shown in the section, so the next page does not repeat it at the top.
+    assert "Plan “Metered” added." not in signed_in.get(manage(draft.slug)).content.decode()
+
+
+def test_subscription_plan_saves_on_the_first_try_with_the_default_interval(signed_in, draft):
+    html = signed_in.get(manage(draft.slug)).content.decode()
+    select = re.search(r'<select name="interval"[^>]*>(.*?)</select>', html, re.S).group(1)
+    assert re.search(r'<option value="month" selected>Monthly</option>', select)
+    assert 'value=""' not in select  # no empty choice to fall back to
+    assert 'value="60"' in tag(html, "rate_limit_per_minute")
+    # An empty download limit is the registry's default, and the form says which.
+    assert 'placeholder="5"' in tag(html, "download_limit")
+    assert "Empty means the platform default: 5." in html
+    # What the browser sends for a subscription when the creator types only a name and a price.
+    response = signed_in.post(
+        f"/creator/listings/{draft.slug}/plans/",
+        {"kind": "subscription", "name": "Pro", "price": "19", "interval": "month",
+         "rate_limit_per_minute": "60", "agr_price": "", "monthly_quota": "", "download_limit": "",
+         "description": ""},
+        **HTMX,
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "Plan “Pro” added." in response.content.decode()
+    plan = Plan.objects.get()
+    assert (plan.kind, plan.interval, plan.monthly_quota) == ("subscription", "month", None)
+    assert plan.price_cents == 1_900
+
+
+def test_plain_post_errors_focus_the_first_error(signed_in, draft):
+    response = signed_in.post(
+        f"/creator/listings/{draft.slug}/plans/",
+        {"kind": "one_time", "name": "Big", "price": "x", "rate_limit_per_minute": "0"},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<html" in html
+    # The reloaded page opens at the first error: the browser scrolls to an autofocused field (and
+    # would skip autofocus if the form's address named a #fragment).
+    assert " autofocus" in tag(html, "price")
+    assert f'action="/creator/listings/{draft.slug}/plans/"' in html
+    assert " autofocus" not in tag(html, "rate_limit_per_minute")  # only the first error
+    assert html.count(" autofocus") == 1
+
+
+def test_an_error_of_no_field_takes_the_focus_itself(signed_in, draft):
+    for n in range(svc.MAX_ACTIVE_PLANS):
+        svc.plan_add(listing=draft, actor=draft.creator, kind="one_time", name=f"P{n}", price_cents=100 + n)
+    response = signed_in.post(
+        f"/creator/listings/{draft.slug}/plans/",
+        {"kind": "one_time", "name": "One more", "price": "1", "rate_limit_per_minute": "60"},
+        **HTMX,
+    )
+    html = response.content.decode()
+    box = re.search(r'<div class="form-errors"[^>]*>', html).group(0)
+    assert 'tabindex="-1"' in box
+    assert "autofocus" in box
+    assert "at most 10 active plans" in html
+    assert 'value="One more"' in html
+
+
+def test_htmx_failed_upload_keeps_the_file_and_every_input(signed_in, draft, media_root):
+    response = signed_in.post(
+        f"/creator/listings/{draft.slug}/versions/",
+        {
+            "version": "one",
+            "changelog": "Faster",
+            "artefact": SimpleUploadedFile("big.onnx", b"weights"),
+            "triton_model_name": "tiny",
+            "input_spec": "not json",
+            "output_spec": "",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert section_of(html) == "versions"
+    assert "Enter valid JSON" in field_errors(html, "input_spec")
+    assert " autofocus" in tag(html, "input_spec")
+    assert 'value="one"' in tag(html, "version")
+    assert 'value="tiny"' in tag(html, "triton_model_name")
+    assert re.search(r'<textarea[^>]*name="changelog"[^>]*>\s*Faster</textarea>', html)
+    assert re.search(r"<textarea[^>]*name=\"input_spec\"[^>]*>\s*not json</textarea>", html)
+    # htmx puts the file input the creator filled back in place of this one (hx-preserve, by id).
+    file_input = tag(html, "artefact")
+    assert 'hx-preserve="true"' in file_input
+    assert 'id="id_artefact"' in file_input
+    assert "Choose the model file again" not in html  # nothing was lost
+    assert not ListingVersion.objects.exists()
+
+
+def test_plain_failed_upload_says_the_file_must_be_chosen_again(signed_in, draft, media_root):
+    url = f"/creator/listings/{draft.slug}/versions/"
+    bad = {"version": "one", "changelog": "Faster", "triton_model_name": "tiny"}
+    response = signed_in.post(url, bad | {"artefact": SimpleUploadedFile("big.onnx", b"weights")})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Choose the model file again" in re.search(
+        r'<div class="field-artefact">(.*?)</div>\s*<div class="field-', html, re.S
+    ).group(1)
+    assert 'value="one"' in tag(html, "version")
+    assert 'value="tiny"' in tag(html, "triton_model_name")
+    # No file was chosen: nothing to choose again.
+    response = signed_in.post(url, bad)
+    assert "Choose the model file again" not in response.content.decode()
+
+
+def test_htmx_upload_lists_the_version_with_a_fresh_form(signed_in, draft, media_root):
+    response = signed_in.post(
+        f"/creator/listings/{draft.slug}/versions/",
+        {"version": "1.0.0", "artefact": SimpleUploadedFile("tiny.onnx", b"x" * 99), "triton_model_name": ""},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert section_of(html) == "versions"
+    assert "Version 1.0.0 uploaded." in html
+    assert "tiny.onnx" in re.search(r'<table id="version-table">(.*?)</table>', html, re.S).group(1)
+    assert "hx-preserve" not in tag(html, "artefact")  # the next upload starts empty
+    assert 'value="1.0.0"' not in tag(html, "version")
+    assert sorted(oob_ids(html)) == ["listing-head", "publishing"]
+    # The form is marked for the upload progress bar (static/js/creator_forms.js).
+    form = re.search(r'<form[^>]*class="version-form"[^>]*>', html).group(0)
+    assert "data-upload-progress" in form
+    assert 'enctype="multipart/form-data"' in form
+    assert "hx-disabled-elt=\"find button[type='submit']\"" in form
+    assert re.search(r"<div class=\"upload-progress\" data-upload-bar hidden>\s*<progress", html)
+
+
+def test_htmx_details_errors_and_save(signed_in, draft, category):
+    url = manage(draft.slug)
+    response = signed_in.post(url, listing_form(category, title="", model_card="## Typed"), **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert section_of(html) == "details"
+    assert "This field is required." in field_errors(html, "title")
+    assert " autofocus" in tag(html, "title")
+    assert "<h2>Typed</h2>" in html  # the preview follows what was typed
+    response = signed_in.post(url, listing_form(category, title="Tiny Llama 2"), **HTMX)
+    html = response.content.decode()
+    assert section_of(html) == "details"
+    assert "Listing saved." in html
+    head = re.search(r'<div class="page-head" id="listing-head" hx-swap-oob="true">(.*?)</div>', html, re.S)
+    assert "<h1>Tiny Llama 2</h1>" in head.group(1)
+
+
+def test_htmx_publish_refused_shows_why_in_the_publishing_section(signed_in, draft):
+    response = signed_in.post(f"/creator/listings/{draft.slug}/publish/", **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert section_of(html) == "publishing"
+    error = re.search(r'<li class="alert alert-error" role="alert">(.*?)</li>', html).group(1)
+    assert "cannot be published yet" in error
+    assert oob_ids(html) == ["listing-head"]
+    assert 'data-status="draft"' in html
+
+
+def test_htmx_stop_selling_answers_with_the_plans_section(signed_in, draft):
+    plan = svc.plan_add(listing=draft, actor=draft.creator, kind="one_time", name="P", price_cents=100)
+    response = signed_in.post(f"/creator/plans/{plan.pk}/deactivate/", **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert section_of(html) == "plans"
+    assert "Plan “P” is no longer offered." in html
+    assert not Plan.objects.get(pk=plan.pk).is_active
+
+
+def test_htmx_posts_need_the_csrf_header_the_page_sets(creator, draft):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(creator)
+    page = client.get(manage(draft.slug)).content.decode()
+    token = re.search(r"<body hx-headers='\{\"X-CSRFToken\": \"([^\"]+)\"\}'>", page).group(1)
+    plan = {"kind": "one_time", "name": "P", "price": "1", "rate_limit_per_minute": "60"}
+    url = f"/creator/listings/{draft.slug}/plans/"
+    assert client.post(url, plan, **HTMX).status_code == 403
+    assert not Plan.objects.exists()
+    assert client.post(url, plan, HTTP_X_CSRFTOKEN=token, **HTMX).status_code == 200
+    assert Plan.objects.count() == 1
