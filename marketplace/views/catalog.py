@@ -120,6 +120,8 @@ def catalog(request: HtmxHttpRequest) -> HttpResponse:
         "page": page,
         "listings": page.object_list,
         "narrowed": narrowed,
+        # Filters beyond the search box: a phone shows the collapsed filters as active.
+        "filtered": any(value for key, value in filters.items() if key not in ("ordering", "search")),
         "browsing": browsing,
         "featured": featured_listings() if browsing else [],
         "collections": list(collection_list()[:6]) if browsing else [],
