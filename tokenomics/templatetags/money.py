@@ -6,6 +6,7 @@ can pass 2**53 (AGR base units), where a float would print the wrong digits.
     {% load money %}
     {{ balance.wallet|money:"USD" }}          $1,234.56
     {{ entry.amount|signed_money:entry.asset }}  +1,234.5 AGR
+    {{ balance.wallet|money_short:"AGR" }}    1,561.24 AGR (the exact amount in its title)
     {{ parameter|param_value }}                80.00%
     {{ change.old_value|unit_value:parameter.unit }}
     {{ tier.share_bps|bps }}                    80.00%
@@ -14,10 +15,12 @@ can pass 2**53 (AGR base units), where a float would print the wrong digits.
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from tokenomics.models import Parameter
 from tokenomics.models.parameters import ParameterUnit
-from tokenomics.money import format_amount
+from tokenomics.money import format_amount, format_amount_short
 
 register = template.Library()
 
@@ -53,6 +56,38 @@ def signed_money(amount: object, asset: str) -> str:
         return MISSING
     text = format_amount(amount=value, asset=asset)
     return f"+{text}" if value > 0 else text
+
+
+def _short(value: int, asset: str, sign: str) -> SafeString:
+    text, exact = format_amount_short(amount=value, asset=asset)
+    if exact:
+        return format_html("{}{}", sign, text)
+    # Rounded for reading; the exact amount is one hover (or long press) away.
+    return format_html(
+        '<span class="amount-rounded" title="{}{}">{}{}</span>',
+        sign,
+        format_amount(amount=value, asset=asset),
+        sign,
+        text,
+    )
+
+
+@register.filter
+def money_short(amount: object, asset: str) -> str:
+    """Like `money`, AGR rounded for reading ("1,561.24 AGR") with the exact amount in a title."""
+    value = _whole(amount)
+    if value is None:
+        return MISSING
+    return _short(value, asset, "")
+
+
+@register.filter
+def signed_money_short(amount: object, asset: str) -> str:
+    """Like `signed_money`, rounded as `money_short`: "+1,561.24 AGR", "-$49.00"."""
+    value = _whole(amount)
+    if value is None:
+        return MISSING
+    return _short(value, asset, "+" if value > 0 else "")
 
 
 @register.filter
