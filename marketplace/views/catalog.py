@@ -23,7 +23,6 @@ from marketplace.selectors.catalog import (
     COMPARE_LIMIT,
     ORDERINGS,
     PRICING_FLAGS,
-    agr_reference_price,
     category_tree,
     collection_get,
     collection_list,
@@ -33,9 +32,9 @@ from marketplace.selectors.catalog import (
     listing_search,
     listing_similar,
     listings_compare,
-    plan_agr_price,
     popular_categories,
 )
+from marketplace.selectors.offers import listing_holding, plan_offers
 from marketplace.selectors.orders import buyer_terms
 from marketplace.selectors.reviews import review_list
 from marketplace.services.search import listing_view_record
@@ -142,11 +141,7 @@ def listing_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         raise Http404(exc.message) from exc
     if listing.is_published:
         _count_view(request, listing)
-    price = agr_reference_price()
-    plans = [
-        {"plan": plan, "agr_price": plan_agr_price(plan=plan, agr_price_micro_usd=price)}
-        for plan in getattr(listing, "active_plans", [])
-    ]
+    plans = plan_offers(plans=getattr(listing, "active_plans", []))
     versions = list(listing.versions.all())
     return render(
         request,
@@ -154,6 +149,7 @@ def listing_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         {
             "listing": listing,
             "plans": plans,
+            "holding": listing_holding(buyer=_viewer(request), listing=listing),
             "versions": versions,
             "latest": versions[0] if versions else None,
             "samples": [row for row in listing.sample_io or [] if isinstance(row, dict)],

@@ -611,7 +611,7 @@ def test_creator_lists_publishes_and_sees_the_sale(
         "listing_net": "$25.00",
     }
     expect(page.locator('[data-payable="USD"]')).to_have_text("$20.00")
-    expect(page.locator("#tier-title").locator("xpath=..")).to_contain_text("You keep 80.00% of each sale.")
+    expect(page.locator("#tier-title").locator("xpath=..")).to_contain_text("You keep 80% of each sale.")
     expect(page.locator("[data-net-sales]")).to_have_text("$25.00")
 
     _screenshot(page, artifacts_dir / "storefront-creator-dashboard.png")

@@ -10,6 +10,7 @@ can pass 2**53 (AGR base units), where a float would print the wrong digits.
     {{ parameter|param_value }}                80.00%
     {{ change.old_value|unit_value:parameter.unit }}
     {{ tier.share_bps|bps }}                    80.00%
+    {{ terms.agr_discount_bps|percent }}        15%
 """
 
 from __future__ import annotations
@@ -99,6 +100,19 @@ def bps(value: object) -> str:
     sign = "-" if number < 0 else ""
     whole, hundredths = divmod(abs(number), 100)
     return f"{sign}{whole:,}.{hundredths:02d}%"
+
+
+@register.filter
+def percent(value: object) -> str:
+    """Basis points as a percentage without needless zeros, for sentences: 1500 -> "15%",
+    1250 -> "12.5%", 5 -> "0.05%" (`bps` keeps two decimals, for tables of rates)."""
+    number = _whole(value)
+    if number is None:
+        return MISSING
+    sign = "-" if number < 0 else ""
+    whole, hundredths = divmod(abs(number), 100)
+    decimals = f"{hundredths:02d}".rstrip("0")
+    return f"{sign}{whole:,}{'.' + decimals if decimals else ''}%"
 
 
 def _micro_usd(number: int) -> str:

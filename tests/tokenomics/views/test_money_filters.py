@@ -12,6 +12,7 @@ from tokenomics.templatetags.money import (
     money,
     money_short,
     param_value,
+    percent,
     signed_money,
     signed_money_short,
     unit_value,
@@ -106,3 +107,11 @@ def test_money_short_is_safe_html_in_a_template():
         Context({"amount": agr(1) // 3})
     )
     assert rendered.startswith('<span class="amount-rounded" title="0.333333333333333333 AGR">0.3333 AGR')
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(1_500, "15%"), (1_250, "12.5%"), (5, "0.05%"), (0, "0%"), (8_000, "80%"), (-150, "-1.5%"), (None, "—")],
+)
+def test_percent_reads_without_needless_zeros(value, shown):
+    assert percent(value) == shown

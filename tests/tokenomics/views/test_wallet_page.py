@@ -150,7 +150,7 @@ def test_creator_tier_progress_appears_with_sales(client, user, other_user):
     html = client.get(URL).content.decode()
     assert "Creator tier" in html
     assert "tier-bronze" in html
-    assert "<strong>80.00%</strong>" in html
+    assert "<strong>80%</strong>" in html
     assert 'aria-valuenow="25"' in html  # $250 of the $1,000.00 Silver threshold
     assert "$750.00 more in net sales reaches <strong>Silver</strong>" in html
 
