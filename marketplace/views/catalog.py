@@ -18,7 +18,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.models import User
 from core.types import HtmxHttpRequest
 from marketplace.errors import NotFound, ValidationFailed
-from marketplace.models import Listing, PlanKind, QualityTier, TaskType
+from marketplace.models import Listing, Plan, PlanKind, QualityTier, TaskType
 from marketplace.selectors.catalog import (
     COMPARE_LIMIT,
     ORDERINGS,
@@ -220,13 +220,14 @@ def _compare_column(listing: Listing) -> dict[str, Any]:
 
 
 def _price_rows(listings: Any) -> list[dict[str, Any]]:
-    """One row per plan kind, with each listing's cheapest active plan of that kind (US cents)."""
-    cheapest: list[dict[str, int]] = []
+    """One row per plan kind, with each listing's cheapest active plan of that kind (or None); the
+    page shows its price with its unit, since a subscription may be monthly or yearly."""
+    cheapest: list[dict[str, Plan]] = []
     for listing in listings:
-        own: dict[str, int] = {}
+        own: dict[str, Plan] = {}
         for plan in getattr(listing, "active_plans", []):
-            if plan.kind not in own or plan.price_cents < own[plan.kind]:
-                own[plan.kind] = plan.price_cents
+            if plan.kind not in own or plan.price_cents < own[plan.kind].price_cents:
+                own[plan.kind] = plan
         cheapest.append(own)
     return [
         {"kind": kind, "label": PlanKind(kind).label, "prices": [own.get(kind) for own in cheapest]}

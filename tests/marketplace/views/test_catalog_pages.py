@@ -267,12 +267,22 @@ def test_compare_from_the_query_string(client):
     VersionFactory(listing=b, version="3.1.0", major=3, minor=1)
     html = client.get(COMPARE, {"l": ["a", "b"]}).content.decode()
     assert html.index("Alpha") < html.index("Beta")
-    assert "$29.00" in html
+    assert '$29.00 <span class="muted small">one-time</span>' in html
     assert "$49.00" not in html
     assert "v3.1.0" in html
     assert html.count('class="benchmark-row"') == 2
     assert "70%" in html
     assert "55%" in html
+
+
+def test_compare_states_each_subscription_price_with_its_interval(client):
+    monthly = _listing(slug="monthly", title="Monthly")
+    yearly = _listing(slug="yearly", title="Yearly")
+    PlanFactory(listing=monthly, kind="subscription", interval="month", name="Pro", price_cents=1_900)
+    PlanFactory(listing=yearly, kind="subscription", interval="year", name="Pro", price_cents=19_000)
+    html = client.get(COMPARE, {"l": ["monthly", "yearly"]}).content.decode()
+    assert '$19.00 <span class="muted small">/ month</span>' in html
+    assert '$190.00 <span class="muted small">/ year</span>' in html
 
 
 def test_compare_more_than_four_is_refused(client):
