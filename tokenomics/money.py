@@ -112,6 +112,32 @@ def format_amount(*, amount: int, asset: str) -> str:
     return f"{sign}{whole:,}{'.' + decimals if decimals else ''} {AGR}"
 
 
+# What a person reads for AGR (exact amounts run to 18 decimals): two decimals from 1 AGR up,
+# four significant digits below it.
+AGR_SHORT_DECIMALS = 2
+AGR_SHORT_SIGNIFICANT = 4
+
+
+def format_amount_short(*, amount: int, asset: str) -> tuple[str, bool]:
+    """An amount for reading at a glance, and whether it is exact: USD as `format_amount`
+    ("$1,234.56", always exact); AGR rounded half up to two decimals ("1,561.24 AGR") or, below
+    1 AGR, to four significant digits ("0.001235 AGR"), trailing zeros trimmed. Integer arithmetic."""
+    value = require_int("amount", amount)
+    code = _asset(asset)
+    if code == USD:
+        return format_amount(amount=value, asset=code), True
+    magnitude = abs(value)
+    if magnitude >= AGR_BASE_UNITS_PER_AGR or magnitude == 0:
+        decimals = AGR_SHORT_DECIMALS
+    else:
+        leading_zeros = AGR_DECIMALS - len(str(magnitude))
+        decimals = min(AGR_DECIMALS, leading_zeros + AGR_SHORT_SIGNIFICANT)
+    step = 10 ** (AGR_DECIMALS - decimals)
+    rounded = (magnitude + step // 2) // step * step
+    sign = -1 if value < 0 else 1
+    return format_amount(amount=sign * rounded, asset=code), rounded == magnitude
+
+
 def money_json(*, amount: int, asset: str) -> dict[str, str]:
     """The API's money object (API.md): the integer amount in minor units as a string, and the asset."""
     return {"amount": str(require_int("amount", amount)), "asset": _asset(asset)}

@@ -26,7 +26,8 @@ from tokenomics.models import Asset, Payment, Payout, Rail
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import PaymentStatus
 from tokenomics.money import format_amount
-from tokenomics.selectors.ledger import user_balances, user_entries
+from tokenomics.selectors.history import history_rows, history_transactions
+from tokenomics.selectors.ledger import user_balances
 from tokenomics.selectors.parameters import parameter_list
 from tokenomics.selectors.payments import card_form_context, payment_bonus_granted, payment_get_for_user
 from tokenomics.selectors.payouts import payout_destination_get
@@ -67,14 +68,14 @@ def wallet(request: HtmxHttpRequest) -> HttpResponse:
     asset = request.GET.get("asset", "")
     if asset not in Asset.values:
         asset = ""
-    page = Paginator(user_entries(user=user, asset=asset or None), HISTORY_PAGE_SIZE).get_page(
+    page = Paginator(history_transactions(user=user, asset=asset or None), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     context: dict[str, Any] = {
         "asset": asset,
         "assets": Asset.values,
         "page": page,
-        "entries": page.object_list,
+        "rows": history_rows(user=user, transactions=list(page.object_list), asset=asset or None),
         "older_count": page.paginator.count - page.end_index(),
     }
     # A history restore (back button, page not in htmx's cache) wants the whole page.

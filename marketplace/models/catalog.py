@@ -86,6 +86,15 @@ class ModelSize(models.TextChoices):
     LARGE = "large", "Large"
 
 
+class PriceUnit(models.TextChoices):
+    """What a plan's USD price buys, as shown beside it: "$9.00 one-time", "$19.00 / month"."""
+
+    ONE_TIME = "one_time", "one-time"
+    MONTH = "month", "/ month"
+    YEAR = "year", "/ year"
+    PER_1000_CALLS = "per_1000_calls", "/ 1,000 calls"
+
+
 class Listing(BaseModel):
     """A model offered for sale. The denormalised columns (rating, prices, pricing kinds, sales,
     trending) are kept current by the marketplace services, which copy the filterable ones of a
@@ -115,6 +124,8 @@ class Listing(BaseModel):
     rating_average = models.DecimalField(max_digits=3, decimal_places=2, default=0)  # 0.00-5.00 stars
     rating_count = models.PositiveIntegerField(default=0)
     min_price_cents = models.PositiveBigIntegerField(null=True, blank=True)  # cheapest active plan, USD cents
+    # What that cheapest price buys (PriceUnit): "from $4.00" alone may be per call, month or once.
+    min_price_unit = models.CharField(max_length=16, choices=PriceUnit.choices, blank=True)
     has_one_time = models.BooleanField(default=False)
     has_subscription = models.BooleanField(default=False)
     has_per_inference = models.BooleanField(default=False)
@@ -204,6 +215,15 @@ class PlanKind(models.TextChoices):
 class PlanInterval(models.TextChoices):
     MONTH = "month", "Monthly"
     YEAR = "year", "Yearly"
+
+
+def price_unit(*, kind: str, interval: str) -> PriceUnit:
+    """The unit of a plan's price from its kind and (subscription) interval."""
+    if kind == PlanKind.PER_INFERENCE:
+        return PriceUnit.PER_1000_CALLS
+    if kind == PlanKind.SUBSCRIPTION:
+        return PriceUnit.YEAR if interval == PlanInterval.YEAR else PriceUnit.MONTH
+    return PriceUnit.ONE_TIME
 
 
 class Plan(BaseModel):

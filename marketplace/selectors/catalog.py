@@ -682,11 +682,13 @@ def agr_reference_price() -> int:
 
 
 def plan_agr_price(*, plan: Plan, agr_price_micro_usd: int | None = None) -> int:
-    """The plan's AGR list price in base units: its own, or the USD price at the reference rate
-    (rounded up; `agr_price_micro_usd` defaults to the registry's, pass it to read it once for many
-    plans). Checkout prices through this too (marketplace.services.pricing), so pages and orders agree."""
-    if plan.price_agr is not None:
-        return int(plan.price_agr)
+    """The plan's AGR list price in base units: its USD price at the registry's reference rate,
+    rounded up (`agr_price_micro_usd` defaults to the registry's; pass it to read it once for many
+    plans). Checkout prices through this too (marketplace.services.pricing), so pages and orders agree.
+
+    One rule for every listing: the same USD price is the same AGR price everywhere. A plan's own
+    `price_agr` (still accepted from creators) does not price it: per-listing AGR prices read as
+    different exchange rates ($9 -> 90 AGR beside $19 -> 171 AGR)."""
     if agr_price_micro_usd is None:
         agr_price_micro_usd = agr_reference_price()
     return usd_cents_to_agr_base_units(cents=plan.price_cents, agr_price_micro_usd=agr_price_micro_usd)

@@ -42,7 +42,7 @@ from marketplace.models import (
     Tag,
     TaskType,
 )
-from marketplace.models.catalog import ModelSize, PlanInterval
+from marketplace.models.catalog import ModelSize, PlanInterval, price_unit
 from marketplace.selectors.creator import listing_creator_check
 from marketplace.services.search import listing_search_index
 from tokenomics.money import AGR_BASE_UNITS_PER_AGR
@@ -320,14 +320,17 @@ def _after_write(listing_id: int) -> None:
 
 
 def listing_pricing_refresh(*, listing_id: int) -> None:
-    """Recompute the listing's cheapest price, pricing kinds and AGR flag from its active plans.
+    """Recompute the listing's cheapest price and its unit, pricing kinds and AGR flag from its
+    active plans.
 
-    Every plan is payable in AGR (at its own AGR price, or its USD price at the reference rate),
+    Every plan is payable in AGR (its USD price at the reference rate),
     so `accepts_agr` is whether there is anything to buy. Side effects: one UPDATE of the listing."""
     plans = Plan.objects.filter(listing_id=listing_id, is_active=True)
     kinds = set(plans.values_list("kind", flat=True).distinct())
+    cheapest = plans.order_by("price_cents", "position", "pk").values("kind", "interval").first()
     Listing.objects.filter(pk=listing_id).update(
         min_price_cents=plans.aggregate(cheapest=Min("price_cents"))["cheapest"],
+        min_price_unit=price_unit(kind=cheapest["kind"], interval=cheapest["interval"]) if cheapest else "",
         has_one_time=PlanKind.ONE_TIME in kinds,
         has_subscription=PlanKind.SUBSCRIPTION in kinds,
         has_per_inference=PlanKind.PER_INFERENCE in kinds,

@@ -18,12 +18,11 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.models import User
 from core.types import HtmxHttpRequest
 from marketplace.errors import NotFound, ValidationFailed
-from marketplace.models import Listing, PlanKind, QualityTier, TaskType
+from marketplace.models import Listing, Plan, PlanKind, QualityTier, TaskType
 from marketplace.selectors.catalog import (
     COMPARE_LIMIT,
     ORDERINGS,
     PRICING_FLAGS,
-    agr_reference_price,
     category_tree,
     collection_get,
     collection_list,
@@ -33,10 +32,10 @@ from marketplace.selectors.catalog import (
     listing_search,
     listing_similar,
     listings_compare,
-    plan_agr_price,
     popular_categories,
     search_suggestions,
 )
+from marketplace.selectors.offers import listing_holding, plan_offers
 from marketplace.selectors.orders import buyer_terms
 from marketplace.selectors.reviews import review_list
 from marketplace.services.search import listing_view_record
@@ -125,6 +124,8 @@ def catalog(request: HtmxHttpRequest) -> HttpResponse:
         "page": page,
         "listings": page.object_list,
         "narrowed": narrowed,
+        # Filters beyond the search box: a phone shows the collapsed filters as active.
+        "filtered": any(value for key, value in filters.items() if key not in ("ordering", "search")),
         "browsing": browsing,
         "featured": featured_listings() if browsing else [],
         "collections": list(collection_list()[:6]) if browsing else [],
@@ -146,11 +147,7 @@ def listing_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         raise Http404(exc.message) from exc
     if listing.is_published:
         _count_view(request, listing)
-    price = agr_reference_price()
-    plans = [
-        {"plan": plan, "agr_price": plan_agr_price(plan=plan, agr_price_micro_usd=price)}
-        for plan in getattr(listing, "active_plans", [])
-    ]
+    plans = plan_offers(plans=getattr(listing, "active_plans", []))
     versions = list(listing.versions.all())
     return render(
         request,
@@ -158,6 +155,7 @@ def listing_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         {
             "listing": listing,
             "plans": plans,
+            "holding": listing_holding(buyer=_viewer(request), listing=listing),
             "versions": versions,
             "latest": versions[0] if versions else None,
             "samples": [row for row in listing.sample_io or [] if isinstance(row, dict)],
@@ -228,13 +226,14 @@ def _compare_column(listing: Listing) -> dict[str, Any]:
 
 
 def _price_rows(listings: Any) -> list[dict[str, Any]]:
-    """One row per plan kind, with each listing's cheapest active plan of that kind (US cents)."""
-    cheapest: list[dict[str, int]] = []
+    """One row per plan kind, with each listing's cheapest active plan of that kind (or None); the
+    page shows its price with its unit, since a subscription may be monthly or yearly."""
+    cheapest: list[dict[str, Plan]] = []
     for listing in listings:
-        own: dict[str, int] = {}
+        own: dict[str, Plan] = {}
         for plan in getattr(listing, "active_plans", []):
-            if plan.kind not in own or plan.price_cents < own[plan.kind]:
-                own[plan.kind] = plan.price_cents
+            if plan.kind not in own or plan.price_cents < own[plan.kind].price_cents:
+                own[plan.kind] = plan
         cheapest.append(own)
     return [
         {"kind": kind, "label": PlanKind(kind).label, "prices": [own.get(kind) for own in cheapest]}

@@ -287,7 +287,9 @@ def test_search_compare_buy_by_card_download_and_review(
     expect(page).to_have_url(f"{base}/models/compare/")
     table = page.locator("#compare-table table.compare")
     expect(table.locator("thead th a")).to_have_text(["Sentiment Lite", "Sentiment Sonnet"])
-    expect(table.locator("tr", has_text="One-time purchase").locator("td")).to_have_text(["$19.00", "$49.00"])
+    expect(table.locator("tr", has_text="One-time purchase").locator("td")).to_have_text(
+        ["$19.00 one-time", "$49.00 one-time"]
+    )
     expect(table.locator("tr", has=page.get_by_role("rowheader", name="Rating")).locator("td")).to_have_text(
         ["No reviews", "★ 3.0 (1)"]
     )
@@ -607,7 +609,7 @@ def test_creator_lists_publishes_and_sees_the_sale(
         "listing_net": "$25.00",
     }
     expect(page.locator('[data-payable="USD"]')).to_have_text("$20.00")
-    expect(page.locator("#tier-title").locator("xpath=..")).to_contain_text("You keep 80.00% of each sale.")
+    expect(page.locator("#tier-title").locator("xpath=..")).to_contain_text("You keep 80% of each sale.")
     expect(page.locator("[data-net-sales]")).to_have_text("$25.00")
 
     _screenshot(page, artifacts_dir / "storefront-creator-dashboard.png")

@@ -6,18 +6,22 @@ can pass 2**53 (AGR base units), where a float would print the wrong digits.
     {% load money %}
     {{ balance.wallet|money:"USD" }}          $1,234.56
     {{ entry.amount|signed_money:entry.asset }}  +1,234.5 AGR
+    {{ balance.wallet|money_short:"AGR" }}    1,561.24 AGR (the exact amount in its title)
     {{ parameter|param_value }}                80.00%
     {{ change.old_value|unit_value:parameter.unit }}
     {{ tier.share_bps|bps }}                    80.00%
+    {{ terms.agr_discount_bps|percent }}        15%
 """
 
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from tokenomics.models import Parameter
 from tokenomics.models.parameters import ParameterUnit
-from tokenomics.money import format_amount
+from tokenomics.money import format_amount, format_amount_short
 
 register = template.Library()
 
@@ -55,6 +59,38 @@ def signed_money(amount: object, asset: str) -> str:
     return f"+{text}" if value > 0 else text
 
 
+def _short(value: int, asset: str, sign: str) -> SafeString:
+    text, exact = format_amount_short(amount=value, asset=asset)
+    if exact:
+        return format_html("{}{}", sign, text)
+    # Rounded for reading; the exact amount is one hover (or long press) away.
+    return format_html(
+        '<span class="amount-rounded" title="{}{}">{}{}</span>',
+        sign,
+        format_amount(amount=value, asset=asset),
+        sign,
+        text,
+    )
+
+
+@register.filter
+def money_short(amount: object, asset: str) -> str:
+    """Like `money`, AGR rounded for reading ("1,561.24 AGR") with the exact amount in a title."""
+    value = _whole(amount)
+    if value is None:
+        return MISSING
+    return _short(value, asset, "")
+
+
+@register.filter
+def signed_money_short(amount: object, asset: str) -> str:
+    """Like `signed_money`, rounded as `money_short`: "+1,561.24 AGR", "-$49.00"."""
+    value = _whole(amount)
+    if value is None:
+        return MISSING
+    return _short(value, asset, "+" if value > 0 else "")
+
+
 @register.filter
 def bps(value: object) -> str:
     """Basis points as a percentage with two decimals: 8000 -> "80.00%", 5 -> "0.05%"."""
@@ -64,6 +100,19 @@ def bps(value: object) -> str:
     sign = "-" if number < 0 else ""
     whole, hundredths = divmod(abs(number), 100)
     return f"{sign}{whole:,}.{hundredths:02d}%"
+
+
+@register.filter
+def percent(value: object) -> str:
+    """Basis points as a percentage without needless zeros, for sentences: 1500 -> "15%",
+    1250 -> "12.5%", 5 -> "0.05%" (`bps` keeps two decimals, for tables of rates)."""
+    number = _whole(value)
+    if number is None:
+        return MISSING
+    sign = "-" if number < 0 else ""
+    whole, hundredths = divmod(abs(number), 100)
+    decimals = f"{hundredths:02d}".rstrip("0")
+    return f"{sign}{whole:,}{'.' + decimals if decimals else ''}%"
 
 
 def _micro_usd(number: int) -> str:

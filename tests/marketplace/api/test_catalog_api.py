@@ -188,7 +188,8 @@ def test_detail_with_versions_and_plans_priced_in_usd_and_agr(api_client):
         "asset": "AGR",
     }
     assert plans["Perpetual"]["download_limit"] == 3
-    assert plans["Pro"]["agr_price"] == {"amount": str(123 * 10**18), "asset": "AGR"}
+    # One AGR rate for every plan: the plan's own price_agr does not price it.
+    assert plans["Pro"]["agr_price"] == {"amount": str(-(-1_500 * 10_000 * 10**18 // rate)), "asset": "AGR"}
     assert plans["Pro"]["interval"] == "month"
     assert plans["Pro"]["monthly_quota"] == 10_000
 

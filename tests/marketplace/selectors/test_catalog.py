@@ -315,12 +315,15 @@ def test_public_listing_carries_versions_newest_first_and_active_plans():
     assert got.active_plans == [active]
 
 
-def test_plan_agr_price_is_its_own_or_the_usd_price_at_the_reference_rate():
+def test_plan_agr_price_is_the_usd_price_at_the_reference_rate_on_every_listing():
     plan = PlanFactory(price_cents=4_900)
     # $49.00 at $0.10 per AGR is 490 AGR.
     assert plan_agr_price(plan=plan, agr_price_micro_usd=100_000) == 490 * 10**18
+    # A creator's own AGR price does not make another exchange rate for this listing.
     plan.price_agr = 7 * 10**18
-    assert plan_agr_price(plan=plan, agr_price_micro_usd=100_000) == 7 * 10**18
+    assert plan_agr_price(plan=plan, agr_price_micro_usd=100_000) == 490 * 10**18
+    twin = PlanFactory(price_cents=4_900, price_agr=400 * 10**18)
+    assert plan_agr_price(plan=twin, agr_price_micro_usd=100_000) == 490 * 10**18
 
 
 def test_similar_prefers_shared_tags_then_task_then_category():

@@ -10,11 +10,28 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from marketplace.models import Collection, CollectionItem, Listing, ListingDailyStat, ListingStatus, Tag
+from marketplace.models import (
+    Collection,
+    CollectionItem,
+    License,
+    Listing,
+    ListingDailyStat,
+    ListingStatus,
+    Subscription,
+    SubscriptionStatus,
+    Tag,
+)
+from marketplace.services.listings import listing_pricing_refresh
 from marketplace.services.search import listing_search_index
 from marketplace.views.catalog import COMPARE_SESSION_KEY, PAGE_SIZE
 from tests.accounts.factories import UserFactory
-from tests.marketplace.factories import CategoryFactory, ListingFactory, PlanFactory, VersionFactory
+from tests.marketplace.factories import (
+    CategoryFactory,
+    ListingFactory,
+    PlanFactory,
+    VersionFactory,
+    paid_order,
+)
 from tokenomics.services.parameters import parameter_set
 
 pytestmark = pytest.mark.django_db
@@ -202,10 +219,17 @@ def test_listing_page_shows_the_model(client):
 def test_listing_page_states_the_agr_discount_the_registry_holds(client, django_capture_on_commit_callbacks):
     listing = _listing(slug="priced", accepts_agr=True)
     PlanFactory(listing=listing, price_cents=4_900)
-    assert "15.00% off when paid in AGR" in client.get("/models/priced/").content.decode()
+    # $49.00 at the registry's $0.10 per AGR is 490 AGR; the AGR discount is stated as it applies.
+    assert (
+        "In AGR: <strong>416.5 AGR</strong> one-time — 15% off 490 AGR"
+        in client.get("/models/priced/").content.decode()
+    )
     with django_capture_on_commit_callbacks(execute=True):  # the new value reaches the cache at commit
         parameter_set(key="discount.agr_payment_bps", value=1_400, reason="Governance vote")
-    assert "14.00% off when paid in AGR" in client.get("/models/priced/").content.decode()
+    assert (
+        "In AGR: <strong>421.4 AGR</strong> one-time — 14% off 490 AGR"
+        in client.get("/models/priced/").content.decode()
+    )
 
 
 def test_similar_models_are_shown(client):
@@ -257,12 +281,22 @@ def test_compare_from_the_query_string(client):
     VersionFactory(listing=b, version="3.1.0", major=3, minor=1)
     html = client.get(COMPARE, {"l": ["a", "b"]}).content.decode()
     assert html.index("Alpha") < html.index("Beta")
-    assert "$29.00" in html
+    assert '$29.00 <span class="muted small">one-time</span>' in html
     assert "$49.00" not in html
     assert "v3.1.0" in html
     assert html.count('class="benchmark-row"') == 2
     assert "70%" in html
     assert "55%" in html
+
+
+def test_compare_states_each_subscription_price_with_its_interval(client):
+    monthly = _listing(slug="monthly", title="Monthly")
+    yearly = _listing(slug="yearly", title="Yearly")
+    PlanFactory(listing=monthly, kind="subscription", interval="month", name="Pro", price_cents=1_900)
+    PlanFactory(listing=yearly, kind="subscription", interval="year", name="Pro", price_cents=19_000)
+    html = client.get(COMPARE, {"l": ["monthly", "yearly"]}).content.decode()
+    assert '$19.00 <span class="muted small">/ month</span>' in html
+    assert '$190.00 <span class="muted small">/ year</span>' in html
 
 
 def test_compare_more_than_four_is_refused(client):
@@ -344,3 +378,76 @@ def test_collection_page(client):
 def test_empty_collection_points_back_to_the_catalog(client):
     Collection.objects.create(title="Empty", slug="empty")
     assert "no models on sale right now" in client.get("/collections/empty/").content.decode()
+
+
+def test_cards_state_what_the_from_price_buys(client):
+    metered = _listing(slug="metered-card", title="Metered model")
+    PlanFactory(listing=metered, kind="per_inference", name="Metered", price_cents=400)
+    monthly = _listing(slug="monthly-card", title="Monthly model")
+    PlanFactory(listing=monthly, kind="subscription", interval="month", name="Pro", price_cents=1_900)
+    for listing in (metered, monthly):
+        listing_pricing_refresh(listing_id=listing.pk)
+        listing_search_index(listing_id=listing.pk)
+    html = client.get("/models/").content.decode()
+    assert 'from <strong>$4.00</strong> <span class="muted">/ 1,000 calls</span>' in html
+    assert 'from <strong>$19.00</strong> <span class="muted">/ month</span>' in html
+
+
+def test_listing_page_states_units_and_formats_counts(client):
+    listing = _listing(slug="units")
+    PlanFactory(
+        listing=listing,
+        kind="subscription",
+        interval="month",
+        name="Pro",
+        price_cents=1_900,
+        monthly_quota=5_000,
+    )
+    html = client.get("/models/units/").content.decode()
+    assert '$19.00 <span class="muted small plan-unit">/ month</span>' in html
+    assert "5,000 inferences a month" in html
+
+
+def test_listing_page_says_what_the_buyer_already_owns_before_checkout(client):
+    listing = _listing(slug="owned")
+    version = VersionFactory(listing=listing, version="1.0.0")
+    one_time = PlanFactory(listing=listing, name="Perpetual")
+    monthly = PlanFactory(
+        listing=listing, kind="subscription", interval="month", name="Pro", price_cents=1_900
+    )
+    buyer = UserFactory()
+    order = paid_order(listing=listing, buyer=buyer, total=4_900)
+    License.objects.create(
+        order=order,
+        buyer=buyer,
+        listing=listing,
+        version=version,
+        key_prefix="",
+        key_hash="f" * 64,
+        download_limit=5,
+        downloads_used=2,
+    )
+    end = timezone.now() + timedelta(days=20)
+    Subscription.objects.create(
+        buyer=buyer,
+        plan=monthly,
+        listing=listing,
+        rail="card",
+        status=SubscriptionStatus.ACTIVE,
+        current_period_start=timezone.now(),
+        current_period_end=end,
+    )
+    anonymous = client.get("/models/owned/").content.decode()
+    assert 'id="holding"' not in anonymous
+    assert f'href="/checkout/{one_time.pk}/"' in anonymous
+
+    client.force_login(buyer)
+    html = client.get("/models/owned/").content.decode()
+    assert "<strong>You own this license</strong> (v1.0.0) — 3 downloads left." in html
+    assert f'href="/orders/{order.pk}/"' in html
+    assert "<strong>Subscribed to Pro</strong> until" in html
+    assert f"{end:%-d %b %Y}" in html
+    # Checkout would refuse both; the page says so instead of offering them.
+    assert f'href="/checkout/{one_time.pk}/"' not in html
+    assert f'href="/checkout/{monthly.pk}/"' not in html
+    assert "You own v1.0.0" in html

@@ -19,6 +19,7 @@ from tokenomics.money import (
     agr,
     agr_base_units_to_usd_cents,
     format_amount,
+    format_amount_short,
     micro_usd_to_cents_ceil,
     micro_usd_to_cents_floor,
     money_json,
@@ -257,3 +258,35 @@ def test_money_json_amount_round_trips(amount: int) -> None:
 def test_money_json_rejects_bad_input(kwargs: dict[str, Any], error: type[Exception]) -> None:
     with pytest.raises(error):
         money_json(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("amount", "asset", "shown", "exact"),
+    [
+        (1_561_240_034_722_222_222_222, "AGR", "1,561.24 AGR", False),
+        (-1_561_240_034_722_222_222_222, "AGR", "-1,561.24 AGR", False),
+        (agr(90), "AGR", "90 AGR", True),
+        (agr(1) // 2, "AGR", "0.5 AGR", True),
+        (1_234_567_890_123_456, "AGR", "0.001235 AGR", False),  # four significant digits below 1 AGR
+        (9_999_990_000_000_000_000, "AGR", "10 AGR", False),  # rounding carries into the whole part
+        (1, "AGR", "0.000000000000000001 AGR", True),
+        (0, "AGR", "0 AGR", True),
+        (123_456, "USD", "$1,234.56", True),
+    ],
+)
+def test_format_amount_short(amount: int, asset: str, shown: str, exact: bool) -> None:
+    assert format_amount_short(amount=amount, asset=asset) == (shown, exact)
+
+
+@given(st.integers(min_value=-(10**30), max_value=10**30))
+def test_format_amount_short_is_within_half_a_step(amount: int) -> None:
+    text, exact = format_amount_short(amount=amount, asset="AGR")
+    shown = Decimal(text.removesuffix(" AGR").replace(",", "")) * AGR_BASE_UNITS_PER_AGR
+    assert exact == (shown == amount)
+    # Two decimals from 1 AGR up; four significant digits below: never off by more than half of that.
+    step = (
+        Decimal(10) ** (AGR_DECIMALS - 2)
+        if abs(amount) >= AGR_BASE_UNITS_PER_AGR
+        else abs(Decimal(amount)) / 1000
+    )
+    assert abs(shown - amount) <= step / 2

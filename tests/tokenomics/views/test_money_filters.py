@@ -7,7 +7,16 @@ from django.template import Context, Template
 
 from tokenomics.models import Parameter
 from tokenomics.money import agr
-from tokenomics.templatetags.money import bps, money, param_value, signed_money, unit_value
+from tokenomics.templatetags.money import (
+    bps,
+    money,
+    money_short,
+    param_value,
+    percent,
+    signed_money,
+    signed_money_short,
+    unit_value,
+)
 
 
 @pytest.mark.parametrize(
@@ -77,3 +86,32 @@ def test_param_value_and_template_use():
         '{% load money %}{{ p|param_value }} {{ a|money:"USD" }} {{ a|signed_money:"USD" }}'
     ).render(Context({"p": parameter, "a": 250}))
     assert rendered == "80.00% $2.50 +$2.50"
+
+
+def test_money_short_rounds_agr_and_keeps_the_exact_amount_in_a_title():
+    html = money_short(1_561_240_034_722_222_222_222, "AGR")
+    assert html == '<span class="amount-rounded" title="1,561.240034722222222222 AGR">1,561.24 AGR</span>'
+    assert signed_money_short(1_561_240_034_722_222_222_222, "AGR").endswith(">+1,561.24 AGR</span>")
+    assert signed_money_short(-agr(2), "AGR") == "-2 AGR"
+
+
+def test_money_short_leaves_exact_amounts_plain():
+    assert money_short(agr(90), "AGR") == "90 AGR"
+    assert money_short(123_456, "USD") == "$1,234.56"
+    assert signed_money_short(4_900, "USD") == "+$49.00"
+    assert money_short(None, "USD") == "—"
+
+
+def test_money_short_is_safe_html_in_a_template():
+    rendered = Template('{% load money %}{{ amount|money_short:"AGR" }}').render(
+        Context({"amount": agr(1) // 3})
+    )
+    assert rendered.startswith('<span class="amount-rounded" title="0.333333333333333333 AGR">0.3333 AGR')
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(1_500, "15%"), (1_250, "12.5%"), (5, "0.05%"), (0, "0%"), (8_000, "80%"), (-150, "-1.5%"), (None, "—")],
+)
+def test_percent_reads_without_needless_zeros(value, shown):
+    assert percent(value) == shown

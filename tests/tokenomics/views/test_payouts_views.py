@@ -45,7 +45,7 @@ def test_the_include_renders_standalone_with_balances_and_empty_history(user) ->
     assert '<dd data-payable="creator-USD">$1,234.56</dd>' in html
     assert 'hx-post="/payouts/quote/"' in html
     assert "No payouts yet." in html
-    assert "1.50%" in html  # the instant-withdrawal fee, from the registry
+    assert "1.5%" in html  # the instant-withdrawal fee, from the registry
     assert "$600.00" in html  # the review threshold
 
 

@@ -13,7 +13,7 @@ from tokenomics.services.escrow import escrow_hold, escrow_release
 pytestmark = pytest.mark.django_db
 
 URL = "/wallet/"
-ROW = re.compile(r"<tr>\s*<td><time")
+ROW = re.compile(r'<tr class="history-row"')
 
 
 def _rows(html: str) -> int:
@@ -150,6 +150,51 @@ def test_creator_tier_progress_appears_with_sales(client, user, other_user):
     html = client.get(URL).content.decode()
     assert "Creator tier" in html
     assert "tier-bronze" in html
-    assert "<strong>80.00%</strong>" in html
+    assert "<strong>80%</strong>" in html
     assert 'aria-valuenow="25"' in html  # $250 of the $1,000.00 Silver threshold
     assert "$750.00 more in net sales reaches <strong>Silver</strong>" in html
+
+
+def test_a_card_purchase_reads_as_one_row_naming_the_model_with_references_behind_details(client):
+    from tests.marketplace.factories import ListingFactory, paid_order
+    from tokenomics.models.ledger import AccountKind
+    from tokenomics.services.ledger import user_account_get_or_create
+    from tokenomics.services.wallet import deposit_post
+
+    listing = ListingFactory(title="Sonnet Summariser")
+    order = paid_order(listing=listing)
+    buyer = order.buyer
+    deposit_post(
+        user=buyer,
+        asset="USD",
+        amount=4_900,
+        source_kind=AccountKind.EXTERNAL_STRIPE,
+        idempotency_key="stripe:pi:pi_abc",
+        memo="Card payment order (pi_abc)",
+        prepaid_bonus_applies=False,
+        reference=order.reference,
+    )
+    wallet = user_account_get_or_create(user=buyer, kind=AccountKind.WALLET, asset="USD")
+    escrow_hold(reference=order.reference, creator=listing.creator, source_account=wallet, amount=4_900)
+    client.force_login(buyer)
+    html = client.get(URL).content.decode()
+    assert _rows(html) == 1
+    assert f'<strong>Purchase</strong> · <a href="/orders/{order.pk}/">Sonnet Summariser</a>' in html
+    assert "Paid by card: $49.00" in html
+    # The Stripe id and the ledger reference are there, inside the row's details disclosure.
+    details = html[
+        html.index('<details class="history-details') : html.index(
+            "</details>", html.index("history-details")
+        )
+    ]
+    assert "pi_abc" in details
+    assert order.reference in details
+    assert html.count("pi_abc") == 1
+
+
+def test_agr_amounts_are_rounded_for_reading_with_the_exact_amount_in_a_title(client, user):
+    funded_wallet(user=user, amount=agr(1_561) + 240_034_722_222_222_222, asset="AGR")
+    client.force_login(user)
+    html = client.get(URL).content.decode()
+    assert 'title="1,561.240034722222222222 AGR">1,561.24 AGR</span>' in html
+    assert 'title="+1,561.240034722222222222 AGR">+1,561.24 AGR</span>' in html
