@@ -33,9 +33,10 @@ demo: install
 	@echo ""
 	trap 'scripts/demo-services.sh stop' EXIT; $(PY) manage.py runserver $(HOST):$(PORT)
 
-## make test: install and run the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+## make test: install and run the whole suite. scripts/test-bootstrap.sh installs Debian's Chromium
+## when missing and uses a local PostgreSQL/Redis when DATABASE_URL/REDIS_URL are not set.
 test: install
-	$(PY) -m pytest
+	PYTHON=$(PY) scripts/test-bootstrap.sh $(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check .
