@@ -15,6 +15,7 @@ Ids are stable: operators and tests match on them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +58,24 @@ GANACHE_KEYS: tuple[str, ...] = (
 )
 _GANACHE_ADDRESSES = frozenset(address.lower() for address in GANACHE_ADDRESSES)
 _GANACHE_KEYS = frozenset(key.lower().removeprefix("0x") for key in GANACHE_KEYS)
+# Contracts those accounts create get addresses fixed by (deployer, nonce): the demo's AGR token is
+# the first one account 0 deploys, and anyone holding the public key can deploy there on any chain.
+_GANACHE_CONTRACT_NONCES = range(5)
+
+
+@functools.cache
+def _ganache_contract_addresses() -> frozenset[str]:
+    # Imported here: web3 is heavy, and only a production start needs this.
+    from eth_typing import HexAddress, HexStr
+    from web3.types import Nonce
+    from web3.utils.address import get_create_address
+
+    return frozenset(
+        get_create_address(HexAddress(HexStr(address)), Nonce(nonce)).lower()
+        for address in GANACHE_ADDRESSES
+        for nonce in _GANACHE_CONTRACT_NONCES
+    )
+
 
 # The placeholders config/settings/stripe.py falls back to for localstripe.
 STRIPE_PLACEHOLDERS = frozenset({"sk_test_local", "pk_test_local", "whsec_local_demo"})
@@ -143,13 +162,13 @@ def _chain_problems(s: Any) -> list[CheckMessage]:
     public_addresses = [
         name
         for name in ("WEB3_DEPOSIT_ADDRESS", "WEB3_TOKEN_ADDRESS")
-        if str(getattr(s, name, "") or "").lower() in _GANACHE_ADDRESSES
+        if str(getattr(s, name, "") or "").lower() in _GANACHE_ADDRESSES | _ganache_contract_addresses()
     ]
     if public_keys or public_addresses:
         errors.append(
             Error(
                 f"{', '.join(public_keys + public_addresses)} is one of ganache's public deterministic "
-                "accounts: anyone can sign for it.",
+                "accounts or a contract address they deploy to: anyone can sign for it.",
                 hint="Generate the hot wallet's key and addresses for production; never reuse "
                 "development ones.",
                 id="agora.E005",

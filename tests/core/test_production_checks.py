@@ -77,6 +77,8 @@ def test_a_production_ready_configuration_passes():
         ({"WEB3_DEPLOYER_KEY": GANACHE_KEY_0}, "agora.E005"),
         ({"WEB3_DEPOSIT_ADDRESS": GANACHE_ADDRESS_9}, "agora.E005"),
         ({"WEB3_TOKEN_ADDRESS": GANACHE_ADDRESS_0.lower()}, "agora.E005"),
+        # The AGR token `manage.py chain_deploy` deploys first on ganache (account 0, nonce 0).
+        ({"WEB3_TOKEN_ADDRESS": "0xe78A0F7E598Cc8b0Bb87894B0F60dD2a88d6a8Ab"}, "agora.E005"),
         ({"WEB3_PROVIDER_URL": "tester"}, "agora.E006"),
         ({"WEB3_TOKEN_ADDRESS": ""}, "agora.E006"),
         ({"STRIPE_API_BASE": "http://127.0.0.1:8420"}, "agora.E007"),
