@@ -27,7 +27,11 @@ REDIS_HOST="${AGORA_TEST_REDIS_HOST:-127.0.0.1}" REDIS_PORT="${AGORA_TEST_REDIS_
 say() { printf '[test-bootstrap] %s\n' "$*" >&2; }
 
 # --- 1. Chromium -------------------------------------------------------------------------------
-if [ ! -x "$CHROMIUM" ]; then
+# (AGORA_TEST_BOOTSTRAP_SERVICES_ONLY=1: the service probes alone, as the bootstrap's own tests run
+# it, so that a test never installs packages.)
+if [ -n "${AGORA_TEST_BOOTSTRAP_SERVICES_ONLY:-}" ]; then
+  :
+elif [ ! -x "$CHROMIUM" ]; then
   if [ "$(id -u)" -eq 0 ]; then
     as_root=()
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
@@ -46,7 +50,7 @@ if [ ! -x "$CHROMIUM" ]; then
   ${as_root[@]+"${as_root[@]}"} apt-get update -qq
   ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
-say "Browser: $("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM")"
+[ -n "${AGORA_TEST_BOOTSTRAP_SERVICES_ONLY:-}" ] || say "Browser: $("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM")"
 
 # --- 2. PostgreSQL and Redis on loopback, when nothing is configured ---------------------------
 # Probed with the project's own drivers (psycopg, redis), so no client tools are needed.
