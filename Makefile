@@ -33,9 +33,10 @@ demo: install
 	@echo ""
 	trap 'scripts/demo-services.sh stop' EXIT; $(PY) manage.py runserver $(HOST):$(PORT)
 
-## make test: install and run the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+## make test: install and run the whole suite. scripts/test-bootstrap.sh installs Debian's Chromium
+## when missing and uses a local PostgreSQL/Redis when DATABASE_URL/REDIS_URL are not set.
 test: install
-	$(PY) -m pytest
+	PYTHON=$(PY) scripts/test-bootstrap.sh $(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -54,13 +55,20 @@ importlint: install
 migrations-check: install
 	$(PY) manage.py makemigrations --check --dry-run
 
-# Production settings with throwaway secrets: `check --deploy` must report nothing.
+# Production settings with throwaway secrets and production-like services: `check --deploy` must
+# report nothing, and core/checks.py must find no development default. Nothing here is contacted:
+# the hosts are placeholders (.invalid never resolves) and checks do not connect.
 deploy-check: install
 	DJANGO_SETTINGS_MODULE=config.django.production \
 	DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	DJANGO_ALLOWED_HOSTS=agora.example.com \
+	DATABASE_URL=postgres://agora@db.invalid:5432/agora \
+	REDIS_URL=redis://cache.invalid:6379/0 \
 	STRIPE_SECRET_KEY=sk_live_placeholder STRIPE_PUBLISHABLE_KEY=pk_live_placeholder \
 	STRIPE_WEBHOOK_SECRETS=whsec_placeholder \
+	WEB3_CHAIN_ID=8453 WEB3_PROVIDER_URL=https://rpc.invalid \
+	WEB3_TOKEN_ADDRESS=0x000000000000000000000000000000000000a9e0 \
+	WEB3_HOT_WALLET_KEY="0x$$($(PY) -c 'import secrets; print(secrets.token_hex(32))')" \
 	ARTEFACT_MASTER_KEY="$$($(PY) -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')" \
 	$(PY) manage.py check --deploy --fail-level WARNING
 

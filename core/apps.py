@@ -20,3 +20,5 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_register_sqlite_functions, dispatch_uid="core.sqlite_functions")
+        # Registers the checks that refuse development defaults in production.
+        from core import checks  # noqa: F401

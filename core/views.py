@@ -62,7 +62,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, status=404, code="not_found", message="Not found.", template="core/error.html")
+    return _error(request, status=404, code="not_found", message="Not found.", template="404.html")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -71,7 +71,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         status=500,
         code="server_error",
         message="Something went wrong on our side; it has been logged.",
-        template="core/error.html",
+        template="500.html",
     )
 
 

@@ -12,6 +12,15 @@ from tests.accounts.factories import UserFactory
 PASSWORD = "correct-horse-battery-staple-42"
 
 
+# The PostgreSQL-only tests this run skipped, for the summary at the end.
+_skipped_for_postgres: list[str] = []
+
+
+def _no_postgres_reason() -> str:
+    # scripts/test-bootstrap.sh (`make test`) says what it probed; a bare pytest knows only this.
+    return os.environ.get("AGORA_TEST_NO_POSTGRES_REASON") or "no DATABASE_URL=postgres://... was set"
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # Row locks, deferred triggers and real parallel connections exist only on PostgreSQL. CI sets
     # DATABASE_URL and CI=true, so there a missing PostgreSQL fails instead of skipping.
@@ -21,7 +30,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if connection.vendor != "postgresql":
             if os.environ.get("CI"):
                 pytest.fail("This test needs PostgreSQL; CI must export DATABASE_URL=postgres://...")
-            pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/agora")
+            _skipped_for_postgres.append(item.nodeid)
+            pytest.skip(f"needs PostgreSQL: {_no_postgres_reason()}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # A skip is easy to miss in a green run; these are the tests of locks, triggers and races.
+    if _skipped_for_postgres:
+        terminalreporter.section("PostgreSQL tests SKIPPED", sep="!", yellow=True, bold=True)
+        terminalreporter.write_line(
+            f"{len(_skipped_for_postgres)} tests marked 'postgres' did not run: {_no_postgres_reason()}. "
+            "This run used the embedded SQLite database."
+        )
+        terminalreporter.write_line(
+            "Start PostgreSQL on 127.0.0.1:5432 and run `make test` (it finds it), or export "
+            "DATABASE_URL=postgres://USER@HOST:PORT/NAME."
+        )
 
 
 @pytest.fixture(autouse=True)

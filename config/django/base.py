@@ -21,6 +21,9 @@ LANGUAGE_CODE = "en-us"
 USE_I18N = True
 USE_TZ = True
 SITE_ID = 1
+# Production turns this on: core/checks.py then refuses SQLite, an in-memory cache, chain 1337,
+# ganache's keys, localstripe and missing secrets at start.
+AGORA_REFUSE_DEVELOPMENT_DEFAULTS = False
 
 # DATABASES
 # ------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ from config.django.base import ARTEFACT_DEV_MASTER_KEY
 from config.env import env
 
 DEBUG = False
+# Every development default (SQLite, in-memory cache, chain 1337, ganache keys, localstripe, missing
+# secrets) is refused at start by the system checks in core/checks.py.
+AGORA_REFUSE_DEVELOPMENT_DEFAULTS = True
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 
