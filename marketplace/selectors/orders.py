@@ -107,3 +107,21 @@ def subscription_cancel_preview(*, subscription: Subscription, now: datetime | N
         .first()
     )
     return 0 if order is None else period_refund(order=order, now=now or timezone.now())
+
+
+def dispute_get_for_party(*, user: User, dispute_id: int) -> Dispute:
+    """A dispute as its buyer, the creator of the disputed listing, or staff allowed to see
+    disputes (marketplace.view_dispute or resolve_dispute) may read it; NotFound for anyone else,
+    so that its existence is not revealed either."""
+    dispute = Dispute.objects.select_related("order__listing").filter(pk=dispute_id).first()
+    if dispute is None or not (
+        dispute.buyer_id == user.pk
+        or dispute.order.listing.creator_id == user.pk
+        or (
+            user.is_active
+            and user.is_staff
+            and (user.has_perm("marketplace.view_dispute") or user.has_perm("marketplace.resolve_dispute"))
+        )
+    ):
+        raise NotFound("No such dispute.")
+    return dispute
