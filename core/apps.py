@@ -19,4 +19,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from core import checks  # noqa: F401  (registers the deployment checks)
+
         connection_created.connect(_register_sqlite_functions, dispatch_uid="core.sqlite_functions")

@@ -175,3 +175,17 @@ def test_failed_logins_slow_the_attacker_without_locking_out_the_owner(settings,
     response = owner.post("/accounts/login/", {"login": user.email, "password": password})
     assert response.status_code == 302
     assert "_auth_user_id" in owner.session
+
+
+def test_deploy_check_requires_redis_for_the_limits(settings):
+    from django.core.checks import run_checks
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert "core.E001" in {message.id for message in run_checks(include_deployment_checks=True)}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/3",
+        }
+    }
+    assert "core.E001" not in {message.id for message in run_checks(include_deployment_checks=True)}
