@@ -12,11 +12,13 @@ from config.env import env
 TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- API rate limits (core.throttling), "<requests>/<second|minute|hour|day>".
-# Per API key (or signed-in user) and, separately, per client address. Counted in the default
+# Per API key (or signed-in user) and, separately, per client address. These are ceilings for the
+# whole API, above any plan's own rate_limit_per_minute (at most 600 in the catalog), which stays
+# the finer control of inference. Counted in the default
 # cache: Redis when REDIS_URL is set, shared by every web process; production requires Redis.
 API_RATE_LIMITS: dict[str, str] = {
-    "user": env.str("API_RATE_LIMIT_USER", default="600/minute"),
-    "ip": env.str("API_RATE_LIMIT_IP", default="300/minute"),
+    "user": env.str("API_RATE_LIMIT_USER", default="1200/minute"),
+    "ip": env.str("API_RATE_LIMIT_IP", default="1200/minute"),
     # Requests whose credentials fail (a wrong or revoked key): guessing keys ends here quickly.
     "auth_failure": env.str("API_RATE_LIMIT_AUTH_FAILURE", default="20/minute"),
 }
