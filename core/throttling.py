@@ -122,6 +122,19 @@ def client_ip(request: HttpRequest) -> str:
     return remote or "unknown"
 
 
+def client_bucket(request: HttpRequest) -> str:
+    """The client address as rate limits count it: IPv4 as is, IPv6 by its /64 network, since
+    one subscriber is routinely handed a whole /64 (allauth's limits count the same way)."""
+    address = client_ip(request)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False).network_address) + "/64"
+    return address
+
+
 class _CacheRateThrottle(BaseThrottle):
     """A DRF throttle over `rate_limit_hit`; subclasses name the scope and the identity."""
 
@@ -165,7 +178,7 @@ class ApiIpRateThrottle(_CacheRateThrottle):
     scope = "ip"
 
     def ident(self, request: Request) -> str | None:
-        return client_ip(request)
+        return client_bucket(request)
 
 
 class CredentialAttemptLimit(BaseAuthentication):
@@ -182,7 +195,7 @@ class CredentialAttemptLimit(BaseAuthentication):
         if not get_authorization_header(request):
             return None
         hit = rate_limit_hit(
-            key=f"auth_failure:{client_ip(request)}",
+            key=f"auth_failure:{client_bucket(request)}",
             rate=rate_parse(settings.API_RATE_LIMITS["auth_failure"]),
         )
         if not hit.allowed:

@@ -189,3 +189,14 @@ def test_deploy_check_requires_redis_for_the_limits(settings):
         }
     }
     assert "core.E001" not in {message.id for message in run_checks(include_deployment_checks=True)}
+
+
+def test_ipv6_clients_are_counted_by_their_64(rf):
+    from core.throttling import client_bucket
+
+    one = rf.get("/", REMOTE_ADDR="2001:db8:1:2:aaaa::1")
+    same_subscriber = rf.get("/", REMOTE_ADDR="2001:db8:1:2:bbbb::9")
+    other = rf.get("/", REMOTE_ADDR="2001:db8:1:3::1")
+    assert client_bucket(one) == client_bucket(same_subscriber) == "2001:db8:1:2::/64"
+    assert client_bucket(other) != client_bucket(one)
+    assert client_bucket(rf.get("/", REMOTE_ADDR="192.0.2.7")) == "192.0.2.7"
