@@ -141,7 +141,7 @@ def dispute_money_moves(*, order: Order, outcome: str, refund: int) -> list[str]
         source = "out of escrow" if held else "clawed back from the creator's payable balance"
         moves.append(f"Refund {money(amount=refund)} to the buyer {source}, paid back by {rail}.")
     if kept and held:
-        moves.append(f"Release {money(amount=kept)} from escrow to the creator (their share after fees).")
+        moves.append(f"Release {money(amount=kept)} from escrow to the creator, less the platform fee.")
     elif kept:
         moves.append(f"The creator keeps {money(amount=kept)} already released to them.")
     if refund == int(order.total):

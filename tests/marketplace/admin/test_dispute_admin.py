@@ -57,7 +57,7 @@ def test_a_partial_refund_typed_in_dollars_is_confirmed_before_it_moves(
     review = client.post(_url(dispute), {"outcome": "partial_refund", "refund": "12.50", "note": "Half"})
     html = review.content.decode()
     assert "Refund $12.50 to the buyer out of escrow, paid back by card." in html
-    assert "Release $36.50 from escrow to the creator" in html
+    assert "Release $36.50 from escrow to the creator, less the platform fee" in html
     assert 'name="confirm" value="1250"' in html
     assert Dispute.objects.get(pk=dispute.pk).status == DisputeStatus.OPEN
 
