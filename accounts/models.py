@@ -9,6 +9,9 @@ from django.db.models.functions import Lower
 
 from core.models import BaseModel
 
+# What others see of someone without a display name (reviews, creator pages, parameter history).
+ANONYMOUS_NAME = "Anonymous member"
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -53,7 +56,9 @@ class User(AbstractUser):
 
     @property
     def public_name(self) -> str:
-        return self.display_name or self.email.split("@", 1)[0]
+        # Never derived from the email: its local part is often the person's real name, and it is
+        # half of their login. Someone who has not chosen a display name stays anonymous.
+        return self.display_name or ANONYMOUS_NAME
 
 
 class ApiKey(BaseModel):

@@ -317,9 +317,20 @@ def user_profile_update(*, user: User, display_name: str) -> User:
 
 @transaction.atomic
 def user_create(
-    *, email: str, password: str | None, email_verified: bool = False, is_staff: bool = False
+    *,
+    email: str,
+    password: str | None,
+    email_verified: bool = False,
+    is_staff: bool = False,
+    is_superuser: bool = False,
 ) -> User:
-    """Create a user outside the sign-up flow (staff tools, demo data); optionally pre-verified."""
-    user = (User.objects.create_superuser if is_staff else User.objects.create_user)(email, password)
+    """Create a user outside the sign-up flow (staff tools, demo data); optionally pre-verified.
+
+    Staff get into the admin and nothing more: what they may do there comes from permissions
+    (groups), so a superuser, who has every permission, is asked for separately."""
+    if is_superuser:
+        user = User.objects.create_superuser(email, password)
+    else:
+        user = User.objects.create_user(email, password, is_staff=is_staff)
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
     return user

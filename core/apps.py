@@ -19,6 +19,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from core import checks  # noqa: F401  (registers the deployment checks)
+
         connection_created.connect(_register_sqlite_functions, dispatch_uid="core.sqlite_functions")
         # Registers the checks that refuse development defaults in production.
-        from core import checks  # noqa: F401

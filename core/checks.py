@@ -296,3 +296,24 @@ def refuse_development_defaults(messages: Iterable[CheckMessage] | None = None) 
     if errors:
         lines = "\n".join(f"  {m.id}: {m.msg} {m.hint}" for m in errors)
         raise ImproperlyConfigured(f"Refusing to start on development defaults:\n{lines}")
+
+
+# Whatever the settings module: `check --deploy` also refuses rate limits counted per process.
+REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+
+
+@register(Tags.caches, Tags.security, deploy=True)
+def rate_limits_need_redis(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """API throttles and allauth's login limits count in the default cache. Anything but Redis
+    gives each web process its own count: N processes allow N times the limit."""
+    from django.conf import settings
+
+    if settings.CACHES["default"]["BACKEND"] == REDIS_CACHE:
+        return []
+    return [
+        Error(
+            "Rate limits (API throttles, login limits) need the default cache on Redis.",
+            hint="Set REDIS_URL so every web process shares one count.",
+            id="core.E001",
+        )
+    ]

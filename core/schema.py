@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.validators import ProhibitNullCharactersValidator
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
 from core.api import ErrorSerializer
@@ -59,3 +60,19 @@ class AutoSchema(SpectacularAutoSchema):
         if outer:
             name = outer.split(".")[-1].removesuffix("Api") + name
         return name
+
+
+class CredentialAttemptLimitScheme(OpenApiAuthenticationExtension):
+    """The rate-limit wrapper documents as the authentication it wraps (the API key's scheme)."""
+
+    target_class = "core.throttling.CredentialAttemptLimit"
+
+    def __init__(self, target: Any) -> None:
+        super().__init__(target)
+        inner = OpenApiAuthenticationExtension.get_match(target.inner)
+        assert inner is not None, "the wrapped authentication class needs its own schema extension"
+        self.inner = inner
+        self.name = inner.name
+
+    def get_security_definition(self, auto_schema: Any) -> Any:
+        return self.inner.get_security_definition(auto_schema)

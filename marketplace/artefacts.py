@@ -140,6 +140,65 @@ def artefact_display_name(name: str) -> str:
     return base[-MAX_NAME_LENGTH:] or "artefact"
 
 
+# Model formats a version's file may be in, by name suffix: ONNX, PyTorch (TorchScript or state
+# dict), safetensors, GGUF/GGML, TensorRT plans and engines, Keras/HDF5, TensorFlow (SavedModel or
+# frozen graph, usually zipped), TFLite, checkpoints, raw weights (.bin), NumPy archives, and a
+# Triton model repository packed as .zip or .tar(.gz). Anything else (a web page, a script, an
+# executable) is refused: buyers download these files, and a creator must not be able to hand them
+# something else under a model's name.
+ARTEFACT_SUFFIXES = (
+    ".onnx",
+    ".pt",
+    ".pth",
+    ".safetensors",
+    ".gguf",
+    ".ggml",
+    ".plan",
+    ".engine",
+    ".h5",
+    ".keras",
+    ".pb",
+    ".tflite",
+    ".ckpt",
+    ".bin",
+    ".npz",
+    ".zip",
+    ".tar",
+    ".tar.gz",
+    ".tgz",
+)
+# The start of a document a browser would render or run, whatever the file is called.
+_MARKUP_STARTS = (b"<!doctype", b"<html", b"<head", b"<body", b"<script", b"<svg", b"<?xml", b"<iframe")
+_SNIFF_BYTES = 1024
+
+
+def _size_text(size: int) -> str:
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= factor:
+            return f"{size / factor:g} {unit}"
+    return f"{size} bytes"
+
+
+def artefact_upload_problems(upload: File[Any]) -> list[str]:
+    """Why an uploaded file cannot be a model artefact (empty list: it can): larger than
+    settings.ARTEFACT_MAX_BYTES, a name without a model format's suffix, or content that is a web
+    page or markup whatever its name. Reads the first KiB only; no side effects."""
+    problems = []
+    limit = int(settings.ARTEFACT_MAX_BYTES)
+    if upload.size is not None and upload.size > limit:
+        problems.append(f"The file is larger than the {_size_text(limit)} limit for model files.")
+    name = artefact_display_name(upload.name or "").lower()
+    if not name.endswith(ARTEFACT_SUFFIXES):
+        problems.append("Upload a model file in a supported format: " + ", ".join(ARTEFACT_SUFFIXES) + ".")
+    _rewind(upload)
+    head = upload.read(_SNIFF_BYTES)
+    _rewind(upload)
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower() if isinstance(head, bytes) else b""
+    if text.startswith(_MARKUP_STARTS) or b"<script" in text:
+        problems.append("This file is a web page or markup (HTML, SVG, XML), not a model.")
+    return problems
+
+
 def encrypt_to_storage(*, source: File[Any], name: str, chunk_size: int = CHUNK_SIZE) -> EncryptedArtefact:
     """Encrypt `source` under a new file key and save it to the default storage as
     "artefacts/<uuid>.enc" (`name`, the uploaded file's name, is returned cleaned and never used in

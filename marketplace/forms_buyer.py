@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from marketplace.models import Plan, PlanKind
 from marketplace.services.pricing import AGR_BALANCE, BALANCE
@@ -22,8 +23,10 @@ BALANCE_LABELS = {
 TX_HASH_LENGTH = 66  # "0x" + 32 bytes of hex
 REASON_MAX = 200  # Dispute.reason
 EVIDENCE_MAX = 10_000
-# Evidence files are screenshots, logs, short documents.
-EVIDENCE_FILE_MAX_BYTES = 10 * 1024 * 1024
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024**2:g} MB"
 
 
 class CheckoutForm(forms.Form):
@@ -120,13 +123,21 @@ class DisputeForm(forms.Form):
     evidence_file = forms.FileField(
         label="Evidence file (optional)",
         required=False,
-        help_text="A screenshot, log or document, up to 10 MB.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "evidence_file"
+        ].help_text = (
+            f"A screenshot, log or document, up to {_megabytes(settings.DISPUTE_EVIDENCE_MAX_BYTES)}."
+        )
 
     def clean_evidence_file(self) -> Any:
         upload = self.cleaned_data.get("evidence_file")
-        if upload is not None and upload.size > EVIDENCE_FILE_MAX_BYTES:
-            raise forms.ValidationError("The file is larger than 10 MB.")
+        limit = settings.DISPUTE_EVIDENCE_MAX_BYTES
+        if upload is not None and upload.size > limit:
+            raise forms.ValidationError(f"The file is larger than {_megabytes(limit)}.")
         return upload
 
 

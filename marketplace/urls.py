@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marketplace.views import buyer, catalog, creator, dashboard, reviews
+from marketplace.views import buyer, catalog, creator, dashboard, evidence, reviews
 
 app_name = "marketplace"
 
@@ -12,4 +12,5 @@ urlpatterns = [
     *creator.urlpatterns,
     *dashboard.urlpatterns,
     *reviews.urlpatterns,
+    *evidence.urlpatterns,
 ]

@@ -33,7 +33,13 @@ from tokenomics.models import (
     Payout,
 )
 from tokenomics.money import format_amount
-from tokenomics.services.payouts import payout_approve, payout_cancel, payout_mark_failed, payout_mark_paid
+from tokenomics.services.payouts import (
+    SETTLE_PERMISSION,
+    payout_approve,
+    payout_cancel,
+    payout_mark_failed,
+    payout_mark_paid,
+)
 from tokenomics.templatetags.money import param_value, signed_money, unit_value
 
 GOVERNANCE_NOTE = (
@@ -277,6 +283,8 @@ def _payout_action(
             modeladmin.message_user(request, f"{payout.reference}: {exc.message}", messages.ERROR)
         else:
             done += 1
+            # The payout row keeps the last reviewer; the admin's history keeps every action.
+            modeladmin.log_change(request, payout, f"Payout {verb} by staff action.")
     if done:
         modeladmin.message_user(request, f"{done} payout(s) {verb}.", messages.SUCCESS)
 
@@ -299,10 +307,11 @@ class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Payout]):
         "formatted_net",
         "instant",
         "created_at",
+        "reviewed_by",
     )
     list_filter = ("status", "rail", "account_kind", "instant")
     search_fields = ("reference", "user__email", "to_address")
-    list_select_related = ("user",)
+    list_select_related = ("user", "reviewed_by")
     ordering = ("-created_at", "-id")
     fields = (
         "reference",
@@ -321,6 +330,7 @@ class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Payout]):
         "reversal_transaction",
         "failure_reason",
         "reviewed_by",
+        "reviewed_at",
         "created_at",
         "updated_at",
         "settled_at",
@@ -341,8 +351,9 @@ class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Payout]):
         return format_amount(amount=payout.net, asset=payout.asset)
 
     def has_settle_permission(self, request: HttpRequest) -> bool:
-        # The rows stay read-only; acting on a payout needs the model's change permission.
-        return request.user.has_perm("tokenomics.change_payout")
+        # The rows stay read-only; acting on a payout moves money, which needs its own permission.
+        user = request.user
+        return bool(user.is_active and user.is_staff and user.has_perm(SETTLE_PERMISSION))
 
     def _staff(self, request: HttpRequest) -> User:
         assert isinstance(request.user, User)

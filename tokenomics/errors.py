@@ -12,6 +12,14 @@ class TokenomicsError(ApplicationError):
     pass
 
 
+class PermissionDenied(TokenomicsError):
+    """Staff acting on money without the permission for it (e.g. tokenomics.settle_payout)."""
+
+    code = "permission_denied"
+    status_code = 403
+    default_message = "You do not have permission to do this."
+
+
 class InsufficientFunds(TokenomicsError):
     code = "insufficient_funds"
     status_code = 402
@@ -144,6 +152,15 @@ class ChainNotConfigured(TokenomicsError):
     code = "chain_not_configured"
     status_code = 503
     default_message = "Payments in AGR are not available right now."
+
+
+class ChainNodeUnavailable(TokenomicsError):
+    """The chain node could not be reached or answered with an error: nothing was decided, and the
+    same request may be repeated (a transfer is credited once however often it is verified)."""
+
+    code = "chain_unavailable"
+    status_code = 503
+    default_message = "The chain node could not be reached. Try again in a moment."
 
 
 class ChainAddressInvalid(TokenomicsError):

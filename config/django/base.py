@@ -107,6 +107,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
+    # Outside everything that can answer an error, so /api/ errors are JSON in every mode.
+    "core.middleware.ApiErrorEnvelopeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -192,6 +195,7 @@ from config.settings.cache import *  # noqa: E402,F403
 from config.settings.celery import *  # noqa: E402,F403
 from config.settings.chain import *  # noqa: E402,F403
 from config.settings.drf import *  # noqa: E402,F403
+from config.settings.security import *  # noqa: E402,F403
 from config.settings.stripe import *  # noqa: E402,F403
 
 # Serve static files straight from the app folders when there is no collectstatic output

@@ -19,3 +19,6 @@ if "KEY_PREFIX" in CACHES["default"]:
     CACHES["default"]["KEY_PREFIX"] = "agora-test"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The suite makes many API calls from one address within a minute; the rate-limit tests set the
+# production limits themselves (config.settings.security).
+API_RATE_LIMITS = {"user": "100000/minute", "ip": "100000/minute", "auth_failure": "100000/minute"}

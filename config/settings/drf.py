@@ -6,8 +6,10 @@ from __future__ import annotations
 REST_FRAMEWORK = {
     # The API-key class comes first so an unauthenticated call is answered 401 with a
     # `WWW-Authenticate: Bearer` challenge rather than 403.
+    # CredentialAttemptLimit wraps API_KEY_AUTHENTICATION_CLASS: a presented key costs an attempt
+    # from the client address's budget before it is checked (core.throttling).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.ApiKeyAuthentication",
+        "core.throttling.CredentialAttemptLimit",
         "accounts.authentication.SessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -17,6 +19,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Limits in settings.API_RATE_LIMITS, counted atomically in the shared cache (Redis).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.throttling.ApiIpRateThrottle",
+        "core.throttling.ApiUserRateThrottle",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
@@ -24,6 +31,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+
+API_KEY_AUTHENTICATION_CLASS = "accounts.authentication.ApiKeyAuthentication"
 
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html
 SPECTACULAR_SETTINGS = {

@@ -81,6 +81,9 @@ def _apply(
             admin_view.message_user(request, f"{listing.title}: {exc.message}", messages.ERROR)
         else:
             done += 1
+            # Who moderated, when and why: the listing's admin history.
+            reason = request.POST.get("reason", "").strip()
+            admin_view.log_change(request, listing, f"{verb}{f': {reason}' if reason else ''}.")
     if done:
         admin_view.message_user(
             request, f"{verb} {done} listing{'s' if done != 1 else ''}.", messages.SUCCESS
@@ -148,7 +151,7 @@ class ListingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Listing]):
 
     def has_moderate_permission(self, request: HttpRequest) -> bool:
         user = request.user
-        return bool(user.is_active and user.is_staff and user.has_perm("marketplace.change_listing"))
+        return bool(user.is_active and user.is_staff and user.has_perm("marketplace.moderate_listing"))
 
     @admin.display(description="Cheapest plan")
     def min_price(self, listing: Listing) -> str:

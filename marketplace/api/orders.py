@@ -32,12 +32,12 @@ from tokenomics.api.credits import (
     AgrInstructionsSerializer,
     CardInstructionsSerializer,
     agr_instructions,
+    agr_payment_verify_api,
     card_instructions,
 )
 from tokenomics.api.views import MoneySerializer
 from tokenomics.models import Rail
 from tokenomics.money import money_json
-from tokenomics.services.chain_rail import agr_payment_verify
 
 
 class OrderOutputSerializer(serializers.Serializer[Any]):
@@ -234,7 +234,7 @@ class OrderAgrPaymentApi(APIView):
         data.is_valid(raise_exception=True)
         if order.payment_id is None or order.rail != Rail.AGR:
             raise InvalidState("This order is not paid in AGR.")
-        agr_payment_verify(payment_id=order.payment_id, tx_hash=data.validated_data["tx_hash"])
+        agr_payment_verify_api(payment_id=order.payment_id, tx_hash=data.validated_data["tx_hash"])
         order = order_get_for_buyer(buyer=buyer, order_id=order_id)
         return Response(OrderOutputSerializer(order_data(order)).data)
 

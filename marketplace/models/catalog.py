@@ -139,6 +139,10 @@ class Listing(BaseModel):
     Status: ClassVar[type[ListingStatus]] = ListingStatus
 
     class Meta:
+        # Staff act on listings only through the admin's moderation actions, each needing this.
+        permissions: ClassVar = [
+            ("moderate_listing", "Can suspend, take down, restore and set the quality tier of listings"),
+        ]
         indexes: ClassVar = [
             models.Index(fields=["status", "-published_at"], name="listing_newest"),
             models.Index(fields=["status", "-rating_average"], name="listing_rating"),

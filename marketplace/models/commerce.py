@@ -201,5 +201,9 @@ class Dispute(BaseModel):
 
     Status: ClassVar[type[DisputeStatus]] = DisputeStatus
 
+    class Meta:
+        # Resolving moves escrow money (or claws it back from the creator): never `is_staff` alone.
+        permissions: ClassVar = [("resolve_dispute", "Can resolve disputes (refunds or releases the money)")]
+
     def __str__(self) -> str:
         return f"dispute on order {self.order_id} ({self.status})"

@@ -129,3 +129,21 @@ def subscriptions_past_due(*, buyer: User) -> list[Subscription]:
     references = set(declined.values_list("reference", flat=True))
     subs = Subscription.objects.filter(buyer=buyer, status="active").select_related("listing", "plan")
     return [sub for sub in subs if subscription_billing_reference(sub.pk) in references]
+
+
+def dispute_get_for_party(*, user: User, dispute_id: int) -> Dispute:
+    """A dispute as its buyer, the creator of the disputed listing, or staff allowed to see
+    disputes (marketplace.view_dispute or resolve_dispute) may read it; NotFound for anyone else,
+    so that its existence is not revealed either."""
+    dispute = Dispute.objects.select_related("order__listing").filter(pk=dispute_id).first()
+    if dispute is None or not (
+        dispute.buyer_id == user.pk
+        or dispute.order.listing.creator_id == user.pk
+        or (
+            user.is_active
+            and user.is_staff
+            and (user.has_perm("marketplace.view_dispute") or user.has_perm("marketplace.resolve_dispute"))
+        )
+    ):
+        raise NotFound("No such dispute.")
+    return dispute

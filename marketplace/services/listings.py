@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from marketplace.artefacts import artefact_delete, encrypt_to_storage
+from marketplace.artefacts import artefact_delete, artefact_upload_problems, encrypt_to_storage
 from marketplace.errors import InvalidState, PermissionDenied, ValidationFailed
 from marketplace.markdown import render_model_card
 from marketplace.models import (
@@ -815,6 +815,8 @@ def version_upload(
         errors.setdefault("file", []).append("Upload the model file, give a Triton model name, or both.")
     if file is not None and not file.size:
         errors.setdefault("file", []).append("The file is empty.")
+    elif file is not None and (problems := artefact_upload_problems(file)):
+        errors.setdefault("file", []).extend(problems)
     _fail(errors, "The version has fields that are not valid.")
     assert numbers is not None
 

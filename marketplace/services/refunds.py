@@ -179,15 +179,20 @@ def order_dispute_open(
         return dispute
 
 
+RESOLVE_DISPUTE_PERMISSION = "marketplace.resolve_dispute"
+
+
 def dispute_resolve(
     *, staff_user: User, dispute_id: int, outcome: str, refund_amount: int | None = None, note: str = ""
 ) -> Dispute:
     """Staff resolve a dispute: "released" (the creator keeps it), "partial_refund" of
     `refund_amount`, or "refunded" in full. Money still held comes out of escrow; money already
     released is clawed back from the creator's payable balance. The refund then goes out through
-    the rail. Raises PermissionDenied, NotFound, InvalidState, ValidationFailed, InsufficientFunds."""
-    if not staff_user.is_staff:
-        raise PermissionDenied("Only staff resolve disputes.")
+    the rail. Raises PermissionDenied (no marketplace.resolve_dispute), NotFound, InvalidState,
+    ValidationFailed, InsufficientFunds. The resolving staff member and the time are recorded."""
+    # Being staff only opens the admin; moving the escrow needs the explicit permission.
+    if not (staff_user.is_active and staff_user.has_perm(RESOLVE_DISPUTE_PERMISSION)):
+        raise PermissionDenied(f"Resolving a dispute needs the {RESOLVE_DISPUTE_PERMISSION} permission.")
     if outcome not in (DisputeStatus.RELEASED, DisputeStatus.PARTIAL_REFUND, DisputeStatus.REFUNDED):
         raise ValidationFailed("Choose released, partial_refund or refunded.", detail={"outcome": [outcome]})
     now = timezone.now()

@@ -22,3 +22,16 @@ class UserFactory(DjangoModelFactory[User]):
     def verified_email(obj: User, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
             EmailAddress.objects.create(user=obj, email=obj.email, primary=True, verified=True)
+
+
+def staff_with(*permissions: str, **fields: object) -> User:
+    """A staff member (not a superuser) granted exactly `permissions` ("app_label.codename")."""
+    from django.contrib.auth.models import Permission
+
+    staff = UserFactory(is_staff=True, **fields)
+    for name in permissions:
+        app_label, codename = name.split(".", 1)
+        staff.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return User.objects.get(pk=staff.pk)  # a fresh instance: permissions are cached per object

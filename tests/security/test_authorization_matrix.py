@@ -642,11 +642,6 @@ def _request_for(user: User) -> Any:
     return request
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13 item 3 (wt-platform): the dispute resolve view checks only is_staff; "
-    "remove this mark when that fix is merged",
-)
 def test_admin_dispute_resolve_needs_a_permission(localstripe: LocalStripe) -> None:  # noqa: F811
     world = _world(localstripe)
     from marketplace.models import Dispute

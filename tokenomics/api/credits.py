@@ -15,10 +15,17 @@ from accounts.http import authenticated_user
 from core.api import POSITIVE_WHOLE_NUMBER, ErrorSerializer
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from tokenomics.api.views import MoneySerializer
+from tokenomics.chain_client import ChainError
+from tokenomics.errors import ChainNodeUnavailable
 from tokenomics.models import Payment, Rail
 from tokenomics.money import money_json
 from tokenomics.selectors.payments import payment_get_for_user
-from tokenomics.services.chain_rail import agr_payment_instructions, agr_payment_start, agr_payment_verify
+from tokenomics.services.chain_rail import (
+    AgrVerification,
+    agr_payment_instructions,
+    agr_payment_start,
+    agr_payment_verify,
+)
 from tokenomics.services.payments import CREDIT_TOP_UP
 from tokenomics.services.stripe_rail import card_payment_start
 
@@ -173,5 +180,14 @@ class CreditAgrPaymentApi(APIView):
         payment = payment_get_for_user(user=authenticated_user(request), payment_id=payment_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = agr_payment_verify(payment_id=payment.pk, tx_hash=data.validated_data["tx_hash"])
+        result = agr_payment_verify_api(payment_id=payment.pk, tx_hash=data.validated_data["tx_hash"])
         return Response(CreditOutputSerializer(_credit_data(result.payment)).data)
+
+
+def agr_payment_verify_api(*, payment_id: int, tx_hash: str) -> AgrVerification:
+    """agr_payment_verify for the API: a chain node that is down is `503 chain_unavailable`, as
+    the order page says, not an unhandled ChainError (500)."""
+    try:
+        return agr_payment_verify(payment_id=payment_id, tx_hash=tx_hash)
+    except ChainError as exc:
+        raise ChainNodeUnavailable() from exc

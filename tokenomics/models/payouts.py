@@ -110,11 +110,15 @@ class Payout(BaseModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     settled_at = models.DateTimeField(null=True, blank=True)  # when it became paid, failed or canceled
+    # When `reviewed_by` last acted on it (approved, canceled, marked paid or failed).
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     Status: ClassVar[type[PayoutStatus]] = PayoutStatus
 
     class Meta:
         ordering = ("-created_at", "-id")
+        # Approving, canceling and settling move payable money: an explicit grant, never is_staff.
+        permissions: ClassVar = [("settle_payout", "Can approve, cancel and settle payouts")]
         constraints: ClassVar = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
             models.CheckConstraint(condition=Q(fee__gte=0), name="payout_fee_not_negative"),

@@ -54,6 +54,7 @@ from tokenomics.errors import (
     PayoutDestinationCoolingDown,
     PayoutDestinationNotAllowed,
     PayoutNotFound,
+    PermissionDenied,
 )
 from tokenomics.models import Asset, LedgerAccount, LedgerTransaction, Payout, Rail
 from tokenomics.models.ledger import AccountKind, TransactionKind
@@ -243,24 +244,44 @@ def _reverse(payout: Payout, *, memo: str) -> None:
     ).transaction
 
 
+SETTLE_PERMISSION = "tokenomics.settle_payout"
+
+
+def _staff_check(staff: User | None) -> None:
+    # Staff status only opens the admin; moving payable money needs the explicit permission.
+    if staff is not None and not (staff.is_active and staff.has_perm(SETTLE_PERMISSION)):
+        raise PermissionDenied(f"Acting on payouts needs the {SETTLE_PERMISSION} permission.")
+
+
+def _reviewed(payout: Payout, staff: User | None) -> None:
+    """Record which staff member acted, and when (shown in the admin)."""
+    if staff is not None:
+        payout.reviewed_by = staff
+        payout.reviewed_at = timezone.now()
+
+
 def payout_approve(*, payout_id: int, staff: User) -> Payout:
     """Staff release a payout held for review (above the KYC threshold) to its rail: PROCESSING,
-    and for AGR the transfer is queued after commit. Raises PayoutNotFound, InvalidState (not
-    waiting for review, which a repeat is not)."""
+    and for AGR the transfer is queued after commit. Raises PermissionDenied (no
+    tokenomics.settle_payout), PayoutNotFound, InvalidState (not waiting for review, which a
+    repeat is not)."""
+    _staff_check(staff)
     with transaction.atomic(durable=True):
         payout = _locked(payout_id)
         if payout.status != PayoutStatus.NEEDS_REVIEW:
             raise InvalidState("This payout is not waiting for review.", detail={"status": payout.status})
-        payout.reviewed_by = staff
+        _reviewed(payout, staff)
         _hand_to_rail(payout)
-        payout.save(update_fields=["reviewed_by", "chain_payout", "status", "updated_at"])
+        payout.save(update_fields=["reviewed_by", "reviewed_at", "chain_payout", "status", "updated_at"])
     return payout
 
 
 def payout_cancel(*, payout_id: int, user: User | None = None, staff: User | None = None) -> Payout:
     """Cancel a payout not yet handed to a rail (requested, or waiting for review) and return the
     whole amount, fee included, to the payable (one reversal). `user`: only their own payout.
-    Repeating it changes nothing. Raises PayoutNotFound, InvalidState (already processing or done)."""
+    Repeating it changes nothing. Raises PermissionDenied (`staff` without
+    tokenomics.settle_payout), PayoutNotFound, InvalidState (already processing or done)."""
+    _staff_check(staff)
     with transaction.atomic(durable=True):
         payout = _locked(payout_id)
         if user is not None and payout.user_id != user.pk:
@@ -274,16 +295,23 @@ def payout_cancel(*, payout_id: int, user: User | None = None, staff: User | Non
         _reverse(payout, memo=f"Payout {payout.reference} canceled")
         payout.status = PayoutStatus.CANCELED
         payout.settled_at = timezone.now()
-        if staff is not None:
-            payout.reviewed_by = staff
+        _reviewed(payout, staff)
         payout.save(
-            update_fields=["status", "settled_at", "reversal_transaction", "reviewed_by", "updated_at"]
+            update_fields=[
+                "status",
+                "settled_at",
+                "reversal_transaction",
+                "reviewed_by",
+                "reviewed_at",
+                "updated_at",
+            ]
         )
     return payout
 
 
 def _card_payout_settle(*, payout_id: int, staff: User | None, paid: bool, reason: str) -> Payout:
     target = PayoutStatus.PAID if paid else PayoutStatus.FAILED
+    _staff_check(staff)
     with transaction.atomic(durable=True):
         payout = _locked(payout_id)
         if payout.status == target:
@@ -300,8 +328,7 @@ def _card_payout_settle(*, payout_id: int, staff: User | None, paid: bool, reaso
             payout.failure_reason = reason[:255]
         payout.status = target
         payout.settled_at = timezone.now()
-        if staff is not None:
-            payout.reviewed_by = staff
+        _reviewed(payout, staff)
         payout.save(
             update_fields=[
                 "status",
@@ -309,6 +336,7 @@ def _card_payout_settle(*, payout_id: int, staff: User | None, paid: bool, reaso
                 "failure_reason",
                 "reversal_transaction",
                 "reviewed_by",
+                "reviewed_at",
                 "updated_at",
             ]
         )

@@ -27,7 +27,12 @@ class Command(BaseCommand):
             if User.objects.filter(email=email).exists():
                 continue
             user = services.user_create(
-                email=email, password=DEMO_PASSWORD, email_verified=True, is_staff=is_staff
+                email=email,
+                password=DEMO_PASSWORD,
+                email_verified=True,
+                is_staff=is_staff,
+                # The demo's one admin may do everything there, so the admin can be shown in full.
+                is_superuser=is_staff,
             )
             services.user_profile_update(user=user, display_name=display_name)
             self.stdout.write(f"  created {email}")

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from marketplace.models import Collection, FeaturedPlacement, Listing, ListingStatus, PlanKind
 from marketplace.services import listings as svc
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import UserFactory, staff_with
 from tests.marketplace.factories import CategoryFactory, ListingFactory, PlanFactory, VersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -245,3 +245,16 @@ def test_category_tree_is_editable(admin_client):
         },
     )
     assert response.status_code == 302
+
+
+def test_moderating_needs_moderate_listing_and_is_recorded_with_who(client, listing):
+    editor = staff_with("marketplace.view_listing", "marketplace.change_listing")
+    client.force_login(editor)
+    assert 'value="suspend"' not in client.get(CHANGELIST).content.decode()
+    moderator = staff_with("marketplace.view_listing", "marketplace.moderate_listing")
+    client.force_login(moderator)
+    assert "Suspended 1 listing." in _messages(_act(client, "suspend", [listing], reason="Malware report"))
+    assert Listing.objects.get(pk=listing.pk).status == ListingStatus.SUSPENDED
+    history = client.get(f"{CHANGELIST}{listing.pk}/history/").content.decode()
+    assert "Suspended: Malware report." in history
+    assert moderator.email in history

@@ -430,3 +430,25 @@ def test_schema_documents_the_creator_operations(api_client):
     } <= operations
     upload = schema["paths"]["/api/v1/listings/{slug}/versions"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]
+
+
+def test_upload_refuses_web_pages_and_unknown_formats_and_files_over_the_limit(api, draft, settings):
+    cases = [
+        SimpleUploadedFile("model.html", b"<!DOCTYPE html><html><body>hi</body></html>"),
+        SimpleUploadedFile("app.js", b"fetch('/api/v1/me')"),
+        # A model's name does not make a web page a model.
+        SimpleUploadedFile("model.onnx", b"\n  <html><script>alert(1)</script></html>"),
+        SimpleUploadedFile("drawing.bin", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>"),
+    ]
+    for upload in cases:
+        error = _error(_upload(api, draft.slug, artefact=upload), 400, "validation_error")
+        assert set(error["detail"]) == {"artefact"}, upload.name
+    settings.ARTEFACT_MAX_BYTES = 1024
+    error = _error(
+        _upload(api, draft.slug, artefact=SimpleUploadedFile("big.onnx", b"\x08" * 1025)),
+        400,
+        "validation_error",
+    )
+    assert error["detail"]["artefact"] == ["The file is larger than the 1 KiB limit for model files."]
+    assert not ListingVersion.objects.exists()
+    assert _upload(api, draft.slug, artefact=SimpleUploadedFile("ok.onnx", b"\x08" * 1024)).status_code == 201

@@ -54,3 +54,20 @@ def test_an_agr_purchase_then_a_refund_back_on_chain(api_client, user, chain: Ch
     after = chain.client.erc20_balance(token=chain.token, address=address_of(key))
     assert after - balance_before == agr(4165) // 10
     assert next(b for b in user_balances(user=user) if b.asset == "AGR").wallet == 0
+
+
+def test_verifying_while_the_chain_node_is_down_is_503_chain_unavailable(
+    api_client, user, chain: Chain, settings
+) -> None:
+    api_key = account_services.api_key_create(user=user, name="t", scopes=["read", "write"])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.secret}")
+    plan = on_sale(price_cents=4_900)
+    order = api_client.post("/api/v1/orders", {"plan": plan.pk, "rail": "agr"}, format="json").json()
+    settings.WEB3_PROVIDER_URL = "http://127.0.0.1:9"  # discard port: connection refused
+    settings.WEB3_RPC_TIMEOUT_SECONDS = 2
+    response = api_client.post(
+        f"/api/v1/orders/{order['id']}/agr-payment", {"tx_hash": "0x" + "ab" * 32}, format="json"
+    )
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "chain_unavailable"
+    assert Order.objects.get(pk=order["id"]).status == OrderStatus.AWAITING_PAYMENT

@@ -17,7 +17,7 @@ from marketplace.services.licenses import license_download
 from marketplace.services.orders import order_create, orders_release_due
 from marketplace.services.refunds import dispute_resolve, order_dispute_open, order_refund
 from marketplace.services.subscriptions import subscription_cancel, subscriptions_renew_due
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import UserFactory, staff_with
 from tests.marketplace.commerce import card_order, credit_arrival, on_sale
 from tests.tokenomics.factories import funded_wallet
 from tests.tokenomics.stripe.conftest import LocalStripe
@@ -121,7 +121,9 @@ def test_a_dispute_holds_the_money_until_staff_resolve_it(user, localstripe: Loc
         assert orders_release_due() == 0  # held past the window while disputed
     with pytest.raises(PermissionDenied):
         dispute_resolve(staff_user=user, dispute_id=dispute.pk, outcome="refunded")
-    staff = UserFactory(is_staff=True)
+    with pytest.raises(PermissionDenied):  # staff status alone opens the admin, nothing more
+        dispute_resolve(staff_user=UserFactory(is_staff=True), dispute_id=dispute.pk, outcome="refunded")
+    staff = staff_with("marketplace.resolve_dispute")
     with pytest.raises(ValidationFailed):
         dispute_resolve(
             staff_user=staff, dispute_id=dispute.pk, outcome="partial_refund", refund_amount=4_900
@@ -153,7 +155,7 @@ def test_an_upheld_dispute_after_release_is_clawed_back_from_the_creator(
     license_download(buyer=user, license_id=order.license.pk)  # released to the creator
     assert balance(plan.listing.creator, "creator_payable") == 3_920
     dispute = order_dispute_open(buyer=user, order_id=order.pk, reason="Not as described", evidence="Screens")
-    staff = UserFactory(is_staff=True)
+    staff = staff_with("marketplace.resolve_dispute")
     dispute_resolve(staff_user=staff, dispute_id=dispute.pk, outcome="partial_refund", refund_amount=2_000)
     order.refresh_from_db()
     assert (order.status, order.refunded_amount) == (OrderStatus.RELEASED, 2_000)

@@ -414,6 +414,18 @@ def test_dispute_with_evidence_and_a_file(client, buyer, localstripe):  # noqa: 
     assert_ledger_balances()
 
 
+def test_evidence_over_the_size_limit_is_refused_next_to_the_field(client, buyer, localstripe, settings):  # noqa: F811
+    settings.DISPUTE_EVIDENCE_MAX_BYTES = 1024**2
+    order = credit_arrival(card_order(buyer, one_time_plan()))
+    upload = SimpleUploadedFile("log.txt", b"x" * (1024**2 + 1), content_type="text/plain")
+    response = client.post(
+        order_url(order, "dispute/"), {"reason": "Broken", "evidence": "Zeros.", "evidence_file": upload}
+    )
+    assert response.status_code == 400
+    assert "The file is larger than 1 MB." in page(response)
+    assert not Dispute.objects.exists()
+
+
 def test_an_unpaid_order_cannot_be_disputed(client, buyer, localstripe):  # noqa: F811
     order = card_order(buyer, one_time_plan())
     assert "Open a dispute" not in page(client.get(order_url(order)))

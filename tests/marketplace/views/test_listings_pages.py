@@ -300,6 +300,29 @@ def test_upload_version_encrypts_and_lists_it(signed_in, draft, media_root):
     assert version.artefact.name not in page
 
 
+def test_a_web_page_is_refused_as_a_model_file_next_to_the_field(signed_in, draft, settings):
+    page = b"<!DOCTYPE html><html><body>" + b"x" * 2048 + b"</body></html>"
+    response = signed_in.post(
+        f"/creator/listings/{draft.slug}/versions/",
+        {"version": "1.0.0", "artefact": SimpleUploadedFile("weights.html", page), "triton_model_name": ""},
+    )
+    assert response.status_code == 400
+    errors = field_errors(response.content.decode(), "artefact")
+    assert "Upload a model file in a supported format" in errors
+    assert "This file is a web page or markup" in errors
+    settings.ARTEFACT_MAX_BYTES = 1024
+    response = signed_in.post(
+        f"/creator/listings/{draft.slug}/versions/",
+        {
+            "version": "1.0.0",
+            "artefact": SimpleUploadedFile("m.onnx", b"\x08" * 2048),
+            "triton_model_name": "",
+        },
+    )
+    assert "larger than the 1 KiB limit" in field_errors(response.content.decode(), "artefact")
+    assert not ListingVersion.objects.exists()
+
+
 def test_upload_errors_are_next_to_their_fields(signed_in, draft):
     signed_in.post(
         f"/creator/listings/{draft.slug}/versions/",

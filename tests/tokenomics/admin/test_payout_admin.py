@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission
 
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import UserFactory, staff_with
 from tests.tokenomics.payout_factories import balance_of, funded_payable
 from tokenomics.models import Payout
 from tokenomics.models.ledger import AccountKind
@@ -67,3 +67,25 @@ def test_view_only_staff_see_payouts_but_cannot_act(client, user) -> None:
     assert Payout.objects.get(pk=held.pk).status == "needs_review"
     assert client.get(f"{URL}{held.pk}/change/").status_code == 200
     assert client.get(f"{URL}add/").status_code == 403
+
+
+def test_acting_needs_settle_payout_not_just_staff_or_change(client, user) -> None:
+    funded_payable(user=user, amount=100_000)
+    held = payout_request(user=user, asset="USD", amount=70_000)
+    for perms in (("tokenomics.view_payout",), ("tokenomics.view_payout", "tokenomics.change_payout")):
+        client.force_login(staff_with(*perms))
+        assert 'value="approve"' not in client.get(URL).content.decode()
+        _act(client, "approve", held)
+        assert Payout.objects.get(pk=held.pk).status == "needs_review"
+    settler = staff_with("tokenomics.view_payout", "tokenomics.settle_payout")
+    client.force_login(settler)
+    assert 'value="approve"' in client.get(URL).content.decode()
+    assert "1 payout(s) approved." in _act(client, "approve", held).content.decode()
+    approved = Payout.objects.get(pk=held.pk)
+    assert (approved.status, approved.reviewed_by) == ("processing", settler)
+    assert approved.reviewed_at is not None
+    # Who did it, and when, is on the payout's page and in its admin history.
+    page = client.get(f"{URL}{held.pk}/change/").content.decode()
+    assert settler.email in page
+    history = client.get(f"{URL}{held.pk}/history/").content.decode()
+    assert "Payout approved by staff action." in history

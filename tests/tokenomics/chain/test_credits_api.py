@@ -64,3 +64,15 @@ def test_a_malformed_hash_is_a_validation_error(api_client, user, chain: Chain) 
     )
     assert response.status_code == 400
     assert "tx_hash" in response.json()["error"]["detail"]
+
+
+def test_a_chain_node_that_is_down_is_503_chain_unavailable(api_client, user, chain: Chain, settings) -> None:
+    _bearer(api_client, user)
+    created = api_client.post("/api/v1/credits", {"rail": "agr", "amount": "5"}, format="json").json()
+    settings.WEB3_PROVIDER_URL = "http://127.0.0.1:9"  # discard port: connection refused
+    settings.WEB3_RPC_TIMEOUT_SECONDS = 2
+    response = api_client.post(
+        f"/api/v1/credits/{created['id']}/agr-payment", {"tx_hash": "0x" + "ab" * 32}, format="json"
+    )
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "chain_unavailable"

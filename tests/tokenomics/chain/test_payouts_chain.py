@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import UserFactory, staff_with
 from tests.tokenomics.chain.conftest import Chain
 from tests.tokenomics.payout_factories import balance_of, funded_payable, payout_wallet
 from tokenomics.chain_client import address_of
@@ -91,7 +91,7 @@ def test_a_reverted_transfer_fails_the_payout_and_returns_everything(chain: Chai
     payout = payout_request(user=whale, asset="AGR", amount=amount, to_address=recipient)
     assert payout.status == Payout.Status.NEEDS_REVIEW
     assert chain_payouts_process().signed == 0  # nothing to send before review
-    payout_approve(payout_id=payout.pk, staff=UserFactory(is_staff=True))
+    payout_approve(payout_id=payout.pk, staff=staff_with("tokenomics.settle_payout"))
     assert balance_of(None, AccountKind.PLATFORM_REVENUE, "AGR") == revenue_before + payout.fee
 
     assert chain_payouts_process().failed == 1

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Wallet
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import UserFactory, staff_with
 from tests.tokenomics.payout_factories import balance_of, funded_payable, parameter_override, payout_wallet
 from tokenomics.chain_client import checksum
 from tokenomics.errors import (
@@ -28,6 +28,7 @@ from tokenomics.errors import (
     PayoutDestinationCoolingDown,
     PayoutDestinationNotAllowed,
     PayoutNotFound,
+    PermissionDenied,
 )
 from tokenomics.models import LedgerTransaction, Payout
 from tokenomics.models.ledger import AccountKind, TransactionKind
@@ -61,7 +62,7 @@ def creator():
 
 @pytest.fixture
 def staff():
-    return UserFactory(is_staff=True)
+    return staff_with("tokenomics.settle_payout")
 
 
 def _legs(payout: Payout) -> dict[tuple[str, int | None], int]:
@@ -252,9 +253,14 @@ def test_above_the_kyc_threshold_waits_for_review_with_the_money_held(creator, s
     big = payout_request(user=creator, asset="USD", amount=60_001)
     assert big.status == Status.NEEDS_REVIEW
     assert balance_of(creator, CREATOR) == 100_000 - 60_000
+    for unpermitted in (UserFactory(is_staff=True), staff_with("tokenomics.change_payout")):
+        with pytest.raises(PermissionDenied):  # staff status is not a permission to move money
+            payout_approve(payout_id=big.pk, staff=unpermitted)
+    assert Payout.objects.get(pk=big.pk).status == Status.NEEDS_REVIEW
     approved = payout_approve(payout_id=big.pk, staff=staff)
     assert approved.status == Status.PROCESSING
     assert approved.reviewed_by == staff
+    assert approved.reviewed_at is not None
     with pytest.raises(InvalidState):
         payout_approve(payout_id=big.pk, staff=staff)
 

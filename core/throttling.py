@@ -1,0 +1,209 @@
+"""Rate limits for the API: an atomic counter in the shared cache, and the DRF classes that use it.
+
+One limiter, `rate_limit_hit`, counts hits of a key in a window that starts at the key's first hit.
+On Redis the count and the expiry are one Lua script, so concurrent requests from every web
+process see one counter and none of them can slip past the limit between a read and a write (the
+race in DRF's own SimpleRateThrottle, which reads a history, decides, then writes it back). On the
+in-memory cache of local runs, `add` + `incr` are atomic within the one process that cache serves.
+
+Used three ways (limits in settings.API_RATE_LIMITS):
+- `ApiUserRateThrottle`: per API key, or per user for a session; after authentication.
+- `ApiIpRateThrottle`: per client address (see `client_ip`), every request.
+- `CredentialAttemptLimit`: wraps the API-key authentication so that each presented key costs an
+  attempt from the client address *before* it is checked, refunded when it turns out valid.
+  Throttle classes run only after authentication succeeded, so without this a stream of guessed
+  keys (each a 401) would never be limited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.http import HttpRequest
+from django.utils.module_loading import import_string
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+# KEYS[1] the counter, ARGV[1] the window in seconds. Returns {count after this hit, ttl}.
+_HIT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {count, ttl}
+"""
+_REFUND_SCRIPT = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0"
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int  # hits allowed per window
+    window: int  # seconds
+
+
+def rate_parse(text: str) -> Rate:
+    """ "10/minute" -> Rate(10, 60). Raises ValueError on anything else."""
+    count, _, period = text.partition("/")
+    if period not in _PERIODS or not count.isdigit() or int(count) < 1:
+        raise ValueError(f"A rate is '<count>/<second|minute|hour|day>', not {text!r}.")
+    return Rate(limit=int(count), window=_PERIODS[period])
+
+
+@dataclass(frozen=True)
+class Hit:
+    allowed: bool
+    count: int  # hits in the current window, this one included
+    retry_after: int  # seconds until the window ends
+    key: str  # the cache key before the cache's prefix (for a refund)
+
+
+def _redis_client(cache: RedisCache, cache_key: str) -> Any:
+    return cache._cache.get_client(cache_key, write=True)
+
+
+def rate_limit_hit(*, key: str, rate: Rate) -> Hit:
+    """Count one hit of `key` and say whether it is within `rate`. Atomic on Redis; a hit over the
+    limit still counts (an attacker who keeps trying keeps the window full)."""
+    cache_key = f"ratelimit:{key}"
+    cache = caches["default"]  # the backend itself: `django.core.cache.cache` is a proxy
+    if isinstance(cache, RedisCache):
+        full_key = cache.make_and_validate_key(cache_key)
+        count, ttl = _redis_client(cache, full_key).eval(_HIT_SCRIPT, 1, full_key, rate.window)
+        count, retry_after = int(count), max(int(ttl), 1)
+    else:
+        # LocMemCache: `add` is a no-op when the key exists, `incr` holds the cache's lock.
+        cache.add(cache_key, 0, timeout=rate.window)
+        try:
+            count = cache.incr(cache_key)
+        except ValueError:  # expired between add and incr
+            cache.add(cache_key, 1, timeout=rate.window)
+            count = 1
+        retry_after = rate.window
+    return Hit(allowed=count <= rate.limit, count=count, retry_after=retry_after, key=cache_key)
+
+
+def rate_limit_refund(hit: Hit) -> None:
+    """Give back one hit that turned out not to count (a valid key after all)."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        full_key = cache.make_and_validate_key(hit.key)
+        # Only while the window lives: a DECR on a missing key would create it at -1, forever.
+        _redis_client(cache, full_key).eval(_REFUND_SCRIPT, 1, full_key)
+        return
+    with contextlib.suppress(ValueError):  # the window ended meanwhile: nothing to give back
+        cache.decr(hit.key)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT = N proxies that each append
+    to X-Forwarded-For, the N-th entry from the right (the address the outermost proxy saw).
+    Entries left of it are whatever the client sent and are never believed."""
+    remote = str(request.META.get("REMOTE_ADDR") or "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= proxies:
+            candidate = forwarded[-proxies]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                pass  # a proxy we trust would not write garbage; fall back to the peer
+    return remote or "unknown"
+
+
+def client_bucket(request: HttpRequest) -> str:
+    """The client address as rate limits count it: IPv4 as is, IPv6 by its /64 network, since
+    one subscriber is routinely handed a whole /64 (allauth's limits count the same way)."""
+    address = client_ip(request)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False).network_address) + "/64"
+    return address
+
+
+class _CacheRateThrottle(BaseThrottle):
+    """A DRF throttle over `rate_limit_hit`; subclasses name the scope and the identity."""
+
+    scope = ""
+
+    def __init__(self) -> None:
+        self.rate = rate_parse(settings.API_RATE_LIMITS[self.scope])
+        self.hit: Hit | None = None
+
+    def ident(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        ident = self.ident(request)
+        if ident is None:
+            return True
+        self.hit = rate_limit_hit(key=f"{self.scope}:{ident}", rate=self.rate)
+        return self.hit.allowed
+
+    def wait(self) -> float | None:
+        return float(self.hit.retry_after) if self.hit is not None else None
+
+
+class ApiUserRateThrottle(_CacheRateThrottle):
+    """Per API key (each key its own budget), or per user for session requests."""
+
+    scope = "user"
+
+    def ident(self, request: Request) -> str | None:
+        key_id = getattr(request.auth, "key_id", None)
+        if key_id is not None:
+            return f"key:{key_id}"
+        if request.user and request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+        return None
+
+
+class ApiIpRateThrottle(_CacheRateThrottle):
+    """Per client address, signed in or not."""
+
+    scope = "ip"
+
+    def ident(self, request: Request) -> str | None:
+        return client_bucket(request)
+
+
+class CredentialAttemptLimit(BaseAuthentication):
+    """Wraps the API-key authentication (settings.API_KEY_AUTHENTICATION_CLASS): every request
+    that presents an `Authorization` header costs one attempt from the client address's
+    `auth_failure` budget before the key is looked up, and a key that authenticates gets it back.
+    Counting first is what makes the limit hold under concurrency: 200 parallel guesses against a
+    limit of 10 reach the key lookup at most 10 times. The rest answer 429 `rate_limited`."""
+
+    def __init__(self) -> None:
+        self.inner: BaseAuthentication = import_string(settings.API_KEY_AUTHENTICATION_CLASS)()
+
+    def authenticate(self, request: Request) -> Any:
+        if not get_authorization_header(request):
+            return None
+        hit = rate_limit_hit(
+            key=f"auth_failure:{client_bucket(request)}",
+            rate=rate_parse(settings.API_RATE_LIMITS["auth_failure"]),
+        )
+        if not hit.allowed:
+            raise exceptions.Throttled(wait=hit.retry_after)
+        result = self.inner.authenticate(request)  # AuthenticationFailed: the attempt stays counted
+        rate_limit_refund(hit)
+        return result
+
+    def authenticate_header(self, request: Request) -> str | None:
+        header: str | None = self.inner.authenticate_header(request)
+        return header
