@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
@@ -85,7 +86,8 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
     disputed = credit_arrival(
         order_create(buyer=owner, plan_id=on_sale(creator=seller).pk, rail="card").order
     )
-    order_dispute_open(buyer=owner, order_id=disputed.pk, reason="Broken", evidence="It crashes.")
+    dispute = order_dispute_open(buyer=owner, order_id=disputed.pk, reason="Broken", evidence="It crashes.")
+    dispute.evidence_file.save("crash.log", ContentFile(b"Traceback: it crashes"))
     review, _ = review_upsert(buyer=owner, listing=plan.listing, rating=4, body="Good.")
 
     # The owner as a creator: a published listing with a plan, reviewed by a verified buyer.
@@ -119,6 +121,7 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
             "key": key.api_key.pk,
             "wallet": wallet.pk,
             "payment": payment.pk,
+            "dispute": dispute.pk,
             "featured_payment": featured_payment.pk,
             "payout": payout.pk,
             "listing": plan.listing.slug,  # someone else's, published
@@ -236,6 +239,13 @@ HTML_ROWS = [
         _wallet_linked,
     ),
     Row("wallet/top-up/<int:payment_id>/", "GET", "/wallet/top-up/{payment}/", private_html(200)),
+    # Evidence: the dispute's parties and staff allowed to see disputes (the superuser), no one else.
+    Row(
+        "disputes/<int:dispute_id>/evidence/",
+        "GET",
+        "/disputes/{dispute}/evidence/",
+        private_html(200) | {"superuser": 200},
+    ),
     # The card form's two calls, for any open card payment of the payer's (here a top-up).
     Row(
         "payments/<int:payment_id>/card/setup/", "POST", "/payments/{payment}/card/setup/", private_html(200)
