@@ -1,4 +1,5 @@
-"""Project middleware: the API's error envelope in every mode, and the Content-Security-Policy."""
+"""Project middleware: the API's error envelope in every mode, the site's 404 page for a view's
+Http404 in every mode, and the Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 from core.api import error_body
+from core.views import page_not_found  # the one place the error pages are rendered
 
 API_PREFIX = "/api/"
 
@@ -109,3 +111,22 @@ class ContentSecurityPolicyMiddleware:
                 tuple(sorted(settings.CSP_EXTRA_DIRECTIVES.items())),
             )
         return response
+
+
+class SitePageNotFoundMiddleware:
+    """A page a view says does not exist (its Http404: a suspended listing, someone else's order)
+    gets the site's own 404 page in every mode. With DEBUG on, Django would show its debug page,
+    which is for developers and lists the URL patterns; a visitor of `make demo` should see what
+    production shows. An unknown path (no view matched) still gets the debug page there, which is
+    what a developer wants, since no view ran."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not settings.DEBUG or not isinstance(exception, Http404):
+            return None
+        return page_not_found(request, exception)

@@ -119,6 +119,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Innermost: sees a view's Http404 before Django's DEBUG page would replace it.
+    "core.middleware.SitePageNotFoundMiddleware",
 ]
 
 # STATIC

@@ -1,7 +1,8 @@
 """The site's own 404 and 500 pages (issue 12, item 10).
 
-`make demo` runs with DEBUG on, where Django shows its debug pages by design; these tests run with
-DEBUG off, as production does, and check what a visitor sees there.
+`make demo` runs with DEBUG on: a page a view refuses (its Http404) gets the site's 404 page there
+too (core.middleware.SitePageNotFoundMiddleware); only a path no view matches keeps Django's debug
+page for developers. The tests run in both modes.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from tests.marketplace.factories import ListingFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "demo-debug"])
 @pytest.mark.parametrize("status", [ListingStatus.SUSPENDED, ListingStatus.DRAFT])
-def test_a_listing_that_is_not_public_shows_the_sites_404_page(settings, status):
-    settings.DEBUG = False
+def test_a_listing_that_is_not_public_shows_the_sites_404_page(settings, status, debug):
+    settings.DEBUG = debug
     listing = ListingFactory(status=status)
     response = Client().get(reverse("marketplace:listing", args=[listing.slug]))
     assert response.status_code == 404
@@ -57,3 +59,10 @@ def test_the_500_page_is_styled_like_the_site_and_needs_no_database(django_asser
     assert "css/agora.css" in html
     assert '<header class="site-header">' in html
     assert "Something went wrong" in html
+
+
+def test_an_unknown_path_keeps_the_debug_page_for_developers(settings):
+    settings.DEBUG = True
+    response = Client().get("/no-such-page/")
+    assert response.status_code == 404
+    assert "404.html" not in [t.name for t in response.templates]
