@@ -17,7 +17,9 @@ when the event happens, so the mail says what was true then.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +37,18 @@ logger = logging.getLogger(__name__)
 # Long enough for a slow SMTP server to answer; a worker that died mid-send frees the key after it.
 CLAIM_SECONDS = 120
 SUBJECT_PREFIX = "[Agora] "
+_paused: ContextVar[bool] = ContextVar("emails_paused", default=False)
+
+
+@contextmanager
+def emails_paused() -> Iterator[None]:
+    """Queue no mail inside the block: for loading made-up history (the demo catalog's months of
+    sales), which is nobody's news."""
+    token = _paused.set(True)
+    try:
+        yield
+    finally:
+        _paused.reset(token)
 
 
 def site_url(path: str) -> str:
@@ -54,7 +68,7 @@ def email_render(*, template: str, context: Mapping[str, Any]) -> tuple[str, str
 def email_on_commit(*, key: str, to: str, template: str, context: Mapping[str, Any]) -> None:
     """Queue the mail `template` to `to` once the current transaction commits (at once outside a
     transaction); dropped if it rolls back. `key` names the event: one mail per key, ever."""
-    if not to:
+    if not to or _paused.get():
         return
     payload = {"key": key, "to": to, "template": template, "context": dict(context)}
 

@@ -16,6 +16,7 @@ from accounts.models import User
 from marketplace.errors import InvalidState, NotFound
 from marketplace.models import Order, OrderStatus, PlanKind, Subscription, SubscriptionStatus
 from marketplace.selectors.orders import period_refund
+from marketplace.services.notifications import order_refunded_notify, subscription_lapsed_notify
 from marketplace.services.orders import order_fulfil, order_record
 from marketplace.services.pricing import quote
 from marketplace.services.refunds import order_settlement_record, rail_refund
@@ -68,7 +69,8 @@ def subscription_cancel(
         sub.auto_renew = False
         sub.save(update_fields=["status", "canceled_at", "current_period_end", "auto_renew", "updated_at"])
     if refund and order is not None:
-        rail_refund(order=order, amount=refund, reason="Subscription canceled: unused days")
+        went = rail_refund(order=order, amount=refund, reason="Subscription canceled: unused days")
+        order_refunded_notify(order=order, amount=refund, destination=went, why="unused_days")
     return sub
 
 
@@ -104,6 +106,7 @@ def _renew(subscription_id: int, now: datetime) -> bool:
                     pass  # spent between the check and the posting: lapse below
         sub.status = SubscriptionStatus.EXPIRED
         sub.save(update_fields=["status", "updated_at"])
+        subscription_lapsed_notify(subscription=sub)
         return False
 
 

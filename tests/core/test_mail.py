@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.email_backends import ReadableConsoleBackend
-from core.mail import email_on_commit, email_send
+from core.mail import email_on_commit, email_send, emails_paused
 from core.models import SentEmail
 from core.tasks import send_email
 
@@ -79,6 +79,15 @@ def test_a_rolled_back_transaction_sends_nothing(django_capture_on_commit_callba
         event_that_fails()
     assert mail.outbox == []
     assert not SentEmail.objects.filter(key="top-up:2").exists()
+
+
+def test_nothing_is_queued_while_emails_are_paused(django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True), emails_paused():
+        email_on_commit(key="top-up:6", **MAIL)
+    with django_capture_on_commit_callbacks(execute=True):
+        email_on_commit(key="top-up:7", **MAIL)
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]]
+    assert list(SentEmail.objects.values_list("key", flat=True)) == ["top-up:7"]
 
 
 def test_the_same_key_is_sent_once(django_capture_on_commit_callbacks) -> None:
