@@ -33,7 +33,7 @@ from tokenomics.models import Asset, Rail
 from tokenomics.money import format_amount
 from tokenomics.selectors.ledger import user_balances
 
-RAIL_LABELS = {Rail.CARD: "card", Rail.AGR: "AGR"}
+RAIL_LABELS: dict[str, str] = {Rail.CARD: "card", Rail.AGR: "AGR"}  # "Total paid: $49.00 by card"
 # Where a refund went, as marketplace.services.refunds.rail_refund reports it.
 REFUND_DESTINATIONS = {
     "card": "back to the card you paid with (banks usually show it within 5 to 10 days)",
@@ -54,6 +54,12 @@ def _money(amount: int, asset: str) -> str:
     return format_amount(amount=int(amount), asset=asset)
 
 
+def _rail_label(rail: str) -> str:
+    if rail in RAIL_LABELS:
+        return RAIL_LABELS[rail]
+    return Rail(rail).label if rail in Rail.values else rail  # a rail added later reads as its label
+
+
 def _order_context(order: Order) -> dict[str, Any]:
     listing = order.listing
     return {
@@ -66,7 +72,7 @@ def _order_context(order: Order) -> dict[str, Any]:
         "order_url": site_url(reverse("marketplace:order", args=[order.pk])),
         "listing_url": site_url(reverse("marketplace:listing", args=[listing.slug])),
         "total": _money(order.total, order.asset),
-        "rail": RAIL_LABELS.get(Rail(order.rail), order.rail) if order.rail in Rail.values else order.rail,
+        "rail": _rail_label(order.rail),
     }
 
 

@@ -15,7 +15,10 @@ from django.test import Client
 
 from marketplace.models import ListingStatus, OrderStatus, PlanKind, Subscription
 from marketplace.services.listings import listing_moderate
-from marketplace.services.notifications import subscriptions_remind_renewal
+from marketplace.services.notifications import (
+    subscription_renewal_failed_notify,
+    subscriptions_remind_renewal,
+)
 from marketplace.services.orders import order_create, order_fulfil, order_record
 from marketplace.services.pricing import quote
 from marketplace.services.refunds import dispute_resolve, order_dispute_open, order_refund
@@ -265,3 +268,39 @@ def test_the_creator_is_mailed_when_staff_suspend_or_restore_a_listing(
     in_both(suspended, "License unclear", f"/creator/listings/{listing.slug}/")
     assert restored.subject == f"[Agora] Your model {listing.title} was restored"
     in_both(restored, "published and on sale again")
+
+
+def test_a_subscription_turned_off_ends_with_a_mail_that_charges_nothing(
+    user, localstripe: LocalStripe, django_capture_on_commit_callbacks
+) -> None:
+    plan = on_sale(kind=PlanKind.SUBSCRIPTION, price_cents=1_500)
+    first = credit_arrival(order_create(buyer=user, plan_id=plan.pk, rail="card").order)
+    subscription_cancel(buyer=user, subscription_id=first.subscription_id, at_period_end=True)
+    funded_wallet(user=user, amount=5_000)  # enough to renew, but renewal is off
+    with (
+        time_machine.travel(first.period_end + timedelta(seconds=1)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert subscriptions_renew_due() == (0, 1)
+    [ended] = mail.outbox
+    assert ended.subject == f"[Agora] Your subscription to {plan.listing.title} ({plan.name}) has ended"
+    in_both(ended, "turned renewal off", "Nothing was charged")
+
+
+def test_a_declined_renewal_payment_is_mailed_with_what_happens_next(
+    user, localstripe: LocalStripe, django_capture_on_commit_callbacks
+) -> None:
+    """For the card rail's failed invoices: a retry is announced, then the end."""
+    plan = on_sale(kind=PlanKind.SUBSCRIPTION, price_cents=1_500)
+    first = credit_arrival(order_create(buyer=user, plan_id=plan.pk, rail="card").order)
+    sub = Subscription.objects.get(pk=first.subscription_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        subscription_renewal_failed_notify(subscription=sub, reason="Your card was declined.", retrying=True)
+        subscription_renewal_failed_notify(subscription=sub, reason="Your card was declined.", retrying=True)
+        subscription_renewal_failed_notify(subscription=sub, reason="Your card was declined.", retrying=False)
+    retrying, final = mail.outbox  # the repeated notice of the same attempt is sent once
+    for message in (retrying, final):
+        assert message.subject == f"[Agora] Payment failed: {plan.listing.title} ({plan.name}) did not renew"
+        in_both(message, "Your card was declined.")
+    in_both(retrying, "We will try again")
+    in_both(final, "the subscription has ended")
