@@ -80,6 +80,14 @@ def _send(*, key: str, to: User, template: str, context: dict[str, Any]) -> None
     email_on_commit(key=key, to=to.email, template=template, context=context)
 
 
+def _paid_from(order: Order) -> str:
+    # A renewal charged through a rail (a card invoice) carries its payment; one taken from the
+    # wallet has none.
+    if order.payment_id is not None:
+        return "your card" if order.rail == Rail.CARD else "your AGR wallet"
+    return "your AGR balance" if order.asset == Asset.AGR else "your prepaid balance"
+
+
 def order_paid_notify(*, order: Order) -> None:
     """A paid order: the buyer's receipt with what comes next, or, for a subscription's later
     period (however it was paid), the renewal notice. Queued after the commit."""
@@ -102,7 +110,7 @@ def order_paid_notify(*, order: Order) -> None:
             if order.subscription is not None and order.subscription.monthly_quota
             else "",
             "renewal": renewal,
-            "paid_from": "your AGR balance" if order.asset == Asset.AGR else "your prepaid balance",
+            "paid_from": _paid_from(order),
             "library_url": site_url(reverse("marketplace:library")),
             "api_keys_url": site_url(reverse("accounts:api-keys")),
         }

@@ -19,7 +19,7 @@ from marketplace.services.notifications import (
     subscription_renewal_failed_notify,
     subscriptions_remind_renewal,
 )
-from marketplace.services.orders import order_create, order_fulfil, order_record
+from marketplace.services.orders import ORDER_PURPOSE, order_create, order_fulfil, order_record
 from marketplace.services.pricing import quote
 from marketplace.services.refunds import dispute_resolve, order_dispute_open, order_refund
 from marketplace.services.subscriptions import subscription_cancel, subscriptions_renew_due
@@ -30,6 +30,7 @@ from tests.tokenomics.stripe.conftest import LocalStripe
 from tokenomics.models.ledger import AccountKind
 from tokenomics.money import agr, format_amount
 from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.payments import payment_create
 
 pytestmark = pytest.mark.django_db
 
@@ -304,3 +305,25 @@ def test_a_declined_renewal_payment_is_mailed_with_what_happens_next(
         in_both(message, "Your card was declined.")
     in_both(retrying, "We will try again")
     in_both(final, "the subscription has ended")
+
+
+def test_a_period_paid_through_the_card_rail_is_mailed_as_a_renewal_from_the_card(
+    user, localstripe: LocalStripe, django_capture_on_commit_callbacks
+) -> None:
+    """However a later period is paid (here a card payment for the subscription's next order, as a
+    paid Stripe invoice would be), its mail is the renewal notice, not a second receipt."""
+    plan = on_sale(kind=PlanKind.SUBSCRIPTION, price_cents=1_500)
+    first = credit_arrival(order_create(buyer=user, plan_id=plan.pk, rail="card").order)
+    sub = Subscription.objects.get(pk=first.subscription_id)
+    priced = quote(plan=plan, rail="card", buyer=user)
+    with transaction.atomic():
+        order = order_record(buyer=user, plan=plan, priced=priced, subscription=sub)
+        order.payment = payment_create(
+            user=user, purpose=ORDER_PURPOSE, rail="card", amount=int(priced.total), reference=order.reference
+        )
+        order.save(update_fields=["payment"])
+    with django_capture_on_commit_callbacks(execute=True):
+        credit_arrival(order)
+    [renewed] = mail.outbox
+    assert renewed.subject.startswith(f"[Agora] Renewed: {plan.listing.title}")
+    in_both(renewed, "$15.00 from your card")
