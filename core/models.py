@@ -34,3 +34,20 @@ class IdempotencyRecord(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status_code or 'running'})"
+
+
+class SentEmail(BaseModel):
+    """One transactional email, under a key naming the event it tells of (e.g. "order:12:paid"), so
+    a retried or repeated task sends it once (core.mail.email_send). `sent_at` is None until the
+    mail backend accepted it; `claimed_until` keeps a second worker off it while one is sending."""
+
+    key = models.CharField(max_length=200, unique=True)
+    to = models.EmailField()
+    template = models.CharField(max_length=100)
+    subject = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} to {self.to} ({'sent' if self.sent_at else 'pending'})"

@@ -174,8 +174,9 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # EMAIL
 # ------------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/topics/email/ — the console backend prints the mail
-# (verification codes, password resets) where `make demo` is running.
-EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# (verification codes, password resets, receipts) where `make demo` is running, headers and the
+# plain-text part only (core.email_backends).
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="core.email_backends.ReadableConsoleBackend")
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="Agora <noreply@agora.local>")
 
 # LOGGING
@@ -205,3 +206,7 @@ from config.settings.stripe import *  # noqa: E402,F403
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 SITE_DOMAIN = env.str("SITE_DOMAIN", default="127.0.0.1:8000")
+# Links in emails (core.mail.site_url); production defaults to https.
+SITE_URL = env.str("SITE_URL", default=f"http://{SITE_DOMAIN}")
+# Buyers whose subscription renews from their prepaid or AGR balance are reminded this many days before.
+SUBSCRIPTION_RENEWAL_REMINDER_DAYS = env.int("SUBSCRIPTION_RENEWAL_REMINDER_DAYS", default=3)

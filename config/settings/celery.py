@@ -32,6 +32,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "release-due-orders": {"task": "marketplace.release_due_orders", "schedule": 300.0},
     # Subscriptions whose period ended renew from the prepaid balance or lapse (access revoked).
     "renew-subscriptions": {"task": "marketplace.renew_subscriptions", "schedule": 300.0},
+    # Buyers renewing from their prepaid or AGR balance get one reminder a period, within
+    # SUBSCRIPTION_RENEWAL_REMINDER_DAYS of the renewal (checked hourly).
+    "remind-renewals": {"task": "marketplace.remind_renewals", "schedule": 3600.0},
     # Trending (weighted sales of the last 7 and 30 days) orders the catalog's default browse.
     "refresh-trending": {"task": "marketplace.refresh_trending", "schedule": 900.0},
     # Creator and provider payables paid out without fee once per payout.schedule_seconds period

@@ -44,6 +44,7 @@ from marketplace.models import (
 )
 from marketplace.models.catalog import ModelSize, PlanInterval, price_unit
 from marketplace.selectors.creator import listing_creator_check
+from marketplace.services.notifications import listing_moderated_notify
 from marketplace.services.search import listing_search_index
 from tokenomics.money import AGR_BASE_UNITS_PER_AGR
 from tokenomics.services.stripe_rail import CARD_MAXIMUM_CENTS
@@ -523,6 +524,7 @@ def listing_moderate(*, listing: Listing, staff_user: User, status: str, reason:
         locked.status_reason = text
         locked.save(update_fields=["status", "status_reason", "published_at", "updated_at"])
         _after_write(locked.pk)
+        listing_moderated_notify(listing=locked)
     return _reloaded(locked.pk)
 
 

@@ -40,6 +40,7 @@ from marketplace.models import (
 from marketplace.models.catalog import PlanInterval
 from marketplace.selectors.catalog import latest_downloadable_version, plan_get_for_sale
 from marketplace.selectors.orders import subscription_billing_reference
+from marketplace.services.notifications import order_paid_notify
 from marketplace.services.pricing import Quote, quote
 from tokenomics.errors import TokenomicsError
 from tokenomics.models import Escrow, LedgerAccount, Payment, Rail, StripeSubscription
@@ -282,6 +283,7 @@ def order_fulfil(*, order: Order, source: LedgerAccount, now: datetime | None = 
         )
     order.save(update_fields=update)
     Listing.objects.filter(pk=listing.pk).update(sales_count=F("sales_count") + 1)
+    order_paid_notify(order=order)
     return order
 
 

@@ -29,6 +29,11 @@ from marketplace.models import (
     Subscription,
     SubscriptionStatus,
 )
+from marketplace.services.notifications import (
+    dispute_opened_notify,
+    dispute_resolved_notify,
+    order_refunded_notify,
+)
 from tokenomics.errors import TokenomicsError
 from tokenomics.models import ChainTransfer, Rail
 from tokenomics.models.escrow import EscrowState
@@ -130,7 +135,8 @@ def order_refund(*, buyer: User, order_id: int, reason: str = "") -> Order:
         order.refunded_amount = order.total
         order.refunded_at = now
         order.save(update_fields=["status", "refunded_amount", "refunded_at", "updated_at"])
-    rail_refund(order=order, amount=int(order.total), reason=reason or "Refund within the window")
+    went = rail_refund(order=order, amount=int(order.total), reason=reason or "Refund within the window")
+    order_refunded_notify(order=order, amount=int(order.total), destination=went, why="window")
     return order
 
 
@@ -176,6 +182,7 @@ def order_dispute_open(
         )
         if evidence_file is not None:
             dispute.evidence_file.save(evidence_file.name or "evidence", evidence_file, save=True)
+        dispute_opened_notify(dispute=dispute)
         return dispute
 
 
@@ -256,6 +263,6 @@ def dispute_resolve(
                 "updated_at",
             ]
         )
-    if amount:
-        rail_refund(order=order, amount=amount, reason=f"Dispute {dispute.pk} upheld")
+    went = rail_refund(order=order, amount=amount, reason=f"Dispute {dispute.pk} upheld") if amount else None
+    dispute_resolved_notify(dispute=dispute, destination=went)
     return dispute

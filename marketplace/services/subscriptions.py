@@ -19,6 +19,11 @@ from accounts.models import User
 from marketplace.errors import InvalidState, NotFound
 from marketplace.models import Order, OrderStatus, PlanKind, Subscription, SubscriptionStatus
 from marketplace.selectors.orders import period_refund, subscription_card_billing
+from marketplace.services.notifications import (
+    order_refunded_notify,
+    subscription_lapsed_notify,
+    subscription_renewal_failed_notify,
+)
 from marketplace.services.orders import order_fulfil, order_record
 from marketplace.services.pricing import quote
 from marketplace.services.refunds import order_settlement_record, rail_refund
@@ -80,7 +85,8 @@ def subscription_cancel(
         sub.auto_renew = False
         sub.save(update_fields=["status", "canceled_at", "current_period_end", "auto_renew", "updated_at"])
     if refund and order is not None:
-        rail_refund(order=order, amount=refund, reason="Subscription canceled: unused days")
+        went = rail_refund(order=order, amount=refund, reason="Subscription canceled: unused days")
+        order_refunded_notify(order=order, amount=refund, destination=went, why="unused_days")
     _stop_card_billing(sub.pk, now=True)
     return sub
 
@@ -129,7 +135,19 @@ def _card_renewal_paid(billing: StripeSubscription, amount: int) -> None:
 
 
 def _card_renewal_failed(billing: StripeSubscription, message: str) -> None:
-    logger.info("Card renewal of %s declined: %s", billing.reference, message)
+    """tokenomics calls this once when a renewal invoice is first declined: tell the buyer (Stripe
+    retries; the banner in the library says the same)."""
+    prefix, _, number = billing.reference.partition(":")
+    if prefix != "subscription" or not number.isdigit():
+        return
+    sub = (
+        Subscription.objects.select_related("plan", "listing", "buyer")
+        .filter(pk=int(number), buyer_id=billing.user_id, status=SubscriptionStatus.ACTIVE)
+        .first()
+    )
+    if sub is not None:
+        reason = message or "Your card was declined."
+        subscription_renewal_failed_notify(subscription=sub, reason=reason, retrying=True)
 
 
 def register_card_renewal_handlers() -> None:
@@ -165,6 +183,11 @@ def _renew(subscription_id: int, now: datetime) -> str:
             sub.status = SubscriptionStatus.EXPIRED
             sub.save(update_fields=["status", "updated_at"])
             transaction.on_commit(partial(_stop_card_billing, sub.pk, now=True), robust=True)
+            if sub.auto_renew:  # Stripe's retries ran out: the last word on the declined renewal
+                reason = "No renewal payment went through before the retries ended."
+                subscription_renewal_failed_notify(subscription=sub, reason=reason, retrying=False)
+            else:
+                subscription_lapsed_notify(subscription=sub)
             return LAPSED
         if (
             sub.auto_renew
@@ -185,6 +208,7 @@ def _renew(subscription_id: int, now: datetime) -> str:
                     pass  # spent between the check and the posting: lapse below
         sub.status = SubscriptionStatus.EXPIRED
         sub.save(update_fields=["status", "updated_at"])
+        subscription_lapsed_notify(subscription=sub)
         return LAPSED
 
 

@@ -20,6 +20,7 @@ from tokenomics.errors import AmountInvalid, InvalidState
 from tokenomics.models import Asset, Payment, Rail
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import PaymentStatus
+from tokenomics.services.notifications import top_up_receipt_notify
 from tokenomics.services.wallet import deposit_post
 
 CREDIT_TOP_UP = "credit_top_up"
@@ -94,6 +95,8 @@ def payment_credit(*, payment_id: int, amount: int, idempotency_key: str, memo: 
             payment.paid_at = timezone.now()
             update += ["status", "paid_at"]
             payment.save(update_fields=update)
+            if payment.purpose == CREDIT_TOP_UP:
+                top_up_receipt_notify(payment=payment)
             handler = _handlers.get(payment.purpose)
             if handler is not None:
                 handler(payment)

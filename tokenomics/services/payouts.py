@@ -70,6 +70,7 @@ from tokenomics.services.ledger import (
     transaction_reverse,
     user_account_get_or_create,
 )
+from tokenomics.services.notifications import payout_notify
 
 logger = logging.getLogger(__name__)
 
@@ -227,6 +228,7 @@ def payout_request(
         else:
             _hand_to_rail(payout)
         payout.save(update_fields=["ledger_transaction", "chain_payout", "status", "updated_at"])
+        payout_notify(payout=payout)
     return payout
 
 
@@ -273,6 +275,7 @@ def payout_approve(*, payout_id: int, staff: User) -> Payout:
         _reviewed(payout, staff)
         _hand_to_rail(payout)
         payout.save(update_fields=["reviewed_by", "reviewed_at", "chain_payout", "status", "updated_at"])
+        payout_notify(payout=payout)
     return payout
 
 
@@ -340,6 +343,7 @@ def _card_payout_settle(*, payout_id: int, staff: User | None, paid: bool, reaso
                 "updated_at",
             ]
         )
+        payout_notify(payout=payout)
     return payout
 
 
@@ -392,6 +396,7 @@ def payouts_sync_chain() -> ChainSync:
             payout.save(
                 update_fields=["status", "settled_at", "failure_reason", "reversal_transaction", "updated_at"]
             )
+            payout_notify(payout=payout)
     return ChainSync(paid=paid, failed=failed)
 
 

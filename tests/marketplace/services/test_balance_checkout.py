@@ -4,10 +4,14 @@ The ledger is verified after every test (conftest)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.core import mail
 
 from marketplace.errors import ValidationFailed
 from marketplace.models import Order, OrderStatus, PlanKind, Subscription, SubscriptionStatus
+from marketplace.services.notifications import subscriptions_remind_renewal
 from marketplace.services.orders import order_create
 from marketplace.services.pricing import quote
 from marketplace.services.refunds import order_refund
@@ -130,3 +134,17 @@ def test_an_unknown_way_to_pay_is_refused(user) -> None:
     with pytest.raises(ValidationFailed) as refused:
         quote(plan=plan, rail="cash", buyer=user)
     assert "balance" in str(refused.value.detail["rail"])
+
+
+def test_a_subscription_paid_from_balance_is_reminded_before_it_renews_from_it(
+    user, django_capture_on_commit_callbacks
+) -> None:
+    fund(user, 3_000)
+    plan = on_sale(kind=PlanKind.SUBSCRIPTION, price_cents=3_000)
+    order = order_create(buyer=user, plan_id=plan.pk, rail="balance").order
+    sub = Subscription.objects.get(pk=order.subscription_id)
+    assert sub.rail == "card"  # priced as card, yet no card: Stripe does not bill it
+    with django_capture_on_commit_callbacks(execute=True):
+        assert subscriptions_remind_renewal(now=sub.current_period_end - timedelta(days=1)) == 1
+    reminders = [m for m in mail.outbox if m.to == [user.email] and "renew" in m.subject.lower()]
+    assert len(reminders) == 1

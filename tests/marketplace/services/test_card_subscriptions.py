@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core import mail
 from django.test import Client
 
 from marketplace.models import Order, OrderStatus, PlanKind, Subscription, SubscriptionStatus
@@ -93,6 +94,10 @@ def test_a_paid_renewal_invoice_opens_the_next_period_in_escrow_once(
         )
 
     sub.refresh_from_db()
+    # The buyer is told, once, that the card paid the next period.
+    renewed = [m for m in mail.outbox if "Renewed:" in m.subject]
+    assert len(renewed) == 1
+    assert "your card" in renewed[0].body
     renewal = Order.objects.filter(subscription=sub).order_by("-pk").first()
     assert Order.objects.filter(subscription=sub).count() == 2
     assert (renewal.status, renewal.total, renewal.payment_id) == (OrderStatus.IN_ESCROW, PRICE, None)
@@ -124,6 +129,8 @@ def test_a_declined_renewal_marks_the_subscription_past_due_and_then_it_lapses(
     billing.refresh_from_db()
     assert billing.status == "past_due"
     assert Order.objects.filter(subscription=sub).count() == 1
+    failed = [m for m in mail.outbox if "Payment failed:" in m.subject]
+    assert [m.to for m in failed] == [[user.email]]
     # The buyer sees it at the top of the library, with the way out.
     client.force_login(user)
     html = client.get("/library/").content.decode()
