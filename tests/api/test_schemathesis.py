@@ -91,7 +91,8 @@ CONFIG = schemathesis.Config.from_dict(
                 # POST /payouts: the fuzzer's account has earned nothing, so a schema-valid payout is
                 # `insufficient_funds` (402); and `validation_error` (400) below the minimum
                 # (payout.minimum_cents, or its AGR value), for an address on a USD payout, or for
-                # a mixed-case address whose EIP-55 checksum is wrong.
+                # a mixed-case address whose EIP-55 checksum is wrong; `payout_destination_not_allowed`
+                # (400) for an AGR payout to an address that is not one of the caller's wallets.
                 "include-operation-id": ["payouts_create"],
                 "checks": {
                     "positive_data_acceptance": {
@@ -135,13 +136,17 @@ _BUSINESS_RULE_400 = {
         error["code"] == "validation_error" and error["message"].startswith("A card payment is between")
     ),
     "POST /api/v1/credits/{payment_id}/agr-payment": lambda error: error["code"] == "payment_not_verified",
+    # ... or an AGR payout to an address that is not one of the caller's linked wallets.
     "POST /api/v1/payouts": lambda error: (
-        error["code"] == "validation_error"
-        and error["message"].startswith(
-            (
-                "The smallest payout is ",
-                "A USD payout is paid through Stripe; an address is only for AGR payouts.",
-                "This is not an Ethereum address.",
+        error["code"] == "payout_destination_not_allowed"
+        or (
+            error["code"] == "validation_error"
+            and error["message"].startswith(
+                (
+                    "The smallest payout is ",
+                    "A USD payout is paid through Stripe; an address is only for AGR payouts.",
+                    "This is not an Ethereum address.",
+                )
             )
         )
     ),
