@@ -310,7 +310,8 @@ def card_subscription_billing_start(*, subscription_id: int) -> StripeSubscripti
     """Bill an active card subscription's next periods at Stripe: a Stripe Subscription for the
     plan's card price, charged to the card that paid the first period, first invoicing when the
     paid period ends. Idempotent (the reference resumes where a failure stopped). Returns None for
-    a subscription that is not card-paid, active and renewing. Calls Stripe; raises
+    a subscription that is not card-paid, active and renewing, or whose payment names no card
+    (it then renews from the prepaid balance). Calls Stripe; raises
     PaymentProviderUnavailable/Rejected."""
     sub = (
         Subscription.objects.select_related("plan", "listing", "buyer")
@@ -325,6 +326,9 @@ def card_subscription_billing_start(*, subscription_id: int) -> StripeSubscripti
     )
     if sub is None or first is None or first.payment is None:
         return None
+    method = card_payment_method_of(payment=first.payment)
+    if not method:
+        return None  # nothing Stripe could bill: it renews from the prepaid balance instead
     plan = sub.plan
     return stripe_subscription_start(
         user=sub.buyer,
@@ -332,7 +336,7 @@ def card_subscription_billing_start(*, subscription_id: int) -> StripeSubscripti
         amount=quote(plan=plan, rail=Rail.CARD, buyer=sub.buyer).total,
         name=f"{sub.listing.title} ({plan.name})",
         interval=plan.interval,
-        payment_method_id=card_payment_method_of(payment=first.payment),
+        payment_method_id=method,
         trial_end=sub.current_period_end,
     )
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.test import Client
 
 from marketplace.models import ListingStatus, OrderStatus, PlanKind, Subscription
+from marketplace.selectors.orders import subscription_billing_reference
 from marketplace.services.listings import listing_moderate
 from marketplace.services.notifications import (
     subscription_renewal_failed_notify,
@@ -23,10 +24,11 @@ from marketplace.services.orders import ORDER_PURPOSE, order_create, order_fulfi
 from marketplace.services.pricing import quote
 from marketplace.services.refunds import dispute_resolve, order_dispute_open, order_refund
 from marketplace.services.subscriptions import subscription_cancel, subscriptions_renew_due
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import UserFactory, staff_with
 from tests.marketplace.commerce import card_order, credit_arrival, on_sale
 from tests.tokenomics.factories import funded_wallet
 from tests.tokenomics.stripe.conftest import LocalStripe
+from tokenomics.models import StripeSubscription
 from tokenomics.models.ledger import AccountKind
 from tokenomics.money import agr, format_amount
 from tokenomics.services.ledger import user_account_get_or_create
@@ -158,7 +160,7 @@ def test_a_renewal_that_fails_inside_its_transaction_mails_nothing(
 def test_a_dispute_is_mailed_to_both_parties_when_opened_and_resolved(
     user, localstripe: LocalStripe, since: int, client: Client, django_capture_on_commit_callbacks
 ) -> None:
-    staff = UserFactory(is_staff=True)
+    staff = staff_with("marketplace.resolve_dispute")
     plan = on_sale(price_cents=4_900)
     creator = plan.listing.creator
     order = card_order(user, plan, localstripe, client, since, django_capture_on_commit_callbacks)
@@ -205,9 +207,19 @@ def test_reminders_go_before_a_balance_renewal_once_a_period(
         order = order_fulfil(
             order=order_record(buyer=user, plan=plan, priced=priced, subscription=sub), source=wallet
         )
-    # A card subscription is charged by Stripe: no balance reminder.
+    # A card subscription is charged by Stripe: no balance reminder. Its Stripe billing is recorded
+    # as card_subscription_billing_start leaves it (test_card_subscriptions.py sets it up at
+    # localstripe for real).
     card = on_sale(kind=PlanKind.SUBSCRIPTION, price_cents=1_000)
-    credit_arrival(order_create(buyer=user, plan_id=card.pk, rail="card").order)
+    card_sub = credit_arrival(order_create(buyer=user, plan_id=card.pk, rail="card").order).subscription
+    assert card_sub is not None
+    StripeSubscription.objects.create(
+        user=user,
+        reference=subscription_billing_reference(card_sub.pk),
+        stripe_subscription_id="sub_billed_by_stripe",
+        status="trialing",
+        amount=1_000,
+    )
     mail.outbox.clear()
 
     # Hourly runs of the beat task, each committing (its mails sent) before the next.
