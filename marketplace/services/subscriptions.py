@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -68,7 +67,7 @@ def subscription_cancel(
         if at_period_end:
             sub.auto_renew = False
             sub.save(update_fields=["auto_renew", "updated_at"])
-            transaction.on_commit(partial(_stop_card_billing, sub.pk, now=False), robust=True)
+            _stop_card_billing_on_commit(sub.pk, now=False)
             return sub
         if order is not None and order.status == OrderStatus.DISPUTED:
             raise InvalidState("This subscription's current period is under dispute; staff will resolve it.")
@@ -105,6 +104,13 @@ def _stop_card_billing(subscription_id: int, *, now: bool) -> None:
             stripe_subscription_stop_renewing(subscription=billing)
     except TokenomicsError as exc:
         logger.warning("Stripe billing of subscription %s not stopped: %s", subscription_id, exc)
+
+
+def _stop_card_billing_on_commit(subscription_id: int, *, now: bool) -> None:
+    def stop_card_billing() -> None:  # named: Django logs a robust hook's __qualname__
+        _stop_card_billing(subscription_id, now=now)
+
+    transaction.on_commit(stop_card_billing, robust=True)
 
 
 # Stripe retries a declined renewal for some days (its Smart Retries); access stays until then.
@@ -182,7 +188,7 @@ def _renew(subscription_id: int, now: datetime) -> str:
                 return WAITING
             sub.status = SubscriptionStatus.EXPIRED
             sub.save(update_fields=["status", "updated_at"])
-            transaction.on_commit(partial(_stop_card_billing, sub.pk, now=True), robust=True)
+            _stop_card_billing_on_commit(sub.pk, now=True)
             if sub.auto_renew:  # Stripe's retries ran out: the last word on the declined renewal
                 reason = "No renewal payment went through before the retries ended."
                 subscription_renewal_failed_notify(subscription=sub, reason=reason, retrying=False)

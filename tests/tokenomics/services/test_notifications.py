@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from tests.accounts.factories import UserFactory
-from tests.tokenomics.payout_factories import funded_payable
+from tests.accounts.factories import UserFactory, staff_with
+from tests.tokenomics.payout_factories import funded_payable, payout_wallet
 from tokenomics.chain_client import checksum
 from tokenomics.models.rails import ChainPayout
 from tokenomics.money import agr, format_amount
@@ -71,7 +71,7 @@ def test_a_usd_payout_is_mailed_when_requested_sent_and_failed(django_capture_on
 def test_a_payout_held_for_review_is_mailed_then_again_when_approved(
     django_capture_on_commit_callbacks,
 ) -> None:
-    creator, staff = UserFactory(), UserFactory(is_staff=True)
+    creator, staff = UserFactory(), staff_with("tokenomics.settle_payout")
     funded_payable(user=creator, amount=70_000)
     with django_capture_on_commit_callbacks(execute=True):
         held = payout_request(user=creator, asset="USD", amount=60_001)  # above the KYC threshold
@@ -86,6 +86,7 @@ def test_a_payout_held_for_review_is_mailed_then_again_when_approved(
 def test_an_agr_payout_is_mailed_when_its_transfer_is_confirmed(django_capture_on_commit_callbacks) -> None:
     creator = UserFactory()
     funded_payable(user=creator, amount=agr(1_000), asset="AGR")
+    payout_wallet(user=creator, address=ADDRESS)  # the creator's own wallet, past its cool-down
     payout = payout_request(user=creator, asset="AGR", amount=agr(200), to_address=ADDRESS)
     ChainPayout.objects.filter(pk=payout.chain_payout_id).update(status=ChainPayout.Status.CONFIRMED)
     with django_capture_on_commit_callbacks(execute=True):
