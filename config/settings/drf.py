@@ -56,6 +56,9 @@ SPECTACULAR_SETTINGS = {
     # One name per choice set where several serializers share it (or differ under one field name).
     "ENUM_NAME_OVERRIDES": {
         "AssetEnum": "tokenomics.models.ledger.Asset",
+        # An order's rail (card or agr), and what checkout accepts (those, or a prepaid balance).
+        "RailEnum": "tokenomics.models.rails.Rail",
+        "CheckoutRailEnum": ["card", "agr", "balance", "agr_balance"],
         "AgrAssetEnum": ["AGR"],
         "PlanIntervalEnum": "marketplace.models.catalog.PlanInterval",
         "SeriesIntervalEnum": ["day", "week"],
