@@ -34,7 +34,6 @@ from tokenomics.services.ledger import user_account_get_or_create
 from tokenomics.services.stripe_rail import (
     stripe_renewal_handlers_register,
     stripe_subscription_cancel,
-    stripe_subscription_stop_renewing,
 )
 
 logger = logging.getLogger(__name__)
@@ -98,10 +97,7 @@ def _stop_card_billing(subscription_id: int, *, now: bool) -> None:
     if billing is None or billing.status in ("canceled", "incomplete_expired"):
         return
     try:
-        if now:
-            stripe_subscription_cancel(subscription=billing)
-        else:
-            stripe_subscription_stop_renewing(subscription=billing)
+        stripe_subscription_cancel(subscription=billing, at_period_end=not now)
     except TokenomicsError as exc:
         logger.warning("Stripe billing of subscription %s not stopped: %s", subscription_id, exc)
 
@@ -117,20 +113,26 @@ def _stop_card_billing_on_commit(subscription_id: int, *, now: bool) -> None:
 CARD_RENEWAL_GRACE = timedelta(days=3)
 
 
+def _billed_subscription(billing: StripeSubscription, *, lock: bool) -> Subscription | None:
+    """The active storefront subscription a Stripe billing row bills (its reference is
+    subscription_billing_reference's), or None: another app's reference, or no longer active."""
+    prefix, _, number = billing.reference.partition(":")
+    if prefix != "subscription" or not number.isdigit():
+        return None
+    subs = Subscription.objects.select_for_update(of=("self",)) if lock else Subscription.objects
+    return (
+        subs.select_related("plan", "listing", "buyer")
+        .filter(pk=int(number), buyer_id=billing.user_id, status=SubscriptionStatus.ACTIVE)
+        .first()
+    )
+
+
 def _card_renewal_paid(billing: StripeSubscription, amount: int) -> None:
     """tokenomics calls this inside the transaction that credited a paid renewal invoice (`amount`
     US cents, now in the buyer's wallet): the next period, paid from the wallet into escrow, as a
     balance renewal is. A subscription canceled meanwhile keeps the money as credit."""
-    prefix, _, number = billing.reference.partition(":")
-    if prefix != "subscription" or not number.isdigit():
-        return  # not one of the storefront's plans: the money stays in the wallet
-    sub = (
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("plan", "listing", "buyer")
-        .filter(pk=int(number), buyer_id=billing.user_id, status=SubscriptionStatus.ACTIVE)
-        .first()
-    )
-    if sub is None:
+    sub = _billed_subscription(billing, lock=True)
+    if sub is None:  # ended meanwhile, or not one of the storefront's plans
         logger.warning("Renewal of %s paid after it ended: kept as the buyer's credit", billing.reference)
         return
     # Stripe charged the price fixed when billing began; the order records what was charged.
@@ -143,14 +145,7 @@ def _card_renewal_paid(billing: StripeSubscription, amount: int) -> None:
 def _card_renewal_failed(billing: StripeSubscription, message: str) -> None:
     """tokenomics calls this once when a renewal invoice is first declined: tell the buyer (Stripe
     retries; the banner in the library says the same)."""
-    prefix, _, number = billing.reference.partition(":")
-    if prefix != "subscription" or not number.isdigit():
-        return
-    sub = (
-        Subscription.objects.select_related("plan", "listing", "buyer")
-        .filter(pk=int(number), buyer_id=billing.user_id, status=SubscriptionStatus.ACTIVE)
-        .first()
-    )
+    sub = _billed_subscription(billing, lock=False)
     if sub is not None:
         reason = message or "Your card was declined."
         subscription_renewal_failed_notify(subscription=sub, reason=reason, retrying=True)

@@ -31,6 +31,7 @@ from tokenomics.models.rails import PaymentStatus
 from tokenomics.services.stripe_rail import (
     card_payment_intent_for_attempt,
     payment_intent_sync,
+    payment_metadata,
     stripe_call,
     stripe_customer_get_or_create,
 )
@@ -46,10 +47,6 @@ class CardConfirmation:
     outcome: str  # PAID, AUTHENTICATE or DECLINED
     client_secret: str  # the PaymentIntent's, only for AUTHENTICATE; never logged
     message: str  # for the payer: why a card was declined
-
-
-def _metadata(payment: Payment) -> dict[str, str]:
-    return {"agora_payment": str(payment.pk), "agora_reference": payment.reference}
 
 
 def _check_open(payment: Payment) -> None:
@@ -68,7 +65,7 @@ def card_setup_start(*, payment: Payment) -> str:
     key = f"payment-{payment.pk}-setup-{secrets.token_hex(8)}"
     setup = stripe_call(
         lambda: stripe_client.setup_intent_create(
-            customer_id=customer.stripe_customer_id, metadata=_metadata(payment), idempotency_key=key
+            customer_id=customer.stripe_customer_id, metadata=payment_metadata(payment), idempotency_key=key
         )
     )
     return setup.client_secret

@@ -130,7 +130,7 @@ class CardPaymentStarted:
     client_secret: str  # for Stripe.js confirmCardPayment in the browser; never logged
 
 
-def _payment_metadata(payment: Payment) -> dict[str, str]:
+def payment_metadata(payment: Payment) -> dict[str, str]:
     return {"agora_payment": str(payment.pk), "agora_reference": payment.reference}
 
 
@@ -192,7 +192,7 @@ def _intent_create(payment: Payment, *, idempotency_key: str) -> stripe_client.P
             amount=payment.amount,
             currency=CURRENCY,
             customer_id=customer.stripe_customer_id,
-            metadata=_payment_metadata(payment),
+            metadata=payment_metadata(payment),
             idempotency_key=idempotency_key,
         )
     )
@@ -547,19 +547,29 @@ def stripe_subscription_start(
         return _subscription_sync(StripeSubscription.objects.select_for_update().get(pk=row.pk), remote)
 
 
-def stripe_subscription_cancel(*, subscription: StripeSubscription) -> StripeSubscription:
-    """Cancel the subscription at Stripe now (key "subscription-<pk>-cancel") and record it.
+def stripe_subscription_cancel(
+    *, subscription: StripeSubscription, at_period_end: bool = False
+) -> StripeSubscription:
+    """Cancel the subscription at Stripe and record it: now (key "subscription-<pk>-cancel"), or
+    `at_period_end`: no more invoices, it ends with its current period (key "subscription-<pk>-stop").
     Raises InvalidState if it never reached Stripe, PaymentProviderUnavailable/Rejected."""
     if not subscription.stripe_subscription_id:
         raise InvalidState(
             "This subscription was never created at Stripe.", detail={"reference": subscription.reference}
         )
     stripe_id = subscription.stripe_subscription_id
-    remote = stripe_call(
-        lambda: stripe_client.subscription_cancel(
-            subscription_id=stripe_id, idempotency_key=f"subscription-{subscription.pk}-cancel"
+    if at_period_end:
+        remote = stripe_call(
+            lambda: stripe_client.subscription_cancel_at_period_end(
+                subscription_id=stripe_id, idempotency_key=f"subscription-{subscription.pk}-stop"
+            )
         )
-    )
+    else:
+        remote = stripe_call(
+            lambda: stripe_client.subscription_cancel(
+                subscription_id=stripe_id, idempotency_key=f"subscription-{subscription.pk}-cancel"
+            )
+        )
     with transaction.atomic(durable=True):
         return _subscription_sync(
             StripeSubscription.objects.select_for_update().get(pk=subscription.pk), remote
@@ -597,26 +607,6 @@ def _subscription_apply(remote: stripe_client.Subscription) -> str:
         return f"{remote.id} is not an Agora subscription"
     _subscription_sync(row, remote)
     return ""
-
-
-def stripe_subscription_stop_renewing(*, subscription: StripeSubscription) -> StripeSubscription:
-    """No more invoices: the Stripe subscription ends with its current period (key
-    "subscription-<pk>-stop"). Raises InvalidState if it never reached Stripe,
-    PaymentProviderUnavailable/Rejected."""
-    if not subscription.stripe_subscription_id:
-        raise InvalidState(
-            "This subscription was never created at Stripe.", detail={"reference": subscription.reference}
-        )
-    stripe_id = subscription.stripe_subscription_id
-    remote = stripe_call(
-        lambda: stripe_client.subscription_cancel_at_period_end(
-            subscription_id=stripe_id, idempotency_key=f"subscription-{subscription.pk}-stop"
-        )
-    )
-    with transaction.atomic(durable=True):
-        return _subscription_sync(
-            StripeSubscription.objects.select_for_update().get(pk=subscription.pk), remote
-        )
 
 
 def card_payment_method_of(*, payment: Payment) -> str | None:
@@ -1031,6 +1021,7 @@ __all__ = [
     "card_payment_method_of",
     "card_payment_start",
     "payment_intent_sync",
+    "payment_metadata",
     "payment_refund",
     "payment_refund_submit",
     "stripe_call",
@@ -1042,6 +1033,5 @@ __all__ = [
     "stripe_renewal_handlers_register",
     "stripe_subscription_cancel",
     "stripe_subscription_start",
-    "stripe_subscription_stop_renewing",
     "stripe_webhook_receive",
 ]
