@@ -64,6 +64,7 @@ deploy-check: install
 	DJANGO_ALLOWED_HOSTS=agora.example.com \
 	DATABASE_URL=postgres://agora@db.invalid:5432/agora \
 	REDIS_URL=redis://cache.invalid:6379/0 \
+	AWS_STORAGE_BUCKET_NAME=agora-artefacts AWS_S3_REGION_NAME=us-east-1 \
 	STRIPE_SECRET_KEY=sk_live_placeholder STRIPE_PUBLISHABLE_KEY=pk_live_placeholder \
 	STRIPE_WEBHOOK_SECRETS=whsec_placeholder \
 	WEB3_CHAIN_ID=8453 WEB3_PROVIDER_URL=https://rpc.invalid \

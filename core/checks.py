@@ -263,6 +263,20 @@ def _email_problems(s: Any) -> list[CheckMessage]:
     return []
 
 
+def _storage_problems(s: Any) -> list[CheckMessage]:
+    backend = s.STORAGES.get("default", {}).get("BACKEND", "")
+    if backend.endswith("FileSystemStorage"):
+        return [
+            Error(
+                "Uploads (model artefacts, evidence) are stored on this process's local disk, so web "
+                "processes are not stateless and a second server cannot serve them.",
+                hint="Set AWS_STORAGE_BUCKET_NAME (and AWS_S3_ENDPOINT_URL for an S3-compatible store).",
+                id="agora.E012",
+            )
+        ]
+    return []
+
+
 def development_defaults(s: Any) -> list[CheckMessage]:
     """Every development default `s` (a settings object) still carries; empty when production-ready."""
     return [
@@ -273,6 +287,7 @@ def development_defaults(s: Any) -> list[CheckMessage]:
         *_stripe_problems(s),
         *_secret_problems(s),
         *_email_problems(s),
+        *_storage_problems(s),
     ]
 
 

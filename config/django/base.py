@@ -130,8 +130,23 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+# Uploads (encrypted model artefacts, dispute evidence) go through Django's storage API. With
+# AWS_STORAGE_BUCKET_NAME set they live in S3 or any S3-compatible store (MinIO, R2, moto's server in
+# the tests), so web processes keep nothing on their own disk; without it, on local disk (MEDIA_ROOT)
+# for `make demo`. Production refuses local disk (core/checks.py, agora.E012).
+AWS_STORAGE_BUCKET_NAME: str = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL: str | None = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_S3_REGION_NAME: str | None = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_DEFAULT_ACL = None  # objects stay private; downloads stream through the app, never a public URL
+AWS_S3_FILE_OVERWRITE = False
+AWS_QUERYSTRING_AUTH = True
+S3_STORAGE_BACKEND = "storages.backends.s3.S3Storage"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": S3_STORAGE_BACKEND
+        if AWS_STORAGE_BUCKET_NAME
+        else "django.core.files.storage.FileSystemStorage"
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

@@ -32,7 +32,8 @@ SITE_URL = env.str("SITE_URL", default=f"https://{SITE_DOMAIN}")  # noqa: F405
 # STATIC
 # ------------------------------------------------------------------------------
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # S3 (or S3-compatible) when AWS_STORAGE_BUCKET_NAME is set; local disk is refused (agora.E012).
+    "default": STORAGES["default"],  # noqa: F405
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 

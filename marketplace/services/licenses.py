@@ -63,9 +63,13 @@ def license_download(*, buyer: User, license_id: int) -> ListingVersion:
     download releases the order's escrow to the creator (the refund window closes with it).
     Raises NotFound, LicenseRequired (revoked), DownloadLimitReached, ArtefactUnreadable (nothing
     counted)."""
-    lic = License.objects.filter(pk=license_id, buyer=buyer).only("order_id").first()
+    lic = License.objects.filter(pk=license_id, buyer=buyer).select_related("version").first()
     if lic is None:
         raise NotFound("No such license.")
+    # An unreadable file must not use up a download nor release the escrow. Checked before any row
+    # is locked: reading the store (S3 in production) inside the lock would hold it for a round trip.
+    # A license's version never changes, so the file checked is the file served.
+    artefact_check(path=str(lic.version.artefact.name), wrapped_key=lic.version.wrapped_key)
     with transaction.atomic(durable=True):
         order = Order.objects.select_for_update().get(pk=lic.order_id)
         lic = License.objects.select_for_update(of=("self",)).select_related("version").get(pk=license_id)
@@ -76,8 +80,6 @@ def license_download(*, buyer: User, license_id: int) -> ListingVersion:
                 f"This license has used all {lic.download_limit} of its downloads.",
                 detail={"download_limit": lic.download_limit},
             )
-        # An unreadable file must not use up a download nor release the escrow (rolled back).
-        artefact_check(path=str(lic.version.artefact.name), wrapped_key=lic.version.wrapped_key)
         lic.downloads_used += 1
         lic.save(update_fields=["downloads_used", "updated_at"])
         LicenseDownload.objects.create(license=lic, version=lic.version, user=buyer)

@@ -54,6 +54,7 @@ def _production_ready(**overrides: Any) -> SimpleNamespace:
         "ARTEFACT_MASTER_KEY": "c2VjcmV0LXByb2R1Y3Rpb24ta2V5LTAxMjM0NTY3ODk=",
         "ARTEFACT_DEV_MASTER_KEY": settings.ARTEFACT_DEV_MASTER_KEY,
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "STORAGES": {"default": {"BACKEND": "storages.backends.s3.S3Storage"}},
     }
     values.update(overrides)
     return SimpleNamespace(**values)
@@ -93,6 +94,7 @@ def test_a_production_ready_configuration_passes():
         ({"ARTEFACT_MASTER_KEY": "  "}, "agora.E009"),
         ({"ARTEFACT_MASTER_KEY": settings.ARTEFACT_DEV_MASTER_KEY}, "agora.E010"),
         ({"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}, "agora.E011"),
+        ({"STORAGES": {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}}, "agora.E012"),
     ],
 )
 def test_each_development_default_is_refused(overrides, check_id):
