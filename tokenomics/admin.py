@@ -33,6 +33,7 @@ from tokenomics.models import (
     Payout,
 )
 from tokenomics.money import format_amount
+from tokenomics.selectors.ledger import account_balance
 from tokenomics.services.payouts import (
     SETTLE_PERMISSION,
     payout_approve,
@@ -129,7 +130,9 @@ class LedgerAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[LedgerAccount]):
 
     @admin.display(description="Balance")
     def formatted_balance(self, account: LedgerAccount) -> str:
-        return format_amount(amount=account.balance, asset=account.asset)
+        # The platform's accounts keep no cached balance: theirs is Σ entries (one query each).
+        amount = account.balance if account.owner_id is not None else account_balance(account=account)
+        return format_amount(amount=amount, asset=account.asset)
 
 
 @admin.register(LedgerTransaction)

@@ -15,6 +15,7 @@ from tests.tokenomics.factories import funded_wallet
 from tokenomics.chain_client import checksum
 from tokenomics.models import LedgerAccount, Parameter
 from tokenomics.models.ledger import AccountKind, TransactionKind
+from tokenomics.selectors.ledger import account_balance
 from tokenomics.selectors.parameters import parameter_cache_key
 from tokenomics.services.ledger import Leg, transaction_post, user_account_get_or_create
 
@@ -48,7 +49,7 @@ def parameter_override(key: str, value: int) -> None:
 def balance_of(user: User | None, kind: str, asset: str = "USD") -> int:
     """A user's (or, with None, the platform's) balance of this account kind; 0 if it does not exist."""
     row = LedgerAccount.objects.filter(owner=user, kind=kind, asset=asset).first()
-    return row.balance if row is not None else 0
+    return account_balance(account=row) if row is not None else 0
 
 
 def payout_wallet(*, user: User, address: str, linked_ago: timedelta = timedelta(days=3)) -> Wallet:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tokenomics.models.creators import CreatorSales
 from tokenomics.models.escrow import Escrow
 from tokenomics.models.ledger import Asset, LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.parameters import Parameter, ParameterChange
@@ -22,6 +23,7 @@ __all__ = [
     "Asset",
     "ChainPayout",
     "ChainTransfer",
+    "CreatorSales",
     "Escrow",
     "HotWallet",
     "LedgerAccount",

@@ -11,8 +11,10 @@ from django.db.models.functions import TruncDate
 
 from accounts.models import User
 from core.fields import WideSum
-from tokenomics.models import Asset, LedgerAccount, LedgerEntry, LedgerTransaction
+from tokenomics.models import Asset, CreatorSales, Escrow, LedgerAccount, LedgerEntry, LedgerTransaction
+from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import USER_ACCOUNT_KINDS, AccountKind
+from tokenomics.selectors.rates import creator_net_sales_from_ledger
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,37 @@ def user_balances(*, user: User) -> list[AssetBalances]:
     ]
 
 
+def account_balance(*, account: LedgerAccount) -> int:
+    """The account's balance: the cached column for a user's account; for a platform account (no
+    cached balance, see tokenomics.services.ledger) the sum of its entries."""
+    if account.owner_id is not None:
+        return int(LedgerAccount.objects.filter(pk=account.pk).values_list("balance", flat=True).get())
+    return system_balances(account_ids=[account.pk]).get(account.pk, 0)
+
+
+def system_balances(*, account_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Σ entries of the platform's accounts (all of them, or those given), by account pk."""
+    accounts = LedgerAccount.objects.filter(owner__isnull=True)
+    if account_ids is not None:
+        accounts = accounts.filter(pk__in=list(account_ids))
+    ids = list(accounts.values_list("pk", flat=True))
+    totals = {
+        row["account_id"]: int(row["total"])
+        for row in LedgerEntry.objects.filter(account_id__in=ids)
+        .values("account_id")
+        .annotate(total=WideSum("amount"))
+        .order_by()
+    }
+    return {pk: totals.get(pk, 0) for pk in ids}
+
+
+def system_balance(*, kind: str, asset: str) -> int:
+    """The platform account of `kind` and `asset` (treasury, platform revenue, burn…): Σ entries;
+    0 when it does not exist yet."""
+    account = LedgerAccount.objects.filter(owner__isnull=True, kind=kind, asset=asset).first()
+    return 0 if account is None else account_balance(account=account)
+
+
 def user_entries(*, user: User, asset: str | None = None) -> QuerySet[LedgerEntry]:
     """The user's ledger entries, newest first, with their transaction and account."""
     queryset = (
@@ -69,6 +102,10 @@ class LedgerReport:
     asset_mismatches: list[int] = field(default_factory=list)  # entry asset ≠ account asset
     negative_accounts: list[int] = field(default_factory=list)
     cache_mismatches: list[tuple[int, int, int]] = field(default_factory=list)  # (account, cached, derived)
+    # Σ of the escrow account per asset ≠ Σ of the Escrow rows still HELD: (asset, account, held)
+    escrow_mismatches: list[tuple[str, int, int]] = field(default_factory=list)
+    # a creator's running sales totals ≠ the ledger's sales less clawbacks: (creator, asset, total, ledger)
+    creator_sales_mismatches: list[tuple[int, str, int, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -79,6 +116,8 @@ class LedgerReport:
             or self.asset_mismatches
             or self.negative_accounts
             or self.cache_mismatches
+            or self.escrow_mismatches
+            or self.creator_sales_mismatches
         )
 
 
@@ -121,16 +160,54 @@ def ledger_verify() -> LedgerReport:
         for row in LedgerEntry.objects.values("account_id").annotate(total=WideSum("amount")).order_by()
     }
     holdings = dict.fromkeys(Asset.values, 0)
-    for account in LedgerAccount.objects.only("pk", "kind", "asset", "balance", "overdraft_allowed"):
+    escrow_accounts: dict[str, int] = dict.fromkeys(Asset.values, 0)
+    for account in LedgerAccount.objects.only("pk", "owner", "kind", "asset", "balance", "overdraft_allowed"):
         total = derived.get(account.pk, 0)
-        if account.balance != total:
+        # A platform account keeps no cached balance: its column must stay 0 (never written).
+        cached_should_be = 0 if account.owner_id is None else total
+        if account.balance != cached_should_be:
             report.cache_mismatches.append((account.pk, account.balance, total))
         if not account.overdraft_allowed and min(account.balance, total) < 0:
             report.negative_accounts.append(account.pk)
         if account.kind in USER_ACCOUNT_KINDS:
             holdings[account.asset] += account.balance
+        if account.kind == AccountKind.ESCROW:
+            escrow_accounts[account.asset] += total
     report.user_holdings = holdings
+    report.escrow_mismatches = _escrow_mismatches(escrow_accounts)
+    report.creator_sales_mismatches = _creator_sales_mismatches()
     return report
+
+
+def _escrow_mismatches(escrow_accounts: dict[str, int]) -> list[tuple[str, int, int]]:
+    """The escrow account is never locked: what guards it is that every debit resolves one HELD
+    Escrow row. So its balance must equal what the HELD rows hold, per asset."""
+    held = dict.fromkeys(Asset.values, 0)
+    for row in (
+        Escrow.objects.filter(state=EscrowState.HELD).values("asset").annotate(total=WideSum("amount"))
+    ):
+        held[row["asset"]] = int(row["total"])
+    return [
+        (asset, escrow_accounts[asset], held[asset])
+        for asset in Asset.values
+        if escrow_accounts[asset] != held[asset]
+    ]
+
+
+def _creator_sales_mismatches() -> list[tuple[int, str, int, int]]:
+    ledger = creator_net_sales_from_ledger()
+    totals = {
+        row[0]: {Asset.USD: row[1], Asset.AGR: row[2]}
+        for row in CreatorSales.objects.values_list("creator_id", "net_usd", "net_agr")
+    }
+    mismatches = []
+    for creator_id in sorted(set(ledger) | set(totals)):
+        for asset in Asset.values:
+            counted = totals.get(creator_id, {}).get(asset, 0)
+            scanned = ledger.get(creator_id, {}).get(asset, 0)
+            if counted != scanned:
+                mismatches.append((creator_id, asset, counted, scanned))
+    return mismatches
 
 
 def account_daily_totals(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from accounts.models import User
 from core.fields import WideSum
-from tokenomics.models import Asset, LedgerEntry
+from tokenomics.models import Asset, CreatorSales, LedgerEntry
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr_base_units_to_usd_cents
 from tokenomics.selectors.parameters import parameter_get, parameters_get
@@ -39,40 +39,48 @@ def creator_tier_rules() -> list[TierRule]:
     ]
 
 
-def creator_net_sales_by_asset(*, creator: User) -> dict[str, int]:
-    """Lifetime net sales per asset, from the ledger: gross released from escrow by sales made for
-    this creator, less what upheld disputes later clawed back from the creator's payable balance."""
-    released = (
-        LedgerEntry.objects.filter(
-            transaction__party=creator,
-            transaction__kind=TransactionKind.SALE,
-            account__kind=AccountKind.ESCROW,
-        )
-        .values("asset")
-        .annotate(total=WideSum("amount"))
+def creator_net_sales_from_ledger(*, creator_id: int | None = None) -> dict[int, dict[str, int]]:
+    """Lifetime net sales per creator and asset, scanned from the ledger: gross released from escrow
+    by sales made for the creator, less what upheld disputes later clawed back from their payable
+    balance. The source of truth the running totals (`CreatorSales`) are checked against."""
+    released = LedgerEntry.objects.filter(
+        transaction__kind=TransactionKind.SALE, account__kind=AccountKind.ESCROW
     )
-    clawed_back = (
-        LedgerEntry.objects.filter(
-            transaction__party=creator,
-            transaction__kind=TransactionKind.SALE_CLAWBACK,
-            account__kind=AccountKind.CREATOR_PAYABLE,
-        )
-        .values("asset")
-        .annotate(total=WideSum("amount"))
+    clawed_back = LedgerEntry.objects.filter(
+        transaction__kind=TransactionKind.SALE_CLAWBACK, account__kind=AccountKind.CREATOR_PAYABLE
     )
-    net = dict.fromkeys(Asset.values, 0)
-    for row in released:  # escrow entries of a release are negative: the gross leaving escrow
-        net[row["asset"]] -= row["total"]
-    for row in clawed_back:  # clawbacks debit the creator's payable: negative entries
-        net[row["asset"]] += row["total"]
+    if creator_id is not None:
+        released = released.filter(transaction__party_id=creator_id)
+        clawed_back = clawed_back.filter(transaction__party_id=creator_id)
+    net: dict[int, dict[str, int]] = {}
+    for queryset in (released, clawed_back):
+        # Both kinds of entries are negative: a release's gross leaving escrow adds to net sales,
+        # a clawback debiting the creator's payable takes from them.
+        sign = -1 if queryset is released else 1
+        rows = queryset.values("transaction__party_id", "asset").annotate(total=WideSum("amount")).order_by()
+        for row in rows:
+            per_asset = net.setdefault(row["transaction__party_id"], dict.fromkeys(Asset.values, 0))
+            per_asset[row["asset"]] += sign * row["total"]
     return net
+
+
+def creator_net_sales_by_asset(*, creator: User) -> dict[str, int]:
+    """Lifetime net sales per asset, from the creator's running totals (one row read)."""
+    totals = CreatorSales.objects.filter(creator=creator).values_list("net_usd", "net_agr").first()
+    usd, agr = totals or (0, 0)
+    return {Asset.USD: usd, Asset.AGR: agr}
+
+
+def net_sales_cents(*, net_usd: int, net_agr: int) -> int:
+    """Net sales in US cents; AGR counts at the registry's reference price (rounded down)."""
+    price = parameter_get("token.agr_price_micro_usd")
+    return net_usd + agr_base_units_to_usd_cents(base_units=net_agr, agr_price_micro_usd=price)
 
 
 def creator_net_sales_cents(*, creator: User) -> int:
     """Lifetime net sales in US cents; AGR counts at the registry's reference price (rounded down)."""
     net = creator_net_sales_by_asset(creator=creator)
-    price = parameter_get("token.agr_price_micro_usd")
-    return net[Asset.USD] + agr_base_units_to_usd_cents(base_units=net[Asset.AGR], agr_price_micro_usd=price)
+    return net_sales_cents(net_usd=net[Asset.USD], net_agr=net[Asset.AGR])
 
 
 @dataclass(frozen=True)
@@ -83,9 +91,14 @@ class CreatorStanding:
 
 
 def creator_standing(*, creator: User) -> CreatorStanding:
-    """The creator's tier (never stored: derived from the ledger on each read) and the next one."""
+    """The creator's tier (derived on each read from the running lifetime totals, so a change of
+    thresholds or of the AGR reference price applies at once) and the next one."""
+    return standing_for(net_sales_cents=creator_net_sales_cents(creator=creator))
+
+
+def standing_for(*, net_sales_cents: int) -> CreatorStanding:
     rules = creator_tier_rules()
-    sales = creator_net_sales_cents(creator=creator)
+    sales = net_sales_cents
     return CreatorStanding(
         tier=creator_tier_for(lifetime_net_sales=sales, rules=rules),
         next_tier=next_tier(lifetime_net_sales=sales, rules=rules),

@@ -18,18 +18,19 @@ from django.utils import timezone
 from accounts.models import User
 from tokenomics.errors import AmountInvalid, InvalidState
 from tokenomics.locks import accounts_lock, escrow_lock
-from tokenomics.models import Asset, Escrow, LedgerAccount, LedgerTransaction
+from tokenomics.models import Asset, CreatorSales, Escrow, LedgerAccount, LedgerTransaction
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.parameters import parameter_get
-from tokenomics.selectors.rates import sale_rates_for_creator
+from tokenomics.selectors.rates import net_sales_cents, sale_rates, standing_for
 from tokenomics.services.ledger import (
     Leg,
     system_account_get_or_create,
+    system_accounts_get_or_create,
     transaction_post,
     user_account_get_or_create,
 )
-from tokenomics.splits import SaleSplit, split_sale
+from tokenomics.splits import SaleRates, SaleSplit, split_sale
 
 
 def escrow_hold(
@@ -77,25 +78,54 @@ def _split_legs(*, escrow: Escrow, split: SaleSplit) -> list[Leg]:
     asset = escrow.asset
     # The network fee is burned when paid in AGR and set aside for buy-backs when paid in fiat.
     network_kind = AccountKind.BURN if asset == Asset.AGR else AccountKind.BUYBACK_RESERVE
+    platform = system_accounts_get_or_create(
+        kinds=[network_kind, AccountKind.TREASURY, AccountKind.VALIDATOR_POOL, AccountKind.PLATFORM_REVENUE],
+        asset=asset,
+    )
     parts = [
         (
             user_account_get_or_create(user=escrow.creator, kind=AccountKind.CREATOR_PAYABLE, asset=asset),
             split.creator,
         ),
-        (system_account_get_or_create(kind=network_kind, asset=asset), split.network_fee),
-        (system_account_get_or_create(kind=AccountKind.TREASURY, asset=asset), split.treasury),
-        (system_account_get_or_create(kind=AccountKind.VALIDATOR_POOL, asset=asset), split.validator_pool),
-        (system_account_get_or_create(kind=AccountKind.PLATFORM_REVENUE, asset=asset), split.platform),
+        (platform[network_kind], split.network_fee),
+        (platform[AccountKind.TREASURY], split.treasury),
+        (platform[AccountKind.VALIDATOR_POOL], split.validator_pool),
+        (platform[AccountKind.PLATFORM_REVENUE], split.platform),
     ]
     return [Leg(account, amount) for account, amount in parts if amount]
 
 
-def _release_legs(*, escrow: Escrow, amount: int, escrow_account: LedgerAccount) -> list[Leg]:
-    split = split_sale(gross=amount, rates=sale_rates_for_creator(creator=escrow.creator))
+def _creator_sales_lock(creator_id: int) -> CreatorSales:
+    """The creator's running sales totals, locked: releases and clawbacks of one creator queue here
+    (and only here), so each is split at a tier that counts every sale committed before it."""
+    totals = CreatorSales.objects.select_for_update().filter(pk=creator_id).first()
+    if totals is None:
+        # ON CONFLICT DO NOTHING: a concurrent first sale of the same creator may insert it too.
+        CreatorSales.objects.bulk_create([CreatorSales(creator_id=creator_id)], ignore_conflicts=True)
+        totals = CreatorSales.objects.select_for_update().get(pk=creator_id)
+    return totals
+
+
+def _creator_sales_add(totals: CreatorSales, *, asset: str, amount: int) -> None:
+    """Count `amount` (negative for a clawback) into the locked totals."""
+    field = "net_usd" if asset == Asset.USD else "net_agr"
+    setattr(totals, field, getattr(totals, field) + amount)
+    totals.save(update_fields=[field, "updated_at"])
+
+
+def _sale_rates(totals: CreatorSales) -> SaleRates:
+    sales = net_sales_cents(net_usd=totals.net_usd, net_agr=totals.net_agr)
+    return sale_rates(creator_share_bps=standing_for(net_sales_cents=sales).tier.share_bps)
+
+
+def _release_legs(
+    *, escrow: Escrow, amount: int, escrow_account: LedgerAccount, totals: CreatorSales
+) -> list[Leg]:
+    split = split_sale(gross=amount, rates=_sale_rates(totals))
     return [Leg(escrow_account, -amount), *_split_legs(escrow=escrow, split=split)]
 
 
-def _post_release(*, escrow: Escrow, legs: list[Leg]) -> LedgerTransaction:
+def _post_release(*, escrow: Escrow, legs: list[Leg], totals: CreatorSales) -> LedgerTransaction:
     posted = transaction_post(
         kind=TransactionKind.SALE,
         legs=legs,
@@ -104,6 +134,9 @@ def _post_release(*, escrow: Escrow, legs: list[Leg]) -> LedgerTransaction:
         reference=escrow.reference,
         party=escrow.creator,
     )
+    if posted.created:
+        gross = -sum(leg.amount for leg in legs if leg.account.kind == AccountKind.ESCROW)
+        _creator_sales_add(totals, asset=escrow.asset, amount=gross)
     return posted.transaction
 
 
@@ -134,8 +167,11 @@ def _release(*, escrow_id: int, due_at: datetime | None = None) -> tuple[Escrow,
         if escrow.state != EscrowState.HELD:
             raise InvalidState("This payment was already refunded.", detail={"state": escrow.state})
         escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=escrow.asset)
-        legs = _release_legs(escrow=escrow, amount=escrow.amount, escrow_account=escrow_account)
-        escrow.release_transaction = _post_release(escrow=escrow, legs=legs)
+        totals = _creator_sales_lock(escrow.creator_id)
+        legs = _release_legs(
+            escrow=escrow, amount=escrow.amount, escrow_account=escrow_account, totals=totals
+        )
+        escrow.release_transaction = _post_release(escrow=escrow, legs=legs, totals=totals)
         escrow.state = EscrowState.RELEASED
         escrow.resolved_at = timezone.now()
         escrow.save(update_fields=["release_transaction", "state", "resolved_at", "updated_at"])
@@ -167,9 +203,11 @@ def escrow_refund(*, escrow_id: int, amount: int | None = None) -> Escrow:
             )
         escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=escrow.asset)
         release_legs: list[Leg] = []
+        totals: CreatorSales | None = None
         if refund < escrow.amount:
+            totals = _creator_sales_lock(escrow.creator_id)
             release_legs = _release_legs(
-                escrow=escrow, amount=escrow.amount - refund, escrow_account=escrow_account
+                escrow=escrow, amount=escrow.amount - refund, escrow_account=escrow_account, totals=totals
             )
             # Two postings in one transaction: lock every account of both up front, in pk order,
             # or each posting's own ordered locking could still deadlock with another transaction.
@@ -177,7 +215,8 @@ def escrow_refund(*, escrow_id: int, amount: int | None = None) -> Escrow:
         escrow.refund_transaction = _post_refund(escrow=escrow, amount=refund, escrow_account=escrow_account)
         escrow.refunded_amount = refund
         if release_legs:
-            escrow.release_transaction = _post_release(escrow=escrow, legs=release_legs)
+            assert totals is not None
+            escrow.release_transaction = _post_release(escrow=escrow, legs=release_legs, totals=totals)
             escrow.state = EscrowState.PARTIALLY_REFUNDED
         else:
             escrow.state = EscrowState.REFUNDED
@@ -241,6 +280,7 @@ def sale_clawback(*, escrow_id: int, amount: int, reason: str = "") -> LedgerTra
         payable = user_account_get_or_create(
             user=escrow.creator, kind=AccountKind.CREATOR_PAYABLE, asset=escrow.asset
         )
+        totals = _creator_sales_lock(escrow.creator_id)
         posted = transaction_post(
             kind=TransactionKind.SALE_CLAWBACK,
             legs=[Leg(payable, -amount), Leg(escrow.source_account, amount)],
@@ -249,4 +289,6 @@ def sale_clawback(*, escrow_id: int, amount: int, reason: str = "") -> LedgerTra
             reference=escrow.reference,
             party=escrow.creator,
         )
+        if posted.created:
+            _creator_sales_add(totals, asset=escrow.asset, amount=-amount)
         return posted.transaction

@@ -1,11 +1,26 @@
-"""The posting service: the one writer of ledger transactions, entries and cached balances."""
+"""The posting service: the one writer of ledger transactions, entries and cached balances.
+
+Who is locked. A user's account (wallet, payables, stake) has a cached balance that must never go
+below zero, so every posting that touches it locks its row. The platform's accounts (escrow,
+platform revenue, treasury, validator pool, burn, buy-back reserve, promotions, the external
+counter-accounts) are shared by every sale: locking them would put all sales in one queue. They
+carry no cached balance (the column stays 0); their balance is the sum of their entries
+(`tokenomics.selectors.ledger.account_balance`), so crediting one writes only the new entries and
+takes no lock. Debiting one:
+- an overdraft account (external, promotions) may go negative: no lock, no check;
+- escrow is debited only by a release or refund of one held `Escrow` row, which the escrow service
+  has locked and checked (HELD, its amount): that row is the per-order hold, and the account only
+  their sum (`ledger_check` reconciles the two). No lock on the account;
+- any other (treasury, platform revenue, validator pool…) is locked and its Σ entries checked, so
+  concurrent debits queue and none overdraws it; credits still pass without waiting.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +30,7 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from accounts.models import User
+from core.fields import WideSum
 from tokenomics.errors import (
     IdempotencyConflict,
     InsufficientFunds,
@@ -22,7 +38,7 @@ from tokenomics.errors import (
     TokenomicsError,
     UnbalancedTransaction,
 )
-from tokenomics.locks import accounts_lock
+from tokenomics.locks import AccountRow, accounts_lock, accounts_read
 from tokenomics.models import Asset, LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import (
     OVERDRAFT_ACCOUNT_KINDS,
@@ -64,6 +80,21 @@ def system_account_get_or_create(*, kind: AccountKind | str, asset: Asset | str)
         owner=None, kind=kind, asset=asset, defaults={"overdraft_allowed": kind in OVERDRAFT_ACCOUNT_KINDS}
     )
     return account
+
+
+def system_accounts_get_or_create(
+    *, kinds: Sequence[AccountKind | str], asset: Asset | str
+) -> dict[str, LedgerAccount]:
+    """The platform's accounts of these kinds in `asset`, by kind, in one query (creating any
+    missing, empty). For postings that touch several at once, like a sale split."""
+    found = {
+        account.kind: account
+        for account in LedgerAccount.objects.filter(owner__isnull=True, asset=asset, kind__in=list(kinds))
+    }
+    for kind in kinds:
+        if kind not in found:
+            found[str(kind)] = system_account_get_or_create(kind=kind, asset=asset)
+    return found
 
 
 def _validate(legs: Sequence[Leg], idempotency_key: str) -> None:
@@ -154,6 +185,55 @@ def _update_balances(cursor: CursorWrapper, balances: dict[int, int], now: datet
         )
 
 
+def _is_system(account: LedgerAccount) -> bool:
+    return account.owner_id is None
+
+
+def _debit_checked(row: AccountRow, delta: int) -> bool:
+    """A platform account whose debit must be checked against its Σ entries (see the module doc)."""
+    return row.system and delta < 0 and not row.overdraft_allowed and row.kind != AccountKind.ESCROW
+
+
+def _accounts_for(legs: Sequence[Leg], deltas: dict[int, int]) -> dict[int, AccountRow]:
+    """Every touched account's row: users' accounts and checked platform debits locked (pk order),
+    the other platform accounts read without a lock."""
+    system = {leg.account.pk for leg in legs if _is_system(leg.account)}
+    locked = [pk for pk in deltas if pk not in system]
+    locked += [
+        leg.account.pk
+        for leg in legs
+        if leg.account.pk in system
+        and deltas[leg.account.pk] < 0
+        and not leg.account.overdraft_allowed
+        and leg.account.kind != AccountKind.ESCROW
+    ]
+    rows = accounts_lock(locked) if locked else {}
+    rows.update(accounts_read(set(deltas) - set(rows)))
+    for leg in legs:
+        row = rows.get(leg.account.pk)
+        if row is not None and row.system != _is_system(leg.account):
+            raise UnbalancedTransaction(
+                "An entry's account is not the one stored.", detail={"account": leg.account.pk}
+            )
+    return rows
+
+
+def _derived_balances(account_ids: Iterable[int]) -> dict[int, int]:
+    """Σ entries of platform accounts (locked by the caller, so no debit of theirs is in flight).
+    Runs only for checked platform debits (rare), so the ORM's exact WideSum is fine here."""
+    ids = sorted(account_ids)
+    if not ids:
+        return {}
+    found = {
+        row["account_id"]: int(row["total"])
+        for row in LedgerEntry.objects.filter(account_id__in=ids)
+        .values("account_id")
+        .annotate(total=WideSum("amount"))
+        .order_by()
+    }
+    return {pk: found.get(pk, 0) for pk in ids}
+
+
 def transaction_post(
     *,
     kind: TransactionKind | str,
@@ -183,7 +263,7 @@ def transaction_post(
     problem: TokenomicsError | None = None
     posted: LedgerTransaction | None = None
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        rows = accounts_lock(deltas)
+        rows = _accounts_for(legs, deltas)
         for leg in legs:
             # Sums were checked on the caller's copies; the rows just locked must agree.
             row = rows.get(leg.account.pk)
@@ -194,15 +274,23 @@ def transaction_post(
                 break
         balances: dict[int, int] = {}
         if problem is None:
+            checked = {pk: delta for pk, delta in deltas.items() if _debit_checked(rows[pk], delta)}
+            derived = _derived_balances(checked)
             for account_id, delta in deltas.items():
                 row = rows[account_id]
-                balances[account_id] = row.balance + delta
-                if balances[account_id] < 0 and not row.overdraft_allowed:
+                available = derived.get(account_id, row.balance)
+                if not row.system:
+                    balances[account_id] = row.balance + delta
+                if (
+                    available + delta < 0
+                    and not row.overdraft_allowed
+                    and (not row.system or account_id in checked)
+                ):
                     problem = InsufficientFunds(
                         detail={
                             "asset": row.asset,
                             "account": row.kind,
-                            "available": str(row.balance),
+                            "available": str(available),
                             "required": str(-delta),
                         }
                     )
@@ -235,7 +323,8 @@ def transaction_post(
             )
             if tx_id is not None:
                 _insert_entries(cursor, tx_id, legs, {pk: row.asset for pk, row in rows.items()})
-                _update_balances(cursor, balances, now)
+                if balances:
+                    _update_balances(cursor, balances, now)
                 posted = LedgerTransaction(
                     pk=tx_id,
                     kind=kind,

@@ -23,6 +23,7 @@ from tokenomics.models import Payment
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.models.rails import ChainTransfer, PaymentStatus
 from tokenomics.money import agr
+from tokenomics.selectors.ledger import system_balance
 from tokenomics.services import payments
 from tokenomics.services.chain_rail import (
     PaymentNotVerified,
@@ -31,10 +32,8 @@ from tokenomics.services.chain_rail import (
     agr_payment_start,
     agr_payment_verify,
 )
+from tokenomics.services.escrow import escrow_hold
 from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
     user_account_get_or_create,
 )
 from tokenomics.services.payments import payment_mark
@@ -145,26 +144,22 @@ def test_valid_payment_is_credited_once_with_its_unique_row(chain: Chain, buyer,
     assert row.ledger_transaction.idempotency_key == f"chain:1337:{tx}:{row.log_index}"
     assert row.ledger_transaction.kind == TransactionKind.DEPOSIT
     assert wallet_balance(buyer) == DUE
-    external = system_account_get_or_create(kind=AccountKind.EXTERNAL_CHAIN, asset="AGR")
-    assert external.balance == -DUE
+    assert system_balance(kind=AccountKind.EXTERNAL_CHAIN, asset="AGR") == -DUE
 
 
 def test_overpayment_is_credited_and_the_extra_stays_in_the_wallet(
     chain: Chain, buyer, buyer_key, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A purpose handler like an order's: once paid, the due amount moves on (here into escrow).
+    # A purpose handler like an order's: once paid, the due amount moves on into escrow.
+    creator = UserFactory()
+
     def hold_due(paid: Payment) -> None:
-        transaction_post(
-            kind=TransactionKind.ESCROW_HOLD,
-            legs=[
-                Leg(
-                    user_account_get_or_create(user=paid.user, kind=AccountKind.WALLET, asset="AGR"),
-                    -paid.amount,
-                ),
-                Leg(system_account_get_or_create(kind=AccountKind.ESCROW, asset="AGR"), paid.amount),
-            ],
-            idempotency_key=f"test-hold:{paid.reference}",
+        escrow_hold(
             reference=paid.reference,
+            creator=creator,
+            source_account=user_account_get_or_create(user=paid.user, kind=AccountKind.WALLET, asset="AGR"),
+            amount=paid.amount,
+            payer=paid.user,
         )
 
     monkeypatch.setitem(payments._handlers, "test_order_held", hold_due)
@@ -175,7 +170,7 @@ def test_overpayment_is_credited_and_the_extra_stays_in_the_wallet(
     assert result.payment.status == PaymentStatus.SUCCEEDED
     assert result.payment.received_amount == DUE + extra
     assert wallet_balance(buyer) == extra
-    assert system_account_get_or_create(kind=AccountKind.ESCROW, asset="AGR").balance == DUE
+    assert system_balance(kind=AccountKind.ESCROW, asset="AGR") == DUE
 
 
 # ----------------------------------------------------------------------------- refused (C2)

@@ -20,6 +20,7 @@ from tokenomics.models import LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.models.rails import ChainPayout, HotWallet
 from tokenomics.money import agr
+from tokenomics.selectors.ledger import system_balance
 from tokenomics.services.chain_rail import (
     ChainAddressInvalid,
     ChainNotConfigured,
@@ -30,7 +31,7 @@ from tokenomics.services.chain_rail import (
     chain_payout_sign,
     chain_payouts_process,
 )
-from tokenomics.services.ledger import system_account_get_or_create, user_account_get_or_create
+from tokenomics.services.ledger import user_account_get_or_create
 from tokenomics.tasks.chain import chain_payout_send_task, chain_process_payouts
 
 AMOUNT = agr(40)
@@ -68,16 +69,13 @@ def account(user, kind=AccountKind.WALLET) -> int:
 def test_create_debits_the_account_into_the_chain_once_per_reference(
     chain: Chain, creator, recipient
 ) -> None:
-    external = system_account_get_or_create(kind=AccountKind.EXTERNAL_CHAIN, asset="AGR").balance
+    external = system_balance(kind=AccountKind.EXTERNAL_CHAIN, asset="AGR")
     payout = chain_payout_create(user=creator, to_address=recipient.lower(), amount=AMOUNT, reference="p-1")
     assert payout.status == Status.PENDING
     assert payout.to_address == recipient
     assert payout.ledger_transaction.kind == TransactionKind.PAYOUT
     assert account(creator) == agr(1_000) - AMOUNT
-    assert (
-        system_account_get_or_create(kind=AccountKind.EXTERNAL_CHAIN, asset="AGR").balance
-        == external + AMOUNT
-    )
+    assert system_balance(kind=AccountKind.EXTERNAL_CHAIN, asset="AGR") == external + AMOUNT
 
     again = chain_payout_create(user=creator, to_address=recipient, amount=AMOUNT, reference="p-1")
     assert again.pk == payout.pk

@@ -111,13 +111,13 @@ def pause(monkeypatch: pytest.MonkeyPatch) -> PauseOnce:
     the refund and the release of the rest. When the two postings locked separately, the refund had been
     posted there (escrow-account and payer rows locked) and the release's accounts were not locked."""
     pause = PauseOnce()
-    original = escrow_services.sale_rates_for_creator
+    original = escrow_services._sale_rates
 
-    def rates_then_pause(*, creator: Any) -> Any:
+    def rates_then_pause(totals: Any) -> Any:
         pause.checkpoint()
-        return original(creator=creator)
+        return original(totals)
 
-    monkeypatch.setattr(escrow_services, "sale_rates_for_creator", rates_then_pause)
+    monkeypatch.setattr(escrow_services, "_sale_rates", rates_then_pause)
     return pause
 
 

@@ -34,7 +34,7 @@ from tokenomics.errors import IdempotencyConflict, InsufficientFunds, InvalidSta
 from tokenomics.models import Escrow, LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind, TransactionKind
-from tokenomics.selectors.ledger import ledger_verify
+from tokenomics.selectors.ledger import account_balance, ledger_verify
 from tokenomics.services.escrow import escrow_hold, escrow_refund, escrow_release, escrows_release_due
 from tokenomics.services.ledger import (
     Leg,
@@ -214,7 +214,7 @@ def test_l3_fifty_workers_buy_from_shared_wallets_without_overspending() -> None
 
     # Held + released + refunded is exactly what the buyers were debited, to the unit.
     debited = -_entry_sum(account__in=wallets, transaction__kind=TransactionKind.ESCROW_HOLD)
-    held_now = LedgerAccount.objects.get(pk=escrow_account.pk).balance
+    held_now = account_balance(account=escrow_account)
     released = -_entry_sum(account=escrow_account, transaction__kind=TransactionKind.SALE)
     refunded = -_entry_sum(account=escrow_account, transaction__kind=TransactionKind.REFUND)
     assert debited == sum(a.amount for a in succeeded)
@@ -326,7 +326,7 @@ def test_l4_escrow_hold_replayed_by_ten_threads_holds_once() -> None:
     assert LedgerTransaction.objects.filter(reference="l4:order").count() == 1
     wallet.refresh_from_db()
     assert wallet.balance == 6_000
-    assert _escrow_account().balance == 4_000
+    assert account_balance(account=_escrow_account()) == 4_000
     _assert_ledger_ok()
 
 
@@ -350,7 +350,7 @@ def test_l4_escrow_hold_replays_with_other_amounts_or_payers_conflict() -> None:
     escrow = Escrow.objects.get(reference="l4:contested")
     assert escrow.amount == 1_000 + winners[0]
     assert LedgerTransaction.objects.filter(reference="l4:contested").count() == 1
-    assert _escrow_account().balance == escrow.amount
+    assert account_balance(account=_escrow_account()) == escrow.amount
     assert sum(w.balance for w in LedgerAccount.objects.filter(pk__in=[w.pk for w in wallets])) == (
         10 * 10_000 - escrow.amount
     )
@@ -432,7 +432,7 @@ def test_l6_release_refund_and_release_due_race_and_the_escrow_resolves_once() -
 
     # The money followed the escrows exactly: nothing held, refunds back in the wallet.
     _assert_ledger_ok()
-    assert _escrow_account().balance == 0
+    assert account_balance(account=_escrow_account()) == 0
     released = sum(e.amount for e in escrows.values() if e.state == EscrowState.RELEASED)
     wallet.refresh_from_db()
     assert wallet.balance == RACES * 1_000 - released

@@ -9,6 +9,7 @@ from django.utils import timezone
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.models import Escrow, LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
+from tokenomics.selectors.ledger import account_balance
 from tokenomics.services.escrow import escrow_hold
 from tokenomics.services.ledger import system_account_get_or_create
 
@@ -44,7 +45,7 @@ def test_a_non_overdraft_system_account_cannot_be_written_below_zero() -> None:
     treasury = system_account_get_or_create(kind=AccountKind.TREASURY, asset="USD")
     with pytest.raises(IntegrityError), transaction.atomic():
         LedgerAccount.objects.filter(pk=treasury.pk).update(balance=-1)
-    assert LedgerAccount.objects.get(pk=treasury.pk).balance == 0
+    assert account_balance(account=treasury) == 0
 
 
 def test_a_user_owned_account_cannot_allow_overdraft(user) -> None:

@@ -21,6 +21,7 @@ from tokenomics.models import Escrow, LedgerAccount, LedgerEntry, LedgerTransact
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr
+from tokenomics.selectors.ledger import account_balance
 from tokenomics.selectors.rates import creator_net_sales_cents, creator_standing
 from tokenomics.services.escrow import (
     escrow_hold,
@@ -42,12 +43,12 @@ pytestmark = pytest.mark.django_db
 
 
 def balance(account: LedgerAccount) -> int:
-    return LedgerAccount.objects.get(pk=account.pk).balance
+    return account_balance(account=account)
 
 
 def system_balance(kind: AccountKind, asset: str) -> int:
     account = LedgerAccount.objects.filter(owner=None, kind=kind, asset=asset).first()
-    return account.balance if account else 0
+    return account_balance(account=account) if account else 0
 
 
 def payable(creator: User, asset: str = "USD") -> LedgerAccount:

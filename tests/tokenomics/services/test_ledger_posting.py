@@ -27,6 +27,7 @@ from tokenomics.errors import (
 from tokenomics.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr
+from tokenomics.selectors.ledger import account_balance
 from tokenomics.services.ledger import (
     MAX_KEY_LENGTH,
     Leg,
@@ -61,7 +62,7 @@ def snapshot() -> Snapshot:
 
 
 def balance(account: LedgerAccount) -> int:
-    return LedgerAccount.objects.get(pk=account.pk).balance
+    return account_balance(account=account)
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ def test_account_getters_create_once_and_set_overdraft_by_kind(user) -> None:
     assert treasury.overdraft_allowed is False
     assert wallet.overdraft_allowed is False
     assert wallet.owner_id == user.pk
-    assert (stripe.balance, treasury.balance, wallet.balance) == (0, 0, 0)
+    assert [account_balance(account=a) for a in (stripe, treasury, wallet)] == [0, 0, 0]
     with pytest.raises(ValueError, match="not a user account kind"):
         user_account_get_or_create(user=user, kind=AccountKind.ESCROW, asset="USD")
     with pytest.raises(ValueError, match="is a user account kind"):

@@ -10,7 +10,7 @@ from tests.tokenomics.stripe.conftest import LocalStripe, deliver, make_event
 from tokenomics.errors import AmountInvalid, InsufficientFunds, InvalidState
 from tokenomics.models import LedgerTransaction, Payment, PaymentRefund, StripeEvent
 from tokenomics.models.ledger import AccountKind, TransactionKind
-from tokenomics.selectors.ledger import user_balances
+from tokenomics.selectors.ledger import account_balance, user_balances
 from tokenomics.services.ledger import (
     Leg,
     system_account_get_or_create,
@@ -194,7 +194,7 @@ def test_partial_top_up_refunds_summing_to_the_whole_take_back_the_whole_bonus(
 ) -> None:
     promotions = system_account_get_or_create(kind=AccountKind.PROMOTIONS, asset="USD")
     promotions.refresh_from_db()
-    promotions_before = promotions.balance
+    promotions_before = account_balance(account=promotions)
     taken_back = []
     for amount in (333, 333, 333, 1):
         before = usd_wallet(user)
@@ -204,4 +204,4 @@ def test_partial_top_up_refunds_summing_to_the_whole_take_back_the_whole_bonus(
     assert sum(taken_back) == 100  # the whole $1.00 bonus, not 99 cents
     assert usd_wallet(user) == 0
     promotions.refresh_from_db()
-    assert promotions.balance - promotions_before == 100
+    assert account_balance(account=promotions) - promotions_before == 100

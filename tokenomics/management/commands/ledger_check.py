@@ -38,6 +38,14 @@ class Command(BaseCommand):
                 f"{pk} (cached {cached}, entries {derived})"
                 for pk, cached, derived in report.cache_mismatches
             ],
+            "assets whose escrow account differs from the payments held": [
+                f"{asset} (account {account}, held {held})"
+                for asset, account, held in report.escrow_mismatches
+            ],
+            "creators whose sales totals differ from the ledger": [
+                f"{creator} {asset} (counted {counted}, ledger {scanned})"
+                for creator, asset, counted, scanned in report.creator_sales_mismatches
+            ],
         }
         failed = False
         for label, items in problems.items():
