@@ -1300,7 +1300,7 @@ class Command(BaseCommand):
         license_download(buyer=sale.buyer, license_id=license_id)
 
     def _release(self, sale: Sale) -> None:
-        order_release(order_id=self.orders[sale.key], now=timezone.now())
+        order_release(order_id=self.orders[sale.key])
 
     def _refund(self, sale: Sale) -> None:
         order_refund(buyer=sale.buyer, order_id=self.orders[sale.key], reason="Not what I expected")
@@ -1323,7 +1323,7 @@ class Command(BaseCommand):
             return
         previous = self.orders[sale.key]
         self._sell(sale, subscription=sub, key=f"{sale.key}:renewal:{number}")
-        order_release(order_id=previous, now=timezone.now())
+        order_release(order_id=previous)
 
     def _cancel(self, sale: Sale, at_period_end: bool) -> None:
         subscription_cancel(

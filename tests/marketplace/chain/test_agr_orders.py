@@ -71,3 +71,36 @@ def test_verifying_while_the_chain_node_is_down_is_503_chain_unavailable(
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "chain_unavailable"
     assert Order.objects.get(pk=order["id"]).status == OrderStatus.AWAITING_PAYMENT
+
+
+def test_a_second_agr_order_of_an_owned_license_is_refunded_to_the_wallet_on_arrival(
+    api_client, user, chain: Chain, new_key, django_capture_on_commit_callbacks
+) -> None:
+    key = new_key(agr(1_000))
+    link(user, key)
+    api_key = account_services.api_key_create(user=user, name="t", scopes=["read", "write"])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.secret}")
+    plan = on_sale(price_cents=4_900)
+    total = agr(4165) // 10
+    # Two checkouts opened before either was paid: "you already own this" cannot stop the second.
+    ids = [
+        api_client.post("/api/v1/orders", {"plan": plan.pk, "rail": "agr"}, format="json").json()["id"]
+        for _ in "ab"
+    ]
+
+    statuses = []
+    for order_id in ids:
+        tx_hash = pay(chain, key, total)
+        with django_capture_on_commit_callbacks(execute=True):
+            paid = api_client.post(
+                f"/api/v1/orders/{order_id}/agr-payment", {"tx_hash": tx_hash}, format="json"
+            )
+        assert paid.status_code == 200, paid.json()
+        statuses.append(paid.json()["status"])
+
+    assert statuses == [OrderStatus.IN_ESCROW, OrderStatus.REFUNDED]
+    second = Order.objects.get(pk=ids[1])
+    assert (second.refunded_amount, second.escrow_id) == (total, None)
+    assert Order.objects.get(pk=ids[0]).license.revoked_at is None
+    assert not ChainPayout.objects.filter(reference=f"refund:order:{second.pk}").exists()
+    assert next(b for b in user_balances(user=user) if b.asset == "AGR").wallet == total  # credit
