@@ -1284,7 +1284,9 @@ class Command(BaseCommand):
             )
             wallet = user_account_get_or_create(user=buyer, kind=AccountKind.WALLET, asset=priced.asset)
             locked = (
-                Order.objects.select_for_update().select_related("plan", "listing", "buyer").get(pk=order.pk)
+                Order.objects.select_for_update(of=("self",))
+                .select_related("plan", "listing", "buyer")
+                .get(pk=order.pk)
             )
             order_fulfil(order=locked, source=wallet, now=timezone.now())
         self.orders[sale.key] = order.pk

@@ -40,7 +40,9 @@ def _wallet(user) -> int:
 
 
 def _awaiting(buyer, kind: str = PlanKind.ONE_TIME) -> Order:
-    return order_create(buyer=buyer, plan_id=on_sale(kind=kind, price_cents=PRICE).pk, rail="card").order
+    plan = on_sale(kind=kind, price_cents=PRICE)
+    credit = PRICE if kind == PlanKind.PER_INFERENCE else None  # credit: the buyer picks how much
+    return order_create(buyer=buyer, plan_id=plan.pk, rail="card", credit_cents=credit).order
 
 
 def _paid_into_escrow(buyer) -> Order:
