@@ -3,10 +3,13 @@ order's endpoint, the money held in escrow; a refund goes back on chain to the p
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from accounts import services as account_services
 from marketplace.models import Order, OrderStatus
+from marketplace.services.orders import order_create
 from tests.marketplace.commerce import on_sale
 from tests.tokenomics.chain.conftest import Chain, link, pay
 from tokenomics.chain_client import address_of
@@ -104,3 +107,24 @@ def test_a_second_agr_order_of_an_owned_license_is_refunded_to_the_wallet_on_arr
     assert Order.objects.get(pk=ids[0]).license.revoked_at is None
     assert not ChainPayout.objects.filter(reference=f"refund:order:{second.pk}").exists()
     assert next(b for b in user_balances(user=user) if b.asset == "AGR").wallet == total  # credit
+
+
+def test_the_pay_panel_script_gets_json_from_the_order_verification(client, user, chain: Chain) -> None:
+    # static/js/pay.js posts the hash as JSON to the order's verify view: refusals come back as the
+    # API's error body with the reason code, whose words the panel carries (REASON_TEXT).
+    client.force_login(user)
+    plan = on_sale(price_cents=4_900)
+    order = order_create(buyer=user, plan_id=plan.pk, rail="agr").order
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert 'id="agr-reasons"' in page
+
+    url = re.search(r'data-verify-url="([^"]+)"', page).group(1)
+    refused = client.post(url, {"tx_hash": "0x" + "ab" * 32}, content_type="application/json")
+    body = refused.json()
+    assert (refused.status_code, body["error"]["code"]) == (409, "payment_not_verified")
+    assert body["error"]["detail"]["reason"] == "tx_not_found"
+    bad = client.post(url, {"tx_hash": "nope"}, content_type="application/json").json()["error"]
+    assert (bad["code"], bad["detail"]["reason"]) == ("payment_not_verified", "invalid_tx_hash")
+    empty = client.post(url, {}, content_type="application/json")
+    assert (empty.status_code, empty.json()["error"]["code"]) == (400, "validation_error")
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.AWAITING_PAYMENT
