@@ -8,6 +8,7 @@ from tokenomics.models.parameters import Parameter, ParameterChange
 from tokenomics.models.payouts import Payout, PayoutStatus
 from tokenomics.models.rails import (
     ChainPayout,
+    ChainScanCursor,
     ChainTransfer,
     HotWallet,
     Payment,
@@ -21,6 +22,7 @@ from tokenomics.models.rails import (
 __all__ = [
     "Asset",
     "ChainPayout",
+    "ChainScanCursor",
     "ChainTransfer",
     "Escrow",
     "HotWallet",

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -70,7 +69,7 @@ from tokenomics.errors import (
 )
 from tokenomics.models import Asset, LedgerTransaction, Payment, Rail
 from tokenomics.models.ledger import AccountKind, TransactionKind
-from tokenomics.models.rails import ChainPayout, ChainTransfer, HotWallet, PaymentStatus
+from tokenomics.models.rails import ChainPayout, ChainScanCursor, ChainTransfer, HotWallet, PaymentStatus
 from tokenomics.selectors.payments import (
     AgrPaymentInstructions,
     agr_payment_instructions,
@@ -466,20 +465,44 @@ def transfers_scan(*, from_block: int, to_block: int) -> ScanResult:
     )
 
 
-def _scan_cursor_key(config: AgrRailConfig) -> str:
-    return f"chain:scan:{config.chain_id}:{config.token_address}:{config.deposit_address}"
+def _scan_cursor(config: AgrRailConfig) -> int | None:
+    return (
+        ChainScanCursor.objects.filter(
+            chain_id=config.chain_id,
+            token_address=config.token_address,
+            deposit_address=config.deposit_address,
+        )
+        .values_list("last_block", flat=True)
+        .first()
+    )
+
+
+def _scan_cursor_advance(config: AgrRailConfig, block: int) -> None:
+    """Move the cursor forward to `block` (never back: a slower scan finishing later keeps the
+    furthest block), under the row lock; the first scan creates it."""
+    with transaction.atomic():
+        cursor, created = ChainScanCursor.objects.select_for_update().get_or_create(
+            chain_id=config.chain_id,
+            token_address=config.token_address,
+            deposit_address=config.deposit_address,
+            defaults={"last_block": block},
+        )
+        if not created and block > cursor.last_block:
+            cursor.last_block = block
+            cursor.save(update_fields=["last_block", "updated_at"])
 
 
 def transfers_scan_recent() -> ScanResult:
-    """`transfers_scan` from the block after the last scan (kept in the cache; without it, the last
-    WEB3_SCAN_LOOKBACK_BLOCKS blocks) to the last confirmed block. Rescanning is harmless."""
+    """`transfers_scan` from the block after the last scan (the cursor is a database row; without
+    it, the last WEB3_SCAN_LOOKBACK_BLOCKS blocks) to the last confirmed block. Rescanning is
+    harmless."""
     config = agr_rail_config()
     head = _client_on_chain(config.chain_id).block_number()
-    cursor = cache.get(_scan_cursor_key(config))
-    start = cursor + 1 if isinstance(cursor, int) else max(head - int(settings.WEB3_SCAN_LOOKBACK_BLOCKS), 0)
+    cursor = _scan_cursor(config)
+    start = cursor + 1 if cursor is not None else max(head - int(settings.WEB3_SCAN_LOOKBACK_BLOCKS), 0)
     result = transfers_scan(from_block=start, to_block=head)
     if result.to_block >= result.from_block:
-        cache.set(_scan_cursor_key(config), result.to_block, None)
+        _scan_cursor_advance(config, result.to_block)
     return result
 
 
