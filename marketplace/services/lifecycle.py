@@ -140,28 +140,6 @@ def escrow_order_resolved(escrow: Escrow) -> None:
     )
 
 
-def order_escrow_agrees(order: Order) -> bool:
-    """Whether an order's status is what its escrow says (for checks and tests): no escrow before
-    payment, for credit, or for a duplicate refunded on arrival; held and unfrozen while in escrow;
-    held frozen or released while disputed; released (in part) once released; refunded, or clawed
-    back after release, once refunded."""
-    escrow = Escrow.objects.filter(pk=order.escrow_id).first() if order.escrow_id else None
-    status = OrderStatus(order.status)
-    if escrow is None:
-        return status in (OrderStatus.AWAITING_PAYMENT, OrderStatus.CANCELED, OrderStatus.PAID) or (
-            status == OrderStatus.REFUNDED and order.paid_at is not None
-        )
-    state = EscrowState(escrow.state)
-    released = state in (EscrowState.RELEASED, EscrowState.PARTIALLY_REFUNDED)
-    return {
-        OrderStatus.IN_ESCROW: state == EscrowState.HELD and not escrow.frozen,
-        OrderStatus.DISPUTED: (state == EscrowState.HELD and escrow.frozen) or released,
-        OrderStatus.RELEASED: released and escrow.refunded_amount <= order.refunded_amount < order.total,
-        OrderStatus.REFUNDED: state == EscrowState.REFUNDED
-        or (released and order.refunded_amount == order.total),
-    }.get(status, False)
-
-
 def license_lock_owned(*, buyer_id: int, version_id: int) -> bool:
     """Serialise the arrivals of one buyer's licenses to one version (a transaction-scoped advisory
     lock on PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers) and say whether

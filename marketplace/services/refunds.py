@@ -234,10 +234,12 @@ def dispute_resolve(
                 sale_clawback(
                     escrow_id=escrow.pk, amount=amount, reason=f"Upheld dispute {dispute.pk}: {note}"[:255]
                 )
+            # After release: what went back before (unused subscription days) plus this clawback.
+            back = int(order.refunded_amount) + amount
             order_transition(
                 order=order,
-                event=settlement_event(refunded=amount, total=int(order.total)),
-                refunded=amount,
+                event=settlement_event(refunded=back, total=int(order.total)),
+                refunded=back,
                 now=now,
             )
         if order.status == OrderStatus.REFUNDED and order.subscription_id is not None:

@@ -14,14 +14,12 @@ from django.utils import timezone
 
 from marketplace.errors import InvalidState
 from marketplace.models import License, Order, OrderStatus, PlanKind
-from marketplace.services.lifecycle import (
-    ORDER_TRANSITIONS,
-    OrderEvent,
-    order_escrow_agrees,
-    order_transition,
-)
+from marketplace.selectors.orders import order_escrow_agrees
+from marketplace.services.lifecycle import ORDER_TRANSITIONS, OrderEvent, order_transition
 from marketplace.services.orders import order_cancel, order_create, order_release
-from marketplace.services.refunds import order_dispute_open
+from marketplace.services.refunds import RESOLVE_DISPUTE_PERMISSION, dispute_resolve, order_dispute_open
+from marketplace.services.subscriptions import subscription_cancel
+from tests.accounts.factories import staff_with
 from tests.marketplace.commerce import credit_arrival, on_sale, pay_by_card
 from tests.tokenomics.stripe.conftest import LocalStripe
 from tokenomics.models import Escrow, LedgerTransaction
@@ -199,3 +197,24 @@ def test_twenty_card_checkouts_of_one_license_paid_fulfil_one_and_refund_ninetee
     assert _wallet(user) == 0  # the nineteen went back to the card, not left in the wallet
     paid[0].listing.refresh_from_db()
     assert paid[0].listing.sales_count == 1
+
+
+def test_a_dispute_settled_after_a_partial_refund_keeps_what_went_back_before(user, localstripe) -> None:
+    # A subscription canceled mid-period refunded the unused days and released the rest; a dispute
+    # on it then released to the creator: the order still records the refund it had.
+    order = credit_arrival(_awaiting(user, PlanKind.SUBSCRIPTION))
+    later = timezone.now() + timedelta(days=10)
+    subscription_cancel(buyer=user, subscription_id=order.subscription_id, now=later)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.RELEASED
+    refunded = int(order.refunded_amount)
+    assert 0 < refunded < PRICE
+    dispute = _dispute(order).dispute
+
+    dispute_resolve(
+        staff_user=staff_with(RESOLVE_DISPUTE_PERMISSION), dispute_id=dispute.pk, outcome="released"
+    )
+
+    order.refresh_from_db()
+    assert (order.status, int(order.refunded_amount)) == (OrderStatus.RELEASED, refunded)
+    assert order_escrow_agrees(order)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from marketplace.errors import InvalidState, RefundWindowClosed
 from marketplace.models import Dispute, DisputeStatus, License, Order, OrderStatus
-from marketplace.services.lifecycle import order_escrow_agrees
+from marketplace.selectors.orders import order_escrow_agrees
 from marketplace.services.orders import order_create, order_release
 from marketplace.services.refunds import dispute_resolve, order_dispute_open, order_refund
 from tests.accounts.factories import UserFactory, staff_with
