@@ -125,6 +125,25 @@ class Reason(StrEnum):
     ALREADY_CREDITED = "already_credited"
 
 
+# What each reason means, in words a payer reads after "Reason: " (the pay panel of an order or a
+# top-up shows them; the retryable ones say so). Beside the codes, so every page says the same.
+REASON_TEXT: dict[str, str] = {
+    Reason.INVALID_TX_HASH: "the wallet returned something that is not a transaction hash",
+    Reason.WRONG_RAIL: "this payment is not made in AGR",
+    Reason.PAYMENT_CLOSED: "this payment was canceled",
+    Reason.WRONG_CHAIN: "the transaction is on another chain than Agora's",
+    Reason.TX_NOT_FOUND: "the transaction is not on chain yet; try again in a moment",
+    Reason.TX_MISMATCH: "the chain reports a different transaction under that hash",
+    Reason.TX_REVERTED: "the transaction failed on chain, so no AGR moved",
+    Reason.TOO_FEW_CONFIRMATIONS: "the transaction needs more confirmations; try again in a moment",
+    Reason.WRONG_TOKEN: "the transaction moved another token, not AGR",
+    Reason.WRONG_RECIPIENT: "the AGR went to another address than Agora's deposit address",
+    Reason.LOG_REMOVED: "the block holding the transaction was replaced; try again in a moment",
+    Reason.SENDER_NOT_LINKED: "the AGR came from a wallet that is not linked to your account",
+    Reason.AMOUNT_SHORT: "less AGR arrived than this payment needs",
+    Reason.ALREADY_CREDITED: "this transaction already paid another payment",
+}
+
 # Checks that may pass later (the transaction is mined, buried, re-included) or that conflict with
 # the current state answer 409; a transaction that can never pay this payment answers 400.
 RETRYABLE_REASONS = frozenset({Reason.TX_NOT_FOUND, Reason.TOO_FEW_CONFIRMATIONS, Reason.LOG_REMOVED})

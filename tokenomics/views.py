@@ -24,17 +24,16 @@ from tokenomics.errors import PaymentNotFound
 from tokenomics.forms import PayoutForm, TopUpForm
 from tokenomics.models import Asset, Payment, Payout, Rail
 from tokenomics.models.ledger import AccountKind
-from tokenomics.models.rails import PaymentStatus
 from tokenomics.money import format_amount
 from tokenomics.selectors.history import history_rows, history_transactions
 from tokenomics.selectors.ledger import user_balances
 from tokenomics.selectors.parameters import parameter_list
-from tokenomics.selectors.payments import card_form_context, payment_bonus_granted, payment_get_for_user
+from tokenomics.selectors.payments import payment_get_for_user, payment_instructions
 from tokenomics.selectors.payouts import payout_destination_get
 from tokenomics.selectors.payouts import payout_quote as payout_quote_get
 from tokenomics.selectors.rates import CreatorStanding, creator_standing, prepaid_bonus
 from tokenomics.services.card_checkout import card_payment_confirm, card_setup_start
-from tokenomics.services.chain_rail import Reason, agr_payment_instructions, agr_payment_start
+from tokenomics.services.chain_rail import agr_payment_start
 from tokenomics.services.payments import CREDIT_TOP_UP
 from tokenomics.services.payouts import payout_request
 from tokenomics.services.stripe_rail import card_payment_start
@@ -98,25 +97,6 @@ def parameters(request: HtmxHttpRequest) -> HttpResponse:
 
 
 # ----------------------------------------------------------------------------- prepaid top-up
-
-# What each AGR verification refusal (`detail.reason`) means, for the page's script to show.
-REASON_TEXT: dict[str, str] = {
-    Reason.INVALID_TX_HASH: "the wallet returned something that is not a transaction hash",
-    Reason.WRONG_RAIL: "this top-up is not paid in AGR",
-    Reason.PAYMENT_CLOSED: "this top-up was canceled",
-    Reason.WRONG_CHAIN: "the transaction is on another chain than Agora's",
-    Reason.TX_NOT_FOUND: "the transaction is not on chain yet",
-    Reason.TX_MISMATCH: "the chain reports a different transaction under that hash",
-    Reason.TX_REVERTED: "the transaction failed on chain, so no AGR moved",
-    Reason.TOO_FEW_CONFIRMATIONS: "the transaction needs more confirmations",
-    Reason.WRONG_TOKEN: "the transaction moved another token, not AGR",
-    Reason.WRONG_RECIPIENT: "the AGR went to another address than Agora's deposit address",
-    Reason.LOG_REMOVED: "the block holding the transaction was replaced",
-    Reason.SENDER_NOT_LINKED: "the AGR came from a wallet that is not linked to your account",
-    Reason.AMOUNT_SHORT: "less AGR arrived than this top-up needs",
-    Reason.ALREADY_CREDITED: "this transaction already paid another top-up",
-}
-OPEN_STATUSES = (PaymentStatus.AWAITING, PaymentStatus.PROCESSING, PaymentStatus.FAILED)
 
 
 def _own_top_up(user: User, payment_id: int) -> Payment:
@@ -182,15 +162,10 @@ def top_up_start(request: HtmxHttpRequest) -> HttpResponse:
     return redirect("tokenomics:top-up-pay", payment_id=payment.pk)
 
 
-def _status_context(payment: Payment) -> dict[str, Any]:
-    received = payment.received_amount
-    return {
-        "payment": payment,
-        "open": payment.status in OPEN_STATUSES,
-        "amount_display": format_amount(amount=payment.amount, asset=payment.asset),
-        # What the ledger credited (the bonus granted then), not a recomputation at today's rate.
-        "credited": received + payment_bonus_granted(payment=payment) if received else 0,
-    }
+def _pay_context(request: HtmxHttpRequest, payment: Payment) -> dict[str, Any]:
+    """The pay panel and status block of a top-up: one selector for every payment's pay step; the
+    bonus shown is the ledger's once paid (a top-up always earns it)."""
+    return payment_instructions(payment=payment, user=authenticated_user(request), bonus_applies=True)
 
 
 @login_required
@@ -198,21 +173,8 @@ def _status_context(payment: Payment) -> dict[str, Any]:
 def top_up_pay(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
     """Step 4: pay an open top-up (card form through Stripe.js, or the AGR transfer through the
     browser wallet); its status below refreshes until the money has arrived."""
-    user = authenticated_user(request)
-    payment = _own_top_up(user, payment_id)
-    context = _status_context(payment) | {"step": "pay", "error": ""} | card_form_context(payment=payment)
-    if payment.status in OPEN_STATUSES:
-        try:
-            if payment.rail != Rail.CARD:
-                context["agr"] = agr_payment_instructions(payment=payment)
-                context["agr_amount"] = format_amount(amount=context["agr"].amount, asset=Asset.AGR)
-                context["wallets"] = list(wallet_list(user=user))
-                context["reason_text"] = REASON_TEXT
-        except ApplicationError as exc:
-            context["error"] = exc.message
-    context["bonus"] = prepaid_bonus(amount=payment.amount)
-    context["total"] = payment.amount + context["bonus"]
-    return render(request, "tokenomics/top_up.html", context)
+    payment = _own_top_up(authenticated_user(request), payment_id)
+    return render(request, "tokenomics/top_up.html", _pay_context(request, payment) | {"step": "pay"})
 
 
 @login_required
@@ -220,7 +182,7 @@ def top_up_pay(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
 def top_up_status(request: HtmxHttpRequest, payment_id: int) -> HttpResponse:
     """The status block of the pay page, polled by htmx while the top-up is open."""
     payment = _own_top_up(authenticated_user(request), payment_id)
-    return render(request, "tokenomics/top_up.html#status", _status_context(payment))
+    return render(request, "tokenomics/top_up.html#status", _pay_context(request, payment))
 
 
 # ----------------------------------------------------------------------------- the card form

@@ -21,15 +21,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Periodic tasks are listed here, one place, each with its schedule (ARCHITECTURE.md).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    # Escrow releases when the 7-day refund window closes; five minutes late at most.
+    # Escrow releases when the 7-day refund window (or a subscription period) closes; five minutes
+    # late at most. The one task releasing escrowed money: orders follow through the escrow hook.
     "release-due-escrows": {"task": "tokenomics.release_due_escrows", "schedule": 300.0},
     # Stripe events the webhook missed (an outage, a lost enqueue) are backfilled and applied once.
     "reconcile-stripe": {"task": "tokenomics.stripe_reconcile", "schedule": float(STRIPE_RECONCILE_SECONDS)},
     # AGR transfers to the deposit address that no client reported, and payouts still to send.
     "chain-scan-transfers": {"task": "tokenomics.chain_scan_transfers", "schedule": 60.0},
     "chain-process-payouts": {"task": "tokenomics.chain_process_payouts", "schedule": 60.0},
-    # Orders follow their escrow: released when the refund window or subscription period ends.
-    "release-due-orders": {"task": "marketplace.release_due_orders", "schedule": 300.0},
     # Subscriptions whose period ended renew from the prepaid balance or lapse (access revoked).
     "renew-subscriptions": {"task": "marketplace.renew_subscriptions", "schedule": 300.0},
     # Buyers renewing from their prepaid or AGR balance get one reminder a period, within

@@ -196,13 +196,38 @@ class OrderDetailApi(APIView):
         operation_id="orders_retrieve",
         responses={200: OrderOutputSerializer, 404: ErrorSerializer},
         tags=["orders"],
-        description="An order of the caller's. Card orders awaiting payment carry a fresh client secret.",
+        description=(
+            "An order of the caller's. Reading calls no payment provider and creates nothing: a card "
+            "order awaiting payment gets its client secret from `POST /orders/{id}/card-payment`."
+        ),
     )
     def get(self, request: Request, order_id: int) -> Response:
         order = order_get_for_buyer(buyer=authenticated_user(request), order_id=order_id)
-        secret = None
-        if order.rail == Rail.CARD and order.status == OrderStatus.AWAITING_PAYMENT:
-            secret = order_card_client_secret(order=order)
+        return Response(OrderOutputSerializer(order_data(order)).data)
+
+
+class OrderCardPaymentApi(APIView):
+    required_scopes: ClassVar[dict[str, str]] = {"POST": "write"}
+
+    @extend_schema(
+        operation_id="orders_card_payment",
+        request=None,
+        responses={
+            200: OrderOutputSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            503: ErrorSerializer,
+        },
+        tags=["orders"],
+        description=(
+            "The card block (PaymentIntent and its client secret for Stripe.js) of a card order "
+            "awaiting payment; creates its PaymentIntent at most once (calls Stripe). `409 "
+            "invalid_state` once the order is paid, canceled, or not paid by card."
+        ),
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = order_get_for_buyer(buyer=authenticated_user(request), order_id=order_id)
+        secret = order_card_client_secret(order=order)
         return Response(OrderOutputSerializer(order_data(order, client_secret=secret)).data)
 
 
@@ -311,6 +336,7 @@ class OrderDisputeApi(APIView):
 urlpatterns: list[URLPattern] = [
     path("orders", OrderListCreateApi.as_view(), name="orders"),
     path("orders/<int:order_id>", OrderDetailApi.as_view(), name="order"),
+    path("orders/<int:order_id>/card-payment", OrderCardPaymentApi.as_view(), name="order-card-payment"),
     path("orders/<int:order_id>/agr-payment", OrderAgrPaymentApi.as_view(), name="order-agr-payment"),
     path("orders/<int:order_id>/refund", OrderRefundApi.as_view(), name="order-refund"),
     path("orders/<int:order_id>/dispute", OrderDisputeApi.as_view(), name="order-dispute"),

@@ -19,7 +19,8 @@ from marketplace.models import (
     PlanKind,
     Subscription,
 )
-from tokenomics.models import StripeSubscription
+from tokenomics.models import Escrow, StripeSubscription
+from tokenomics.models.escrow import EscrowState
 from tokenomics.selectors.parameters import parameters_get
 from tokenomics.splits import prorated_refund
 
@@ -147,3 +148,25 @@ def dispute_get_for_party(*, user: User, dispute_id: int) -> Dispute:
     ):
         raise NotFound("No such dispute.")
     return dispute
+
+
+def order_escrow_agrees(order: Order) -> bool:
+    """Whether an order's status is what its escrow says (for checks and tests): no escrow before
+    payment, for credit, or for a duplicate refunded on arrival; held and unfrozen while in escrow;
+    held frozen or released while disputed; released (in part) once released; refunded, or clawed
+    back after release, once refunded."""
+    escrow = Escrow.objects.filter(pk=order.escrow_id).first() if order.escrow_id else None
+    status = OrderStatus(order.status)
+    if escrow is None:
+        return status in (OrderStatus.AWAITING_PAYMENT, OrderStatus.CANCELED, OrderStatus.PAID) or (
+            status == OrderStatus.REFUNDED and order.paid_at is not None
+        )
+    state = EscrowState(escrow.state)
+    released = state in (EscrowState.RELEASED, EscrowState.PARTIALLY_REFUNDED)
+    return {
+        OrderStatus.IN_ESCROW: state == EscrowState.HELD and not escrow.frozen,
+        OrderStatus.DISPUTED: (state == EscrowState.HELD and escrow.frozen) or released,
+        OrderStatus.RELEASED: released and escrow.refunded_amount <= order.refunded_amount < order.total,
+        OrderStatus.REFUNDED: state == EscrowState.REFUNDED
+        or (released and order.refunded_amount == order.total),
+    }.get(status, False)

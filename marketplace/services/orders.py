@@ -38,17 +38,29 @@ from marketplace.models import (
 )
 from marketplace.models.catalog import PlanInterval
 from marketplace.selectors.catalog import latest_downloadable_version, plan_get_for_sale
+from marketplace.selectors.history import ORDER_PREFIX
 from marketplace.selectors.orders import subscription_billing_reference
+from marketplace.services.lifecycle import (
+    OrderEvent,
+    escrow_order_lock,
+    escrow_order_resolved,
+    license_lock_owned,
+    order_transition,
+)
 from marketplace.services.notifications import order_paid_notify
 from marketplace.services.pricing import Quote, quote
 from tokenomics.errors import TokenomicsError
-from tokenomics.models import Escrow, LedgerAccount, Payment, Rail, StripeSubscription
-from tokenomics.models.escrow import EscrowState
+from tokenomics.models import LedgerAccount, Payment, Rail, StripeSubscription
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import PaymentStatus
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.services.chain_rail import agr_payment_start
-from tokenomics.services.escrow import escrow_hold, escrow_release
+from tokenomics.services.escrow import (
+    escrow_hold,
+    escrow_owner_register,
+    escrow_release,
+    escrows_release_due,
+)
 from tokenomics.services.ledger import user_account_get_or_create
 from tokenomics.services.payments import payment_create, payment_handler_register, payment_mark
 from tokenomics.services.stripe_rail import (
@@ -81,8 +93,7 @@ def _close_abandoned_subscription(*, buyer: User, listing: Listing) -> None:
         buyer=buyer, listing=listing, status=SubscriptionStatus.PENDING
     ):
         for order in sub.orders.select_for_update().filter(status=OrderStatus.AWAITING_PAYMENT):
-            order.status = OrderStatus.CANCELED
-            order.save(update_fields=["status", "updated_at"])
+            order_transition(order=order, event=OrderEvent.CANCEL)
             if order.payment_id is not None:
                 payment_mark(payment_id=order.payment_id, status=PaymentStatus.CANCELED)
         if not sub.orders.exclude(status=OrderStatus.CANCELED).exists():
@@ -160,7 +171,13 @@ def order_create(*, buyer: User, plan_id: int, rail: str, credit_cents: int | No
             )
             if priced.from_balance:
                 # Paid now from the wallet, as a renewal is: no payment, and a refund returns to
-                # the balance. Too little balance rolls the whole checkout back.
+                # the balance. Too little balance rolls the whole checkout back, and so does a
+                # license bought meanwhile by a concurrent checkout (checked under its lock).
+                if version is not None and license_lock_owned(buyer_id=buyer.pk, version_id=version.pk):
+                    raise InvalidState(
+                        f"You already own version {version.version}; find it in your library.",
+                        detail={"version": version.version},
+                    )
                 wallet = user_account_get_or_create(user=buyer, kind=AccountKind.WALLET, asset=priced.asset)
                 order_fulfil(order=order, source=wallet)
                 return OrderStarted(order=order, client_secret=None)
@@ -203,8 +220,7 @@ def order_cancel(*, buyer: User, order_id: int) -> Order:
             raise InvalidState(
                 "Only an order awaiting payment can be canceled.", detail={"status": order.status}
             )
-        order.status = OrderStatus.CANCELED
-        order.save(update_fields=["status", "updated_at"])
+        order_transition(order=order, event=OrderEvent.CANCEL)
         if order.payment_id is not None:
             payment_mark(payment_id=order.payment_id, status=PaymentStatus.CANCELED)
         if order.subscription_id is not None:
@@ -230,10 +246,8 @@ def order_fulfil(*, order: Order, source: LedgerAccount, now: datetime | None = 
     now = now or timezone.now()
     plan = order.plan
     listing = order.listing
-    update = ["status", "paid_at", "updated_at"]
-    order.paid_at = now
     if order.kind == PlanKind.PER_INFERENCE:
-        order.status = OrderStatus.PAID
+        order_transition(order=order, event=OrderEvent.PAY, now=now)
     elif order.kind == PlanKind.ONE_TIME:
         escrow = escrow_hold(
             reference=order.reference,
@@ -244,8 +258,8 @@ def order_fulfil(*, order: Order, source: LedgerAccount, now: datetime | None = 
             memo=f"Order {order.pk}: {listing.title}",
         )
         order.escrow = escrow
-        order.status = OrderStatus.IN_ESCROW
-        update.append("escrow")
+        order.save(update_fields=["escrow", "updated_at"])
+        order_transition(order=order, event=OrderEvent.HOLD, now=now)
         assert order.version_id is not None
         License.objects.create(
             order=order,
@@ -271,16 +285,15 @@ def order_fulfil(*, order: Order, source: LedgerAccount, now: datetime | None = 
             memo=f"Order {order.pk}: {listing.title}, {plan.name} until {end:%Y-%m-%d}",
         )
         order.escrow = escrow
-        order.status = OrderStatus.IN_ESCROW
         order.period_start, order.period_end = start, end
-        update += ["escrow", "period_start", "period_end"]
+        order.save(update_fields=["escrow", "period_start", "period_end", "updated_at"])
+        order_transition(order=order, event=OrderEvent.HOLD, now=now)
         subscription.status = SubscriptionStatus.ACTIVE
         subscription.current_period_start, subscription.current_period_end = start, end
         subscription.quota_used = 0
         subscription.save(
             update_fields=["status", "current_period_start", "current_period_end", "quota_used", "updated_at"]
         )
-    order.save(update_fields=update)
     Listing.objects.filter(pk=listing.pk).update(sales_count=F("sales_count") + 1)
     order_paid_notify(order=order)
     return order
@@ -296,6 +309,13 @@ def _order_payment_received(payment: Payment) -> None:
     )
     if order is None or order.status != OrderStatus.AWAITING_PAYMENT:
         return  # canceled before the money came: it stays in the buyer's wallet as credit
+    if (
+        order.kind == PlanKind.ONE_TIME
+        and order.version_id is not None
+        and license_lock_owned(buyer_id=order.buyer_id, version_id=order.version_id)
+    ):
+        _duplicate_refund(order)
+        return
     order_fulfil(
         order=order,
         source=user_account_get_or_create(user=order.buyer, kind=AccountKind.WALLET, asset=order.asset),
@@ -308,6 +328,22 @@ def _order_payment_received(payment: Payment) -> None:
             _billing_start_logged(subscription_id)
 
         transaction.on_commit(start_card_billing, robust=True)
+
+
+def _duplicate_refund(order: Order) -> None:
+    """ "You already own this", when the payment arrives: a second license order of the same buyer
+    and version (opened before the first was paid) is marked refunded instead of fulfilled. The
+    money is in the buyer's wallet already; after the commit a card payment goes back to the card
+    through the refund path (AGR stays in the wallet as credit, as a balance payment would)."""
+    order_transition(order=order, event=OrderEvent.DUPLICATE)
+    order_id = order.pk
+
+    def refund_duplicate() -> None:  # named: Django logs a robust hook's __qualname__
+        from marketplace.services.refunds import order_duplicate_refund_send
+
+        order_duplicate_refund_send(order_id=order_id)
+
+    transaction.on_commit(refund_duplicate, robust=True)
 
 
 def card_subscription_billing_start(*, subscription_id: int) -> StripeSubscription | None:
@@ -355,59 +391,49 @@ def _billing_start_logged(subscription_id: int) -> None:
 
 
 def register_payment_handlers() -> None:
-    """Called from MarketplaceConfig.ready()."""
+    """Called from MarketplaceConfig.ready(): orders follow their payments and their escrows."""
     payment_handler_register(ORDER_PURPOSE, _order_payment_received)
     payment_handler_register(ORDER_CREDIT_PURPOSE, _order_payment_received, prepaid_credit=True)
+    escrow_owner_register(ORDER_PREFIX, lock=escrow_order_lock, resolved=escrow_order_resolved)
 
 
 # ------------------------------------------------------------------------- release
 
 
-def _sync_with_escrow(order: Order, escrow: Escrow, now: datetime) -> None:
-    if escrow.state == EscrowState.RELEASED and order.status == OrderStatus.IN_ESCROW:
-        order.status = OrderStatus.RELEASED
-        order.released_at = now
-        order.save(update_fields=["status", "released_at", "updated_at"])
-
-
-def order_release(*, order_id: int, now: datetime | None = None) -> Order:
-    """Release a held order's escrow to the sale split now (first download or first call); an
-    order not in escrow (released, refunded, disputed) is returned unchanged."""
-    now = now or timezone.now()
+def order_release(*, order_id: int) -> Order:
+    """Release a held order's escrow to the sale split now (first download or first call); the
+    escrow hook moves the order. An order not in escrow (released, refunded, disputed) is returned
+    unchanged."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status != OrderStatus.IN_ESCROW or order.escrow_id is None:
             return order
-        _sync_with_escrow(order, escrow_release(escrow_id=order.escrow_id), now)
+        escrow_release(escrow_id=order.escrow_id)
+        order.refresh_from_db()
         return order
 
 
 def orders_release_for_first_use(*, buyer: User, listing: Listing) -> int:
     """Release the buyer's one-time orders of `listing` still in escrow (their first call through
-    the gateway counts as use). Returns how many were released."""
+    the gateway counts as use). Returns how many this call released."""
     ids = list(
         Order.objects.filter(
             buyer=buyer, listing=listing, kind=PlanKind.ONE_TIME, status=OrderStatus.IN_ESCROW
         ).values_list("pk", flat=True)
     )
+    released = 0
     with transaction.atomic():
-        return sum(order_release(order_id=pk).status == OrderStatus.RELEASED for pk in ids)
+        for pk in ids:
+            order = Order.objects.select_for_update().get(pk=pk)
+            if order.status == OrderStatus.IN_ESCROW and order.escrow_id is not None:
+                escrow_release(escrow_id=order.escrow_id)
+                released += 1
+    return released
 
 
 def orders_release_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Release every order whose escrow is due (refund window or subscription period over, not
-    frozen by a dispute), each in its own transaction; also catches up orders whose escrow was
-    released by tokenomics' own due task. Returns how many orders moved to released."""
-    now = now or timezone.now()
-    due = list(
-        Order.objects.filter(
-            status=OrderStatus.IN_ESCROW, escrow__frozen=False, escrow__release_after__lte=now
-        )
-        .order_by("escrow__release_after", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    released = 0
-    for order_id in due:
-        with transaction.atomic(durable=True):
-            released += order_release(order_id=order_id, now=now).status == OrderStatus.RELEASED
-    return released
+    """Release the orders whose escrow is due (refund window or subscription period over, not
+    frozen by a dispute). A thin alias of tokenomics' escrows_release_due for order escrows: that
+    is the one beat task releasing escrowed money, and the escrow hook moves each order with its
+    escrow. Returns how many this call released itself."""
+    return escrows_release_due(now=now, limit=limit, reference_prefix=f"{ORDER_PREFIX}:")

@@ -10,7 +10,6 @@ money in the buyer's wallet (Stripe refunds stay pending and are retried by reco
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from django.core.files import File
@@ -29,6 +28,7 @@ from marketplace.models import (
     Subscription,
     SubscriptionStatus,
 )
+from marketplace.services.lifecycle import OrderEvent, order_transition, settlement_event
 from marketplace.services.notifications import (
     dispute_opened_notify,
     dispute_resolved_notify,
@@ -74,22 +74,20 @@ def rail_refund(*, order: Order, amount: int, reason: str) -> str:
         return "wallet"
 
 
-def _revoke_license(order: Order, now: datetime) -> None:
-    License.objects.filter(order=order, revoked_at__isnull=True).update(revoked_at=now, updated_at=now)
-
-
-def order_settlement_record(*, order: Order, refunded: int, now: datetime) -> None:
-    """Record on the (locked) order how its escrow was settled: `refunded` back to the buyer, the
-    rest to the creator. All of it refunded: REFUNDED; otherwise RELEASED (released now unless it
-    was before). The caller moves the money (escrow refund/release, or a clawback)."""
-    order.refunded_amount = refunded
-    if refunded == order.total:
-        order.status = OrderStatus.REFUNDED
-    else:
-        order.status = OrderStatus.RELEASED
-        order.released_at = order.released_at or now
-    order.refunded_at = now if refunded else None
-    order.save(update_fields=["status", "refunded_amount", "refunded_at", "released_at", "updated_at"])
+def order_duplicate_refund_send(*, order_id: int) -> str:
+    """Send a duplicate license order's money (refunded on arrival, now in the buyer's wallet) back
+    out: a card payment to the card through the refund path; AGR stays in the wallet as credit.
+    Idempotent: a card payment already refunded is not refunded again. Returns where it went."""
+    order = Order.objects.select_related("payment", "buyer", "listing").get(pk=order_id)
+    if order.status != OrderStatus.REFUNDED or order.escrow_id is not None or order.payment is None:
+        return "wallet"
+    went = "wallet"
+    if order.payment.rail == Rail.CARD:
+        if order.payment.refunds.exists():
+            return "card"
+        went = rail_refund(order=order, amount=int(order.total), reason="Duplicate purchase: already owned")
+    order_refunded_notify(order=order, amount=int(order.total), destination=went, why="duplicate")
+    return went
 
 
 def order_refund(*, buyer: User, order_id: int, reason: str = "") -> Order:
@@ -129,12 +127,8 @@ def order_refund(*, buyer: User, order_id: int, reason: str = "") -> Order:
                 "The refund window of this order has closed.",
                 detail={"window_closed_at": closes.isoformat() if closes else None},
             )
-        escrow_refund(escrow_id=escrow.pk)
-        _revoke_license(order, now)
-        order.status = OrderStatus.REFUNDED
-        order.refunded_amount = order.total
-        order.refunded_at = now
-        order.save(update_fields=["status", "refunded_amount", "refunded_at", "updated_at"])
+        escrow_refund(escrow_id=escrow.pk)  # the escrow hook marks the order refunded
+        order.refresh_from_db()
     went = rail_refund(order=order, amount=int(order.total), reason=reason or "Refund within the window")
     order_refunded_notify(order=order, amount=int(order.total), destination=went, why="window")
     return order
@@ -175,8 +169,7 @@ def order_dispute_open(
             )
         if order.status == OrderStatus.IN_ESCROW and order.escrow_id is not None:
             escrow_set_frozen(escrow_id=order.escrow_id, frozen=True)
-        order.status = OrderStatus.DISPUTED
-        order.save(update_fields=["status", "updated_at"])
+        order_transition(order=order, event=OrderEvent.DISPUTE)
         dispute = Dispute.objects.create(
             order=order, buyer=buyer, reason=reason.strip()[:200], evidence=evidence.strip()
         )
@@ -230,24 +223,32 @@ def dispute_resolve(
                 detail={"refund_amount": [f"Enter 1 to {int(order.total) - 1}."]},
             )
         if escrow.state == EscrowState.HELD:
+            # The escrow hook settles the order with its escrow.
             if amount == 0:
                 escrow_release(escrow_id=escrow.pk)
             else:
                 escrow_refund(escrow_id=escrow.pk, amount=amount)
-        elif amount:
-            sale_clawback(
-                escrow_id=escrow.pk, amount=amount, reason=f"Upheld dispute {dispute.pk}: {note}"[:255]
-            )
-        order_settlement_record(order=order, refunded=amount, now=now)
-        if order.status == OrderStatus.REFUNDED:
-            _revoke_license(order, now)
-            if order.subscription_id is not None:
-                Subscription.objects.filter(pk=order.subscription_id).update(
-                    status=SubscriptionStatus.CANCELED,
-                    canceled_at=now,
-                    current_period_end=now,
-                    updated_at=now,
+            order.refresh_from_db()
+        else:
+            if amount:
+                sale_clawback(
+                    escrow_id=escrow.pk, amount=amount, reason=f"Upheld dispute {dispute.pk}: {note}"[:255]
                 )
+            # After release: what went back before (unused subscription days) plus this clawback.
+            back = int(order.refunded_amount) + amount
+            order_transition(
+                order=order,
+                event=settlement_event(refunded=back, total=int(order.total)),
+                refunded=back,
+                now=now,
+            )
+        if order.status == OrderStatus.REFUNDED and order.subscription_id is not None:
+            Subscription.objects.filter(pk=order.subscription_id).update(
+                status=SubscriptionStatus.CANCELED,
+                canceled_at=now,
+                current_period_end=now,
+                updated_at=now,
+            )
         dispute.status = outcome
         dispute.refund_amount = amount
         dispute.resolution_note = note

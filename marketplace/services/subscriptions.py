@@ -25,7 +25,7 @@ from marketplace.services.notifications import (
 )
 from marketplace.services.orders import order_fulfil, order_record
 from marketplace.services.pricing import quote
-from marketplace.services.refunds import order_settlement_record, rail_refund
+from marketplace.services.refunds import rail_refund
 from tokenomics.errors import InsufficientFunds, TokenomicsError
 from tokenomics.models import Rail, StripeSubscription
 from tokenomics.models.ledger import AccountKind
@@ -72,11 +72,12 @@ def subscription_cancel(
             raise InvalidState("This subscription's current period is under dispute; staff will resolve it.")
         if order is not None and order.status == OrderStatus.IN_ESCROW and order.escrow is not None:
             refund = period_refund(order=order, now=now)
+            # The escrow hook settles the order with its escrow.
             if refund:
                 escrow_refund(escrow_id=order.escrow.pk, amount=refund)
             else:
                 escrow_release(escrow_id=order.escrow.pk)
-            order_settlement_record(order=order, refunded=refund, now=now)
+            order.refresh_from_db()
         sub.status = SubscriptionStatus.CANCELED
         sub.canceled_at = now
         sub.current_period_end = now

@@ -5,14 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from marketplace.services.notifications import subscriptions_remind_renewal
-from marketplace.services.orders import orders_release_due
 from marketplace.services.subscriptions import subscriptions_renew_due
-
-
-@shared_task(name="marketplace.release_due_orders", acks_late=True)
-def release_due_orders() -> int:
-    """Release orders whose refund window or subscription period is over (disputed ones wait)."""
-    return orders_release_due()
 
 
 @shared_task(name="marketplace.renew_subscriptions", acks_late=True)

@@ -9,12 +9,13 @@ error and its status."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -24,7 +25,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import authenticated_user
 from accounts.models import User
-from accounts.selectors import wallet_list
+from core.api import error_body
 from core.exceptions import ApplicationError
 from core.types import HtmxHttpRequest
 from marketplace.downloads import artefact_response
@@ -68,12 +69,11 @@ from marketplace.services.pricing import Quote, quote
 from marketplace.services.refunds import order_dispute_open, order_refund
 from marketplace.services.subscriptions import CARD_RENEWAL_GRACE, subscription_cancel
 from tokenomics.chain_client import ChainError
-from tokenomics.errors import PaymentNotVerified
+from tokenomics.errors import REASON_TEXT, PaymentNotVerified
 from tokenomics.models import Asset, Rail
 from tokenomics.selectors.ledger import user_balances
-from tokenomics.selectors.payments import card_form_context
-from tokenomics.selectors.rates import prepaid_bonus
-from tokenomics.services.chain_rail import agr_payment_instructions, agr_payment_verify
+from tokenomics.selectors.payments import payment_bonus_shown, payment_instructions
+from tokenomics.services.chain_rail import agr_payment_verify
 
 BUYER = "marketplace/buyer"
 LIBRARY_PAGE_SIZE = 20
@@ -85,24 +85,6 @@ LIBRARY_TABS = {
 }
 LIBRARY_TARGET = "library-panel"
 DISPUTES_PAGE_PARAM = "disputes_page"
-
-# What each AGR verification refusal (`detail.reason`) means, shown under the hash form.
-REASON_TEXT: dict[str, str] = {
-    "invalid_tx_hash": "that is not a transaction hash",
-    "wrong_rail": "this order is not paid in AGR",
-    "payment_closed": "this order was canceled",
-    "wrong_chain": "the transaction is on another chain than Agora's",
-    "tx_not_found": "the transaction is not on chain yet; try again in a moment",
-    "tx_mismatch": "the chain reports a different transaction under that hash",
-    "tx_reverted": "the transaction failed on chain, so no AGR moved",
-    "too_few_confirmations": "the transaction needs more confirmations; try again in a moment",
-    "wrong_token": "the transaction moved another token, not AGR",
-    "wrong_recipient": "the AGR went to another address than Agora's deposit address",
-    "log_removed": "the block holding the transaction was replaced; try again in a moment",
-    "sender_not_linked": "the AGR came from a wallet that is not linked to your account",
-    "amount_short": "less AGR arrived than this order needs",
-    "already_credited": "this transaction already paid another payment",
-}
 
 
 def _not_found(exc: NotFound) -> Http404:
@@ -324,9 +306,9 @@ def _order_context(user: User, order: Order, **extra: Any) -> dict[str, Any]:
         "agr_error": "",
         "agr_reason": "",
         "pay_error": "",
-        # Per-inference credit lands with the prepaid bonus (the rule pricing.quote showed at checkout).
-        "credit": int(order.total) + prepaid_bonus(amount=int(order.total))
-        if order.kind == PlanKind.PER_INFERENCE
+        # Per-inference credit lands with the prepaid bonus: what the ledger granted once paid.
+        "credit": int(order.total) + payment_bonus_shown(payment=order.payment, bonus_applies=True)
+        if order.kind == PlanKind.PER_INFERENCE and order.payment is not None
         else 0,
         "terms": buyer_terms(),
     }
@@ -335,20 +317,14 @@ def _order_context(user: User, order: Order, **extra: Any) -> dict[str, Any]:
 
 
 def _payment_context(user: User, order: Order) -> dict[str, Any]:
-    """How to pay an order still awaiting payment: the card form (which calls Stripe only when the
-    buyer pays), or the AGR transfer to make."""
+    """How to pay an order still awaiting payment: the one pay panel of every payment (the card
+    form, which calls Stripe only when the buyer pays, or the AGR transfer to make)."""
     payment = order.payment
     if order.status != OrderStatus.AWAITING_PAYMENT or payment is None:
         return {}
-    if order.rail == Rail.CARD:
-        return card_form_context(payment=payment)
-    context: dict[str, Any] = {}
-    try:
-        context["agr"] = agr_payment_instructions(payment=payment)
-        context["wallets"] = list(wallet_list(user=user))
-    except ApplicationError as exc:
-        context["pay_error"] = exc.message
-    return context
+    return payment_instructions(
+        payment=payment, user=user, bonus_applies=order.kind == PlanKind.PER_INFERENCE
+    )
 
 
 def _order_page(
@@ -383,32 +359,57 @@ def order_status(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
     return response
 
 
+def _agr_refused(code: str, message: str, reason: str, status: int) -> JsonResponse:
+    detail = {"reason": reason} if reason else {}
+    return JsonResponse(error_body(code=code, message=message, detail=detail), status=status)
+
+
 @login_required
 @require_POST
 def order_agr_payment(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
-    """Verify the AGR transfer whose hash the buyer (or their wallet) submitted, and credit it."""
+    """Verify the AGR transfer whose hash the buyer (or their wallet) submitted, and credit it.
+    The pay panel's script (static/js/pay.js) posts JSON and gets JSON back: the error body with
+    `detail.reason`, or where to go once paid; the hash form posts a form (htmx or plain)."""
     user = authenticated_user(request)
     order = _own_order(user, order_id)
     url = reverse("marketplace:order", kwargs={"order_id": order.pk})
-    form = TxHashForm(request.POST)
-    error, reason, status = "", "", 400
+    wants_json = request.content_type == "application/json"
+    data: Any = request.POST
+    if wants_json:
+        try:
+            data = json.loads(request.body or b"{}")
+        except ValueError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
+    form = TxHashForm(data)
+    error, reason, code, status = "", "", "validation_error", 400
     if order.rail != Rail.AGR or order.payment_id is None:
-        error = "This order is not paid in AGR."
+        error, code = "This order is not paid in AGR.", "invalid_state"
     elif order.status != OrderStatus.AWAITING_PAYMENT:
-        error = "This order is not waiting for a payment."
-        status = 409
+        error, code, status = "This order is not waiting for a payment.", "invalid_state", 409
     elif form.is_valid():
         try:
             agr_payment_verify(payment_id=order.payment_id, tx_hash=form.cleaned_data["tx_hash"])
         except PaymentNotVerified as exc:
-            error, reason, status = exc.message, str(exc.reason), exc.status_code
+            error, reason, code, status = exc.message, str(exc.reason), exc.code, exc.status_code
         except ApplicationError as exc:
-            error, status = exc.message, exc.status_code
+            error, code, status = exc.message, exc.code, exc.status_code
         except ChainError:
-            error, status = "The chain node could not be reached. Try again in a moment.", 503
+            error, code, status = (
+                "The chain node could not be reached. Try again in a moment.",
+                "chain_unavailable",
+                503,
+            )
         else:
             messages.success(request, "Your AGR transfer is verified and credited.")
+            if wants_json:
+                order.refresh_from_db()
+                return JsonResponse({"status": order.status, "redirect": url})
             return _htmx_redirect(url) if request.htmx else redirect(url)
+    elif wants_json:
+        error = "Send the transfer's transaction hash."
+    if wants_json:
+        return _agr_refused(code, error, reason, status)
     if reason in REASON_TEXT:
         error = f"{error} Reason: {REASON_TEXT[reason]}."
     order.refresh_from_db()

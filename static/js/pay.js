@@ -1,6 +1,13 @@
-// What every pay step shares (the top-up and the order page): the status block that follows a
-// payment, the Stripe.js card form, and the EIP-1193 AGR transfer. Each page script adds only what
-// it does with the answer. Exposed as window.AgoraPay.
+// The one pay step of every payment (an order, a top-up), driving templates/tokenomics/_pay_panel.html:
+// - the status block ([data-pay-status], polled by htmx every 2 s, or here without htmx) follows
+//   the payment; an order's answers HX-Refresh once paid, so the page shows what it bought;
+// - card: Stripe.js mounts its card element; "Pay" saves the card (SetupIntent), asks the server
+//   to charge it, and lets Stripe.js run 3-D Secure when the bank asks;
+// - AGR: the browser wallet (EIP-1193 `window.ethereum`) sends the ERC-20 transfer the server
+//   prepared, then the transaction hash goes to the payment's JSON verification endpoint
+//   (data-verify-url), asked again while the transfer is still settling; a refusal shows the words
+//   of its reason code (#agr-reasons, from tokenomics.errors.REASON_TEXT).
+// Exposed as window.AgoraPay for the pages' tests.
 (function () {
   "use strict";
 
@@ -164,18 +171,110 @@
     });
   }
 
+  // Verification answers worth asking again after a pause (the transfer is still settling).
+  var RETRY_REASONS = ["tx_not_found", "too_few_confirmations", "log_removed"];
+  var RETRY_DELAY_MS = 3000;
+  var RETRY_LIMIT = 40;
+  // What a verified payment's owner may still be waiting for (a top-up paid in part).
+  var NOT_YET = ["awaiting_payment", "processing", "failed"];
+
+  function reasonWords() {
+    var node = document.getElementById("agr-reasons");
+    try { return node ? JSON.parse(node.textContent) : {}; } catch (e) { return {}; }
+  }
+
+  async function verify(url, txHash) {
+    var response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ tx_hash: txHash }),
+    });
+    var body = {};
+    try { body = await response.json(); } catch (e) { /* not JSON */ }
+    return { ok: response.ok, status: response.status, body: body };
+  }
+
+  function refusal(answer, words) {
+    var error = (answer.body && answer.body.error) || {};
+    var message = error.message || "The server refused the payment (" + answer.status + ").";
+    var reason = error.detail && error.detail.reason;
+    if (reason && words[reason]) message += " Reason: " + words[reason] + ".";
+    return { message: message, reason: reason };
+  }
+
+  async function payWithWallet(button, status) {
+    var txHash = await sendAgrTransfer(button, status);
+    var words = reasonWords();
+    for (var attempt = 0; ; attempt++) {
+      show(status, "info", "Transfer sent (" + txHash + "). Checking it on chain…");
+      var answer = await verify(button.dataset.verifyUrl, txHash);
+      if (answer.ok) return answer.body;
+      var refused = refusal(answer, words);
+      if (RETRY_REASONS.indexOf(refused.reason) === -1 || attempt >= RETRY_LIMIT) throw new Error(refused.message);
+      show(status, "info", refused.message + " Checking again shortly…");
+      await sleep(RETRY_DELAY_MS);
+    }
+  }
+
+  function bindAgr(button, blockId) {
+    var status = document.getElementById("pay-status");
+    button.addEventListener("click", async function () {
+      button.disabled = true;
+      show(status, "info", "Waiting for your wallet… approve the connection.");
+      try {
+        var paid = await payWithWallet(button, status);
+        if (paid.redirect) {  // an order: its page shows what the payment bought
+          show(status, "success", "Payment received and verified on chain.");
+          stopPolling(blockId);
+          window.location.assign(paid.redirect);
+          return;
+        }
+        if (NOT_YET.indexOf(paid.status) === -1) {
+          show(status, "success", "Payment received and verified on chain.");
+        } else {
+          show(status, "warning", "Transfer verified, but the payment is not complete yet (" + paid.status + ").");
+          button.disabled = false;
+        }
+      } catch (error) {
+        show(status, "error", (error && error.message) || String(error));
+        button.disabled = false;
+      }
+      refreshStatus(blockId, button.dataset.statusUrl);
+    });
+  }
+
+  // Leaving the page: a poll answered now would reload it a second time, and the second load
+  // would no longer show the flash message the redirect carries.
+  function stopPolling(blockId) {
+    var block = blockId && document.getElementById(blockId);
+    if (!block) return;
+    var copy = block.cloneNode(true);  // a clone carries no htmx trigger
+    copy.removeAttribute("hx-get");
+    copy.removeAttribute("hx-trigger");
+    block.replaceWith(copy);
+  }
+
+  function init() {
+    var block = document.querySelector("[data-pay-status]");
+    var blockId = block ? block.id : "";
+    if (blockId && !htmxUsable()) pollWithoutHtmx(blockId);
+    var box = document.getElementById("card-pay");
+    if (box) {
+      bindCard(box, box.dataset.acceptedText, function () {
+        if (box.dataset.reloadOnAccept) window.location.reload();
+        else refreshStatus(blockId, box.dataset.statusUrl);
+      });
+    }
+    var agrButton = document.getElementById("pay-agr");
+    if (agrButton) bindAgr(agrButton, blockId);
+  }
+
   window.AgoraPay = {
-    // Verification answers worth asking again after a pause (the transfer is still settling).
-    RETRY_REASONS: ["tx_not_found", "too_few_confirmations", "log_removed"],
-    RETRY_DELAY_MS: 3000,
-    RETRY_LIMIT: 40,
+    RETRY_REASONS: RETRY_REASONS,
     csrfToken: csrfToken,
     show: show,
-    sleep: sleep,
-    htmxUsable: htmxUsable,
-    pollWithoutHtmx: pollWithoutHtmx,
     refreshStatus: refreshStatus,
-    bindCard: bindCard,
-    sendAgrTransfer: sendAgrTransfer,
   };
+  init();
 })();

@@ -492,6 +492,14 @@ API_ROWS = [
     Row(
         "api/v1/orders/<int:order_id>", "GET", "/api/v1/orders/{order}", private_api(200, read=200, write=403)
     ),
+    # Issue 16 item 4: reading an order calls no Stripe API; the client secret is a POST (the order
+    # of the world is paid, so its owner is refused with invalid_state).
+    Row(
+        "api/v1/orders/<int:order_id>/card-payment",
+        "POST",
+        "/api/v1/orders/{order}/card-payment",
+        private_api(409, read=403, write=409),
+    ),
     Row(
         "api/v1/orders/<int:order_id>/agr-payment",
         "POST",

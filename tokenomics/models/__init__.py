@@ -9,6 +9,7 @@ from tokenomics.models.parameters import Parameter, ParameterChange
 from tokenomics.models.payouts import Payout, PayoutStatus
 from tokenomics.models.rails import (
     ChainPayout,
+    ChainScanCursor,
     ChainTransfer,
     HotWallet,
     Payment,
@@ -22,6 +23,7 @@ from tokenomics.models.rails import (
 __all__ = [
     "Asset",
     "ChainPayout",
+    "ChainScanCursor",
     "ChainTransfer",
     "CreatorSales",
     "Escrow",

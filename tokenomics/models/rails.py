@@ -170,6 +170,27 @@ class ChainTransfer(BaseModel):
         return f"{self.tx_hash}#{self.log_index} {self.amount}"
 
 
+class ChainScanCursor(BaseModel):
+    """The last block the Transfer scan of one (chain, token, deposit address) has covered, in the
+    database so that every web and worker process shares it and it survives a cache flush. It only
+    moves forward (chain_rail.transfers_scan_recent)."""
+
+    chain_id = models.PositiveBigIntegerField()
+    token_address = models.CharField(max_length=42)
+    deposit_address = models.CharField(max_length=42)
+    last_block = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["chain_id", "token_address", "deposit_address"], name="chain_scan_cursor_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"scan of {self.deposit_address} on {self.chain_id}: block {self.last_block}"
+
+
 class HotWallet(BaseModel):
     """A platform-controlled sending address and its next nonce (locked FOR UPDATE to assign)."""
 

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -56,7 +55,6 @@ from tokenomics.chain_client import (
     address_of,
     chain_client_get,
     checksum,
-    erc20_transfer_calldata,
     erc20_transfer_sign,
     tx_hash_normalize,
 )
@@ -71,8 +69,12 @@ from tokenomics.errors import (
 )
 from tokenomics.models import Asset, LedgerTransaction, Payment, Rail
 from tokenomics.models.ledger import AccountKind, TransactionKind
-from tokenomics.models.rails import ChainPayout, ChainTransfer, HotWallet, PaymentStatus
-from tokenomics.selectors.parameters import parameter_get
+from tokenomics.models.rails import ChainPayout, ChainScanCursor, ChainTransfer, HotWallet, PaymentStatus
+from tokenomics.selectors.payments import (
+    AgrPaymentInstructions,
+    agr_payment_instructions,
+    confirmations_required,
+)
 from tokenomics.services.ledger import (
     Leg,
     system_account_get_or_create,
@@ -118,12 +120,6 @@ def _deployed_token_address(chain_id: int) -> str:
     return str(data.get("token_address") or "")
 
 
-def confirmations_required() -> int:
-    """Blocks a transaction's block needs (itself included) before it counts (the registry's
-    `payments.agr_confirmations`, at least 1)."""
-    return parameter_get("payments.agr_confirmations")
-
-
 def hot_wallet_key() -> str:
     """The hot wallet's private key; refuses a public development key off the development chain."""
     key = str(settings.WEB3_HOT_WALLET_KEY or "")
@@ -166,21 +162,6 @@ def _client_on_chain(chain_id: int) -> ChainClient:
 
 
 @dataclass(frozen=True)
-class AgrPaymentInstructions:
-    """What the buyer's wallet needs: send `amount` base units of `token_address` to
-    `deposit_address` on `chain_id` (`transfer_data` is the ERC-20 call for eth_sendTransaction
-    with `to` = the token), then submit the transaction hash with `reference`."""
-
-    reference: str
-    chain_id: int
-    token_address: str
-    deposit_address: str
-    amount: int  # AGR base units still due
-    transfer_data: str
-    confirmations: int
-
-
-@dataclass(frozen=True)
 class AgrVerification:
     payment: Payment
     credited: int  # AGR base units credited by this call (0 for a replay)
@@ -200,22 +181,6 @@ def agr_payment_start(*, user: User, purpose: str, amount: int, reference: str |
         payment.deposit_address = config.deposit_address
         payment.save(update_fields=["chain_id", "token_address", "deposit_address", "updated_at"])
     return payment
-
-
-def agr_payment_instructions(*, payment: Payment) -> AgrPaymentInstructions:
-    """How to pay an AGR payment. Raises InvalidState for a payment of another rail."""
-    if payment.rail != Rail.AGR or not payment.token_address or payment.chain_id is None:
-        raise InvalidState("This is not an AGR payment.", detail={"payment": payment.reference})
-    due = max(payment.amount - payment.received_amount, 0)
-    return AgrPaymentInstructions(
-        reference=payment.reference,
-        chain_id=payment.chain_id,
-        token_address=payment.token_address,
-        deposit_address=payment.deposit_address,
-        amount=due,
-        transfer_data=erc20_transfer_calldata(to=payment.deposit_address, amount=due),
-        confirmations=confirmations_required(),
-    )
 
 
 def _linked_addresses(user: User) -> set[str]:
@@ -500,20 +465,44 @@ def transfers_scan(*, from_block: int, to_block: int) -> ScanResult:
     )
 
 
-def _scan_cursor_key(config: AgrRailConfig) -> str:
-    return f"chain:scan:{config.chain_id}:{config.token_address}:{config.deposit_address}"
+def _scan_cursor(config: AgrRailConfig) -> int | None:
+    return (
+        ChainScanCursor.objects.filter(
+            chain_id=config.chain_id,
+            token_address=config.token_address,
+            deposit_address=config.deposit_address,
+        )
+        .values_list("last_block", flat=True)
+        .first()
+    )
+
+
+def _scan_cursor_advance(config: AgrRailConfig, block: int) -> None:
+    """Move the cursor forward to `block` (never back: a slower scan finishing later keeps the
+    furthest block), under the row lock; the first scan creates it."""
+    with transaction.atomic():
+        cursor, created = ChainScanCursor.objects.select_for_update().get_or_create(
+            chain_id=config.chain_id,
+            token_address=config.token_address,
+            deposit_address=config.deposit_address,
+            defaults={"last_block": block},
+        )
+        if not created and block > cursor.last_block:
+            cursor.last_block = block
+            cursor.save(update_fields=["last_block", "updated_at"])
 
 
 def transfers_scan_recent() -> ScanResult:
-    """`transfers_scan` from the block after the last scan (kept in the cache; without it, the last
-    WEB3_SCAN_LOOKBACK_BLOCKS blocks) to the last confirmed block. Rescanning is harmless."""
+    """`transfers_scan` from the block after the last scan (the cursor is a database row; without
+    it, the last WEB3_SCAN_LOOKBACK_BLOCKS blocks) to the last confirmed block. Rescanning is
+    harmless."""
     config = agr_rail_config()
     head = _client_on_chain(config.chain_id).block_number()
-    cursor = cache.get(_scan_cursor_key(config))
-    start = cursor + 1 if isinstance(cursor, int) else max(head - int(settings.WEB3_SCAN_LOOKBACK_BLOCKS), 0)
+    cursor = _scan_cursor(config)
+    start = cursor + 1 if cursor is not None else max(head - int(settings.WEB3_SCAN_LOOKBACK_BLOCKS), 0)
     result = transfers_scan(from_block=start, to_block=head)
     if result.to_block >= result.from_block:
-        cache.set(_scan_cursor_key(config), result.to_block, None)
+        _scan_cursor_advance(config, result.to_block)
     return result
 
 

@@ -6,10 +6,18 @@ derive from the escrow reference, so a retried call moves nothing twice.
 
 These are primitives: they nest inside the caller's transaction (an order service that holds a
 payment and records the order together), so the top-level caller owns the durable transaction.
+
+A higher app that owns escrows (the storefront's orders, reference "order:<pk>") registers an
+owner for its reference prefix, as it registers a payment purpose handler: before the escrow row is
+locked, the owner locks its own row (the lock order everywhere is the owner's row, then the escrow),
+and after a release or refund, in the same transaction, the owner is told the escrow's new state,
+so the owner never lags its escrow whoever resolved it (a buyer, staff, or the due-release batch).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -31,6 +39,38 @@ from tokenomics.services.ledger import (
     user_account_get_or_create,
 )
 from tokenomics.splits import SaleRates, SaleSplit, split_sale
+
+
+@dataclass(frozen=True)
+class EscrowOwner:
+    lock: Callable[[int], None]  # lock the owner's row of the escrow with this pk (before the escrow)
+    resolved: Callable[[Escrow], None]  # the escrow was released or (partly) refunded just now
+
+
+_owners: dict[str, EscrowOwner] = {}
+
+
+def escrow_owner_register(
+    prefix: str, *, lock: Callable[[int], None], resolved: Callable[[Escrow], None]
+) -> None:
+    """Tell the app owning escrows whose reference starts with "<prefix>:" about every resolution
+    (see the module docstring). Registered from an AppConfig.ready(); an owner that refuses (raises)
+    rolls the resolution back."""
+    _owners[prefix] = EscrowOwner(lock=lock, resolved=resolved)
+
+
+def _owner_of(reference: str) -> EscrowOwner | None:
+    prefix, sep, _ = reference.partition(":")
+    return _owners.get(prefix) if sep else None
+
+
+def _owner_lock_then_escrow(escrow_id: int) -> tuple[Escrow, EscrowOwner | None]:
+    """Lock the escrow's owner row (if an owner registered its prefix), then the escrow."""
+    reference = Escrow.objects.filter(pk=escrow_id).values_list("reference", flat=True).get()
+    owner = _owner_of(reference)
+    if owner is not None:
+        owner.lock(escrow_id)
+    return escrow_lock(escrow_id), owner
 
 
 def escrow_hold(
@@ -157,7 +197,7 @@ def _release(*, escrow_id: int, due_at: datetime | None = None) -> tuple[Escrow,
     batch listed it without a lock, and a refund or a dispute may have come since).
     Returns the escrow and whether this call released it."""
     with transaction.atomic():
-        escrow = escrow_lock(escrow_id)
+        escrow, owner = _owner_lock_then_escrow(escrow_id)
         if due_at is not None and (
             escrow.state != EscrowState.HELD or escrow.frozen or escrow.release_after > due_at
         ):
@@ -175,6 +215,8 @@ def _release(*, escrow_id: int, due_at: datetime | None = None) -> tuple[Escrow,
         escrow.state = EscrowState.RELEASED
         escrow.resolved_at = timezone.now()
         escrow.save(update_fields=["release_transaction", "state", "resolved_at", "updated_at"])
+        if owner is not None:
+            owner.resolved(escrow)
         return escrow, True
 
 
@@ -190,7 +232,7 @@ def escrow_refund(*, escrow_id: int, amount: int | None = None) -> Escrow:
     to the split. Raises InvalidState once resolved (a repeat of a full refund returns it), and
     AmountInvalid for an amount outside 1..held."""
     with transaction.atomic():
-        escrow = escrow_lock(escrow_id)
+        escrow, owner = _owner_lock_then_escrow(escrow_id)
         refund = escrow.amount if amount is None else amount
         if escrow.state == EscrowState.REFUNDED and refund == escrow.amount:
             return escrow
@@ -231,6 +273,8 @@ def escrow_refund(*, escrow_id: int, amount: int | None = None) -> Escrow:
                 "updated_at",
             ]
         )
+        if owner is not None:
+            owner.resolved(escrow)
         return escrow
 
 
@@ -247,16 +291,17 @@ def escrow_set_frozen(*, escrow_id: int, frozen: bool) -> Escrow:
         return escrow
 
 
-def escrows_release_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Release every held, unfrozen escrow whose window has closed; returns how many it released.
-    Each release is its own transaction, so one failure leaves the others done; an escrow refunded,
-    frozen or released by someone else since it was listed is skipped."""
+def escrows_release_due(*, now: datetime | None = None, limit: int = 500, reference_prefix: str = "") -> int:
+    """Release every held, unfrozen escrow whose window has closed (only those whose reference
+    starts with `reference_prefix`, if given); returns how many this call released itself. Each
+    release is its own transaction, so one failure leaves the others done; an escrow refunded,
+    frozen or released by someone else since it was listed is skipped and not counted. The one
+    beat task that releases escrowed money; owners follow through their registered hook."""
     now = now or timezone.now()
-    due = list(
-        Escrow.objects.filter(state=EscrowState.HELD, frozen=False, release_after__lte=now)
-        .order_by("release_after", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
+    listed = Escrow.objects.filter(state=EscrowState.HELD, frozen=False, release_after__lte=now)
+    if reference_prefix:
+        listed = listed.filter(reference__startswith=reference_prefix)
+    due = list(listed.order_by("release_after", "pk").values_list("pk", flat=True)[:limit])
     released = 0
     for escrow_id in due:
         _, done = _release(escrow_id=escrow_id, due_at=now)

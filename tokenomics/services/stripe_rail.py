@@ -300,7 +300,9 @@ def payment_refund(*, payment: Payment, amount: int, reason: str = "") -> Paymen
     if type(amount) is not int or amount <= 0:
         raise AmountInvalid("A refund is a positive whole number of cents.")
     with transaction.atomic(durable=True):
-        locked = Payment.objects.select_for_update().select_related("user").get(pk=payment.pk)
+        # Only the payment row: locking its user too (FOR UPDATE) would block the deferred key
+        # check of every other posting naming that user at commit, and deadlock with them.
+        locked = Payment.objects.select_for_update(of=("self",)).select_related("user").get(pk=payment.pk)
         if locked.rail != Rail.CARD or not locked.stripe_payment_intent_id:
             raise InvalidState(
                 "Only card payments are refunded through Stripe.", detail={"payment": locked.reference}

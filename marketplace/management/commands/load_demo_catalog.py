@@ -1284,7 +1284,9 @@ class Command(BaseCommand):
             )
             wallet = user_account_get_or_create(user=buyer, kind=AccountKind.WALLET, asset=priced.asset)
             locked = (
-                Order.objects.select_for_update().select_related("plan", "listing", "buyer").get(pk=order.pk)
+                Order.objects.select_for_update(of=("self",))
+                .select_related("plan", "listing", "buyer")
+                .get(pk=order.pk)
             )
             order_fulfil(order=locked, source=wallet, now=timezone.now())
         self.orders[sale.key] = order.pk
@@ -1300,7 +1302,7 @@ class Command(BaseCommand):
         license_download(buyer=sale.buyer, license_id=license_id)
 
     def _release(self, sale: Sale) -> None:
-        order_release(order_id=self.orders[sale.key], now=timezone.now())
+        order_release(order_id=self.orders[sale.key])
 
     def _refund(self, sale: Sale) -> None:
         order_refund(buyer=sale.buyer, order_id=self.orders[sale.key], reason="Not what I expected")
@@ -1323,7 +1325,7 @@ class Command(BaseCommand):
             return
         previous = self.orders[sale.key]
         self._sell(sale, subscription=sub, key=f"{sale.key}:renewal:{number}")
-        order_release(order_id=previous, now=timezone.now())
+        order_release(order_id=previous)
 
     def _cancel(self, sale: Sale, at_period_end: bool) -> None:
         subscription_cancel(

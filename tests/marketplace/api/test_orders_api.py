@@ -216,3 +216,31 @@ def test_a_read_key_cannot_download(api_client, user, localstripe: LocalStripe) 
 
     bearer(api_client, user, scopes=("write",))
     assert api_client.post(f"/api/v1/licenses/{order.license.pk}/download").status_code == 200
+
+
+def test_reading_an_order_calls_no_stripe_api_and_the_client_secret_is_a_post(
+    api_client, user, localstripe: LocalStripe, settings
+) -> None:
+    plan = on_sale(price_cents=4_900)
+    bearer(api_client, user)
+    created = api_client.post("/api/v1/orders", {"plan": plan.pk, "rail": "card"}, format="json").json()
+    intent_id = created["card"]["payment_intent"]
+
+    # Stripe unreachable: a GET that called it would fail; it answers from the database alone.
+    real_base = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # discard port: connection refused
+    read = api_client.get(f"/api/v1/orders/{created['id']}")
+    assert read.status_code == 200
+    assert (read.json()["status"], read.json()["card"]) == ("awaiting_payment", None)
+    settings.STRIPE_API_BASE = real_base
+
+    again = api_client.post(f"/api/v1/orders/{created['id']}/card-payment")
+    assert again.status_code == 200, again.json()
+    card = again.json()["card"]
+    assert card["payment_intent"] == intent_id  # the same PaymentIntent, not a second one
+    assert card["client_secret"] == localstripe.intent(intent_id)["client_secret"]
+    assert len(localstripe.intents_for(f"order:{created['id']}")) == 1
+
+    credit_arrival(Order.objects.get(pk=created["id"]))
+    paid = api_client.post(f"/api/v1/orders/{created['id']}/card-payment")
+    assert (paid.status_code, paid.json()["error"]["code"]) == (409, "invalid_state")

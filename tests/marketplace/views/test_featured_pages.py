@@ -115,7 +115,8 @@ def test_by_card_the_confirm_leads_to_the_card_form(signed_in, listing, localstr
     assert 'id="card-pay"' in html
     assert f"/payments/{payment.pk}/card/setup/" in html
     assert "Pay $60.00" in html
-    assert "js/featured.js" in html
+    assert "js/pay.js" in html  # the one pay step: it reloads once the card is accepted
+    assert 'data-reload-on-accept="true"' in html
     assert not FeaturedPlacement.objects.exists()
 
 

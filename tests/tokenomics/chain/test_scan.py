@@ -6,11 +6,12 @@ later by verifying its hash; nothing above the last confirmed block is touched; 
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from tests.accounts.factories import UserFactory
 from tests.tokenomics.chain.conftest import Chain, ledger_state, link, pay, require_confirmations
 from tokenomics.models.ledger import AccountKind
-from tokenomics.models.rails import ChainTransfer, PaymentStatus
+from tokenomics.models.rails import ChainScanCursor, ChainTransfer, PaymentStatus
 from tokenomics.money import agr
 from tokenomics.services.chain_rail import (
     agr_payment_start,
@@ -111,3 +112,19 @@ def test_recent_scan_keeps_a_cursor_and_the_task_runs_it(chain: Chain, new_key) 
     summary = chain_scan_transfers.delay().get()
     assert summary["to_block"] == chain.client.block_number()
     assert summary["credited"] == 0
+
+
+def test_the_scan_cursor_is_a_database_row_that_survives_a_cache_flush_and_only_moves_forward(
+    chain: Chain, new_key
+) -> None:
+    # Issue 16 item 4: stateless processes share the cursor through the database, not the cache.
+    first = transfers_scan_recent()
+    cursor = ChainScanCursor.objects.get()
+    assert cursor.last_block == first.to_block
+    cache.clear()
+    chain.client.mine(2)
+    second = transfers_scan_recent()
+    assert second.from_block == first.to_block + 1  # resumed from the row, not the lookback
+    assert ChainScanCursor.objects.get().last_block == second.to_block
+    transfers_scan(from_block=0, to_block=first.to_block)  # an explicit rescan of old blocks
+    assert ChainScanCursor.objects.get().last_block == second.to_block

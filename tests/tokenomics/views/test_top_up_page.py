@@ -241,6 +241,30 @@ def test_status_shows_the_bonus_the_ledger_credited_not_todays_rate(
     assert credited in client.get(status_url).content.decode()
 
 
+def test_the_pay_page_and_its_status_agree_with_the_ledger_after_the_rate_changes(
+    client,
+    user,
+    localstripe,  # noqa: F811
+    django_capture_on_commit_callbacks,
+):
+    # Issue 16: the pay step showed today's bonus while the status showed the ledger's.
+    client.force_login(user)
+    client.post(START, {"rail": "card", "amount": "10.00"})
+    payment = Payment.objects.get()
+    pay_url = f"/wallet/top-up/{payment.pk}/"
+    before = client.get(pay_url).content.decode()
+    assert "your wallet receives $11.00 including the $1.00 prepaid bonus" in before
+    assert localstripe.pay(payment.stripe_payment_intent_id)["status"] == "succeeded"
+    stripe_reconcile()
+    with django_capture_on_commit_callbacks(execute=True):
+        parameter_set(key="discount.prepaid_bonus_bps", value=2_000, emergency=True)
+
+    html = client.get(pay_url).content.decode()
+    assert "your wallet receives $11.00 including the $1.00 prepaid bonus" in html
+    assert "your wallet was credited $11.00, including the prepaid bonus" in html
+    assert "$12.00" not in html
+
+
 def test_someone_elses_top_up_is_not_found(client, user, localstripe):  # noqa: F811
     client.force_login(user)
     client.post(START, {"rail": "card", "amount": "1.00"})
