@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tokenomics', '0006_payout_settle_permission_and_reviewed_at'),
+        ('tokenomics', '0007_creator_sales_totals_and_uncached_platform_balances'),
     ]
 
     operations = [
