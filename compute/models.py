@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from compute.models_gateway import (
+    CarryPart,
     Entitlement,
     InferenceRequest,
     MeteringCarry,
@@ -11,4 +12,12 @@ from compute.models_gateway import (
     Via,
 )
 
-__all__ = ["Entitlement", "InferenceRequest", "MeteringCarry", "Outcome", "SettlementBatch", "Via"]
+__all__ = [
+    "CarryPart",
+    "Entitlement",
+    "InferenceRequest",
+    "MeteringCarry",
+    "Outcome",
+    "SettlementBatch",
+    "Via",
+]

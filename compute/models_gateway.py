@@ -125,12 +125,32 @@ class InferenceRequest(models.Model):
         return int(self.creator_price_micro) + int(self.compute_fee_micro)
 
 
-class MeteringCarry(models.Model):
-    """Per buyer: the micro-USD consumed but not yet billed because it is under a cent (the ledger
-    moves cents). Settlement adds a batch's charges to it and bills the whole cents."""
+class CarryPart(models.TextChoices):
+    CREATOR = "creator", "The creator's per-call price"
+    COMPUTE = "compute", "The compute fee"
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+class MeteringCarry(models.Model):
+    """Per buyer, listing and payee: the micro-USD consumed but not yet billed because it is under
+    a cent (the ledger moves cents). Each settlement adds the pair's new charges and moves the whole
+    cents, so over any run of batches the pair is billed floor(Σ charges / 10_000) cents exactly:
+    the buyer is never charged more than consumed, and a payee loses less than a cent per pair."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    listing = models.ForeignKey("marketplace.Listing", on_delete=models.PROTECT, related_name="+")
+    part = models.CharField(max_length=8, choices=CarryPart.choices)
+    payee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     carry_micro = WideIntegerField(default=0)
 
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["user", "listing", "part", "payee"], name="metering_carry_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(carry_micro__gte=0, carry_micro__lt=10_000), name="metering_carry_under_a_cent"
+            ),
+        ]
+
     def __str__(self) -> str:
-        return f"carry {self.user_id}: {self.carry_micro} µUSD"
+        return f"carry {self.user_id}/{self.listing_id}/{self.part}/{self.payee_id}: {self.carry_micro} µUSD"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from accounts.models import User
 from core.fields import WideSum
@@ -145,3 +146,22 @@ def volume_tiers() -> list[VolumeTier]:
         )
         for n in range(1, 5)
     ]
+
+
+def inference_spend_cents(*, user: User, since: datetime) -> int:
+    """What the buyer's metered inference calls cost since `since`, in US cents: the settled
+    charges, i.e. what INFERENCE postings took from the buyer's metering hold (compute's settlement
+    task is the only poster of those). Calls not yet settled are not counted."""
+    total = LedgerEntry.objects.filter(
+        account__owner=user,
+        account__kind=AccountKind.METERING_HOLD,
+        account__asset=Asset.USD,
+        transaction__kind=TransactionKind.INFERENCE,
+        transaction__posted_at__gte=since,
+    ).aggregate(total=WideSum("amount"))["total"]
+    return -int(total or 0)
+
+
+def month_start(moment: datetime) -> datetime:
+    """The first instant of `moment`'s calendar month (UTC): where a "monthly spend" starts."""
+    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)

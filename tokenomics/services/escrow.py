@@ -73,13 +73,16 @@ def escrow_hold(
         )
 
 
-def _split_legs(*, escrow: Escrow, split: SaleSplit) -> list[Leg]:
-    asset = escrow.asset
+def sale_split_legs(*, creator: User, asset: str, split: SaleSplit) -> list[Leg]:
+    """The credit legs of a sale's split (creator payable, network fee, treasury, validator pool,
+    platform revenue; zero parts left out). The caller adds the debit of `split.gross`. Used by
+    escrow releases and by the settlement of metered inference calls (SPEC §4: the creator's part
+    of a call is split like a sale)."""
     # The network fee is burned when paid in AGR and set aside for buy-backs when paid in fiat.
     network_kind = AccountKind.BURN if asset == Asset.AGR else AccountKind.BUYBACK_RESERVE
     parts = [
         (
-            user_account_get_or_create(user=escrow.creator, kind=AccountKind.CREATOR_PAYABLE, asset=asset),
+            user_account_get_or_create(user=creator, kind=AccountKind.CREATOR_PAYABLE, asset=asset),
             split.creator,
         ),
         (system_account_get_or_create(kind=network_kind, asset=asset), split.network_fee),
@@ -92,7 +95,10 @@ def _split_legs(*, escrow: Escrow, split: SaleSplit) -> list[Leg]:
 
 def _release_legs(*, escrow: Escrow, amount: int, escrow_account: LedgerAccount) -> list[Leg]:
     split = split_sale(gross=amount, rates=sale_rates_for_creator(creator=escrow.creator))
-    return [Leg(escrow_account, -amount), *_split_legs(escrow=escrow, split=split)]
+    return [
+        Leg(escrow_account, -amount),
+        *sale_split_legs(creator=escrow.creator, asset=escrow.asset, split=split),
+    ]
 
 
 def _post_release(*, escrow: Escrow, legs: list[Leg]) -> LedgerTransaction:
