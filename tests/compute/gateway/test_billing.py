@@ -44,7 +44,7 @@ def test_carry_settle_table(carry: int, amount: int, cents: int, rest: int) -> N
 
 
 def test_carry_settle_refuses_a_carry_of_a_cent_or_more() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="under one cent"):
         carry_settle(carry_micro=MICRO_PER_CENT, amount_micro=0)
 
 
