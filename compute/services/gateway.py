@@ -94,8 +94,19 @@ def inference_run(
     detail.resets_at), rate_limited (429, headers Retry-After), no_provider_available (503),
     provider_failed (502). Any refusal or failure costs nothing.
     """
+    from compute import metrics
     from compute.services.gateway_impl import inference_run_impl
 
-    return inference_run_impl(
-        user=user, listing_slug=listing_slug, body=body, via=via, integration_id=integration_id
+    try:
+        result = inference_run_impl(
+            user=user, listing_slug=listing_slug, body=body, via=via, integration_id=integration_id
+        )
+    except GatewayError as exc:
+        # An unknown slug is not a label value (anyone could mint series by typing names).
+        listing = metrics.UNKNOWN_LISTING if exc.code == "not_found" else listing_slug
+        metrics.call_observed(listing=listing, node_id=None, outcome=exc.code)
+        raise
+    metrics.call_observed(
+        listing=listing_slug, node_id=result.node_id, outcome="ok", latency_s=result.latency_ms / 1000
     )
+    return result
