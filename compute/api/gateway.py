@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.http import HttpRequest, JsonResponse
@@ -61,7 +62,9 @@ class TensorSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     shape = serializers.ListField(child=serializers.IntegerField())
     datatype = serializers.CharField(help_text="KServe v2 datatype: FP32, INT64, BYTES, …")
-    data = serializers.ListField(child=serializers.JSONField(), help_text="Row-major values.")
+    data = serializers.ListField(  # type: ignore[assignment]  # the KServe v2 field is named `data`
+        child=serializers.JSONField(), help_text="Row-major values."
+    )
 
 
 class InferenceInputSerializer(serializers.Serializer[Any]):
@@ -236,7 +239,7 @@ class KServeBinaryParser(BaseParser):
     media_type = "*/*"
 
     def parse(
-        self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None
+        self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
     ) -> Any:
         raw = stream.read() if stream is not None else b""
         request = (parser_context or {}).get("request")
@@ -318,7 +321,7 @@ class KServeInferApi(_GatewayErrorHeaders, APIView):
     `parameters` (node, latency, charge, quota left)."""
 
     required_scopes: ClassVar[dict[str, str]] = {"POST": "inference"}
-    parser_classes: ClassVar = [KServeBinaryParser]
+    parser_classes = [KServeBinaryParser]
 
     @extend_schema(
         operation_id="kserve_infer",
@@ -369,8 +372,8 @@ def _tensor_meta(spec: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class KServeModelMetadataApi(APIView):
     """KServe v2 model metadata from the listing's newest hosted version's tensor spec."""
 
-    permission_classes: ClassVar = [AllowAny]
-    authentication_classes: ClassVar = []
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
 
     @extend_schema(
         operation_id="kserve_model_metadata",
@@ -400,8 +403,8 @@ class KServeModelMetadataApi(APIView):
 class KServeModelReadyApi(APIView):
     """KServe v2 model readiness: 200 when the listing has a hosted version, else 404."""
 
-    permission_classes: ClassVar = [AllowAny]
-    authentication_classes: ClassVar = []
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
 
     @extend_schema(operation_id="kserve_model_ready", responses={200: None, 404: None}, tags=["kserve-v2"])
     def get(self, request: Request, slug: str, version: str | None = None) -> Response:

@@ -224,7 +224,8 @@ def _node_provider_id(node_id: int) -> int | None:
     def load() -> int | None:
         from compute.models import Node  # compute's node registry
 
-        return Node.objects.filter(pk=node_id).values_list("provider_id", flat=True).first()
+        provider_id = Node.objects.filter(pk=node_id).values_list("provider_id", flat=True).first()
+        return None if provider_id is None else int(provider_id)
 
     return _nodes.get_or_load(node_id, NODE_TTL, load)
 
@@ -473,7 +474,7 @@ def _log(
 
 
 def inference_run_impl(
-    *, user: User, listing_slug: str, body: dict[str, Any], via: str, integration_id: str | None = None
+    *, user: User, listing_slug: str, body: Any, via: str, integration_id: str | None = None
 ) -> InferenceResult:
     from compute.services import routing  # compute's router: retries, deadline, output validation
     from compute.tensors import TensorValidationError, validate_inputs
