@@ -36,6 +36,7 @@ from compute.services.gateway import (
 from compute.services.gateway_impl import listing_context
 from compute.services.settlement import log_drain
 from core.api import ErrorSerializer, query_params
+from core.throttling import CredentialAttemptLimit
 
 INTEGRATION_HEADER = "HTTP_AGORA_INTEGRATION"
 
@@ -322,6 +323,8 @@ class KServeInferApi(_GatewayErrorHeaders, APIView):
 
     required_scopes: ClassVar[dict[str, str]] = {"POST": "inference"}
     parser_classes = [KServeBinaryParser]
+    # KServe clients send the API key; a browser session (and its CSRF rules) has no business here.
+    authentication_classes = [CredentialAttemptLimit]
 
     @extend_schema(
         operation_id="kserve_infer",
