@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.http import HttpRequest, JsonResponse
@@ -35,6 +36,7 @@ from compute.services.gateway import (
 from compute.services.gateway_impl import listing_context
 from compute.services.settlement import log_drain
 from core.api import ErrorSerializer, query_params
+from core.throttling import CredentialAttemptLimit
 
 INTEGRATION_HEADER = "HTTP_AGORA_INTEGRATION"
 
@@ -61,7 +63,9 @@ class TensorSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     shape = serializers.ListField(child=serializers.IntegerField())
     datatype = serializers.CharField(help_text="KServe v2 datatype: FP32, INT64, BYTES, …")
-    data = serializers.ListField(child=serializers.JSONField(), help_text="Row-major values.")
+    data = serializers.ListField(  # type: ignore[assignment]  # the KServe v2 field is named `data`
+        child=serializers.JSONField(), help_text="Row-major values."
+    )
 
 
 class InferenceInputSerializer(serializers.Serializer[Any]):
@@ -236,7 +240,7 @@ class KServeBinaryParser(BaseParser):
     media_type = "*/*"
 
     def parse(
-        self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None
+        self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
     ) -> Any:
         raw = stream.read() if stream is not None else b""
         request = (parser_context or {}).get("request")
@@ -302,23 +306,15 @@ def _binary_inputs_to_json(body: Any, blob: bytes) -> Any:
     return body
 
 
-def _kserve_error(exc: GatewayError) -> JsonResponse:
-    """KServe v2 clients read `error` as a string; the stable code rides along."""
-    response = JsonResponse(
-        {"error": exc.message, "code": exc.code, "detail": exc.detail}, status=exc.status_code
-    )
-    for name, value in exc.headers.items():
-        response[name] = value
-    return response
-
-
 class KServeInferApi(_GatewayErrorHeaders, APIView):
     """KServe v2 `POST /v2/models/{slug}/infer` with `Authorization: Bearer <api key>` (scope
     `inference`); answers KServe v2 (`model_name`, `model_version`, `id`, `outputs`) plus Agora's
     `parameters` (node, latency, charge, quota left)."""
 
     required_scopes: ClassVar[dict[str, str]] = {"POST": "inference"}
-    parser_classes: ClassVar = [KServeBinaryParser]
+    parser_classes = [KServeBinaryParser]
+    # KServe clients send the API key; a browser session (and its CSRF rules) has no business here.
+    authentication_classes = [CredentialAttemptLimit]
 
     @extend_schema(
         operation_id="kserve_infer",
@@ -332,16 +328,13 @@ class KServeInferApi(_GatewayErrorHeaders, APIView):
             body = {**body, "version": version}
         if isinstance(body, dict):
             body = {key: value for key, value in body.items() if key != "parameters"}
-        try:
-            result = inference_run(
-                user=authenticated_user(request),
-                listing_slug=slug,
-                body=body,
-                via=VIA_KSERVE,
-                integration_id=_integration(request),
-            )
-        except GatewayError as exc:
-            return _kserve_error(exc)  # type: ignore[return-value]
+        result = inference_run(
+            user=authenticated_user(request),
+            listing_slug=slug,
+            body=body,
+            via=VIA_KSERVE,
+            integration_id=_integration(request),
+        )
         agora = inference_body(result)
         return Response(
             {
@@ -366,26 +359,38 @@ def _tensor_meta(spec: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"name": t.get("name"), "datatype": t.get("datatype"), "shape": t.get("shape")} for t in spec]
 
 
+class KServeTensorMetaSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    datatype = serializers.CharField()
+    shape = serializers.ListField(child=serializers.IntegerField(), help_text="-1: any size (the batch).")
+
+
+class KServeModelMetadataSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    versions = serializers.ListField(child=serializers.CharField())
+    platform = serializers.CharField()
+    inputs = KServeTensorMetaSerializer(many=True)
+    outputs = KServeTensorMetaSerializer(many=True)
+
+
 class KServeModelMetadataApi(APIView):
     """KServe v2 model metadata from the listing's newest hosted version's tensor spec."""
 
-    permission_classes: ClassVar = [AllowAny]
-    authentication_classes: ClassVar = []
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
 
     @extend_schema(
         operation_id="kserve_model_metadata",
-        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+        responses={200: KServeModelMetadataSerializer},
         tags=["kserve-v2"],
     )
-    def get(self, request: Request, slug: str, version: str | None = None) -> Response | JsonResponse:
+    def get(self, request: Request, slug: str, version: str | None = None) -> Response:
         ctx = listing_context(slug)
         chosen = None
         if ctx is not None:
             chosen = ctx.versions.get(version) if version is not None else ctx.latest
         if ctx is None or chosen is None:
-            return JsonResponse(
-                {"error": "No hosted model has this name.", "code": "not_found", "detail": {}}, status=404
-            )
+            raise GatewayError("not_found", 404, "No hosted model has this name.")
         return Response(
             {
                 "name": ctx.slug,
@@ -400,8 +405,8 @@ class KServeModelMetadataApi(APIView):
 class KServeModelReadyApi(APIView):
     """KServe v2 model readiness: 200 when the listing has a hosted version, else 404."""
 
-    permission_classes: ClassVar = [AllowAny]
-    authentication_classes: ClassVar = []
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
 
     @extend_schema(operation_id="kserve_model_ready", responses={200: None, 404: None}, tags=["kserve-v2"])
     def get(self, request: Request, slug: str, version: str | None = None) -> Response:
@@ -417,3 +422,33 @@ def kserve_health(request: HttpRequest) -> JsonResponse:
 
 def kserve_server_metadata(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"name": "agora", "version": "1", "extensions": ["binary_tensor_data"]})
+
+
+# The same operations on a named version (KServe's `/versions/{version}` paths).
+
+
+class KServeVersionInferApi(KServeInferApi):
+    @extend_schema(
+        operation_id="kserve_version_infer",
+        request=InferenceInputSerializer,
+        responses={200: OpenApiTypes.OBJECT, **_ERRORS},
+        tags=["kserve-v2"],
+    )
+    def post(self, request: Request, slug: str, version: str | None = None) -> Response:
+        return super().post(request, slug, version)
+
+
+class KServeVersionMetadataApi(KServeModelMetadataApi):
+    @extend_schema(
+        operation_id="kserve_version_metadata",
+        responses={200: KServeModelMetadataSerializer},
+        tags=["kserve-v2"],
+    )
+    def get(self, request: Request, slug: str, version: str | None = None) -> Response:
+        return super().get(request, slug, version)
+
+
+class KServeVersionReadyApi(KServeModelReadyApi):
+    @extend_schema(operation_id="kserve_version_ready", responses={200: None, 404: None}, tags=["kserve-v2"])
+    def get(self, request: Request, slug: str, version: str | None = None) -> Response:
+        return super().get(request, slug, version)

@@ -19,19 +19,19 @@ kserve_urlpatterns: list[URLPattern] = [
     path("v2/models/<slug:slug>", gateway.KServeModelMetadataApi.as_view(), name="kserve-model-metadata"),
     path(
         "v2/models/<slug:slug>/versions/<str:version>",
-        gateway.KServeModelMetadataApi.as_view(),
+        gateway.KServeVersionMetadataApi.as_view(),
         name="kserve-model-version-metadata",
     ),
     path("v2/models/<slug:slug>/ready", gateway.KServeModelReadyApi.as_view(), name="kserve-model-ready"),
     path(
         "v2/models/<slug:slug>/versions/<str:version>/ready",
-        gateway.KServeModelReadyApi.as_view(),
+        gateway.KServeVersionReadyApi.as_view(),
         name="kserve-model-version-ready",
     ),
     path("v2/models/<slug:slug>/infer", gateway.KServeInferApi.as_view(), name="kserve-infer"),
     path(
         "v2/models/<slug:slug>/versions/<str:version>/infer",
-        gateway.KServeInferApi.as_view(),
+        gateway.KServeVersionInferApi.as_view(),
         name="kserve-version-infer",
     ),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -56,7 +57,7 @@ def usage_summary(*, user: User, start: datetime | None = None, end: datetime | 
         )
         .order_by()
     )
-    by_listing = {row["listing_id"]: row for row in rows}
+    by_listing: dict[int, dict[str, Any]] = {row["listing_id"]: dict(row) for row in rows}
     subscriptions = {
         sub.listing_id: sub
         for sub in Subscription.objects.filter(buyer=user, status=Subscription.Status.ACTIVE).select_related(
@@ -69,7 +70,7 @@ def usage_summary(*, user: User, start: datetime | None = None, end: datetime | 
     }
     result: list[ListingUsage] = []
     for listing_id in sorted(ids, key=lambda pk: listings[pk].slug):
-        row = by_listing.get(listing_id, {})
+        row: dict[str, Any] = by_listing.get(listing_id, {})
         sub = subscriptions.get(listing_id)
         result.append(
             ListingUsage(

@@ -78,7 +78,7 @@ def inference_run(
     *,
     user: User,
     listing_slug: str,
-    body: dict[str, Any],
+    body: Any,
     via: str,
     integration_id: str | None = None,
 ) -> InferenceResult:

@@ -224,7 +224,8 @@ def _node_provider_id(node_id: int) -> int | None:
     def load() -> int | None:
         from compute.models import Node  # compute's node registry
 
-        return Node.objects.filter(pk=node_id).values_list("provider_id", flat=True).first()
+        provider_id = Node.objects.filter(pk=node_id).values_list("provider_id", flat=True).first()
+        return None if provider_id is None else int(provider_id)
 
     return _nodes.get_or_load(node_id, NODE_TTL, load)
 
@@ -389,6 +390,10 @@ def _retry_after(until: datetime | None, now: datetime) -> dict[str, str]:
 
 
 def _body(body: Any, ctx: ListingContext) -> tuple[ListingVersion, list[dict[str, Any]], bool]:
+    if ctx.latest is None:
+        raise GatewayError(
+            "not_found", 404, "This model is not hosted: it has no version that providers serve."
+        )
     if not isinstance(body, dict):
         raise GatewayError(
             "validation_error",
@@ -424,8 +429,8 @@ def _body(body: Any, ctx: ListingContext) -> tuple[ListingVersion, list[dict[str
         )
     else:
         version = ctx.versions[wanted]
-    if version is None:
-        raise GatewayError("no_provider_available", 503, "This model has no hosted version yet.")
+    if version is None:  # pragma: no cover - ctx.latest was checked above
+        raise GatewayError("not_found", 404, "This model is not hosted.")
     return version, inputs, priority
 
 
@@ -473,11 +478,8 @@ def _log(
 
 
 def inference_run_impl(
-    *, user: User, listing_slug: str, body: dict[str, Any], via: str, integration_id: str | None = None
+    *, user: User, listing_slug: str, body: Any, via: str, integration_id: str | None = None
 ) -> InferenceResult:
-    from compute.services import routing  # compute's router: retries, deadline, output validation
-    from compute.tensors import TensorValidationError, validate_inputs
-
     if via not in VIAS:
         raise ValueError(f"via must be one of {VIAS}, not {via!r}")
     now = timezone.now()
@@ -499,6 +501,9 @@ def inference_run_impl(
                 detail={"retry_after_seconds": hit.retry_after, "limit_per_minute": limit},
             )
     draw = _entitle(user=user, ctx=ctx, buyer=buyer, via=via, now=now)
+    from compute.services import routing  # compute's router: retries, deadline, output validation
+    from compute.tensors import TensorValidationError, validate_inputs
+
     try:
         arrays = validate_inputs(version.input_spec, inputs)
     except TensorValidationError as exc:

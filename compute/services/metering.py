@@ -52,7 +52,7 @@ def _reserve_chunk(*, user: User, need_micro: int) -> int:
     cover `need_micro`)."""
     need_cents = -(-need_micro // MICRO_PER_CENT)
     wallet, hold = _accounts(user)
-    available = LedgerAccount.objects.values_list("balance", flat=True).get(pk=wallet.pk)
+    available = int(LedgerAccount.objects.values_list("balance", flat=True).get(pk=wallet.pk))
     amount = min(max(parameter_get("inference.reservation_chunk_cents"), need_cents), available)
     if amount < need_cents or amount <= 0:
         return 0
