@@ -27,8 +27,8 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
-from prometheus_client import multiprocess
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -116,7 +116,7 @@ def multiprocess_enabled() -> bool:
 def worker_exited(pid: int) -> None:
     """gunicorn's `child_exit` hook: drop a dead worker's live gauges from the sums."""
     if multiprocess_enabled():
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 def exposition(names: Iterable[str] | None = None) -> tuple[bytes, str]:
@@ -124,9 +124,9 @@ def exposition(names: Iterable[str] | None = None) -> tuple[bytes, str]:
     content type. `names` restricts it to those metric names (tests)."""
     if multiprocess_enabled():
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry = REGISTRY
     if names is not None:
-        registry = registry.restricted_registry(list(names))
+        return generate_latest(registry.restricted_registry(list(names))), CONTENT_TYPE_LATEST
     return generate_latest(registry), CONTENT_TYPE_LATEST

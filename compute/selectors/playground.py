@@ -20,7 +20,7 @@ NUMERIC_DATATYPES = frozenset(
 )
 # A 1-D input this small is shown as one number field per element; larger ones as JSON.
 MAX_NUMBER_FIELDS = 16
-# Digits-like models: one 8×8 image (a drawing pad of 64 cells, intensity 0-16).
+# Digits-like models: one 8x8 image (a drawing pad of 64 cells, intensity 0-16).
 PAD_SHAPE = (8, 8)
 PAD_MAX = 16
 

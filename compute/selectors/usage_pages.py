@@ -4,7 +4,8 @@ creator's inference revenue per listing (the creator dashboard)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
@@ -27,12 +28,12 @@ def usage_daily(*, user: User, days: int = 30, now: datetime | None = None) -> l
     """`user`'s calls and spend per UTC day over the last `days` days, oldest first, every day
     present (zeros where there was no call)."""
     now = now or timezone.now()
-    today = now.astimezone(timezone.UTC).date() if timezone.is_aware(now) else now.date()
+    today = now.astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
-    start = datetime(first.year, first.month, first.day, tzinfo=timezone.UTC)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
     rows = (
         InferenceRequest.objects.filter(user=user, created_at__gte=start)
-        .annotate(day=TruncDate("created_at", tzinfo=timezone.UTC))
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
         .values("day")
         .annotate(
             calls=Count("pk", filter=Q(outcome=Outcome.OK)),
@@ -42,11 +43,11 @@ def usage_daily(*, user: User, days: int = 30, now: datetime | None = None) -> l
         )
         .order_by()
     )
-    by_day = {row["day"]: row for row in rows}
+    by_day: dict[date, dict[str, Any]] = {row["day"]: dict(row) for row in rows}
     result = []
     for offset in range(days):
         day = first + timedelta(days=offset)
-        row = by_day.get(day, {})
+        row: dict[str, Any] = by_day.get(day, {})
         result.append(
             UsageDay(
                 day=day,
@@ -69,12 +70,17 @@ class ListingInferenceRevenue:
     settled_calls: int  # prepaid calls already billed into the split
 
 
-def creator_inference_revenue(*, creator: User, days: int = 30, now: datetime | None = None) -> list[ListingInferenceRevenue]:
+def creator_inference_revenue(
+    *, creator: User, days: int = 30, now: datetime | None = None
+) -> list[ListingInferenceRevenue]:
     """Served calls and per-call revenue of each of `creator`'s listings over the last `days`
     days (the creator's share is credited by settlement, like a sale at their tier)."""
     now = now or timezone.now()
     start = now - timedelta(days=days)
-    listings = {listing.pk: listing for listing in Listing.objects.filter(creator=creator).only("pk", "slug", "title", "status")}
+    listings = {
+        listing.pk: listing
+        for listing in Listing.objects.filter(creator=creator).only("pk", "slug", "title", "status")
+    }
     if not listings:
         return []
     ok = Q(outcome=Outcome.OK)

@@ -52,7 +52,7 @@ class PlaygroundInputError(Exception):
 def _model(request: HtmxHttpRequest, slug: str) -> PlaygroundModel:
     viewer = request.user if request.user.is_authenticated else None
     try:
-        listing = listing_get_public(slug=slug, viewer=viewer)  # type: ignore[arg-type]
+        listing = listing_get_public(slug=slug, viewer=viewer)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     model = playground_model(listing=listing)
@@ -101,7 +101,9 @@ def playground_body(model: PlaygroundModel, form: Any) -> dict[str, Any]:
             data = _flatten(tensor, parsed)
             if tensor.kind == KIND_PAD and any(not 0 <= v <= PAD_MAX for v in data):
                 raise PlaygroundInputError(tensor.name, f"{tensor.name}: each cell is 0 to {PAD_MAX}.")
-        inputs.append({"name": tensor.name, "datatype": tensor.datatype, "shape": [1, *tensor.shape], "data": data})
+        inputs.append(
+            {"name": tensor.name, "datatype": tensor.datatype, "shape": [1, *tensor.shape], "data": data}
+        )
     return {"inputs": inputs, "version": model.version.version}
 
 
@@ -199,7 +201,10 @@ def usage_charts(days: list[Any]) -> tuple[Chart, Chart]:
     spend = Chart(
         chart_id="usage-spend-svg",
         title=f"Spend per day, last {len(days)} days",
-        description=f"What the calls cost per day in US dollars (line): {micro_usd(sum(p.spend_micro for p in days))} in all.",
+        description=(
+            "What the calls cost per day in US dollars (line): "
+            f"{micro_usd(sum(p.spend_micro for p in days))} in all."
+        ),
         labels=labels,
         series=[Series(name="Spend", values=[p.spend_micro for p in days], kind="line", color="#059669")],
         format_value=micro_usd,
@@ -239,5 +244,9 @@ urlpatterns: list[URLPattern] = [
     path("compute/playground/<slug:slug>/", playground, name="playground"),
     path("compute/playground/<slug:slug>/run", playground_run, name="playground-run"),
     path("usage/", usage_page, name="usage"),
-    path("compute/creator/inference-revenue/", creator_inference_revenue_partial, name="creator-inference-revenue"),
+    path(
+        "compute/creator/inference-revenue/",
+        creator_inference_revenue_partial,
+        name="creator-inference-revenue",
+    ),
 ]

@@ -1,0 +1,106 @@
+"""/metrics (issue 17, item 9): the gateway's Prometheus metrics, readable with the scraper's
+bearer token or a staff session only (anyone in development without a token); counters move with
+calls; several worker processes add up in multiprocess mode."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+from prometheus_client.parser import text_string_to_metric_families
+
+from compute import metrics
+from tests.accounts.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "t" * 40
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+@override_settings(METRICS_BEARER_TOKEN=TOKEN, DEBUG=False)
+def test_metrics_need_the_bearer_token_or_staff(client):
+    url = reverse("compute:metrics")
+    refused = client.get(url)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "authentication_required"
+    assert refused["WWW-Authenticate"].startswith("Bearer")
+    assert client.get(url, HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 401
+    client.force_login(UserFactory(is_staff=True))
+    assert client.get(url).status_code == 200
+
+
+def test_without_a_token_only_development_is_open(client):
+    url = reverse("compute:metrics")
+    with override_settings(METRICS_BEARER_TOKEN="", DEBUG=False):
+        assert client.get(url).status_code == 401
+    with override_settings(METRICS_BEARER_TOKEN="", DEBUG=True):
+        assert client.get(url).status_code == 200
+
+
+@override_settings(METRICS_BEARER_TOKEN=TOKEN)
+def test_calls_retries_ejections_and_settlement_lag_are_exported(client):
+    before = client.get(reverse("compute:metrics"), HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
+    metrics.call_observed(listing="iris-m", node_id=7, outcome="ok", latency_s=0.004)
+    metrics.call_observed(listing="iris-m", node_id=None, outcome="provider_failed")
+    metrics.retry_observed(listing="iris-m", reason="timeout")
+    metrics.ejection_observed(node_id=7)
+    metrics.settlement_observed(calls=3, lag_s=12.5)
+    response = client.get(reverse("compute:metrics"), HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+
+    def moved(name: str, **labels: str) -> float:
+        return _sample(text, name, **labels) - _sample(before, name, **labels)
+
+    assert moved("agora_inference_calls_total", listing="iris-m", node="7", outcome="ok") == 1
+    assert moved("agora_inference_calls_total", listing="iris-m", node="none", outcome="provider_failed") == 1
+    assert moved("agora_inference_latency_seconds_count", listing="iris-m") == 1
+    assert moved("agora_inference_latency_seconds_bucket", listing="iris-m", le="0.005") == 1
+    assert moved("agora_inference_retries_total", listing="iris-m", reason="timeout") == 1
+    assert moved("agora_node_ejections_total", node="7") == 1
+    assert moved("agora_settled_calls_total") == 3
+    assert _sample(text, "agora_settlement_lag_seconds") == 12.5
+
+
+WORKER = """
+import sys
+from compute import metrics
+for _ in range(int(sys.argv[1])):
+    metrics.call_observed(listing="mp", node_id=1, outcome="ok", latency_s=0.002)
+"""
+
+
+def test_worker_processes_add_up_in_multiprocess_mode(tmp_path: Path):
+    """Two worker processes write their own files; one exposition sums them (gunicorn's case)."""
+    env = {**os.environ, metrics.MULTIPROC_ENV: str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.django.test"}
+    for count in (3, 4):
+        subprocess.run(
+            [sys.executable, "-c", WORKER, str(count)], env=env, check=True, cwd=Path(__file__).parents[3]
+        )
+    reader = "from compute import metrics; print(metrics.exposition()[0].decode())"
+    out = subprocess.run(
+        [sys.executable, "-c", reader],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[3],
+    ).stdout
+    assert _sample(out, "agora_inference_calls_total", listing="mp", node="1", outcome="ok") == 7
+    assert _sample(out, "agora_inference_latency_seconds_count", listing="mp") == 7
