@@ -28,7 +28,7 @@ from django.db import transaction
 from django.db.models import F
 
 from accounts.models import User
-from compute import meter_store
+from compute import meter_store, metrics
 from compute.billing import carry_settle
 from compute.models_gateway import (
     CarryPart,
@@ -38,6 +38,7 @@ from compute.models_gateway import (
     Outcome,
     SettlementBatch,
 )
+from compute.selectors.settlement import settlement_lag_seconds
 from marketplace.models import Listing, Order, OrderStatus, PlanKind, Subscription
 from marketplace.services.orders import orders_release_for_first_use
 from marketplace.services.search import listing_inferences_record
@@ -366,4 +367,5 @@ def metering_settle(*, max_batches: int = 50) -> dict[str, int]:
             break
         batches += 1
         calls += batch.calls
+    metrics.settlement_observed(calls=calls, lag_s=settlement_lag_seconds())
     return {"stored": stored, "batches": batches, "calls": calls}

@@ -104,3 +104,24 @@ def test_worker_processes_add_up_in_multiprocess_mode(tmp_path: Path):
     ).stdout
     assert _sample(out, "agora_inference_calls_total", listing="mp", node="1", outcome="ok") == 7
     assert _sample(out, "agora_inference_latency_seconds_count", listing="mp") == 7
+
+
+def test_settlement_reports_the_calls_it_billed_and_the_lag_of_what_still_waits():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from compute.services.settlement import metering_settle
+    from marketplace.hosted_demo import IRIS
+    from tests.compute.gateway.helpers import log_call
+    from tests.compute.pages.conftest import hosted_listing
+
+    listing = hosted_listing(IRIS)
+    buyer, provider = UserFactory(), UserFactory()
+    log_call(user=buyer, listing=listing, provider=provider, at=timezone.now() - timedelta(minutes=5))
+    settled_before = metrics.SETTLED_CALLS._value.get()
+    metering_settle(max_batches=0)  # stored, not billed: it waits
+    assert metrics.SETTLEMENT_LAG._value.get() >= 300
+    metering_settle()
+    assert metrics.SETTLED_CALLS._value.get() - settled_before == 1
+    assert metrics.SETTLEMENT_LAG._value.get() == 0
