@@ -373,6 +373,11 @@ HTML_ROWS = [
         _plan_active,
     ),
     Row("models/<slug:slug>/reviews/", "GET", "/models/{listing}/reviews/", public_html()),
+    # compute's playground of a published listing: public to read; a run by a visitor who is not
+    # signed in is answered with the sign-in invitation, an empty form with its field error (the
+    # gateway itself decides what a signed-in caller may run: tests/compute).
+    Row("compute/playground/<slug:slug>/", "GET", "/compute/playground/{listing}/", public_html()),
+    Row("compute/playground/<slug:slug>/run", "POST", "/compute/playground/{listing}/run", public_html()),
     Row(
         "models/<slug:slug>/reviews/submit/",
         "POST",
