@@ -18,10 +18,10 @@ Rounding (documented, SPEC §4 "rounding is explicit"):
 
 from __future__ import annotations
 
-from tokenomics.money import require_non_negative
+from tokenomics.money import MICRO_USD_PER_CENT, require_non_negative
 from tokenomics.splits import BPS_DENOMINATOR, apply_discount, compute_fee
 
-MICRO_PER_CENT = 10_000
+MICRO_PER_CENT = MICRO_USD_PER_CENT  # 10_000
 # A per-1,000-calls price of 1 cent is 10,000 micro-USD / 1,000 calls = 10 micro-USD per call.
 MICRO_PER_CALL_PER_CENT_PER_1000 = MICRO_PER_CENT // 1000
 
