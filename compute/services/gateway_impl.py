@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from compute import meter_store
-from compute.billing import call_compute_fee_micro, per_call_price_micro
+from compute.billing import per_call_price_micro
 from compute.models_gateway import Entitlement, Outcome
 from compute.services import quota as quota_service
 from compute.services.gateway import (
@@ -45,6 +45,7 @@ from marketplace.models import (
 )
 from marketplace.services.pricing import buyer_volume_discount_bps
 from tokenomics.selectors.parameters import parameters_get
+from tokenomics.selectors.rates import inference_compute_fee_micro
 
 LISTING_TTL = 30.0
 BUYER_TTL = 10.0
@@ -164,14 +165,7 @@ def _load_listing(slug: str) -> ListingContext | None:
     metered = sorted(
         (p for p in plans if p.kind == PlanKind.PER_INFERENCE), key=lambda p: (p.price_cents, p.id)
     )
-    params = parameters_get(
-        [
-            "compute.base_rate_micro_usd",
-            f"compute.complexity.{listing.size}",
-            "playground.free_inferences_per_day",
-            *_LIMIT_KEYS.values(),
-        ]
-    )
+    params = parameters_get(["playground.free_inferences_per_day", *_LIMIT_KEYS.values()])
     return ListingContext(
         id=listing.pk,
         slug=listing.slug,
@@ -180,10 +174,7 @@ def _load_listing(slug: str) -> ListingContext | None:
         latest=versions[0] if versions else None,  # ListingVersion's ordering: newest first
         plans=plans,
         per_inference=metered[0] if metered else None,
-        compute_fee_micro=call_compute_fee_micro(
-            base_rate_micro=params["compute.base_rate_micro_usd"],
-            complexity=params[f"compute.complexity.{listing.size}"],
-        ),
+        compute_fee_micro=inference_compute_fee_micro(size=listing.size),
         limits={kind: params[key] for kind, key in _LIMIT_KEYS.items()},
         free_per_day=params["playground.free_inferences_per_day"],
     )
