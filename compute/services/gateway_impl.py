@@ -289,6 +289,24 @@ def _tier(ctx: ListingContext, buyer: BuyerContext, via: str) -> tuple[str, int]
     return None
 
 
+def rate_limit_check(*, user: User, ctx: ListingContext, buyer: BuyerContext, via: str) -> None:
+    """Count the call against the buyer's per-minute limit for this listing at their tier (one
+    atomic Redis step, `core.throttling.rate_limit_hit`); `429 rate_limited` with Retry-After over it."""
+    tier = _tier(ctx, buyer, via)
+    if tier is None:
+        return  # nothing could allow the call: the entitlement step answers 402
+    kind, limit = tier
+    hit = rate_limit_hit(key=f"inference:{kind}:{user.pk}:{ctx.id}", rate=Rate(limit=limit, window=60))
+    if not hit.allowed:
+        raise GatewayError(
+            "rate_limited",
+            429,
+            "Too many calls to this model; slow down.",
+            headers={"Retry-After": str(hit.retry_after)},
+            detail={"retry_after_seconds": hit.retry_after, "limit_per_minute": limit},
+        )
+
+
 def _entitle(*, user: User, ctx: ListingContext, buyer: BuyerContext, via: str, now: datetime) -> Draw:
     """First match wins: subscription quota → prepaid credit (per-inference plan) → playground."""
     exhausted: SubscriptionInfo | None = None
@@ -479,18 +497,7 @@ def inference_run_impl(
         raise GatewayError("not_found", 404, "No published model has this name.")
     version, inputs, priority = _body(body, ctx)
     buyer = buyer_context(user, ctx.id)
-    tier = _tier(ctx, buyer, via)
-    if tier is not None:
-        kind, limit = tier
-        hit = rate_limit_hit(key=f"inference:{kind}:{user.pk}:{ctx.id}", rate=Rate(limit=limit, window=60))
-        if not hit.allowed:
-            raise GatewayError(
-                "rate_limited",
-                429,
-                "Too many calls to this model; slow down.",
-                headers={"Retry-After": str(hit.retry_after)},
-                detail={"retry_after_seconds": hit.retry_after, "limit_per_minute": limit},
-            )
+    rate_limit_check(user=user, ctx=ctx, buyer=buyer, via=via)
     draw = _entitle(user=user, ctx=ctx, buyer=buyer, via=via, now=now)
     from compute.services import routing  # compute's router: retries, deadline, output validation
     from compute.tensors import TensorValidationError, validate_inputs
