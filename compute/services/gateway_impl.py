@@ -31,6 +31,7 @@ from compute.services.gateway import (
     GatewayError,
     InferenceResult,
 )
+from compute.services.gateway_backend import NoProvider, ProviderFailure, TensorInvalid, gateway_backend
 from compute.services.metering import credit_draw_or_reserve, credit_give_back
 from compute.services.settlement import log_entry_fields
 from core.throttling import Rate, rate_limit_hit
@@ -49,7 +50,6 @@ from tokenomics.selectors.rates import inference_compute_fee_micro
 
 LISTING_TTL = 30.0
 BUYER_TTL = 10.0
-NODE_TTL = 60.0
 
 T = TypeVar("T")
 
@@ -80,14 +80,12 @@ class _TtlCache:
 
 _listings = _TtlCache()
 _buyers = _TtlCache()
-_nodes = _TtlCache()
 
 
 def gateway_caches_clear() -> None:
-    """Forget every cached listing, buyer and node (tests; after an admin change if in a hurry)."""
+    """Forget every cached listing and buyer (tests; after an admin change if in a hurry)."""
     _listings.clear()
     _buyers.clear()
-    _nodes.clear()
 
 
 # --------------------------------------------------------------------------- cached contexts
@@ -209,16 +207,6 @@ def listing_context(slug: str) -> ListingContext | None:
 
 def buyer_context(user: User, listing_id: int) -> BuyerContext:
     return _buyers.get_or_load((user.pk, listing_id), BUYER_TTL, lambda: _load_buyer(user, listing_id))
-
-
-def _node_provider_id(node_id: int) -> int | None:
-    def load() -> int | None:
-        from compute.models import Node  # compute's node registry
-
-        provider_id = Node.objects.filter(pk=node_id).values_list("provider_id", flat=True).first()
-        return None if provider_id is None else int(provider_id)
-
-    return _nodes.get_or_load(node_id, NODE_TTL, load)
 
 
 # --------------------------------------------------------------------------- entitlement
@@ -455,6 +443,7 @@ def _log(
     outcome: str,
     error_code: str = "",
     node_id: int | None = None,
+    provider_id: int | None = None,
     attempts: int = 0,
     latency_us: int = 0,
     now: datetime,
@@ -474,7 +463,7 @@ def _log(
             via=via,
             integration_id=integration_id,
             node_id=node_id,
-            provider_id=_node_provider_id(node_id) if (served and node_id is not None) else None,
+            provider_id=provider_id if served else None,
             outcome=outcome,
             error_code=error_code,
             attempts=attempts,
@@ -499,26 +488,20 @@ def inference_run_impl(
     buyer = buyer_context(user, ctx.id)
     rate_limit_check(user=user, ctx=ctx, buyer=buyer, via=via)
     draw = _entitle(user=user, ctx=ctx, buyer=buyer, via=via, now=now)
-    from compute.services import routing  # compute's router: retries, deadline, output validation
-    from compute.tensors import TensorValidationError, validate_inputs
-
+    backend = gateway_backend()
     try:
-        arrays = validate_inputs(version.input_spec, inputs)
-    except TensorValidationError as exc:
+        prepared = backend.validate_inputs(version, inputs)
+    except TensorInvalid as exc:
         draw.give_back(user.pk)
         raise GatewayError(
-            "validation_error",
-            400,
-            str(exc.message),
-            detail={"tensor": exc.tensor, "inputs": [str(exc.message)]},
+            "validation_error", 400, exc.message, detail={"tensor": exc.tensor, "inputs": [exc.message]}
         ) from exc
     request_id = str(uuid.uuid4())
-    deadline_s = routing.deadline_seconds()
     try:
-        routed = routing.route_infer(version, arrays, deadline_s=deadline_s, priority=priority)
-    except (routing.NoProviderAvailable, routing.ProviderFailed) as exc:
+        routed = backend.route(version, prepared, priority=priority)
+    except (NoProvider, ProviderFailure) as exc:
         draw.give_back(user.pk)
-        code = "no_provider_available" if isinstance(exc, routing.NoProviderAvailable) else "provider_failed"
+        code = "no_provider_available" if isinstance(exc, NoProvider) else "provider_failed"
         _log(
             request_id=request_id,
             user=user,
@@ -529,7 +512,7 @@ def inference_run_impl(
             integration_id=integration_id or "",
             outcome=Outcome.FAILED,
             error_code=code,
-            attempts=int(getattr(exc, "attempts", 0) or 0),
+            attempts=exc.attempts if isinstance(exc, ProviderFailure) else 0,
             now=now,
         )
         status = 503 if code == "no_provider_available" else 502
@@ -552,6 +535,7 @@ def inference_run_impl(
         integration_id=integration_id or "",
         outcome=Outcome.OK,
         node_id=routed.node_id,
+        provider_id=routed.provider_id,
         attempts=routed.attempts,
         latency_us=int(routed.latency_ms * 1000),
         now=now,
