@@ -9,8 +9,9 @@ Rounding (documented, SPEC §4 "rounding is explicit"):
   cents is exactly 10 micro-USD per cent, so this step is exact;
 - the buyer's volume discount (SPEC §3) is taken with `tokenomics.splits.apply_discount`: the
   discount is floored, so the buyer pays the ceiling of the exact discounted price in micro-USD;
-- the compute fee is `tokenomics.splits.compute_fee` (one floor of the exact product), with the
-  demand multiplier at 1.0 and the supply factor at 1 until the provider-economy issue sets them;
+- the compute fee is `tokenomics.selectors.rates.inference_compute_fee_micro` (one floor of the
+  exact product), with the demand multiplier at 1.0 and the supply factor at 1 until the
+  provider-economy issue sets them;
 - settlement bills each (buyer, listing, payee) pair floor(Σ its charges / 10_000) cents over
   time, carrying the sub-cent rest to the next batch, so nobody is ever charged more than consumed
   and a payee's rounding loss is under one cent per pair for ever, not per batch.
@@ -18,10 +19,10 @@ Rounding (documented, SPEC §4 "rounding is explicit"):
 
 from __future__ import annotations
 
-from tokenomics.money import require_non_negative
-from tokenomics.splits import BPS_DENOMINATOR, apply_discount, compute_fee
+from tokenomics.money import MICRO_USD_PER_CENT, require_non_negative
+from tokenomics.splits import apply_discount
 
-MICRO_PER_CENT = 10_000
+MICRO_PER_CENT = MICRO_USD_PER_CENT  # 10_000
 # A per-1,000-calls price of 1 cent is 10,000 micro-USD / 1,000 calls = 10 micro-USD per call.
 MICRO_PER_CALL_PER_CENT_PER_1000 = MICRO_PER_CENT // 1000
 
@@ -31,23 +32,6 @@ def per_call_price_micro(*, price_per_1000_cents: int, discount_bps: int) -> int
     price; the discount floored, i.e. the buyer pays the ceiling of the discounted price)."""
     price = require_non_negative("price_per_1000_cents", price_per_1000_cents)
     return apply_discount(amount=price * MICRO_PER_CALL_PER_CENT_PER_1000, discount_bps=discount_bps)
-
-
-def call_compute_fee_micro(
-    *,
-    base_rate_micro: int,
-    complexity: int,
-    demand_multiplier_bps: int = BPS_DENOMINATOR,
-    supply_factor: int = 1,
-) -> int:
-    """The compute fee of one call in micro-USD: base rate x complexity (x demand / supply, the
-    provider-economy seam, 1.0 and 1 for now)."""
-    return compute_fee(
-        base_rate=base_rate_micro,
-        complexity=complexity,
-        demand_multiplier_bps=demand_multiplier_bps,
-        supply_factor=supply_factor,
-    )
 
 
 def carry_settle(*, carry_micro: int, amount_micro: int) -> tuple[int, int]:

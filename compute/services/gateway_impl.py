@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from compute import meter_store
-from compute.billing import call_compute_fee_micro, per_call_price_micro
+from compute.billing import per_call_price_micro
 from compute.models_gateway import Entitlement, Outcome
 from compute.services import quota as quota_service
 from compute.services.gateway import (
@@ -31,6 +31,7 @@ from compute.services.gateway import (
     GatewayError,
     InferenceResult,
 )
+from compute.services.gateway_backend import NoProvider, ProviderFailure, TensorInvalid, gateway_backend
 from compute.services.metering import credit_draw_or_reserve, credit_give_back
 from compute.services.settlement import log_entry_fields
 from core.throttling import Rate, rate_limit_hit
@@ -45,10 +46,10 @@ from marketplace.models import (
 )
 from marketplace.services.pricing import buyer_volume_discount_bps
 from tokenomics.selectors.parameters import parameters_get
+from tokenomics.selectors.rates import inference_compute_fee_micro
 
 LISTING_TTL = 30.0
 BUYER_TTL = 10.0
-NODE_TTL = 60.0
 
 T = TypeVar("T")
 
@@ -79,14 +80,12 @@ class _TtlCache:
 
 _listings = _TtlCache()
 _buyers = _TtlCache()
-_nodes = _TtlCache()
 
 
 def gateway_caches_clear() -> None:
-    """Forget every cached listing, buyer and node (tests; after an admin change if in a hurry)."""
+    """Forget every cached listing and buyer (tests; after an admin change if in a hurry)."""
     _listings.clear()
     _buyers.clear()
-    _nodes.clear()
 
 
 # --------------------------------------------------------------------------- cached contexts
@@ -164,14 +163,7 @@ def _load_listing(slug: str) -> ListingContext | None:
     metered = sorted(
         (p for p in plans if p.kind == PlanKind.PER_INFERENCE), key=lambda p: (p.price_cents, p.id)
     )
-    params = parameters_get(
-        [
-            "compute.base_rate_micro_usd",
-            f"compute.complexity.{listing.size}",
-            "playground.free_inferences_per_day",
-            *_LIMIT_KEYS.values(),
-        ]
-    )
+    params = parameters_get(["playground.free_inferences_per_day", *_LIMIT_KEYS.values()])
     return ListingContext(
         id=listing.pk,
         slug=listing.slug,
@@ -180,10 +172,7 @@ def _load_listing(slug: str) -> ListingContext | None:
         latest=versions[0] if versions else None,  # ListingVersion's ordering: newest first
         plans=plans,
         per_inference=metered[0] if metered else None,
-        compute_fee_micro=call_compute_fee_micro(
-            base_rate_micro=params["compute.base_rate_micro_usd"],
-            complexity=params[f"compute.complexity.{listing.size}"],
-        ),
+        compute_fee_micro=inference_compute_fee_micro(size=listing.size),
         limits={kind: params[key] for kind, key in _LIMIT_KEYS.items()},
         free_per_day=params["playground.free_inferences_per_day"],
     )
@@ -218,16 +207,6 @@ def listing_context(slug: str) -> ListingContext | None:
 
 def buyer_context(user: User, listing_id: int) -> BuyerContext:
     return _buyers.get_or_load((user.pk, listing_id), BUYER_TTL, lambda: _load_buyer(user, listing_id))
-
-
-def _node_provider_id(node_id: int) -> int | None:
-    def load() -> int | None:
-        from compute.models import Node  # compute's node registry
-
-        provider_id = Node.objects.filter(pk=node_id).values_list("provider_id", flat=True).first()
-        return None if provider_id is None else int(provider_id)
-
-    return _nodes.get_or_load(node_id, NODE_TTL, load)
 
 
 # --------------------------------------------------------------------------- entitlement
@@ -296,6 +275,24 @@ def _tier(ctx: ListingContext, buyer: BuyerContext, via: str) -> tuple[str, int]
     if via == VIA_PLAYGROUND:
         return Entitlement.PLAYGROUND, ctx.limits[Entitlement.PLAYGROUND]
     return None
+
+
+def rate_limit_check(*, user: User, ctx: ListingContext, buyer: BuyerContext, via: str) -> None:
+    """Count the call against the buyer's per-minute limit for this listing at their tier (one
+    atomic Redis step, `core.throttling.rate_limit_hit`); `429 rate_limited` with Retry-After over it."""
+    tier = _tier(ctx, buyer, via)
+    if tier is None:
+        return  # nothing could allow the call: the entitlement step answers 402
+    kind, limit = tier
+    hit = rate_limit_hit(key=f"inference:{kind}:{user.pk}:{ctx.id}", rate=Rate(limit=limit, window=60))
+    if not hit.allowed:
+        raise GatewayError(
+            "rate_limited",
+            429,
+            "Too many calls to this model; slow down.",
+            headers={"Retry-After": str(hit.retry_after)},
+            detail={"retry_after_seconds": hit.retry_after, "limit_per_minute": limit},
+        )
 
 
 def _entitle(*, user: User, ctx: ListingContext, buyer: BuyerContext, via: str, now: datetime) -> Draw:
@@ -446,6 +443,7 @@ def _log(
     outcome: str,
     error_code: str = "",
     node_id: int | None = None,
+    provider_id: int | None = None,
     attempts: int = 0,
     latency_us: int = 0,
     now: datetime,
@@ -465,7 +463,7 @@ def _log(
             via=via,
             integration_id=integration_id,
             node_id=node_id,
-            provider_id=_node_provider_id(node_id) if (served and node_id is not None) else None,
+            provider_id=provider_id if served else None,
             outcome=outcome,
             error_code=error_code,
             attempts=attempts,
@@ -488,39 +486,22 @@ def inference_run_impl(
         raise GatewayError("not_found", 404, "No published model has this name.")
     version, inputs, priority = _body(body, ctx)
     buyer = buyer_context(user, ctx.id)
-    tier = _tier(ctx, buyer, via)
-    if tier is not None:
-        kind, limit = tier
-        hit = rate_limit_hit(key=f"inference:{kind}:{user.pk}:{ctx.id}", rate=Rate(limit=limit, window=60))
-        if not hit.allowed:
-            raise GatewayError(
-                "rate_limited",
-                429,
-                "Too many calls to this model; slow down.",
-                headers={"Retry-After": str(hit.retry_after)},
-                detail={"retry_after_seconds": hit.retry_after, "limit_per_minute": limit},
-            )
+    rate_limit_check(user=user, ctx=ctx, buyer=buyer, via=via)
     draw = _entitle(user=user, ctx=ctx, buyer=buyer, via=via, now=now)
-    from compute.services import routing  # compute's router: retries, deadline, output validation
-    from compute.tensors import TensorValidationError, validate_inputs
-
+    backend = gateway_backend()
     try:
-        arrays = validate_inputs(version.input_spec, inputs)
-    except TensorValidationError as exc:
+        prepared = backend.validate_inputs(version, inputs)
+    except TensorInvalid as exc:
         draw.give_back(user.pk)
         raise GatewayError(
-            "validation_error",
-            400,
-            str(exc.message),
-            detail={"tensor": exc.tensor, "inputs": [str(exc.message)]},
+            "validation_error", 400, exc.message, detail={"tensor": exc.tensor, "inputs": [exc.message]}
         ) from exc
     request_id = str(uuid.uuid4())
-    deadline_s = routing.deadline_seconds()
     try:
-        routed = routing.route_infer(version, arrays, deadline_s=deadline_s, priority=priority)
-    except (routing.NoProviderAvailable, routing.ProviderFailed) as exc:
+        routed = backend.route(version, prepared, priority=priority)
+    except (NoProvider, ProviderFailure) as exc:
         draw.give_back(user.pk)
-        code = "no_provider_available" if isinstance(exc, routing.NoProviderAvailable) else "provider_failed"
+        code = "no_provider_available" if isinstance(exc, NoProvider) else "provider_failed"
         _log(
             request_id=request_id,
             user=user,
@@ -531,7 +512,7 @@ def inference_run_impl(
             integration_id=integration_id or "",
             outcome=Outcome.FAILED,
             error_code=code,
-            attempts=int(getattr(exc, "attempts", 0) or 0),
+            attempts=exc.attempts if isinstance(exc, ProviderFailure) else 0,
             now=now,
         )
         status = 503 if code == "no_provider_available" else 502
@@ -554,6 +535,7 @@ def inference_run_impl(
         integration_id=integration_id or "",
         outcome=Outcome.OK,
         node_id=routed.node_id,
+        provider_id=routed.provider_id,
         attempts=routed.attempts,
         latency_us=int(routed.latency_ms * 1000),
         now=now,

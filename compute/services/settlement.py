@@ -45,15 +45,15 @@ from marketplace.services.search import listing_inferences_record
 from tokenomics.models import Asset
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.parameters import parameter_get
-from tokenomics.selectors.rates import compute_rates, sale_rates_for_creator
-from tokenomics.services.escrow import sale_split_legs
+from tokenomics.selectors.rates import sale_rates_for_creator
+from tokenomics.services.escrow import compute_split_legs, sale_split_legs
 from tokenomics.services.ledger import (
     Leg,
-    system_account_get_or_create,
+    legs_merge,
     transaction_post,
     user_account_get_or_create,
 )
-from tokenomics.splits import split_compute, split_sale
+from tokenomics.splits import split_sale
 
 logger = logging.getLogger(__name__)
 
@@ -251,28 +251,6 @@ def _carries(keys: set[tuple[int, int, str, int]]) -> dict[tuple[int, int, str, 
     }
 
 
-def _compute_legs(*, provider: User, fee_cents: int) -> list[Leg]:
-    split = split_compute(fee=fee_cents, rates=compute_rates(staking_tier=_provider_tier[0](provider.pk)))
-    parts = [
-        (
-            user_account_get_or_create(user=provider, kind=AccountKind.PROVIDER_PAYABLE, asset=Asset.USD),
-            split.provider,
-        ),
-        (system_account_get_or_create(kind=AccountKind.VALIDATOR_POOL, asset=Asset.USD), split.network_ops),
-        (system_account_get_or_create(kind=AccountKind.TREASURY, asset=Asset.USD), split.treasury),
-        (system_account_get_or_create(kind=AccountKind.PLATFORM_REVENUE, asset=Asset.USD), split.platform),
-    ]
-    return [Leg(account, amount) for account, amount in parts if amount]
-
-
-def _merged(legs: list[Leg]) -> list[Leg]:
-    by_account: dict[int, Leg] = {}
-    for leg in legs:
-        seen = by_account.get(leg.account.pk)
-        by_account[leg.account.pk] = leg if seen is None else Leg(leg.account, seen.amount + leg.amount)
-    return [leg for leg in by_account.values() if leg.amount]
-
-
 def settle_batch(*, limit: int | None = None) -> SettlementBatch | None:
     """Settle one batch of served prepaid calls (see the module's docstring); None when none wait."""
     limit = limit or parameter_get("inference.settlement_batch_size")
@@ -330,7 +308,12 @@ def settle_batch(*, limit: int | None = None) -> SettlementBatch | None:
                     carry_micro=provider_carry.carry_micro, amount_micro=fee
                 )
                 if fee_cents:
-                    legs += _compute_legs(provider=people[provider_id], fee_cents=fee_cents)
+                    legs += compute_split_legs(
+                        provider=people[provider_id],
+                        asset=Asset.USD,
+                        fee=fee_cents,
+                        staking_tier=_provider_tier[0](provider_id),
+                    )
                     total += fee_cents
             if total:
                 hold = user_account_get_or_create(
@@ -338,7 +321,7 @@ def settle_batch(*, limit: int | None = None) -> SettlementBatch | None:
                 )
                 transaction_post(
                     kind=TransactionKind.INFERENCE,
-                    legs=_merged([Leg(hold, -total), *legs]),
+                    legs=legs_merge([Leg(hold, -total), *legs]),
                     idempotency_key=f"{batch.key}:{user_id}:{listing_id}",
                     memo=f"Inference calls to {listing.slug} settled",
                     reference=f"inference-batch:{batch.pk}",

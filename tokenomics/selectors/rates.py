@@ -12,12 +12,14 @@ from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr_base_units_to_usd_cents
 from tokenomics.selectors.parameters import parameter_get, parameters_get
 from tokenomics.splits import (
+    BPS_DENOMINATOR,
     ComputeRates,
     CreatorTier,
     SaleRates,
     TierRule,
     VolumeTier,
     bonus_for,
+    compute_fee,
     creator_tier_for,
     next_tier,
 )
@@ -165,3 +167,16 @@ def inference_spend_cents(*, user: User, since: datetime) -> int:
 def month_start(moment: datetime) -> datetime:
     """The first instant of `moment`'s calendar month (UTC): where a "monthly spend" starts."""
     return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def inference_compute_fee_micro(*, size: str) -> int:
+    """One call's compute fee now, micro-USD, for a model of `size` (small, medium, large): the
+    base rate x the size's complexity (SPEC §4), with the demand multiplier at 1.0 and the supply
+    factor at 1 until the provider-economy work sets them."""
+    values = parameters_get(["compute.base_rate_micro_usd", f"compute.complexity.{size}"])
+    return compute_fee(
+        base_rate=values["compute.base_rate_micro_usd"],
+        complexity=values[f"compute.complexity.{size}"],
+        demand_multiplier_bps=BPS_DENOMINATOR,
+        supply_factor=1,
+    )

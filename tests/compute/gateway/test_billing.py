@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compute.billing import MICRO_PER_CENT, call_compute_fee_micro, carry_settle, per_call_price_micro
+from compute.billing import MICRO_PER_CENT, carry_settle, per_call_price_micro
+from tokenomics.selectors.rates import inference_compute_fee_micro
 from tokenomics.splits import ComputeRates, SaleRates, split_inference
 
 
@@ -27,12 +28,11 @@ def test_per_call_price(per_1000_cents: int, discount_bps: int, expected_micro: 
     )
 
 
-@pytest.mark.parametrize(
-    ("base", "complexity", "expected"),
-    [(100, 1, 100), (100, 3, 300), (100, 10, 1_000), (7, 3, 21)],
-)
-def test_compute_fee_is_base_rate_times_complexity(base: int, complexity: int, expected: int) -> None:
-    assert call_compute_fee_micro(base_rate_micro=base, complexity=complexity) == expected
+@pytest.mark.django_db
+@pytest.mark.parametrize(("size", "expected"), [("small", 100), ("medium", 300), ("large", 1_000)])
+def test_compute_fee_is_base_rate_times_complexity(size: str, expected: int) -> None:
+    # Registry defaults: base rate 100 micro-USD; complexity 1 / 3 / 10.
+    assert inference_compute_fee_micro(size=size) == expected
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from compute.models_gateway import Entitlement
 from compute.services.gateway import VIA_API, VIA_PLAYGROUND, GatewayError
-from compute.services.gateway_impl import Draw, _entitle, buyer_context, listing_context
+from compute.services.gateway_impl import Draw, _entitle, buyer_context, listing_context, rate_limit_check
 from tests.compute.gateway.conftest import active_subscription, per_inference_plan, subscription_plan
 from tests.tokenomics.concurrency.threads import race
 from tests.tokenomics.factories import funded_wallet
@@ -107,3 +107,21 @@ def test_prepaid_credit_is_drawn_exactly_under_50_concurrent_callers(hosted: Any
     outcomes = race(50, lambda _: entitle(buyer, listing.slug))
     assert sum(o.ok for o in outcomes) == 19
     assert all(o.error.code == "license_required" for o in outcomes if not o.ok)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_rate_limit_never_overshoots_under_concurrency(hosted: Any, buyer: Any) -> None:
+    listing, _ = hosted
+    plan = subscription_plan(listing, quota=None)
+    plan.rate_limit_per_minute = 20  # the plan's own limit, below the registry's tier limit
+    plan.save(update_fields=["rate_limit_per_minute"])
+    active_subscription(buyer=buyer, plan=plan)
+    ctx = listing_context(listing.slug)
+    assert ctx is not None
+    context = buyer_context(buyer, ctx.id)
+    outcomes = race(50, lambda _: rate_limit_check(user=buyer, ctx=ctx, buyer=context, via=VIA_API))
+    assert sum(o.ok for o in outcomes) == 20
+    refused = [o.error for o in outcomes if not o.ok]
+    assert all(isinstance(e, GatewayError) and e.code == "rate_limited" for e in refused)
+    assert all(0 < int(e.headers["Retry-After"]) <= 60 for e in refused if isinstance(e, GatewayError))
