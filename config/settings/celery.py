@@ -48,6 +48,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "run-scheduled-payouts": {"task": "tokenomics.run_scheduled_payouts", "schedule": 3600.0},
     # AGR payouts marked paid or failed once their on-chain transfer is confirmed or reverted.
     "sync-payouts": {"task": "tokenomics.sync_payouts", "schedule": 60.0},
+    # The gateway's request log leaves Redis for the database, and served prepaid calls are
+    # billed to the ledger in batches (no posting per call); a killed run is redone exactly once.
+    "settle-inference": {"task": "compute.settle_inference", "schedule": 10.0},
+    # Unused prepaid reservations go back to the buyers' wallets.
+    "release-reservations": {"task": "compute.release_reservations", "schedule": 3600.0},
 }
 
 
