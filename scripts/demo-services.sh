@@ -25,7 +25,7 @@ PROVIDER1_PORT=${PROVIDER1_PORT:-8101}
 PROVIDER2_PORT=${PROVIDER2_PORT:-8104}
 PROVIDER_EMAIL=${PROVIDER_EMAIL:-provider@agora.local}
 STOP_WAIT=${STOP_WAIT:-30}
-SERVICES="localstripe ganache celery provider-1 provider-2"
+SERVICES="web localstripe ganache celery provider-1 provider-2"
 mkdir -p "$DEMO"
 
 wait_for() {  # url, name[, seconds]
@@ -138,7 +138,11 @@ run() {
   Emails (verification codes, password resets) are printed below. Stop with Ctrl-C.
 
 EOF
-  "$PY" manage.py runserver "$HOST:$PORT"
+  # In the background and waited for, so a signal to this script runs its trap at once (bash
+  # defers traps while a foreground child runs); without the autoreloader, one process to stop.
+  "$PY" manage.py runserver --noreload "$HOST:$PORT" &
+  echo $! > "$DEMO/web.pid"
+  wait "$!"
 }
 
 "${1:-start}"
