@@ -181,3 +181,91 @@ def test_the_run_needs_the_csrf_token(iris):
     client.force_login(UserFactory())
     response = client.post(reverse("compute:playground-run", args=[iris.slug]), {"in-FEATURES-0": "1"})
     assert response.status_code == 403
+
+
+def test_a_served_run_shows_probabilities_as_bars_latency_node_and_free_runs(client, digits, monkeypatch):
+    """What the page sends to the gateway and how it shows the answer. The gateway itself (its
+    entitlement, routing and metering) is tested in tests/compute/gateway; here it is replaced at
+    the view's one call to it, to check the page alone."""
+    from compute.models_gateway import Entitlement
+    from compute.services.gateway import InferenceResult
+
+    sent: list[dict[str, Any]] = []
+    probabilities = [0.01, 0.02, 0.03, 0.04, 0.05, 0.05, 0.1, 0.6, 0.05, 0.05]
+
+    def fake_run(*, user, listing_slug, body, via, integration_id=None):
+        sent.append({"user": user, "slug": listing_slug, "body": body, "via": via})
+        return InferenceResult(
+            request_id="0b6f8c1e-0000-4000-8000-000000000001",
+            outputs=[
+                {"name": "PROBABILITIES", "datatype": "FP32", "shape": [1, 10], "data": probabilities},
+                {"name": "LABEL", "datatype": "INT64", "shape": [1, 1], "data": [7]},
+            ],
+            node_id=42,
+            latency_ms=3.25,
+            charge_micro=0,
+            entitlement=Entitlement.PLAYGROUND,
+            quota_left=None,
+            free_left=4,
+        )
+
+    monkeypatch.setattr("compute.views.pages.inference_run", fake_run)
+    user = UserFactory()
+    client.force_login(user)
+    grid = [[0] * 8 for _ in range(8)]
+    grid[1][4] = 16
+    response = client.post(
+        reverse("compute:playground-run", args=[digits.slug]),
+        {"in-IMAGE": json.dumps(grid)},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert sent[0]["via"] == "playground"
+    assert sent[0]["user"] == user
+    assert sent[0]["body"]["inputs"][0]["shape"] == [1, 8, 8]
+    assert '<dd data-node class="mono">#42</dd>' in html
+    assert "<dd data-latency>3.3 ms</dd>" in html
+    assert "Free playground allowance" in html
+    assert html.count('<span class="prob-label">') == 10
+    assert (
+        '<li class="top"><span class="prob-label">7</span><span class="prob-track"><span style="width: 60%">'
+        in html
+    )
+    assert '<div class="output" data-output="LABEL">' in html
+    assert "data-error-code" not in html
+
+
+def test_compute_templates_and_scripts_are_csp_clean():
+    """No inline script and no inline event handler: the policy allows scripts from 'self' only."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    for template in sorted((root / "templates" / "compute").glob("*.html")):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), template
+        assert not re.search(r"\son[a-z]+\s*=", text), template
+        assert "javascript:" not in text, template
+    script = (root / "static" / "js" / "playground.js").read_text()
+    for unsafe in ("eval(", "new Function", "innerHTML"):
+        assert unsafe not in script
+
+
+def test_a_refusal_by_the_gateway_names_the_plans_that_allow_the_call(client, iris, monkeypatch):
+    """The gateway's 402 (free runs spent, no plan): its code and the plans, linked to checkout."""
+    from compute.services.gateway import GatewayError
+
+    def refuse(**kwargs):
+        raise GatewayError(
+            "license_required",
+            402,
+            "You have no plan that allows this call.",
+            detail={"plans": [{"id": 9, "name": "Metered", "kind": "per_inference", "price_cents": "500"}]},
+        )
+
+    monkeypatch.setattr("compute.views.pages.inference_run", refuse)
+    client.force_login(UserFactory())
+    form = {f"in-FEATURES-{i}": "1" for i in range(4)}
+    html = client.post(reverse("compute:playground-run", args=[iris.slug]), form).content.decode()
+    assert 'data-error-code="license_required"' in html
+    assert f'<a href="{reverse("marketplace:checkout", args=[9])}">Metered</a>' in html
