@@ -18,4 +18,5 @@ def settlement_lag_seconds(*, now: datetime | None = None) -> float:
     ).aggregate(at=Min("created_at"))["at"]
     if oldest is None:
         return 0.0
-    return max(((now or timezone.now()) - oldest).total_seconds(), 0.0)
+    waited: float = ((now or timezone.now()) - oldest).total_seconds()
+    return max(waited, 0.0)

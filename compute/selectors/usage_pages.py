@@ -14,6 +14,8 @@ from django.utils import timezone
 from accounts.models import User
 from compute.models_gateway import Entitlement, InferenceRequest, Outcome
 from marketplace.models import Listing
+from tokenomics.models import Asset
+from tokenomics.models.ledger import AccountKind, LedgerAccount
 
 
 @dataclass(frozen=True)
@@ -112,3 +114,22 @@ def creator_inference_revenue(
     ]
     result.sort(key=lambda item: (-item.gross_micro, -item.calls, item.listing.slug))
     return result
+
+
+@dataclass(frozen=True)
+class PrepaidCredit:
+    wallet_cents: int  # USD in the buyer's wallet (what per-inference calls reserve from)
+    reserved_cents: int  # USD moved to the metering hold for calls, not yet consumed or returned
+
+
+def prepaid_credit(*, user: User) -> PrepaidCredit:
+    """The buyer's USD credit for per-inference calls: the wallet and what is reserved from it."""
+    balances = dict(
+        LedgerAccount.objects.filter(
+            owner=user, asset=Asset.USD, kind__in=(AccountKind.WALLET, AccountKind.METERING_HOLD)
+        ).values_list("kind", "balance")
+    )
+    return PrepaidCredit(
+        wallet_cents=int(balances.get(AccountKind.WALLET, 0)),
+        reserved_cents=int(balances.get(AccountKind.METERING_HOLD, 0)),
+    )

@@ -29,8 +29,9 @@ from compute.selectors.playground import (
     playground_model,
 )
 from compute.selectors.usage import usage_summary
-from compute.selectors.usage_pages import creator_inference_revenue, usage_daily
+from compute.selectors.usage_pages import creator_inference_revenue, prepaid_credit, usage_daily
 from compute.services.gateway import VIA_PLAYGROUND, GatewayError, InferenceResult, inference_run
+from compute.services.settlement import log_drain
 from compute.templatetags.inference import micro_usd
 from core.types import HtmxHttpRequest
 from marketplace.charts import Chart, Series
@@ -217,6 +218,7 @@ def usage_charts(days: list[Any]) -> tuple[Chart, Chart]:
 @require_GET
 def usage_page(request: HtmxHttpRequest) -> HttpResponse:
     user = authenticated_user(request)
+    log_drain()  # as the usage API: the calls just made are counted (the stream is stored first)
     days = usage_daily(user=user, days=USAGE_DAYS)
     calls_chart, spend_chart = usage_charts(days)
     return render(
@@ -224,6 +226,7 @@ def usage_page(request: HtmxHttpRequest) -> HttpResponse:
         "compute/usage.html",
         {
             "summary": usage_summary(user=user),
+            "credit": prepaid_credit(user=user),
             "days": days,
             "calls_chart": calls_chart,
             "spend_chart": spend_chart,
@@ -236,6 +239,7 @@ def usage_page(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def creator_inference_revenue_partial(request: HtmxHttpRequest) -> HttpResponse:
     """The creator dashboard's "Inference revenue" section (loaded by hx-get)."""
+    log_drain()
     rows = creator_inference_revenue(creator=authenticated_user(request), days=REVENUE_DAYS)
     return render(request, "compute/_creator_inference_revenue.html", {"rows": rows, "days": REVENUE_DAYS})
 
