@@ -171,6 +171,7 @@ def _fixtures(run: str) -> tuple[str, str, str]:
         price_cents=1900,
         interval="month",
         monthly_quota=1_000_000_000,
+        rate_limit_per_minute=1_000_000,
     )
     now = timezone.now()
     Subscription.objects.create(
@@ -218,6 +219,25 @@ def _register_node(port: int, provider_key: str, triton_url: str, slug: str) -> 
         )
 
 
+STAND_IN_HOOK = """
+
+def post_worker_init(worker):
+    from compute.services.gateway_backend import gateway_backend_set
+    from tests.compute.gateway.backend import DirectTritonBackend
+
+    gateway_backend_set(DirectTritonBackend(address={address!r}, node_id=1, provider_id=None))
+"""
+
+
+def _stand_in_config(workdir: Path, address: str) -> Path:
+    """A gunicorn config: the deployment's own (config/gunicorn.conf.py) and, in each worker, the
+    stand-in router."""
+    path = workdir / "gunicorn_stand_in.conf.py"
+    shared = (ROOT / "config" / "gunicorn.conf.py").read_text()
+    path.write_text(shared + STAND_IN_HOOK.format(address=address))
+    return path
+
+
 def _wait_http(port: int, path: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -238,6 +258,12 @@ def main() -> None:
     parser.add_argument("--rss-calls", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=19310)
+    parser.add_argument(
+        "--stand-in-router",
+        action="store_true",
+        help="route with the gateway tests' one-node DirectTritonBackend instead of compute's router "
+        "(for figures before the router and the node registry land; printed on the first line)",
+    )
     args = parser.parse_args()
 
     setup_django(
@@ -267,6 +293,9 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.django.local"),
         "DJANGO_DEBUG": "false",
         "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+        # The API's own throttles stay on, raised above what the run sends (as for the plan's limit).
+        "API_RATE_LIMIT_USER": "100000000/minute",
+        "API_RATE_LIMIT_IP": "100000000/minute",
         # Outbound calls to a loopback Triton are refused outside development unless allowed.
         "NODE_URL_ALLOWLIST": os.environ.get("NODE_URL_ALLOWLIST", "127.0.0.1"),
     }
@@ -274,7 +303,11 @@ def main() -> None:
         [
             str(Path(sys.executable).with_name("gunicorn")),
             "--config",
-            "config/gunicorn.conf.py",
+            str(
+                _stand_in_config(workdir, triton.http_address)
+                if args.stand_in_router
+                else "config/gunicorn.conf.py"
+            ),
             "config.wsgi",
             "--workers",
             str(args.workers),
@@ -311,7 +344,10 @@ def main() -> None:
             latencies, wall = _run(clients, args.calls, direct)
             figures[("direct", clients)] = _line("direct", clients, latencies, wall)
 
-        _register_node(args.port, provider_key, triton.url, slug)
+        if args.stand_in_router:
+            print("  (router: the stand-in DirectTritonBackend, one node, no retries; not compute's router)")
+        else:
+            _register_node(args.port, provider_key, triton.url, slug)
         _run(args.workers * 2, args.workers * 100, gateway)  # warm: connections, caches, imports
         for clients in (1, 8):
             latencies, wall = _run(clients, args.calls, gateway)
