@@ -89,4 +89,10 @@ def test_the_pad_inks_cells_into_the_form_under_the_policy(
     page.goto(f"{base}/usage/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(artifacts_dir / "usage-390.png"), full_page=True)
+    page.goto(f"{base}/models/{iris.slug}/")
+    expect(page.locator('input[name="in-FEATURES-3"]')).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto(f"{base}/creator/")
+    expect(page.locator("#inference-revenue-table")).to_be_attached()
+    page.screenshot(path=str(artifacts_dir / "creator-inference-revenue-390.png"), full_page=True)
     assert violations == []
