@@ -238,6 +238,26 @@ def _stand_in_config(workdir: Path, address: str) -> Path:
     return path
 
 
+METRICS_TOKEN = "bench-" + "m" * 32
+
+
+def _metrics_calls(port: int, slug: str) -> float:
+    """Served calls of `slug` as /metrics reports them (prometheus-client's multiprocess sum)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    text = conn.getresponse().read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "agora_inference_calls_total"
+        and sample.labels.get("listing") == slug
+        and sample.labels.get("outcome") == "ok"
+    )
+
+
 def _wait_http(port: int, path: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -296,6 +316,7 @@ def main() -> None:
         # The API's own throttles stay on, raised above what the run sends (as for the plan's limit).
         "API_RATE_LIMIT_USER": "100000000/minute",
         "API_RATE_LIMIT_IP": "100000000/minute",
+        "METRICS_BEARER_TOKEN": METRICS_TOKEN,
         # Outbound calls to a loopback Triton are refused outside development unless allowed.
         "NODE_URL_ALLOWLIST": os.environ.get("NODE_URL_ALLOWLIST", "127.0.0.1"),
     }
@@ -379,6 +400,8 @@ def main() -> None:
             f"worst worker RSS growth over {args.rss_calls} calls: {worst / 1024:.1f} MiB "
             f"(target flat, < 5 MiB: {'met' if worst < 5 * 1024 else 'MISSED'})"
         )
+        counted = _metrics_calls(args.port, slug)
+        print(f"/metrics, summed over the workers: {counted:.0f} served calls of this listing")
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         try:
