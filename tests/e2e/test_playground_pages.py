@@ -64,8 +64,19 @@ def test_the_pad_inks_cells_into_the_form_under_the_policy(
     assert sum(map(sum, grid)) == 16
     cell.click(modifiers=["Shift"])
     assert json.loads(page.locator("#in-IMAGE").input_value())[3][4] == 0
-    for row, col in ((1, 3), (2, 3), (3, 3), (4, 3), (5, 3), (6, 3)):
-        pad.locator(f'.pad-cell[data-row="{row}"][data-col="{col}"]').click()
+    # A stroke: press on one cell and drag down the column, as a person draws a "1".
+    centres = []
+    for row in range(1, 7):
+        box = pad.locator(f'.pad-cell[data-row="{row}"][data-col="3"]').bounding_box()
+        assert box is not None
+        centres.append((box["x"] + box["width"] / 2, box["y"] + box["height"] / 2))
+    page.mouse.move(*centres[0])
+    page.mouse.down()
+    for x, y in centres[1:]:
+        page.mouse.move(x, y, steps=4)
+    page.mouse.up()
+    stroke = json.loads(page.locator("#in-IMAGE").input_value())
+    assert [stroke[row][3] for row in range(8)] == [0, 8, 8, 8, 8, 8, 8, 0]
     page.screenshot(path=str(artifacts_dir / "playground-digits-1280.png"), full_page=True)
 
     page.goto(f"{base}/models/{iris.slug}/")
