@@ -10,7 +10,8 @@
 #            of provider@agora.local) on PROVIDER1_PORT and PROVIDER2_PORT (HTTP; gRPC and metrics
 #            on the next two ports).
 #   stop     ends all of them: SIGTERM, a wait for a clean exit, SIGKILL after STOP_WAIT seconds.
-#   run      the whole demo in the foreground: start, migrate, load the demo data, workers, then
+#   run      the whole demo in the foreground: start, migrate, load the demo data, the worker and
+#            the providers, then
 #            runserver on HOST:PORT; Ctrl-C (or any failure) stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -128,10 +129,12 @@ run() {
   CELERY_TASK_ALWAYS_EAGER=true "$PY" manage.py load_demo_catalog
   CELERY_TASK_ALWAYS_EAGER=true "$PY" manage.py chain_deploy
   worker
+  providers
   cat <<EOF
 
   Agora is running at http://$HOST:$PORT/
   Stripe (localstripe): http://127.0.0.1:$STRIPE_PORT   Chain (ganache): http://127.0.0.1:$CHAIN_PORT, chain id 1337
+  Providers (real Triton, demo models): http://127.0.0.1:$PROVIDER1_PORT and http://127.0.0.1:$PROVIDER2_PORT
   Celery worker with beat: $( [ -n "${REDIS_URL:-}" ] && echo "on Redis" || echo "on the filesystem broker in $DEMO/celery" )
   Demo logins (password agora-demo-2026): buyer@agora.local, creator@agora.local,
   provider@agora.local, admin@agora.local (staff, /admin/). API docs: http://$HOST:$PORT/api/docs/
