@@ -125,3 +125,52 @@ def test_settlement_reports_the_calls_it_billed_and_the_lag_of_what_still_waits(
     metering_settle()
     assert metrics.SETTLED_CALLS._value.get() - settled_before == 1
     assert metrics.SETTLEMENT_LAG._value.get() == 0
+
+
+def test_the_gateway_counts_its_calls_and_refusals(pytriton_server):
+    """Through the real gateway and a real Triton (compute's router stood in by the gateway tests'
+    one-node DirectTritonBackend until it lands): a served call and an input refusal are counted."""
+    from compute.services.gateway import VIA_PLAYGROUND, GatewayError, inference_run
+    from compute.services.gateway_backend import gateway_backend_set
+    from marketplace.hosted_demo import IRIS
+    from tests.compute.gateway.backend import DirectTritonBackend
+    from tests.compute.pages.conftest import hosted_listing
+
+    listing = hosted_listing(IRIS)
+    user = UserFactory()
+    previous = gateway_backend_set(
+        DirectTritonBackend(address=pytriton_server.http_address, node_id=31, provider_id=None)
+    )
+    try:
+        ok_before = metrics.CALLS.labels(listing=listing.slug, node="31", outcome="ok")._value.get()
+        bad_before = metrics.CALLS.labels(
+            listing=listing.slug, node="none", outcome="validation_error"
+        )._value.get()
+        tensor = {"name": "FEATURES", "datatype": "FP32", "shape": [1, 4], "data": [5.1, 3.5, 1.4, 0.2]}
+        result = inference_run(
+            user=user, listing_slug=listing.slug, body={"inputs": [tensor]}, via=VIA_PLAYGROUND
+        )
+        assert result.node_id == 31
+        with pytest.raises(GatewayError):
+            inference_run(
+                user=user,
+                listing_slug=listing.slug,
+                body={"inputs": [{**tensor, "name": "NOPE"}]},
+                via=VIA_PLAYGROUND,
+            )
+        with pytest.raises(GatewayError):
+            inference_run(
+                user=user, listing_slug="no-such-model", body={"inputs": [tensor]}, via=VIA_PLAYGROUND
+            )
+    finally:
+        gateway_backend_set(previous)
+    assert metrics.CALLS.labels(listing=listing.slug, node="31", outcome="ok")._value.get() - ok_before == 1
+    assert (
+        metrics.CALLS.labels(listing=listing.slug, node="none", outcome="validation_error")._value.get()
+        - bad_before
+        == 1
+    )
+    assert (
+        metrics.CALLS.labels(listing=metrics.UNKNOWN_LISTING, node="none", outcome="not_found")._value.get()
+        >= 1
+    )
