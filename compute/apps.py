@@ -6,3 +6,10 @@ from django.apps import AppConfig
 class ComputeConfig(AppConfig):
     name = "compute"
     verbose_name = "Compute"
+
+    def ready(self) -> None:
+        # A subscription period's compute fees are paid from its escrow on release (SPEC §4).
+        from compute.services.subscription_fees import subscription_compute_fees
+        from tokenomics.services.escrow import escrow_release_deductions_register
+
+        escrow_release_deductions_register(subscription_compute_fees)

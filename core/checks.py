@@ -277,6 +277,18 @@ def _storage_problems(s: Any) -> list[CheckMessage]:
     return []
 
 
+def _metrics_problems(s: Any) -> list[CheckMessage]:
+    if not str(getattr(s, "METRICS_BEARER_TOKEN", "") or "").strip():
+        return [
+            Error(
+                "METRICS_BEARER_TOKEN is empty: only staff sessions could read /metrics, not the scraper.",
+                hint="Set a long random token and give it to Prometheus as its bearer token.",
+                id="agora.E013",
+            )
+        ]
+    return []
+
+
 def development_defaults(s: Any) -> list[CheckMessage]:
     """Every development default `s` (a settings object) still carries; empty when production-ready."""
     return [
@@ -288,6 +300,7 @@ def development_defaults(s: Any) -> list[CheckMessage]:
         *_secret_problems(s),
         *_email_problems(s),
         *_storage_problems(s),
+        *_metrics_problems(s),
     ]
 
 

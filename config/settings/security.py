@@ -43,3 +43,9 @@ ACCOUNT_RATE_LIMITS: dict[str, str] | bool = {
     "login_failed": env.str("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", default="10/m/ip,5/5m/key"),
     "login": env.str("ACCOUNT_RATE_LIMIT_LOGIN", default="30/m/ip"),
 }
+
+# --- Prometheus metrics (compute.metrics, GET /metrics)
+# The scraper sends `Authorization: Bearer <token>`; staff sessions may read them too. Production
+# refuses to start without a token (core/checks.py, agora.E013). Several gunicorn workers share
+# their counters through PROMETHEUS_MULTIPROC_DIR (see compute/metrics.py).
+METRICS_BEARER_TOKEN: str = env.str("METRICS_BEARER_TOKEN", default="")

@@ -158,6 +158,8 @@ def listing_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "holding": listing_holding(buyer=_viewer(request), listing=listing),
             "versions": versions,
             "latest": versions[0] if versions else None,
+            # A version with a Triton model: the page loads compute's playground by URL.
+            "hosted": any(version.triton_model_name for version in versions),
             "samples": [row for row in listing.sample_io or [] if isinstance(row, dict)],
             "benchmarks": [row for row in listing.benchmarks or [] if isinstance(row, dict)],
             "similar": listing_similar(listing=listing) if listing.is_published else [],

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db
 # Token-authenticated APIs: DRF enforces CSRF itself for session-authenticated calls (tested in
 # tests/accounts/api), and allauth's headless *app* client authenticates by X-Session-Token.
 # The Stripe webhook is authenticated by its signature, not a cookie (tests/tokenomics/stripe).
-NOT_COOKIE_AUTHENTICATED = ("api/", "_allauth/app/", "webhooks/stripe/")
+# The KServe v2 paths take an API key only (tests/compute/gateway).
+NOT_COOKIE_AUTHENTICATED = ("api/", "_allauth/app/", "webhooks/stripe/", "v2")
 SAMPLE = {"int": "1", "str": "x", "slug": "x", "path": "x", "uuid": "00000000-0000-0000-0000-000000000000"}
 
 

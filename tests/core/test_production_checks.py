@@ -55,6 +55,7 @@ def _production_ready(**overrides: Any) -> SimpleNamespace:
         "ARTEFACT_DEV_MASTER_KEY": settings.ARTEFACT_DEV_MASTER_KEY,
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "STORAGES": {"default": {"BACKEND": "storages.backends.s3.S3Storage"}},
+        "METRICS_BEARER_TOKEN": "m" * 40,
     }
     values.update(overrides)
     return SimpleNamespace(**values)
@@ -95,6 +96,7 @@ def test_a_production_ready_configuration_passes():
         ({"ARTEFACT_MASTER_KEY": settings.ARTEFACT_DEV_MASTER_KEY}, "agora.E010"),
         ({"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}, "agora.E011"),
         ({"STORAGES": {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}}, "agora.E012"),
+        ({"METRICS_BEARER_TOKEN": " "}, "agora.E013"),
     ],
 )
 def test_each_development_default_is_refused(overrides, check_id):
@@ -143,7 +145,7 @@ def _production(args: list[str], **env: str) -> subprocess.CompletedProcess[str]
 def test_manage_py_refuses_production_on_development_defaults():
     result = _production(["manage.py", "check"])
     assert result.returncode != 0
-    for check_id in ("E001", "E002", "E003", "E004", "E005", "E006", "E007", "E008"):
+    for check_id in ("E001", "E002", "E003", "E004", "E005", "E006", "E007", "E008", "E012", "E013"):
         assert f"agora.{check_id}" in result.stderr, result.stderr
 
 

@@ -1,0 +1,37 @@
+"""Template filters of compute's pages."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+MICRO_PER_USD = 1_000_000
+
+
+@register.filter
+def micro_usd(amount: object) -> str:
+    """Micro-USD (10^-6 USD, a call's price) for display, exact: "$0.0012", "$1.50", "-$0.000004".
+    At least two decimals, at most six, trailing zeros trimmed; integer arithmetic only."""
+    if isinstance(amount, bool) or not isinstance(amount, int | str):
+        return ""
+    try:
+        value = int(amount)
+    except ValueError:
+        return ""
+    sign = "-" if value < 0 else ""
+    whole, fraction = divmod(abs(value), MICRO_PER_USD)
+    decimals = f"{fraction:06d}".rstrip("0").ljust(2, "0")
+    return f"{sign}${whole:,}.{decimals}"
+
+
+@register.filter
+def percent_of(part: object, whole: object) -> int:
+    """`part` as a whole percentage of `whole` (0-100) for bar widths; 0 when `whole` is 0."""
+    try:
+        p, w = float(str(part)), float(str(whole))
+    except ValueError:
+        return 0
+    if w <= 0:
+        return 0
+    return max(0, min(100, round(p * 100 / w)))

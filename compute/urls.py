@@ -1,0 +1,12 @@
+"""compute's pages and partials (playground, usage, the creator's inference revenue) and /metrics.
+The marketplace's pages reach the compute partials by URL (hx-get), never by import."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+from compute.views import metrics, pages
+
+app_name = "compute"
+
+urlpatterns: list[URLPattern] = [*metrics.urlpatterns, *pages.urlpatterns]

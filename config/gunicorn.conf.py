@@ -1,0 +1,28 @@
+"""gunicorn settings the deployment shares (`gunicorn -c config/gunicorn.conf.py config.wsgi`).
+
+Prometheus with several workers (compute/metrics.py): set PROMETHEUS_MULTIPROC_DIR to an empty
+directory in the environment of gunicorn; its files are removed here when the master starts, and a dead
+worker's live gauges are dropped from the sums when it exits.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def on_starting(server: Any) -> None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        # A previous run's values would be summed in; only prometheus-client's own files go.
+        for stale in path.glob("*.db"):
+            stale.unlink(missing_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from compute.metrics import worker_exited
+
+    worker_exited(worker.pid)
