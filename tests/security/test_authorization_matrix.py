@@ -283,6 +283,7 @@ HTML_ROWS = [
         "wallet/top-up/<int:payment_id>/status/", "GET", "/wallet/top-up/{payment}/status/", private_html(200)
     ),
     Row("models/<slug:slug>/", "GET", "/models/{listing}/", public_html()),
+    Row("providers/<int:provider_id>/", "GET", "/providers/{provider}/", public_html()),
     Row("collections/<slug:slug>/", "GET", "/collections/{collection}/", public_html()),
     Row("checkout/<int:plan_id>/", "GET", "/checkout/{plan}/", private_html(200, not_owner=200)),
     Row(

@@ -158,3 +158,21 @@ def test_the_probe_writes_minutes_uptime_and_latency(version, stubs) -> None:
     drained = node_state.minutes_drain(node.pk, before=node_state_minute + 60)
     assert sum(v.get("ok", 0) for v in drained.values()) == 20
     assert np.isfinite(sum(sum(v.values()) for v in drained.values()))
+
+
+def test_the_public_provider_page_shows_uptime_latency_and_nodes(version, stubs, client) -> None:
+    node = serving(version, _start(stubs).url)
+    for _ in range(5):
+        _run(version)
+    health.nodes_probe_all()
+    # The probe's minute and the calls' minute are stored; read them back as the page does.
+    import time as clock
+
+    node_state.minutes_drain(node.pk, before=clock.time() + 60)
+    page = client.get(f"/providers/{node.provider_id}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'data-node="{node.pk}"' in html
+    assert "Healthy" in html
+    assert "data-uptime-24h>100%" in html
+    assert client.get("/providers/999999/").status_code == 404
