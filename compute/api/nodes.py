@@ -171,7 +171,7 @@ def _stats(stats: NodeStats) -> dict[str, Any]:
 
 class ProviderApi(APIView):
     permission_classes = [AllowAny]
-    authentication_classes: ClassVar[list[Any]] = []
+    authentication_classes = ()
 
     @extend_schema(operation_id="providers_retrieve", responses=ProviderSerializer, tags=["providers"])
     def get(self, request: Request, provider_id: int) -> Response:
