@@ -13,3 +13,24 @@ class ComputeConfig(AppConfig):
         from tokenomics.services.escrow import escrow_release_deductions_register
 
         escrow_release_deductions_register(subscription_compute_fees)
+
+        # Passive ejections are counted on /metrics (routing knows nothing of Prometheus).
+        from compute.services import routing
+
+        routing.ejection_observers.append(_count_ejection)
+        routing.retry_observers.append(_count_retry)
+
+
+def _count_ejection(node_id: int) -> None:
+    from compute import metrics
+
+    metrics.ejection_observed(node_id=node_id)
+
+
+def _count_retry(version: object, reason: str) -> None:
+    from compute import metrics
+
+    listing = getattr(getattr(version, "listing", None), "slug", "") or str(
+        getattr(version, "listing_id", "")
+    )
+    metrics.retry_observed(listing=listing, reason=reason)

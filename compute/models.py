@@ -11,12 +11,17 @@ from compute.models_gateway import (
     SettlementBatch,
     Via,
 )
+from compute.models_nodes import LATENCY_BUCKETS_MS, Node, NodeMinute, NodeVersion
 
 __all__ = [
+    "LATENCY_BUCKETS_MS",
     "CarryPart",
     "Entitlement",
     "InferenceRequest",
     "MeteringCarry",
+    "Node",
+    "NodeMinute",
+    "NodeVersion",
     "Outcome",
     "SettlementBatch",
     "Via",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.urls import URLPattern
 
-from compute.views import metrics, pages
+from compute.views import metrics, pages, providers
 
 app_name = "compute"
 
-urlpatterns: list[URLPattern] = [*metrics.urlpatterns, *pages.urlpatterns]
+urlpatterns: list[URLPattern] = [*metrics.urlpatterns, *pages.urlpatterns, *providers.urlpatterns]

@@ -194,6 +194,15 @@ CATALOG: tuple[ParameterSpec, ...] = (
         1,
         100_000,
     ),
+    ParameterSpec(
+        "inference.deadline_ms",
+        "compute",
+        10_000,
+        "ms",
+        100,
+        120_000,
+        "End-to-end deadline of one inference call through the gateway, retries included.",
+    ),
     # --- Buyer discounts (SPEC §3).
     _bps(
         "discount.agr_payment_bps", "discounts", 1500, "Discount on list price when paying in AGR.", 0, 5000

@@ -159,6 +159,14 @@ STORAGES = {
 ARTEFACT_DEV_MASTER_KEY = "YWdvcmEtREVWRUxPUE1FTlQtT05MWS1rZXktMDAwMDA="
 ARTEFACT_MASTER_KEY: str = env.str("ARTEFACT_MASTER_KEY", default=ARTEFACT_DEV_MASTER_KEY)
 
+# INFERENCE NODES
+# ------------------------------------------------------------------------------
+# Providers' Triton URLs are called from our servers (compute.url_safety). Locally and in tests the
+# demo providers run on loopback, so private addresses are allowed; production refuses them unless
+# the host is listed in TRITON_ALLOWED_HOSTS (e.g. nodes on your own private network).
+TRITON_ALLOW_PRIVATE_NODES: bool = env.bool("TRITON_ALLOW_PRIVATE_NODES", default=True)
+TRITON_ALLOWED_HOSTS: list[str] = [h.lower() for h in env.list("TRITON_ALLOWED_HOSTS", default=[])]
+
 # TEMPLATES
 # ------------------------------------------------------------------------------
 TEMPLATES = [

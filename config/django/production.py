@@ -63,3 +63,8 @@ STRIPE_WEBHOOK_SECRETS = [s for s in env.list("STRIPE_WEBHOOK_SECRETS") if s.str
 ARTEFACT_MASTER_KEY = env.str("ARTEFACT_MASTER_KEY")
 if ARTEFACT_MASTER_KEY.strip() == ARTEFACT_DEV_MASTER_KEY:
     raise ImproperlyConfigured("ARTEFACT_MASTER_KEY is the public development key; generate a secret one.")
+
+# INFERENCE NODES
+# ------------------------------------------------------------------------------
+# Node URLs must resolve to public addresses, unless their host is listed in TRITON_ALLOWED_HOSTS.
+TRITON_ALLOW_PRIVATE_NODES = env.bool("TRITON_ALLOW_PRIVATE_NODES", default=False)

@@ -50,6 +50,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # The gateway's request log leaves Redis for the database, and served prepaid calls are
     # billed to the ledger in batches (no posting per call); a killed run is redone exactly once.
     "settle-inference": {"task": "compute.settle_inference", "schedule": 10.0},
+    # Every node is probed at least every 10 s (routing treats a status older than 30 s as unhealthy).
+    "probe-nodes": {"task": "compute.probe_nodes", "schedule": 10.0},
     # Unused prepaid reservations go back to the buyers' wallets.
     "release-reservations": {"task": "compute.release_reservations", "schedule": 3600.0},
 }

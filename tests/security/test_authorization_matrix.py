@@ -36,6 +36,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import ApiKey, User, Wallet
+from compute.models import Node
 from marketplace.models import Collection, Listing, Order, Plan, PlanKind, Review
 from marketplace.services.featured import featured_purchase
 from marketplace.services.orders import order_create
@@ -112,6 +113,8 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
         scope: account_services.api_key_create(user=owner, name=scope, scopes=[scope]).secret
         for scope in ("read", "write", "inference")
     }
+    # The owner as a provider: a node (as a passed registration leaves it; no Triton is called).
+    node = Node.objects.create(provider=owner, name="gpu-1", triton_url="http://127.0.0.1:9", healthy=True)
     assert order.license is not None
     assert sub_order.subscription is not None
     return World(
@@ -135,6 +138,8 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
             "review_on_own": review_on_own.pk,
             "collection": shelf.slug,
             "parameter": "payout.instant_fee_bps",
+            "node": node.pk,
+            "provider": owner.pk,
         },
         objects={"order": order, "plan": plan, "own_plan": own_plan, "review": review},
     )
@@ -278,6 +283,7 @@ HTML_ROWS = [
         "wallet/top-up/<int:payment_id>/status/", "GET", "/wallet/top-up/{payment}/status/", private_html(200)
     ),
     Row("models/<slug:slug>/", "GET", "/models/{listing}/", public_html()),
+    Row("providers/<int:provider_id>/", "GET", "/providers/{provider}/", public_html()),
     Row("collections/<slug:slug>/", "GET", "/collections/{collection}/", public_html()),
     Row("checkout/<int:plan_id>/", "GET", "/checkout/{plan}/", private_html(200, not_owner=200)),
     Row(
@@ -565,6 +571,22 @@ API_ROWS = [
             "owner": 503,
         },
         data={"inputs": [{"name": "INPUT_1", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]},
+    ),
+    # Issue 17: a provider's nodes are theirs alone; reputation is public.
+    Row("api/v1/nodes/<int:node_id>", "GET", "/api/v1/nodes/{node}", private_api(200, read=200, write=403)),
+    Row(
+        "api/v1/nodes/<int:node_id>",
+        "PATCH",
+        "/api/v1/nodes/{node}",
+        private_api(200, read=403, write=200),
+        lambda world: Node.objects.filter(pk=world.ids["node"], region="").exists(),
+        data={"region": "eu-west"},
+    ),
+    Row(
+        "api/v1/providers/<int:provider_id>",
+        "GET",
+        "/api/v1/providers/{provider}",
+        dict.fromkeys(API_ROLES, 200),
     ),
 ]
 

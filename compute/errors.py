@@ -1,0 +1,33 @@
+"""compute's errors with stable codes (API.md); services raise them, the API renders them."""
+
+from __future__ import annotations
+
+from core.exceptions import ApplicationError
+
+
+class ComputeError(ApplicationError):
+    pass
+
+
+class NodeNotFound(ComputeError):
+    """Also raised for another provider's node: its existence is not revealed."""
+
+    code = "not_found"
+    status_code = 404
+    default_message = "No such node."
+
+
+class NodeRefused(ComputeError):
+    """The node failed a registration check; `detail["problems"]` names each failure."""
+
+    code = "validation_error"
+    status_code = 400
+    default_message = "The node could not be registered."
+
+
+class UrlRefused(ComputeError):
+    """A node URL our servers must not call (scheme, or a private/loopback/metadata address)."""
+
+    code = "validation_error"
+    status_code = 400
+    default_message = "This node URL is not allowed."
