@@ -14,8 +14,8 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import authenticated_user
 from accounts.models import User
+from core.charts import Chart, Series
 from core.types import HtmxHttpRequest
-from marketplace.charts import Chart, Series
 from marketplace.selectors.dashboard import (
     EarningsSeries,
     conversion,

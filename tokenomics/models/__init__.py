@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tokenomics.models.epochs import ChainBurn, Epoch
 from tokenomics.models.escrow import Escrow
 from tokenomics.models.ledger import Asset, LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.parameters import Parameter, ParameterChange
@@ -20,8 +21,10 @@ from tokenomics.models.rails import (
 
 __all__ = [
     "Asset",
+    "ChainBurn",
     "ChainPayout",
     "ChainTransfer",
+    "Epoch",
     "Escrow",
     "HotWallet",
     "LedgerAccount",
