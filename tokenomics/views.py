@@ -27,6 +27,7 @@ from tokenomics.models import Asset, Payment, Payout, Rail
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import PaymentStatus
 from tokenomics.money import format_amount, format_amount_short
+from tokenomics.selectors.epochs import epoch_shares_for_user
 from tokenomics.selectors.history import history_rows, history_transactions
 from tokenomics.selectors.ledger import user_balances
 from tokenomics.selectors.parameters import parameter_list, parameters_get
@@ -97,6 +98,7 @@ def wallet(request: HtmxHttpRequest) -> HttpResponse:
         "balances": user_balances(user=user),
         "standing": standing,
         "tier_progress": _tier_progress(standing),
+        "epoch_shares": epoch_shares_for_user(user=user, limit=6),
     }
     return render(request, "tokenomics/wallet.html", context)
 

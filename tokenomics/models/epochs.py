@@ -20,7 +20,7 @@ from tokenomics.models.rails import HotWallet
 
 
 class Epoch(BaseModel):
-    """A closed epoch (rows are written when an epoch closes, once: `created_at` is when).
+    """A closed epoch (rows are written when an epoch closes, once, at `closed_at`).
 
     Epoch 1 starts on the UTC day of the token genesis; each next one starts where the previous
     ended and lasts `distribution.epoch_seconds` as the registry said when it closed."""
@@ -28,6 +28,7 @@ class Epoch(BaseModel):
     number = models.PositiveIntegerField(unique=True)
     starts_at = models.DateTimeField(unique=True)
     ends_at = models.DateTimeField(unique=True)
+    closed_at = models.DateTimeField()
     # Null when there was nothing to move (an empty pool, no recipients).
     distribution_transaction = models.OneToOneField(
         LedgerTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

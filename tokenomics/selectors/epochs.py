@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
@@ -124,3 +125,50 @@ def epoch_reference_info(references: Sequence[str], viewer: User) -> dict[str, R
         )
         for epoch in Epoch.objects.filter(number__in=numbers)
     }
+
+
+# What a recipient's entry in an epoch's postings was for, by the account it was credited to.
+SHARE_LABEL_BY_ACCOUNT = {
+    (TransactionKind.DISTRIBUTION, AccountKind.PROVIDER_PAYABLE): "Providers' revenue share",
+    (TransactionKind.DISTRIBUTION, AccountKind.CREATOR_PAYABLE): "Creators' revenue share",
+    (TransactionKind.DISTRIBUTION, AccountKind.WALLET): "Integration or community revenue share",
+    (TransactionKind.EMISSION, AccountKind.PROVIDER_PAYABLE): "Provider rewards",
+}
+
+
+@dataclass(frozen=True)
+class EpochShare:
+    """One thing a user received from one epoch: a revenue share or provider rewards."""
+
+    epoch: int
+    posted_at: datetime
+    label: str
+    asset: str
+    amount: int
+
+
+def epoch_shares_for_user(*, user: User, limit: int = 12) -> list[EpochShare]:
+    """What `user` received from the latest epochs (their own entries in epoch postings), newest
+    first: for the wallet and the creator and provider dashboards."""
+    entries = (
+        LedgerEntry.objects.filter(
+            account__owner=user,
+            transaction__kind__in=[TransactionKind.DISTRIBUTION, TransactionKind.EMISSION],
+        )
+        .select_related("transaction", "account")
+        .order_by("-transaction__posted_at", "-transaction_id", "asset", "account__kind")[:limit]
+    )
+    shares = []
+    for entry in entries:
+        tx = entry.transaction
+        tail = tx.reference.removeprefix(f"{EPOCH_PREFIX}:")
+        shares.append(
+            EpochShare(
+                epoch=int(tail) if tail.isdigit() else 0,
+                posted_at=tx.posted_at,
+                label=SHARE_LABEL_BY_ACCOUNT.get((tx.kind, entry.account.kind), "Epoch share"),
+                asset=entry.asset,
+                amount=entry.amount,
+            )
+        )
+    return shares

@@ -95,7 +95,7 @@ def _epoch_row(epoch: Epoch) -> EpochRow:
         number=epoch.number,
         starts_at=epoch.starts_at,
         ends_at=epoch.ends_at,
-        closed_at=epoch.created_at,
+        closed_at=epoch.closed_at,
         distribution=distribution,
         emission_scheduled=int(emission.get("scheduled", 0)),
         emission_paid=int(emission.get("paid", 0)),
@@ -203,6 +203,11 @@ def emission_series(report: Transparency) -> list[EmissionPoint]:
 
 
 def _staked_by_tier() -> dict[str, int]:
-    from tokenomics.selectors.staking import staked_totals_by_tier
-
+    """AGR staked per tier, from the staking selector (issue 18 item 1, branch wt-stake).
+    TODO(merge): import `staked_totals_by_tier` at the top once wt-stake is merged; until then this
+    branch has no stake positions to report."""
+    try:
+        from tokenomics.selectors.staking import staked_totals_by_tier
+    except ImportError:  # wt-stake not merged into this branch yet
+        return {}
     return staked_totals_by_tier()

@@ -77,9 +77,10 @@ SHARE_ACCOUNT: dict[Share, AccountKind] = {
 DISTRIBUTED_ASSETS = (Asset.USD, Asset.AGR)
 
 
-def token_genesis() -> LedgerTransaction:
+def token_genesis(*, at: datetime | None = None) -> LedgerTransaction:
     """Fund the rewards reserve with the provider-rewards part of the supply, once: the first call
-    posts it (and so starts the epoch clock today), every later call returns that posting."""
+    posts it (and so starts the epoch clock on that day: today, or `at`, a past moment, for demo
+    history), every later call returns that posting."""
     existing = genesis_transaction()
     if existing is not None:
         return existing
@@ -92,6 +93,7 @@ def token_genesis() -> LedgerTransaction:
         idempotency_key=GENESIS_KEY,
         memo="Token genesis: the provider rewards reserve is funded",
         reference="genesis",
+        posted_at=at,
     ).transaction
 
 
@@ -181,16 +183,24 @@ def _emission_legs(
     return legs, {"scheduled": str(scheduled), "paid": str(paid)}
 
 
-def epoch_close(*, number: int, starts_at: datetime, ends_at: datetime) -> Epoch:
+def epoch_close(*, number: int, starts_at: datetime, ends_at: datetime, at: datetime | None = None) -> Epoch:
     """Close epoch `number` over `[starts_at, ends_at)`: distribute its pool and emit its rewards,
-    each as one ledger transaction, and record it. An epoch already closed is returned unchanged
-    (nothing moves twice). Raises ValueError for an epoch that has not ended yet."""
-    if ends_at > timezone.now():
+    each as one ledger transaction, and record it, stamped with the closing moment `at` (now by
+    default; a past moment after the end for demo history). An epoch already closed is returned
+    unchanged (nothing moves twice). Raises ValueError for an epoch that has not ended by then, or a
+    closing moment in the future."""
+    now = timezone.now()
+    closed_at = at or now
+    if closed_at > now:
+        raise ValueError(f"epoch {number} cannot be closed in the future ({closed_at:%Y-%m-%d %H:%M})")
+    if ends_at > closed_at:
         raise ValueError(f"epoch {number} ends at {ends_at:%Y-%m-%d %H:%M}, which has not passed")
     with transaction.atomic(durable=True):
         try:
             with transaction.atomic():
-                epoch = Epoch.objects.create(number=number, starts_at=starts_at, ends_at=ends_at)
+                epoch = Epoch.objects.create(
+                    number=number, starts_at=starts_at, ends_at=ends_at, closed_at=closed_at
+                )
         except IntegrityError:
             return Epoch.objects.get(number=number)  # closed already (or concurrently, now committed)
         weights = {share: distribution_weights(share, starts_at, ends_at) for share in Share}
@@ -205,6 +215,7 @@ def epoch_close(*, number: int, starts_at: datetime, ends_at: datetime) -> Epoch
                 idempotency_key=f"{reference}:distribution",
                 memo=f"Revenue distribution, epoch {number} ({period})",
                 reference=reference,
+                posted_at=at,
             ).transaction
         legs, emission = _emission_legs(
             start=starts_at, end=ends_at, provider_weights=weights[Share.PROVIDERS], users=users
@@ -216,6 +227,7 @@ def epoch_close(*, number: int, starts_at: datetime, ends_at: datetime) -> Epoch
                 idempotency_key=f"{reference}:emission",
                 memo=f"Provider rewards, epoch {number} ({period})",
                 reference=reference,
+                posted_at=at,
             ).transaction
         epoch.breakdown = {**breakdown, "emission": emission}
         epoch.save(
