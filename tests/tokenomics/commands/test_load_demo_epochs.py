@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.core.management import call_command
@@ -31,7 +32,7 @@ def test_the_demo_closes_a_few_epochs_once(client) -> None:
     first_day = genesis_day()
     assert first_day is not None
     assert epochs[0].starts_at == first_day
-    for before, after in zip(epochs, epochs[1:], strict=False):
+    for before, after in pairwise(epochs):
         assert after.starts_at == before.ends_at
     for epoch in epochs:
         assert epoch.closed_at == epoch.ends_at + timedelta(hours=1)
