@@ -36,7 +36,7 @@ from tokenomics.selectors.payouts import payout_destination_get
 from tokenomics.selectors.payouts import payout_quote as payout_quote_get
 from tokenomics.selectors.rates import CreatorStanding, creator_standing, prepaid_bonus
 from tokenomics.selectors.transparency import (
-    BURN_HISTORY_DAYS,
+    BURN_HISTORY_WEEKS,
     SHARES,
     Transparency,
     emission_series,
@@ -402,13 +402,13 @@ def _transparency_charts(report: Transparency) -> dict[str, Chart]:
         chart_id="burned-chart",
         title="AGR burned, cumulative",
         description=(
-            f"AGR burned by the end of each day with a burn over the last {BURN_HISTORY_DAYS // 7} weeks: "
+            f"AGR burned by the end of each of the last {BURN_HISTORY_WEEKS} weeks: "
             f"{_agr_short(report.burned)} in all."
         ),
         labels=[f"{point.at.day} {point.at:%b}" for point in report.burned_history],
         series=[Series(name="Burned", values=[point.value for point in report.burned_history])],
         format_value=_agr_short,
-        label_heading="Day",
+        label_heading="Week of",
     )
     emission_points = emission_series(report)
     emission = Chart(

@@ -72,8 +72,8 @@ class StakedTierSerializer(serializers.Serializer[Any]):
 
 
 class BurnPointSerializer(serializers.Serializer[Any]):
-    date = serializers.DateField()
-    burned = MoneySerializer(help_text="Cumulative AGR burned by the end of that day.")
+    date = serializers.DateField(help_text="The Monday the week starts.")
+    burned = MoneySerializer(help_text="Cumulative AGR burned by the end of that week.")
 
 
 class TransparencySerializer(serializers.Serializer[Any]):

@@ -35,7 +35,7 @@ from tokenomics.services.distribution_weights import Share
 
 # How many of the latest epochs the report lists, and how far back the burn chart looks.
 EPOCHS_SHOWN = 26
-BURN_HISTORY_DAYS = 182
+BURN_HISTORY_WEEKS = 26
 
 
 def _balance(kind: str, asset: str) -> int:
@@ -80,7 +80,7 @@ class Transparency:
     genesis_day: datetime | None
     staked_by_tier: dict[str, int]
     epochs: list[EpochRow] = field(default_factory=list)  # newest first
-    burned_history: list[Point] = field(default_factory=list)  # cumulative, oldest first
+    burned_history: list[Point] = field(default_factory=list)  # cumulative per week, oldest first
 
 
 def _epoch_row(epoch: Epoch) -> EpochRow:
@@ -104,23 +104,30 @@ def _epoch_row(epoch: Epoch) -> EpochRow:
     )
 
 
-def burned_history(*, since: datetime) -> list[Point]:
-    """The cumulative AGR burned at the end of each day with a burn since `since`, the first point
-    carrying everything burned before it."""
+def burned_history(*, now: datetime, weeks: int = BURN_HISTORY_WEEKS) -> list[Point]:
+    """The cumulative AGR burned by the end of each of the last `weeks` weeks (weeks start on
+    Monday, in the current time zone), oldest first; the first carries everything burned before."""
+    today = timezone.localdate(now)
+    first = today - timedelta(days=today.weekday(), weeks=weeks - 1)
     burns = LedgerEntry.objects.filter(account__kind=AccountKind.BURN, asset=Asset.AGR)
-    before = burns.filter(transaction__posted_at__lt=since).aggregate(total=WideSum("amount"))["total"] or 0
     rows = (
-        burns.filter(transaction__posted_at__gte=since)
-        .annotate(day=TruncDate("transaction__posted_at"))
+        burns.annotate(day=TruncDate("transaction__posted_at"))
         .values("day")
         .annotate(total=WideSum("amount"))
         .order_by("day")
     )
-    running = int(before)
-    points = [Point(at=timezone.localdate(since), value=running)]
+    per_week = [0] * weeks
+    running = 0
     for row in rows:
-        running += int(row["total"])
-        points.append(Point(at=row["day"], value=running))
+        index = (row["day"] - first).days // 7
+        if index < 0:
+            running += int(row["total"])
+        elif index < weeks:
+            per_week[index] += int(row["total"])
+    points = []
+    for index, amount in enumerate(per_week):
+        running += amount
+        points.append(Point(at=first + timedelta(weeks=index), value=running))
     return points
 
 
@@ -158,7 +165,7 @@ def transparency_report(*, epochs: int = EPOCHS_SHOWN) -> Transparency:
         genesis_day=genesis,
         staked_by_tier=_staked_by_tier(),
         epochs=[_epoch_row(epoch) for epoch in Epoch.objects.order_by("-number")[:epochs]],
-        burned_history=burned_history(since=now - timedelta(days=BURN_HISTORY_DAYS)),
+        burned_history=burned_history(now=now),
     )
 
 
