@@ -128,7 +128,7 @@ def epoch_reference_info(references: Sequence[str], viewer: User) -> dict[str, R
 
 
 # What a recipient's entry in an epoch's postings was for, by the account it was credited to.
-SHARE_LABEL_BY_ACCOUNT = {
+SHARE_LABEL_BY_ACCOUNT: dict[tuple[str, str], str] = {
     (TransactionKind.DISTRIBUTION, AccountKind.PROVIDER_PAYABLE): "Providers' revenue share",
     (TransactionKind.DISTRIBUTION, AccountKind.CREATOR_PAYABLE): "Creators' revenue share",
     (TransactionKind.DISTRIBUTION, AccountKind.WALLET): "Integration or community revenue share",

@@ -18,6 +18,7 @@ Definitions (AGR base units unless said otherwise):
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -214,7 +215,8 @@ def _staked_by_tier() -> dict[str, int]:
     TODO(merge): import `staked_totals_by_tier` at the top once wt-stake is merged; until then this
     branch has no stake positions to report."""
     try:
-        from tokenomics.selectors.staking import staked_totals_by_tier
-    except ImportError:  # wt-stake not merged into this branch yet
+        staking = importlib.import_module("tokenomics.selectors.staking")
+    except ModuleNotFoundError:  # wt-stake not merged into this branch yet
         return {}
-    return staked_totals_by_tier()
+    totals: dict[str, int] = staking.staked_totals_by_tier()
+    return dict(totals)

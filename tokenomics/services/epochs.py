@@ -133,17 +133,17 @@ def _distribution_legs(
             continue
         split = split_pool(pool=pool, rates_bps={share: rates[SHARE_PARAMETER[share]] for share in Share})
         recipients = _Recipients(users=users, legs=[])
-        paid: dict[str, int] = {}
+        paid: dict[str, int] = {}  # by share name
         for share in Share:
             amount = split.shares[share]
             if share == Share.COMMUNITY and community_pooled:
                 if amount:
                     pool_account = system_account_get_or_create(kind=AccountKind.COMMUNITY_POOL, asset=asset)
                     recipients.legs.append(Leg(pool_account, amount))
-                paid[share] = amount
+                paid[share.value] = amount
                 continue
             parts = split_by_weights(amount=amount, weights=dict(weights[share])).parts
-            paid[share] = sum(
+            paid[share.value] = sum(
                 part
                 for user_id, part in parts.items()
                 if recipients.credit(user_id=user_id, kind=SHARE_ACCOUNT[share], asset=asset, amount=part)
@@ -153,7 +153,7 @@ def _distribution_legs(
             legs += [Leg(revenue, -total), *recipients.legs]
         breakdown[asset] = {
             "pool": str(pool),
-            **{share.value: str(amount) for share, amount in paid.items()},
+            **{share: str(amount) for share, amount in paid.items()},
             "carried": str(pool - total),
         }
     return legs, breakdown
