@@ -17,6 +17,7 @@ from core.api import (
     ErrorSerializer,
     Pagination,
     StrictCharField,
+    StrictRegexField,
     not_blank,
     paginated_response,
     query_params,
@@ -32,6 +33,8 @@ IN_PERSON_DOC = (
     "then retry)."
 )
 IN_PERSON_ERRORS = {403: ErrorSerializer}
+# http(s) and the characters RFC 3986 allows in a URI (no spaces, quotes or backslashes).
+INTEGRATION_URL = r"^https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+$"
 
 
 class MeApi(APIView):
@@ -244,6 +247,8 @@ class WalletUnlinkApi(APIView):
 
 
 class IntegrationOutputSerializer(serializers.ModelSerializer[Integration]):
+    url = serializers.CharField(help_text="Where the app lives, as registered (may be blank).")
+
     class Meta:
         model = Integration
         fields: tuple[str, ...] = ("id", "public_id", "name", "url", "created_at")
@@ -260,7 +265,16 @@ class IntegrationListCreateApi(APIView):
         name = StrictCharField(
             max_length=100, allow_blank=False, trim_whitespace=False, validators=[not_blank]
         )
-        url = serializers.URLField(max_length=200, required=False, default="", allow_blank=True)
+        # An http(s) address without spaces (the page links to it): a pattern the schema states, so
+        # what the schema calls valid is accepted.
+        url = StrictRegexField(
+            INTEGRATION_URL,
+            max_length=200,
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="Where the app lives: http:// or https://, optional.",
+        )
 
     @extend_schema(
         operation_id="integrations_list",
