@@ -68,3 +68,9 @@ class ReauthenticationRequired(AccountsError):
     code = "reauthentication_required"
     status_code = 403
     default_message = "Confirm it is you: re-enter your password (or a two-factor code), then try again."
+
+
+class IntegrationNameTaken(AccountsError):
+    code = "integration_name_taken"
+    status_code = 409
+    default_message = "You already have an integration with this name."

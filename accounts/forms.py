@@ -21,6 +21,21 @@ class ApiKeyCreateForm(forms.Form):
     )
 
 
+class IntegrationCreateForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        help_text="The app's name, as its users know it.",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Slack summariser", "autocomplete": "off"}),
+    )
+    url = forms.URLField(
+        max_length=200,
+        required=False,
+        assume_scheme="https",
+        label="Website",
+        help_text="Optional: where the app lives.",
+    )
+
+
 class ProfileForm(forms.Form):
     display_name = forms.CharField(
         max_length=80,

@@ -123,3 +123,31 @@ class SiweNonce(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose}:{self.nonce[:6]}…"
+
+
+# The request header that attributes an API call to a registered integration (OpenRouter's app
+# attribution): `Agora-Integration: int_…`. The gateway records it with the call; the traffic an
+# integration brings weighs its developer's share of each revenue-distribution epoch.
+INTEGRATION_HEADER = "Agora-Integration"
+INTEGRATION_ID_PREFIX = "int_"
+
+
+class Integration(BaseModel):
+    """An app a developer built on the API. Its public id is not a secret: it names the app in the
+    `Agora-Integration` header of the calls it makes, as a User-Agent would."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="integrations")
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=200, blank=True)
+    public_id = models.CharField(max_length=24, unique=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                "owner", Lower("name"), name="accounts_integration_name_unique_per_owner"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.public_id})"

@@ -1,4 +1,5 @@
-"""Writes for accounts: API keys (create, revoke, authenticate) and wallets (SIWE link and login)."""
+"""Writes for accounts: API keys (create, revoke, authenticate), wallets (SIWE link and login) and
+integrations (apps whose API traffic is attributed to their developer)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,13 @@ from accounts.errors import (
     ApiKeyInvalid,
     ApiKeyNotFound,
     ApiKeyScopesInvalid,
+    IntegrationNameTaken,
     WalletAlreadyLinked,
     WalletNotFound,
     WalletNotLinked,
     WalletSignatureRejected,
 )
-from accounts.models import ApiKey, SiweNonce, User, Wallet
+from accounts.models import INTEGRATION_ID_PREFIX, ApiKey, Integration, SiweNonce, User, Wallet
 
 API_KEY_PREFIX = "agr_live_"
 _LOOKUP_ALPHABET = string.ascii_letters + string.digits
@@ -334,3 +336,20 @@ def user_create(
         user = User.objects.create_user(email, password, is_staff=is_staff)
     EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=email_verified)
     return user
+
+
+def integration_create(*, user: User, name: str, url: str = "") -> Integration:
+    """Register an app of `user`'s; calls that carry its public id in the `Agora-Integration` header
+    count as traffic it brought. Raises IntegrationNameTaken (names are unique per owner, any case)."""
+    name = name.strip()
+    if Integration.objects.filter(owner=user, name__iexact=name).exists():
+        raise IntegrationNameTaken(detail={"name": [IntegrationNameTaken.default_message]})
+    for _attempt in range(5):
+        public_id = INTEGRATION_ID_PREFIX + "".join(secrets.choice(_LOOKUP_ALPHABET) for _ in range(16))
+        try:
+            with transaction.atomic():
+                return Integration.objects.create(owner=user, name=name, url=url.strip(), public_id=public_id)
+        except IntegrityError as exc:
+            if Integration.objects.filter(owner=user, name__iexact=name).exists():  # a concurrent twin
+                raise IntegrationNameTaken(detail={"name": [IntegrationNameTaken.default_message]}) from exc
+    raise RuntimeError("Could not draw a unique integration id.")

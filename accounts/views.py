@@ -19,7 +19,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import selectors, services
 from accounts.errors import AccountsError
-from accounts.forms import ApiKeyCreateForm, ProfileForm, SiweChallengeForm, SiweForm
+from accounts.forms import (
+    ApiKeyCreateForm,
+    IntegrationCreateForm,
+    ProfileForm,
+    SiweChallengeForm,
+    SiweForm,
+)
 from accounts.http import (
     authenticated_user,
     reauthentication_url,
@@ -27,7 +33,7 @@ from accounts.http import (
     siwe_challenge,
     siwe_context,
 )
-from accounts.models import SiweNonce
+from accounts.models import INTEGRATION_HEADER, SiweNonce
 from core.api import error_body
 from core.types import HtmxHttpRequest
 
@@ -89,6 +95,7 @@ def _api_keys_page(
     form: ApiKeyCreateForm,
     created_secret: str | None = None,
     status: int = 200,
+    integration_form: IntegrationCreateForm | None = None,
 ) -> HttpResponse:
     template = "accounts/api_keys.html"
     if request.htmx:
@@ -97,9 +104,40 @@ def _api_keys_page(
         "form": form,
         "created_secret": created_secret,
         "keys": selectors.api_key_list(user=authenticated_user(request)),
+        **_integrations_context(request, integration_form or IntegrationCreateForm()),
         **_in_person_context(request, "accounts:api-keys"),
     }
     return render(request, template, context, status=status)
+
+
+def _integrations_context(request: HttpRequest, form: IntegrationCreateForm) -> dict[str, Any]:
+    return {
+        "integration_form": form,
+        "integrations": selectors.integration_list(user=authenticated_user(request)),
+        "integration_header": INTEGRATION_HEADER,
+    }
+
+
+@login_required
+@require_POST
+def integration_create(request: HtmxHttpRequest) -> HttpResponse:
+    """Register an integration (the section under the API keys). Not a credential: its id is
+    public, so no re-authentication is asked."""
+    form = IntegrationCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            integration = services.integration_create(user=authenticated_user(request), **form.cleaned_data)
+        except AccountsError as exc:
+            form.add_error("name", exc.message)
+        else:
+            messages.success(request, f"Integration “{integration.name}” registered.")
+            if not request.htmx:
+                return redirect("accounts:api-keys")
+            form = IntegrationCreateForm()
+    if not request.htmx:
+        return _api_keys_page(request, form=ApiKeyCreateForm(), status=422, integration_form=form)
+    context = _integrations_context(request, form)
+    return render(request, "accounts/api_keys.html#integrations-section", context)
 
 
 @login_required

@@ -189,9 +189,7 @@ def holds(threads: int, total: int, tag: str) -> tuple[Figure, list[list[int]]]:
 
         calls.append([lambda hold=hold, n=n: hold(n=n) for n in range(per_thread)])
     seconds, latencies = run_threads(threads, calls)
-    return Figure(
-        "escrow hold (2 legs)", threads, per_thread * threads, seconds, latencies
-    ), created
+    return Figure("escrow hold (2 legs)", threads, per_thread * threads, seconds, latencies), created
 
 
 def releases(threads: int, escrows: list[list[int]]) -> Figure:

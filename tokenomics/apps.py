@@ -23,4 +23,8 @@ class TokenomicsConfig(AppConfig):
     verbose_name = "Tokenomics"
 
     def ready(self) -> None:
+        from tokenomics.selectors.epochs import EPOCH_PREFIX, epoch_reference_info
+        from tokenomics.selectors.history import history_resolver_register
+
+        history_resolver_register(EPOCH_PREFIX, epoch_reference_info)
         post_migrate.connect(_sync_parameters, sender=self, dispatch_uid="tokenomics.parameters_sync")

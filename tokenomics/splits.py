@@ -399,3 +399,64 @@ def split_partial_refund(*, gross: int, refund: int, rates: SaleRates) -> tuple[
     if refunded > paid:
         raise ValueError(f"refund {refunded} exceeds the gross {paid}")
     return refunded, split_sale(gross=paid - refunded, rates=rates)
+
+
+# --------------------------------------------------------------------------- revenue distribution
+#
+# An epoch's platform-revenue pool is divided in two steps, each with the module's one rounding
+# rule (floor of the exact product) and one remainder rule: what the floors leave is `carried`,
+# which stays in the platform-revenue pool and is distributed with the next epoch's (SPEC §4: "the
+# remainder goes to the platform"). So `sum(parts) + carried == whole`, exactly, every time.
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolSplit:
+    """A pool divided into named shares; `carried` is the rounding remainder left in the pool."""
+
+    pool: int
+    shares: dict[str, int]
+    carried: int
+
+    def __post_init__(self) -> None:
+        _check_parts("PoolSplit", "pool", self.pool, {**self.shares, "carried": self.carried})
+
+
+def split_pool(*, pool: int, rates_bps: dict[str, int]) -> PoolSplit:
+    """Each share is floor(pool * rate / 10_000); rates sum to at most 10_000 bps; the rest is carried."""
+    amount = require_non_negative("pool", pool)
+    for name, rate in rates_bps.items():
+        _require_bps(f"rates_bps[{name!r}]", rate)
+    _require_bps_total("rates_bps", *rates_bps.values())
+    shares = {name: _part(amount, rate) for name, rate in rates_bps.items()}
+    return PoolSplit(pool=amount, shares=shares, carried=amount - sum(shares.values()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeightedSplit:
+    """An amount divided among recipients by weight; `carried` is what the floors left over (all of
+    it when there is no recipient)."""
+
+    amount: int
+    parts: dict[int, int]  # recipient (a user id) -> amount; recipients whose part is 0 are left out
+    carried: int
+
+    def __post_init__(self) -> None:
+        whole = {f"recipient {key}": value for key, value in self.parts.items()}
+        _check_parts("WeightedSplit", "amount", self.amount, {**whole, "carried": self.carried})
+
+
+def split_by_weights(*, amount: int, weights: dict[int, int]) -> WeightedSplit:
+    """Recipient r gets floor(amount * weight_r / total_weight); nobody with weight 0 gets anything.
+
+    Weights are non-negative integers in any unit (only ratios matter). The floors leave less than
+    one unit per recipient, carried; with no positive weight the whole amount is carried.
+    """
+    whole = require_non_negative("amount", amount)
+    for recipient, weight in weights.items():
+        require_non_negative(f"weights[{recipient!r}]", weight)
+    total = sum(weights.values())
+    if not total:
+        return WeightedSplit(amount=whole, parts={}, carried=whole)
+    parts = {recipient: whole * weight // total for recipient, weight in weights.items()}
+    parts = {recipient: part for recipient, part in parts.items() if part}
+    return WeightedSplit(amount=whole, parts=parts, carried=whole - sum(parts.values()))

@@ -18,5 +18,6 @@ urlpatterns = [
     path("payouts/quote/", views.payout_quote, name="payout-quote"),
     path("payouts/", views.payout_create, name="payout-create"),
     path("parameters/", views.parameters, name="parameters"),
+    path("transparency/", views.transparency, name="transparency"),
     path("webhooks/stripe/", stripe_webhook, name="stripe-webhook"),
 ]

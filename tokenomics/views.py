@@ -1,5 +1,5 @@
 """Money pages: the user's wallet (balances, creator tier, ledger history), the parameter registry,
-the prepaid top-up, and the steps of the payouts panel."""
+the prepaid top-up, the steps of the payouts panel, and the public transparency report."""
 
 from __future__ import annotations
 
@@ -18,22 +18,35 @@ from accounts.http import authenticated_user
 from accounts.models import User
 from accounts.selectors import wallet_list
 from core.api import error_body
+from core.charts import Chart, Series
 from core.exceptions import ApplicationError
 from core.types import HtmxHttpRequest
 from tokenomics.errors import PaymentNotFound
 from tokenomics.forms import PayoutForm, TopUpForm
 from tokenomics.models import Asset, Payment, Payout, Rail
 from tokenomics.models.ledger import AccountKind
-from tokenomics.money import format_amount
+from tokenomics.money import format_amount, format_amount_short
+from tokenomics.selectors.epochs import epoch_shares_for_user
 from tokenomics.selectors.history import history_rows, history_transactions
 from tokenomics.selectors.ledger import user_balances
-from tokenomics.selectors.parameters import parameter_list
-from tokenomics.selectors.payments import payment_get_for_user, payment_instructions
+from tokenomics.selectors.parameters import parameter_list, parameters_get
+from tokenomics.selectors.payments import (
+    payment_get_for_user,
+    payment_instructions,
+)
 from tokenomics.selectors.payouts import payout_destination_get
 from tokenomics.selectors.payouts import payout_quote as payout_quote_get
 from tokenomics.selectors.rates import CreatorStanding, creator_standing, prepaid_bonus
+from tokenomics.selectors.transparency import (
+    BURN_HISTORY_WEEKS,
+    SHARES,
+    Transparency,
+    emission_series,
+    transparency_report,
+)
 from tokenomics.services.card_checkout import card_payment_confirm, card_setup_start
 from tokenomics.services.chain_rail import agr_payment_start
+from tokenomics.services.distribution_weights import SHARE_PARAMETER
 from tokenomics.services.payments import CREDIT_TOP_UP
 from tokenomics.services.payouts import payout_request
 from tokenomics.services.stripe_rail import card_payment_start
@@ -87,6 +100,7 @@ def wallet(request: HtmxHttpRequest) -> HttpResponse:
         "balances": user_balances(user=user),
         "standing": standing,
         "tier_progress": _tier_progress(standing),
+        "epoch_shares": epoch_shares_for_user(user=user, limit=6),
     }
     return render(request, "tokenomics/wallet.html", context)
 
@@ -332,3 +346,81 @@ def payout_create(request: HtmxHttpRequest) -> HttpResponse:
         return redirect(back if back and allowed else "tokenomics:wallet")
     context = payouts_panel_context(user=user, notice=_payout_notice(payout))
     return render(request, f"{PANEL}#panel", context)
+
+
+# ----------------------------------------------------------------------------- transparency
+
+SHARE_LABELS = {
+    "providers": "Providers",
+    "creators": "Creators",
+    "integrations": "Integrations",
+    "community": "Community",
+}
+
+
+def _agr_short(amount: int) -> str:
+    return format_amount_short(amount=amount, asset=Asset.AGR)[0]
+
+
+def _transparency_charts(report: Transparency) -> dict[str, Chart]:
+    burned = Chart(
+        chart_id="burned-chart",
+        title="AGR burned, cumulative",
+        description=(
+            f"AGR burned by the end of each of the last {BURN_HISTORY_WEEKS} weeks: "
+            f"{_agr_short(report.burned)} in all."
+        ),
+        labels=[f"{point.at.day} {point.at:%b}" for point in report.burned_history],
+        series=[Series(name="Burned", values=[point.value for point in report.burned_history])],
+        format_value=_agr_short,
+        label_heading="Week of",
+    )
+    emission_points = emission_series(report)
+    emission = Chart(
+        chart_id="emission-chart",
+        title="Provider rewards emitted against the schedule",
+        description=(
+            "Cumulative AGR emitted to providers at the end of each epoch (line) and what the schedule "
+            f"allowed by then (bars): {_agr_short(report.emitted)} emitted of "
+            f"{_agr_short(report.emission_scheduled)} scheduled to date."
+        ),
+        labels=[f"Epoch {point.number}" for point in emission_points],
+        series=[
+            Series(name="Scheduled", values=[point.scheduled for point in emission_points], kind="bar"),
+            Series(name="Emitted", values=[point.emitted for point in emission_points]),
+        ],
+        format_value=_agr_short,
+        label_heading="Epoch",
+    )
+    rows = report.epochs[::-1]
+    distributions = Chart(
+        chart_id="distribution-chart",
+        title="Revenue distributed per epoch, US dollars",
+        description="Each epoch's US-dollar platform revenue pool as paid to each share.",
+        labels=[f"Epoch {row.number}" for row in rows],
+        series=[
+            Series(
+                name=SHARE_LABELS[share],
+                values=[row.distribution.get(Asset.USD, {}).get(share, 0) for row in rows],
+                kind="bar",
+            )
+            for share in SHARES
+        ],
+        format_value=lambda cents: format_amount(amount=cents, asset=Asset.USD),
+        label_heading="Epoch",
+    )
+    return {"burned_chart": burned, "emission_chart": emission, "distribution_chart": distributions}
+
+
+@require_GET
+def transparency(request: HtmxHttpRequest) -> HttpResponse:
+    report = transparency_report()
+    rates = parameters_get([*SHARE_PARAMETER.values(), "sale.network_fee_bps"])
+    context = {
+        "report": report,
+        "share_labels": SHARE_LABELS,
+        "distribution_rates": {share.value: rates[key] for share, key in SHARE_PARAMETER.items()},
+        "network_fee_bps": rates["sale.network_fee_bps"],
+        **_transparency_charts(report),
+    }
+    return render(request, "tokenomics/transparency.html", context)

@@ -11,12 +11,13 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.http import authenticated_user, siwe_challenge, siwe_context
-from accounts.models import ApiKey, SiweNonce
+from accounts.models import INTEGRATION_HEADER, ApiKey, Integration, SiweNonce
 from accounts.permissions import HasScope, InPersonRecently
 from core.api import (
     ErrorSerializer,
     Pagination,
     StrictCharField,
+    StrictRegexField,
     not_blank,
     paginated_response,
     query_params,
@@ -32,6 +33,8 @@ IN_PERSON_DOC = (
     "then retry)."
 )
 IN_PERSON_ERRORS = {403: ErrorSerializer}
+# http(s) and the characters RFC 3986 allows in a URI (no spaces, quotes or backslashes).
+INTEGRATION_URL = r"^https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+$"
 
 
 class MeApi(APIView):
@@ -241,3 +244,73 @@ class WalletUnlinkApi(APIView):
     def delete(self, request: Request, wallet_id: int) -> Response:
         services.wallet_unlink(user=authenticated_user(request), wallet_id=wallet_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class IntegrationOutputSerializer(serializers.ModelSerializer[Integration]):
+    url = serializers.CharField(help_text="Where the app lives, as registered (may be blank).")
+
+    class Meta:
+        model = Integration
+        fields: tuple[str, ...] = ("id", "public_id", "name", "url", "created_at")
+        extra_kwargs: ClassVar = {
+            "public_id": {"help_text": f"Send it in the `{INTEGRATION_HEADER}` header of the app's calls."}
+        }
+
+
+class IntegrationListCreateApi(APIView):
+    pagination_class = Pagination
+    required_scopes: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
+
+    class InputSerializer(serializers.Serializer[Any]):
+        name = StrictCharField(
+            max_length=100, allow_blank=False, trim_whitespace=False, validators=[not_blank]
+        )
+        # An http(s) address without spaces (the page links to it): a pattern the schema states, so
+        # what the schema calls valid is accepted.
+        url = StrictRegexField(
+            INTEGRATION_URL,
+            max_length=200,
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="Where the app lives: http:// or https://, optional.",
+        )
+
+    @extend_schema(
+        operation_id="integrations_list",
+        responses=IntegrationOutputSerializer(many=True),
+        tags=["account"],
+        description="Your registered integrations, newest first.",
+    )
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            queryset=selectors.integration_list(user=authenticated_user(request)),
+            serializer_class=IntegrationOutputSerializer,
+            request=request,
+            view=self,
+        )
+
+    @extend_schema(
+        operation_id="integrations_create",
+        request=InputSerializer,
+        responses={201: IntegrationOutputSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+        tags=["account"],
+        description=(
+            "Register an app you built on the API. Its calls carry the returned `public_id` in the "
+            f"`{INTEGRATION_HEADER}` header; the traffic it brings weighs your share of the "
+            "integration developers' part of each revenue-distribution epoch. Names are unique per "
+            "account, whatever the case (`409 integration_name_taken`)."
+        ),
+        examples=[
+            OpenApiExample(
+                "Register",
+                value={"name": "Slack summariser", "url": "https://example.com"},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        integration = services.integration_create(user=authenticated_user(request), **payload.validated_data)
+        return Response(IntegrationOutputSerializer(integration).data, status=status.HTTP_201_CREATED)

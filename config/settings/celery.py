@@ -47,6 +47,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "run-scheduled-payouts": {"task": "tokenomics.run_scheduled_payouts", "schedule": 3600.0},
     # AGR payouts marked paid or failed once their on-chain transfer is confirmed or reverted.
     "sync-payouts": {"task": "tokenomics.sync_payouts", "schedule": 60.0},
+    # Weekly revenue-distribution epochs: each closes once, at the first run after its end.
+    "close-due-epochs": {"task": "tokenomics.close_due_epochs", "schedule": 3600.0},
+    # What the ledger burned goes to the burn address on chain, one batch at a time.
+    "chain-process-burns": {"task": "tokenomics.chain_process_burns", "schedule": 3600.0},
     # The gateway's request log leaves Redis for the database, and served prepaid calls are
     # billed to the ledger in batches (no posting per call); a killed run is redone exactly once.
     "settle-inference": {"task": "compute.settle_inference", "schedule": 10.0},

@@ -51,3 +51,6 @@ if not _is_dev_chain and {WEB3_HOT_WALLET_KEY.lower(), WEB3_DEPLOYER_KEY.lower()
         f"A public development key is configured for chain id {WEB3_CHAIN_ID}; "
         f"those keys are only allowed on chain id {DEV_CHAIN_ID}."
     )
+# Where burned AGR is sent on chain (the network fee of AGR sales, slashed stake): an address no
+# one holds a key to, since AGR.vy has no burn function. Batched by `tokenomics.chain_process_burns`.
+WEB3_BURN_ADDRESS: str = env.str("WEB3_BURN_ADDRESS", default="0x000000000000000000000000000000000000dEaD")

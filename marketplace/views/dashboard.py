@@ -14,8 +14,8 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import authenticated_user
 from accounts.models import User
+from core.charts import Chart, Series
 from core.types import HtmxHttpRequest
-from marketplace.charts import Chart, Series
 from marketplace.selectors.dashboard import (
     EarningsSeries,
     conversion,
@@ -27,6 +27,7 @@ from marketplace.selectors.dashboard import (
 )
 from tokenomics.models import Asset
 from tokenomics.money import format_amount
+from tokenomics.selectors.epochs import epoch_shares_for_user
 from tokenomics.selectors.ledger import user_balances
 
 # The range switch: query value -> (days, label).
@@ -101,6 +102,7 @@ def creator_dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "conversion": conversion(creator=user, days=CONVERSION_DAYS),
         "awaiting_reply": recent_reviews(creator=user, awaiting_reply=True),
         "recent_reviews": recent_reviews(creator=user, limit=5),
+        "epoch_shares": epoch_shares_for_user(user=user, limit=6),
     }
     return render(request, "marketplace/dashboard.html", context)
 

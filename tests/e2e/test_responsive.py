@@ -180,6 +180,7 @@ def _pages(seed: dict[str, Any], who: str) -> list[str]:
         "/models/compare/",
         "/collections/staff-picks/",
         "/parameters/",
+        "/transparency/",
     ]
     if who == "anonymous":
         return [*public, "/accounts/login/", "/accounts/signup/"]

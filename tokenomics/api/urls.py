@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tokenomics.api import credits, payouts, views
+from tokenomics.api import credits, payouts, transparency, views
 
 urlpatterns = [
     path("balance", views.BalanceApi.as_view(), name="balance"),
@@ -16,5 +16,6 @@ urlpatterns = [
     path("parameters", views.ParameterListApi.as_view(), name="parameters"),
     path("payouts", payouts.PayoutListCreateApi.as_view(), name="payouts"),
     path("payouts/<int:payout_id>", payouts.PayoutDetailApi.as_view(), name="payout"),
+    path("transparency", transparency.TransparencyApi.as_view(), name="transparency"),
     path("parameters/<str:key>", views.ParameterDetailApi.as_view(), name="parameter"),
 ]

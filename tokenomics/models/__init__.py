@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tokenomics.models.creators import CreatorSales
+from tokenomics.models.epochs import ChainBurn, Epoch
 from tokenomics.models.escrow import Escrow
 from tokenomics.models.ledger import Asset, LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.parameters import Parameter, ParameterChange
@@ -22,10 +23,12 @@ from tokenomics.models.rails import (
 
 __all__ = [
     "Asset",
+    "ChainBurn",
     "ChainPayout",
     "ChainScanCursor",
     "ChainTransfer",
     "CreatorSales",
+    "Epoch",
     "Escrow",
     "HotWallet",
     "LedgerAccount",

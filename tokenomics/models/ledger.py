@@ -42,6 +42,10 @@ class AccountKind(models.TextChoices):
     BURN = "burn", "Burned"
     BUYBACK_RESERVE = "buyback_reserve", "Buy-back reserve"
     PROMOTIONS = "promotions", "Promotions (credit bonuses)"
+    # The provider rewards not yet emitted (35% of the supply, funded once at genesis).
+    REWARDS_RESERVE = "rewards_reserve", "Provider rewards reserve"
+    # The community's share of each epoch while no governance participation weights exist.
+    COMMUNITY_POOL = "community_pool", "Community pool"
     # External counter-accounts: money entering or leaving the ledger; may go negative.
     EXTERNAL_STRIPE = "external_stripe", "External: Stripe"
     EXTERNAL_CHAIN = "external_chain", "External: chain"
@@ -119,6 +123,10 @@ class TransactionKind(models.TextChoices):
     PAYOUT = "payout", "Payout"
     TRANSFER = "transfer", "Transfer"
     REVERSAL = "reversal", "Reversal"
+    BURN = "burn", "Burn"
+    GENESIS = "genesis", "Token genesis (rewards reserve funded)"
+    DISTRIBUTION = "distribution", "Revenue distribution (epoch)"
+    EMISSION = "emission", "Provider rewards emission (epoch)"
 
 
 # Transactions whose `party` is the creator credited by a sale; the creator tier counts them.

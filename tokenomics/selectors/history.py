@@ -151,6 +151,10 @@ def _title(*, tx: LedgerTransaction, amount: int, via: str, info: ReferenceInfo 
         return "Reversal"
     if kind == TransactionKind.CREDIT_BONUS:
         return "Prepaid credit bonus"
+    if kind == TransactionKind.DISTRIBUTION:
+        return "Revenue share"
+    if kind == TransactionKind.EMISSION:
+        return "Provider rewards"
     return TransactionKind(kind).label if kind in TransactionKind.values else str(kind)
 
 

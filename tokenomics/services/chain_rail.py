@@ -50,7 +50,9 @@ from tokenomics.chain_client import (
     ChainClient,
     ChainRejected,
     ChainUnavailable,
+    Fees,
     Receipt,
+    SignedTransaction,
     TransferLog,
     address_of,
     chain_client_get,
@@ -148,7 +150,8 @@ def agr_rail_config() -> AgrRailConfig:
         raise ChainNotConfigured(str(exc)) from exc
 
 
-def _client_on_chain(chain_id: int) -> ChainClient:
+def client_on_chain(chain_id: int) -> ChainClient:
+    """The node client, checked to be on `chain_id`. Raises ChainNotConfigured, ChainUnavailable."""
     client = chain_client_get()
     actual = client.chain_id()
     if actual != chain_id:
@@ -428,7 +431,7 @@ def transfers_scan(*, from_block: int, to_block: int) -> ScanResult:
     others unmatched (not credited), skip those already recorded. Idempotent; see the module doc.
     Raises ChainNotConfigured, chain_client.ChainUnavailable."""
     config = agr_rail_config()
-    client = _client_on_chain(config.chain_id)
+    client = client_on_chain(config.chain_id)
     last_confirmed = client.block_number() - confirmations_required() + 1
     to_block = min(to_block, last_confirmed)
     from_block = max(from_block, 0)
@@ -497,7 +500,7 @@ def transfers_scan_recent() -> ScanResult:
     it, the last WEB3_SCAN_LOOKBACK_BLOCKS blocks) to the last confirmed block. Rescanning is
     harmless."""
     config = agr_rail_config()
-    head = _client_on_chain(config.chain_id).block_number()
+    head = client_on_chain(config.chain_id).block_number()
     cursor = _scan_cursor(config)
     start = cursor + 1 if cursor is not None else max(head - int(settings.WEB3_SCAN_LOOKBACK_BLOCKS), 0)
     result = transfers_scan(from_block=start, to_block=head)
@@ -585,6 +588,55 @@ def chain_payout_record(
     return payout
 
 
+@dataclass(frozen=True)
+class HotWalletSigner:
+    """What signing from the hot wallet needs from the node (asked before any transaction opens)."""
+
+    config: AgrRailConfig
+    key: str
+    address: str
+    fees: Fees
+    chain_nonce: int  # seeds a hot wallet seen for the first time; afterwards its row is the source
+
+
+def hot_wallet_signer() -> HotWalletSigner:
+    """Ask the node for the fees and the hot wallet's nonce. Raises ChainNotConfigured,
+    chain_client.ChainUnavailable."""
+    config = agr_rail_config()
+    key = hot_wallet_key()
+    address = address_of(key)
+    client = client_on_chain(config.chain_id)
+    return HotWalletSigner(
+        config=config, key=key, address=address, fees=client.fees(), chain_nonce=client.nonce(address)
+    )
+
+
+def hot_wallet_transfer_sign(
+    *, signer: HotWalletSigner, to: str, amount: int
+) -> tuple[HotWallet, SignedTransaction]:
+    """Sign an AGR transfer from the hot wallet with its next nonce, taken under the wallet's row
+    lock (so payouts and burns never share a nonce); the caller stores the result in the same
+    transaction, which must be open. Nothing is sent."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("hot_wallet_transfer_sign must run inside the caller's transaction.atomic()")
+    hot, _ = HotWallet.objects.get_or_create(
+        chain_id=signer.config.chain_id, address=signer.address, defaults={"next_nonce": signer.chain_nonce}
+    )
+    hot = HotWallet.objects.select_for_update().get(pk=hot.pk)
+    signed = erc20_transfer_sign(
+        private_key=signer.key,
+        chain_id=signer.config.chain_id,
+        token=signer.config.token_address,
+        to=to,
+        amount=amount,
+        nonce=hot.next_nonce,
+        fees=signer.fees,
+    )
+    hot.next_nonce = signed.nonce + 1
+    hot.save(update_fields=["next_nonce", "updated_at"])
+    return hot, signed
+
+
 def chain_payout_sign(*, payout_id: int) -> ChainPayout:
     """Sign a pending payout with the hot wallet's next nonce (taken under the wallet's row lock)
     and store the raw transaction and its hash; nothing is broadcast. A payout already signed is
@@ -592,32 +644,12 @@ def chain_payout_sign(*, payout_id: int) -> ChainPayout:
     payout = ChainPayout.objects.get(pk=payout_id)
     if payout.status != ChainPayout.Status.PENDING:
         return payout
-    config = agr_rail_config()
-    key = hot_wallet_key()
-    hot_address = address_of(key)
-    client = _client_on_chain(config.chain_id)
-    fees = client.fees()
-    # Seeds a hot wallet seen for the first time; afterwards the row is the source of nonces.
-    chain_nonce = client.nonce(hot_address)
+    signer = hot_wallet_signer()
     with transaction.atomic(durable=True):
         payout = ChainPayout.objects.select_for_update().get(pk=payout_id)
         if payout.status != ChainPayout.Status.PENDING:
             return payout
-        hot, _ = HotWallet.objects.get_or_create(
-            chain_id=config.chain_id, address=hot_address, defaults={"next_nonce": chain_nonce}
-        )
-        hot = HotWallet.objects.select_for_update().get(pk=hot.pk)
-        signed = erc20_transfer_sign(
-            private_key=key,
-            chain_id=config.chain_id,
-            token=config.token_address,
-            to=payout.to_address,
-            amount=payout.amount,
-            nonce=hot.next_nonce,
-            fees=fees,
-        )
-        hot.next_nonce = signed.nonce + 1
-        hot.save(update_fields=["next_nonce", "updated_at"])
+        hot, signed = hot_wallet_transfer_sign(signer=signer, to=payout.to_address, amount=payout.amount)
         payout.hot_wallet = hot
         payout.nonce = signed.nonce
         payout.signed_tx = signed.raw
@@ -637,7 +669,7 @@ def chain_payout_broadcast(*, payout_id: int) -> ChainPayout:
     if payout.status not in (ChainPayout.Status.SIGNED, ChainPayout.Status.BROADCAST):
         return payout
     config = agr_rail_config()
-    sent = _client_on_chain(config.chain_id).send_raw_transaction(payout.signed_tx)
+    sent = client_on_chain(config.chain_id).send_raw_transaction(payout.signed_tx)
     if sent != payout.tx_hash:  # pragma: no cover - the hash is a function of the stored bytes
         raise ChainRejected(f"node answered {sent} for payout transaction {payout.tx_hash}")
     with transaction.atomic(durable=True):
@@ -664,7 +696,7 @@ def chain_payout_confirm(*, payout_id: int) -> ChainPayout:
     if payout.status != ChainPayout.Status.BROADCAST or not payout.tx_hash:
         return payout
     config = agr_rail_config()
-    client = _client_on_chain(config.chain_id)
+    client = client_on_chain(config.chain_id)
     receipt = client.receipt(payout.tx_hash)
     if receipt is None or client.block_number() - receipt.block_number + 1 < confirmations_required():
         return payout
@@ -734,6 +766,7 @@ __all__ = [
     "ChainAddressInvalid",
     "ChainNotConfigured",
     "ChainUnavailable",
+    "HotWalletSigner",
     "PaymentNotVerified",
     "PayoutRun",
     "Reason",
@@ -749,8 +782,11 @@ __all__ = [
     "chain_payout_send",
     "chain_payout_sign",
     "chain_payouts_process",
+    "client_on_chain",
     "confirmations_required",
     "hot_wallet_key",
+    "hot_wallet_signer",
+    "hot_wallet_transfer_sign",
     "transfers_scan",
     "transfers_scan_recent",
 ]

@@ -253,8 +253,12 @@ def transaction_post(
     reference: str = "",
     party: User | None = None,
     reverses: LedgerTransaction | None = None,
+    posted_at: datetime | None = None,
 ) -> Posted:
     """Post a balanced transaction exactly once per idempotency key.
+
+    `posted_at` backdates the posting (demo history, an epoch closed for a past week); it may not
+    be in the future (ValueError). Balances are cached as of the write, whatever it says.
 
     Locks the touched accounts in pk order, refuses to take a non-overdraft account below zero
     (`InsufficientFunds`), returns the first posting for a repeated key with the same entries and
@@ -263,12 +267,15 @@ def transaction_post(
     business errors are raised after the block, having written nothing).
     """
     _validate(legs, idempotency_key)
+    now = timezone.now()
+    if posted_at is not None and posted_at > now:
+        raise ValueError(f"a posting cannot be dated in the future: {posted_at.isoformat()}")
     party_id = party.pk if party is not None else None
     fingerprint = _fingerprint(str(kind), reference, party_id, legs)
     deltas: dict[int, int] = defaultdict(int)
     for leg in legs:
         deltas[leg.account.pk] += leg.amount
-    now = timezone.now()
+    stamp = posted_at or now
 
     problem: TokenomicsError | None = None
     posted: LedgerTransaction | None = None
@@ -328,7 +335,7 @@ def transaction_post(
                     reference,
                     party_id,
                     reverses.pk if reverses is not None else None,
-                    _POSTED_AT_FIELD.get_db_prep_value(now, connection),
+                    _POSTED_AT_FIELD.get_db_prep_value(stamp, connection),
                 ],
             )
             if tx_id is not None:
@@ -344,7 +351,7 @@ def transaction_post(
                     reference=reference,
                     party=party,
                     reverses=reverses,
-                    posted_at=now,
+                    posted_at=stamp,
                 )
                 posted._state.adding = False
                 posted._state.db = connection.alias

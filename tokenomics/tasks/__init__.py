@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tokenomics.tasks import chain, escrow, payouts, stripe
+from tokenomics.tasks import chain, epochs, escrow, payouts, stripe
 
-__all__ = ["chain", "escrow", "payouts", "stripe"]
+__all__ = ["chain", "epochs", "escrow", "payouts", "stripe"]

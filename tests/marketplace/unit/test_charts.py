@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from marketplace.charts import HEIGHT, MARGIN_BOTTOM, MARGIN_TOP, Chart, Series, nice_step, value_axis
+from core.charts import HEIGHT, MARGIN_BOTTOM, MARGIN_TOP, Chart, Series, nice_step, value_axis
 
 SVG = "{http://www.w3.org/2000/svg}"
 
