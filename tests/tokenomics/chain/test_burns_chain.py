@@ -15,6 +15,7 @@ from tokenomics.errors import AmountInvalid
 from tokenomics.models import ChainBurn, LedgerAccount
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr
+from tokenomics.selectors.ledger import account_balance
 from tokenomics.services.burns import burn_post, chain_burn_batch, chain_burns_process
 from tokenomics.services.escrow import escrow_hold, escrow_release
 from tokenomics.tasks.epochs import chain_process_burns
@@ -28,7 +29,7 @@ def onchain(chain: Chain, address: str) -> int:
 
 def ledger_burned() -> int:
     account = LedgerAccount.objects.filter(kind=AccountKind.BURN, asset="AGR").first()
-    return account.balance if account else 0
+    return account_balance(account=account) if account else 0
 
 
 def test_the_network_fee_of_an_agr_sale_is_burned_on_chain_once(chain: Chain) -> None:

@@ -18,6 +18,7 @@ from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr
 from tokenomics.selectors.epochs import emission_schedule
 from tokenomics.selectors.history import history_rows, history_transactions
+from tokenomics.selectors.ledger import account_balance
 from tokenomics.services.distribution_weights import distribution_weights_register
 from tokenomics.services.epochs import epoch_close, epochs_close_due, token_genesis
 from tokenomics.splits import split_pool
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 def _balance(kind: str, asset: str, owner: object = None) -> int:
     account = LedgerAccount.objects.filter(kind=kind, asset=asset, owner=owner).first()
-    return account.balance if account else 0
+    return account_balance(account=account) if account else 0
 
 
 def _revenue(asset: str = Asset.USD) -> int:
