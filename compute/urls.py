@@ -1,12 +1,18 @@
-"""compute's pages and partials (playground, usage, the creator's inference revenue) and /metrics.
-The marketplace's pages reach the compute partials by URL (hx-get), never by import."""
+"""compute's pages and partials (playground, usage, the creator's inference revenue, the provider
+console, public provider pages) and /metrics. The marketplace's pages reach the compute partials by
+URL (hx-get), never by import; each view module lists its own routes."""
 
 from __future__ import annotations
 
 from django.urls import URLPattern
 
-from compute.views import metrics, pages, providers
+from compute.views import metrics, pages, provider, providers
 
 app_name = "compute"
 
-urlpatterns: list[URLPattern] = [*metrics.urlpatterns, *pages.urlpatterns, *providers.urlpatterns]
+urlpatterns: list[URLPattern] = [
+    *metrics.urlpatterns,
+    *pages.urlpatterns,
+    *provider.urlpatterns,
+    *providers.urlpatterns,
+]

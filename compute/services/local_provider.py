@@ -1,24 +1,15 @@
-"""Registering the local provider's Triton (`manage.py run_provider`) as a node.
-
-The node registry (the Node model, `POST /api/v1/nodes`'s checks of readiness and tensor metadata)
-is compute's node service, built in parallel (issue 17, part 1) and not on this branch yet: this
-module is the one seam. `local_node_register` hands the node to `compute.services.nodes.node_register`
-when that service exists and reports None otherwise, so the provider still serves (and `make demo`
-still runs) on a build without it.
-"""
+"""Registering the local provider's Triton (`manage.py run_provider`) as a node: the versions
+that declare the Triton models it serves, through compute's node service (the same readiness and
+tensor checks as `POST /api/v1/nodes`), registered or updated by (provider, URL) at every start."""
 
 from __future__ import annotations
 
-import importlib
-import logging
 from collections.abc import Sequence
-from typing import Any
 
 from accounts.models import User
+from compute.models_nodes import Node
+from compute.services import nodes
 from marketplace.models import ListingStatus, ListingVersion
-
-logger = logging.getLogger(__name__)
-NODE_SERVICE = "compute.services.nodes"
 
 
 def served_versions(*, triton_model_names: Sequence[str]) -> list[ListingVersion]:
@@ -39,22 +30,16 @@ def local_node_register(
     gpu: str,
     region: str,
     triton_model_names: Sequence[str],
-) -> Any | None:
-    """Register (or update, for the same provider and URL) the node serving `triton_model_names`;
-    returns the node, or None when this build has no node registry."""
-    try:
-        nodes = importlib.import_module(NODE_SERVICE)
-    except ModuleNotFoundError:
-        logger.warning(
-            "No node registry (%s) in this build: %s serves unregistered.", NODE_SERVICE, triton_url
-        )
-        return None
-    return nodes.node_register(
+) -> Node:
+    """Register (or update, for the same provider and URL) the node serving `triton_model_names`.
+    Raises NodeRefused (naming what failed) or UrlRefused."""
+    versions = served_versions(triton_model_names=triton_model_names)
+    return nodes.local_node_register(
         provider=provider,
-        name=name,
         triton_url=triton_url,
+        version_ids=[v.pk for v in versions],
+        name=name,
         grpc_url=grpc_url,
         gpu=gpu,
         region=region,
-        versions=served_versions(triton_model_names=triton_model_names),
     )

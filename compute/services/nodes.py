@@ -178,6 +178,7 @@ def local_node_register(
     triton_url: str,
     version_ids: Sequence[int],
     name: str = "",
+    grpc_url: str = "",
     gpu: str = "CPU",
     region: str = "local",
 ) -> Node:
@@ -192,6 +193,7 @@ def local_node_register(
             triton_url=triton_url,
             version_ids=version_ids,
             name=name,
+            grpc_url=grpc_url,
             gpu=gpu,
             region=region,
         )
@@ -200,6 +202,7 @@ def local_node_register(
         node_id=existing.pk,
         version_ids=version_ids,
         name=name or existing.name,
+        grpc_url=grpc_url,
         gpu=gpu,
         region=region,
     )

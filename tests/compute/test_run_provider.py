@@ -2,9 +2,8 @@
 account of the real database, stopped cleanly by SIGTERM (exit 0, no tritonserver left behind).
 
 It runs as a child process (signals and Triton's own processes need one), on this session's
-PostgreSQL test database, so the test is transactional and PostgreSQL-only. The node registry is
-compute's (compute.services.local_provider is the seam); this branch has none yet, so the command
-reports that it serves unregistered, and that is what is asserted here."""
+PostgreSQL test database, so the test is transactional and PostgreSQL-only. The node is registered
+through compute's node service, which calls the Triton it just started (readiness and tensors)."""
 
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from compute.models import Node
 from compute.services.local_provider import served_versions
 from marketplace.hosted_demo import DIGIT_ZERO, DIGITS, IDENTITY
 from marketplace.models import ListingStatus
@@ -40,6 +40,12 @@ def _children(pid: int) -> list[int]:
 
 def test_run_provider_serves_the_demo_models_until_sigterm(tmp_path: Path) -> None:
     provider = UserFactory(email="pia@example.com")
+    digits = VersionFactory(
+        listing=ListingFactory(),
+        triton_model_name=DIGITS.triton_name,
+        input_spec=DIGITS.input_spec,
+        output_spec=DIGITS.output_spec,
+    )
     http, grpc, metrics = free_ports(3)
     log = tmp_path / "run_provider.log"
     process = start(
@@ -84,6 +90,11 @@ def test_run_provider_serves_the_demo_models_until_sigterm(tmp_path: Path) -> No
             outputs = {output["name"]: output["data"] for output in json.load(response)["outputs"]}
         assert outputs["LABEL"] == [0]
         assert _children(process.pid), "tritonserver should run as the command's child"
+        # Registered as the provider's node, checked against the running Triton: healthy, serving
+        # the published version that declares the digits model.
+        node = Node.objects.get(provider=provider)
+        assert (node.name, node.triton_url, node.healthy) == ("test-node", url, True)
+        assert list(node.served.values_list("version_id", flat=True)) == [digits.pk]
     finally:
         status = stop(process)
     assert status == 0, tail(log)

@@ -26,6 +26,7 @@ from accounts.models import User
 from compute.demo_models.server import serve_until_stopped, stop_event_on_signals
 from compute.demo_models.serving import TritonPorts, triton_start
 from compute.services.local_provider import local_node_register
+from core.exceptions import ApplicationError
 from marketplace.hosted_demo import SERVED_MODELS
 
 DEFAULT_EMAIL = "provider@agora.local"
@@ -78,19 +79,20 @@ class Command(BaseCommand):
         )
         triton = triton_start(host=host, ports=ports, models=SERVED_MODELS)
         try:
-            node = local_node_register(
-                provider=provider,
-                name=name,
-                triton_url=url,
-                grpc_url=grpc_url,
-                gpu=options["gpu"],
-                region=options["region"],
-                triton_model_names=[model.triton_name for model in SERVED_MODELS],
-            )
+            try:
+                node = local_node_register(
+                    provider=provider,
+                    name=name,
+                    triton_url=url,
+                    grpc_url=grpc_url,
+                    gpu=options["gpu"],
+                    region=options["region"],
+                    triton_model_names=[model.triton_name for model in SERVED_MODELS],
+                )
+            except ApplicationError as exc:  # the node failed a registration check: say which
+                raise CommandError(f"The node could not be registered: {exc.message}") from exc
             served = ", ".join(model.triton_name for model in SERVED_MODELS)
-            registered = (
-                f"Node {node.pk} ({name}) of {provider.email}" if node is not None else "Unregistered"
-            )
+            registered = f"Node {node.pk} ({name}) of {provider.email}"
             self.stdout.write(
                 self.style.SUCCESS(f"{registered}: Triton serves {served} at {url}. Stop with Ctrl-C.")
             )
