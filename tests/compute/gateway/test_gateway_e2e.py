@@ -1,7 +1,8 @@
 """The gateway end to end against a real Triton (the session's PyTriton server): API key →
 entitlement → validation → call → meter → respond, the usage API, settlement, and KServe v2 with
-tritonclient's own client. Compute's router is replaced by `DirectTritonBackend` (one node, no
-retries; tests/compute/gateway/backend.py) until it lands: everything else is the real thing."""
+tritonclient's own client. Compute's router is replaced here by `DirectTritonBackend` (one node,
+no retries, failures injectable after the call; tests/compute/gateway/backend.py): everything else
+is the real thing. test_gateway_router.py runs the same path through the real router and nodes."""
 
 from __future__ import annotations
 
