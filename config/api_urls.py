@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include(("accounts.api.urls", "accounts_api"), namespace="accounts_api")),
     path("", include(("tokenomics.api.urls", "tokenomics_api"), namespace="tokenomics_api")),
     path("", include(("marketplace.api.urls", "marketplace_api"), namespace="marketplace_api")),
+    path("", include(("governance.api.urls", "governance_api"), namespace="governance_api")),
 ]
