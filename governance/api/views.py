@@ -315,11 +315,7 @@ def _action_api(action: Action, operation_id: str, description: str) -> type[API
             user = authenticated_user(request)
             _proposal(proposal_id)
             chosen = action
-            if (
-                action is Action.CANCEL
-                and user.is_staff
-                and _proposal(proposal_id).proposer_id != user.pk
-            ):
+            if action is Action.CANCEL and user.is_staff and _proposal(proposal_id).proposer_id != user.pk:
                 chosen = Action.STAFF_CANCEL
             proposal = proposal_act(proposal_id=proposal_id, action=chosen, actor=user)
             return Response(ProposalOut(proposal_data(proposal_view(proposal))).data)
