@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("tokenomics.urls")),
     path("", include("marketplace.urls")),
+    path("", include("governance.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

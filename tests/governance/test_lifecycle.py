@@ -213,7 +213,8 @@ def test_treasury_spend_pays_once_or_fails_when_short(proposer) -> None:
     with _after(proposal, "eta", 1):
         result = proposal_act(proposal_id=proposal.pk, action=Action.EXECUTE)
     # The treasury holds no AGR here: recorded as failed, nothing paid.
-    assert result.failed_at is not None and "insufficient_funds" in result.failure_reason
+    assert result.failed_at is not None
+    assert "insufficient_funds" in result.failure_reason
     assert _agr_wallet(recipient) == 0
 
 

@@ -98,7 +98,6 @@ def test_delegation_moves_all_power_one_level_and_the_delegators_vote_weighs_0(p
 
 def test_supply_minted_after_the_snapshot_changes_no_quorum(proposer) -> None:
     proposal = economic_proposal(proposer)
-    before, supply = proposal_tally(proposal)
     with travel_to(voting_open(proposal)):
         at_open, supply_open = proposal_tally(proposal)
         agr_credit(UserFactory(), agr(10_000_000))
