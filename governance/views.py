@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,6 +20,7 @@ from core.charts import Chart, Series
 from core.exceptions import ApplicationError
 from core.markdown import render_markdown
 from core.types import HtmxHttpRequest
+from governance.errors import NotAllowed
 from governance.forms import CommentForm, DelegateForm, ProposeForm, VoteForm
 from governance.models import Proposal, ProposalKind, Vote
 from governance.selectors import (
@@ -31,7 +33,7 @@ from governance.selectors import (
     vote_of,
     voting_power,
 )
-from governance.services.proposals import proposal_act, proposal_create
+from governance.services.proposals import MODERATE_PERMISSION, proposal_act, proposal_create
 from governance.services.votes import comment_add, delegation_remove, delegation_set, vote_cast
 from governance.state import ACTIONS, Action, State
 from tokenomics.models import Asset
@@ -163,9 +165,9 @@ def detail(request: HtmxHttpRequest, proposal_id: int) -> HttpResponse:
         "can_cancel": user is not None
         and (
             (Action.CANCEL in actions and user.pk == proposal.proposer_id)
-            or (user.is_staff and Action.STAFF_CANCEL in actions)
+            or (user.has_perm(MODERATE_PERMISSION) and Action.STAFF_CANCEL in actions)
         ),
-        "can_veto": user is not None and user.is_staff and Action.VETO in actions,
+        "can_veto": user is not None and user.has_perm(MODERATE_PERMISSION) and Action.VETO in actions,
         "bond_text": _agr(proposal.bond),
         "amount_text": format_amount_short(amount=proposal.amount, asset=proposal.asset)[0]
         if proposal.amount
@@ -229,11 +231,13 @@ def act(request: HtmxHttpRequest, proposal_id: int, action: str) -> HttpResponse
     if action not in ("queue", "execute", "cancel", "veto"):
         raise Http404
     chosen = Action(action)
-    if chosen is Action.CANCEL and user.is_staff and user.pk != proposal.proposer_id:
+    if chosen is Action.CANCEL and user.pk != proposal.proposer_id:
         chosen = Action.STAFF_CANCEL
     try:
         proposal_act(proposal_id=proposal_id, action=chosen, actor=user)
         messages.success(request, f"Proposal {action}d." if action.endswith("e") else f"Proposal {action}ed.")
+    except NotAllowed as error:
+        raise PermissionDenied(error.message) from error
     except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("governance:proposal", proposal_id=proposal_id)

@@ -314,10 +314,7 @@ def _action_api(action: Action, operation_id: str, description: str) -> type[API
         def post(self, request: Request, proposal_id: int) -> Response:
             user = authenticated_user(request)
             _proposal(proposal_id)
-            chosen = action
-            if action is Action.CANCEL and user.is_staff and _proposal(proposal_id).proposer_id != user.pk:
-                chosen = Action.STAFF_CANCEL
-            proposal = proposal_act(proposal_id=proposal_id, action=chosen, actor=user)
+            proposal = proposal_act(proposal_id=proposal_id, action=action, actor=user)
             return Response(ProposalOut(proposal_data(proposal_view(proposal))).data)
 
     ActionApi.__name__ = ActionApi.__qualname__ = f"Proposal{action.value.title()}Api"
@@ -340,8 +337,8 @@ ProposalExecuteApi = _action_api(
 ProposalCancelApi = _action_api(
     Action.CANCEL,
     "proposals_cancel",
-    "Cancel: the proposer before voting starts, staff before execution. The bond is returned. "
-    "Others: `permission_denied` (403); too late: `proposal_state_invalid` (409).",
+    "Cancel your own proposal before voting starts; the bond is returned. Others: `permission_denied` "
+    "(403); too late: `proposal_state_invalid` (409). Staff cancel or veto from the proposal page.",
 )
 
 

@@ -55,6 +55,8 @@ EMERGENCY_TIMELOCK_KEY = "governance.emergency_timelock_seconds"
 # The shortest timelock any proposal gets, whatever the registry says (G4: a minimum delay enforced
 # in code, so that no parameter change can shorten the timelock below it).
 TIMELOCK_FLOOR_SECONDS = 48 * 3600
+# Staff cancel and veto with this permission (is_staff alone is not enough).
+MODERATE_PERMISSION = "governance.moderate_proposal"
 
 
 def proposal_changes_checked(*, kind: str, changes: Mapping[str, int]) -> list[ParameterChangeCheck]:
@@ -214,8 +216,10 @@ def _execute(proposal: Proposal) -> None:
 def _check_actor(proposal: Proposal, action: Action, actor: User | None) -> None:
     if action in (Action.SUBMIT, Action.CANCEL) and (actor is None or actor.pk != proposal.proposer_id):
         raise NotAllowed("Only the proposer may do this.")
-    if action in (Action.STAFF_CANCEL, Action.VETO) and (actor is None or not actor.is_staff):
-        raise NotAllowed("Only staff may do this.")
+    if action in (Action.STAFF_CANCEL, Action.VETO) and (
+        actor is None or not actor.is_staff or not actor.has_perm(MODERATE_PERMISSION)
+    ):
+        raise NotAllowed("Only staff with the permission to moderate proposals may do this.")
 
 
 def proposal_act(*, proposal_id: int, action: Action | str, actor: User | None = None) -> Proposal:

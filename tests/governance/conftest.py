@@ -25,6 +25,15 @@ def proposer() -> User:
     return user
 
 
+def moderator() -> User:
+    """Staff with the permission to cancel and veto proposals."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="moderate_proposal"))
+    return User.objects.get(pk=user.pk)  # a fresh instance: permissions are cached per object
+
+
 def economic_proposal(proposer: User, **changes: int) -> Proposal:
     """An economic proposal moving sale.treasury_bps by 10% (within the quarterly limit)."""
     current = parameter_get("sale.treasury_bps")

@@ -20,7 +20,7 @@ from governance.services.proposals import (
 from governance.services.votes import vote_cast
 from governance.state import Action, State
 from tests.accounts.factories import UserFactory
-from tests.governance.conftest import BOND, economic_proposal, travel_to, voting_open
+from tests.governance.conftest import BOND, economic_proposal, moderator, travel_to, voting_open
 from tests.governance.factories import agr_credit
 from tokenomics.errors import InsufficientFunds, ParameterChangeTooLarge
 from tokenomics.models import LedgerTransaction, Parameter, ParameterChange
@@ -127,7 +127,7 @@ def test_whole_life_passed_queued_executed_once_with_history_and_bond_back(propo
 
 
 def test_cancel_after_queue_prevents_execution(proposer) -> None:
-    staff = UserFactory(is_staff=True)
+    staff = moderator()
     proposal = _passed(proposer)
     with _after(proposal, "voting_ends_at"):
         proposal_act(proposal_id=proposal.pk, action=Action.QUEUE)
@@ -157,7 +157,9 @@ def test_staff_veto_burns_the_bond(proposer) -> None:
     before = _agr_wallet(proposer)
     with pytest.raises(NotAllowed):
         proposal_act(proposal_id=proposal.pk, action=Action.VETO, actor=proposer)
-    vetoed = proposal_act(proposal_id=proposal.pk, action=Action.VETO, actor=UserFactory(is_staff=True))
+    with pytest.raises(NotAllowed):  # staff without the moderation permission
+        proposal_act(proposal_id=proposal.pk, action=Action.VETO, actor=UserFactory(is_staff=True))
+    vetoed = proposal_act(proposal_id=proposal.pk, action=Action.VETO, actor=moderator())
     assert proposal_view(vetoed).state is State.VETOED
     assert _agr_wallet(proposer) == before
     burn = LedgerTransaction.objects.get(idempotency_key=f"governance:bond-burn:{proposal.pk}")
