@@ -21,6 +21,7 @@ from core.api import (
     Pagination,
     StrictCharField,
     StrictRegexField,
+    not_blank,
     paginated_response,
     query_params,
 )
@@ -169,14 +170,14 @@ class ProposalListCreateApi(_PublicReads):
 
     class InputSerializer(serializers.Serializer[Any]):
         class ChangeIn(serializers.Serializer[Any]):
-            parameter = StrictCharField(max_length=80)
+            parameter = StrictCharField(max_length=80, validators=[not_blank])
             new_value = StrictRegexField(
                 r"^-?[0-9]{1,30}$", help_text="A whole number in the parameter's unit."
             )
 
         kind = serializers.ChoiceField(choices=ProposalKind.choices)
-        title = StrictCharField(max_length=200)
-        body = StrictCharField(max_length=20_000)
+        title = StrictCharField(max_length=200, validators=[not_blank])
+        body = StrictCharField(max_length=20_000, validators=[not_blank])
         changes = ChangeIn(many=True, required=False, max_length=20)
         recipient_id = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
         asset = serializers.ChoiceField(choices=Asset.choices, required=False)
@@ -398,7 +399,7 @@ class DelegationApi(APIView):
     @extend_schema(
         operation_id="delegations_delete",
         request=None,
-        responses=DelegationOut,
+        responses={200: DelegationOut},
         tags=["governance"],
         description="End your delegation now (nothing happens if none).",
     )

@@ -26,7 +26,6 @@ from governance.state import ENDED, Action, State, allowed
 from tokenomics.errors import ParameterChangeTooLarge
 from tokenomics.models import Asset
 from tokenomics.models.ledger import AccountKind, TransactionKind
-from tokenomics.money import require_positive
 from tokenomics.selectors.parameters import parameters_get
 from tokenomics.services.burns import burn_post
 from tokenomics.services.ledger import (
@@ -103,7 +102,8 @@ def proposal_create(
             raise ProposalInvalid("A treasury proposal changes no parameter.", detail={"field": "changes"})
         if recipient is None or asset not in Asset.values:
             raise ProposalInvalid("Name the recipient and the asset.", detail={"field": "recipient"})
-        require_positive("amount", amount)
+        if type(amount) is not int or amount < 1:
+            raise ProposalInvalid("A treasury spend is a positive whole amount.", detail={"field": "amount"})
     else:
         if recipient is not None or amount is not None:
             raise ProposalInvalid("Only a treasury proposal pays anyone.", detail={"field": "recipient"})

@@ -459,7 +459,12 @@ HTML_ROWS = [
 ]
 
 API_ROWS = [
-    Row("api/v1/proposals/<int:proposal_id>", "GET", "/api/v1/proposals/{proposal}", dict.fromkeys(API_ROLES, 200)),
+    Row(
+        "api/v1/proposals/<int:proposal_id>",
+        "GET",
+        "/api/v1/proposals/{proposal}",
+        dict.fromkeys(API_ROLES, 200),
+    ),
     Row(
         "api/v1/proposals/<int:proposal_id>/votes",
         "POST",
