@@ -24,6 +24,7 @@ demo: install
 	$(PY) manage.py load_demo_ledger
 	$(PY) manage.py load_demo_catalog
 	$(PY) manage.py load_demo_epochs
+	$(PY) manage.py load_demo_governance
 	$(PY) manage.py chain_deploy
 	@echo ""
 	@echo "  Agora is running at http://$(HOST):$(PORT)/"
