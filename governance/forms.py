@@ -54,10 +54,10 @@ class ProposeForm(forms.Form):
             key, value = data.get(f"parameter_{index}"), data.get(f"value_{index}")
             if key and value is None:
                 self.add_error(f"value_{index}", "Give the new value.")
-            elif key:
+            elif key and value is not None:
                 if key in changes:
                     self.add_error(f"parameter_{index}", "Each parameter once.")
-                changes[key] = value
+                changes[key] = int(value)
         data["changes"] = changes
         email = data.get("recipient_email")
         data["recipient"] = None

@@ -66,6 +66,9 @@ class Proposal(BaseModel):
 
     class Meta:
         ordering: ClassVar = ["-created_at", "-id"]
+        permissions: ClassVar = [
+            ("moderate_proposal", "Can cancel a proposal, or veto it as spam (burning its bond)"),
+        ]
         constraints: ClassVar = [
             models.CheckConstraint(
                 condition=Q(executed_at__isnull=True)

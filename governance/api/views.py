@@ -178,7 +178,7 @@ class ProposalListCreateApi(_PublicReads):
         kind = serializers.ChoiceField(choices=ProposalKind.choices)
         title = StrictCharField(max_length=200, validators=[not_blank])
         body = StrictCharField(max_length=20_000, validators=[not_blank])
-        changes = ChangeIn(many=True, required=False, max_length=20)
+        changes = serializers.ListField(child=ChangeIn(), required=False, max_length=20)
         recipient_id = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
         asset = serializers.ChoiceField(choices=Asset.choices, required=False)
         amount = StrictRegexField(POSITIVE_WHOLE_NUMBER, required=False, max_length=78)
