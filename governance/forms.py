@@ -29,7 +29,12 @@ class ProposeForm(forms.Form):
     kind = forms.ChoiceField(choices=ProposalKind.choices, label="Type")
     title = forms.CharField(max_length=200)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), help_text="Markdown.")
-    recipient_email = forms.EmailField(required=False, label="Recipient (treasury: their email)")
+    recipient_id = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Recipient",
+        help_text="Treasury: the holder's number (see their holder page).",
+    )
     asset = forms.ChoiceField(choices=[("", "—"), *Asset.choices], required=False)
     amount = forms.IntegerField(
         min_value=1, required=False, help_text="Minor units: cents or AGR base units."
@@ -59,10 +64,10 @@ class ProposeForm(forms.Form):
                     self.add_error(f"parameter_{index}", "Each parameter once.")
                 changes[key] = int(value)
         data["changes"] = changes
-        email = data.get("recipient_email")
+        recipient_id = data.get("recipient_id")
         data["recipient"] = None
-        if email:
-            data["recipient"] = User.objects.filter(email__iexact=email, is_active=True).first()
+        if recipient_id:
+            data["recipient"] = User.objects.filter(pk=recipient_id, is_active=True).first()
             if data["recipient"] is None:
-                self.add_error("recipient_email", "No holder has this email.")
+                self.add_error("recipient_id", "No such holder.")
         return data
