@@ -16,24 +16,11 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-## make demo: install, migrate the embedded SQLite database, load demo data, serve on $(HOST):$(PORT)
+## make demo: install, migrate the embedded SQLite database, load demo data, start the payment rails,
+## a Celery worker with beat and two local providers (real Triton), serve on $(HOST):$(PORT).
+## Ctrl-C stops everything it started (scripts/demo-services.sh).
 demo: install
-	HOST=$(HOST) PORT=$(PORT) scripts/demo-services.sh start
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo_data
-	$(PY) manage.py load_demo_ledger
-	$(PY) manage.py load_demo_catalog
-	$(PY) manage.py load_demo_epochs
-	$(PY) manage.py load_demo_governance
-	$(PY) manage.py chain_deploy
-	@echo ""
-	@echo "  Agora is running at http://$(HOST):$(PORT)/"
-	@echo "  Stripe (localstripe): http://127.0.0.1:8420   Chain (ganache): http://127.0.0.1:8545, chain id 1337"
-	@echo "  Demo logins (password agora-demo-2026): buyer@agora.local, creator@agora.local,"
-	@echo "  provider@agora.local, admin@agora.local (staff, /admin/). API docs: http://$(HOST):$(PORT)/api/docs/"
-	@echo "  Emails (verification codes, password resets) are printed below. Stop with Ctrl-C."
-	@echo ""
-	trap 'scripts/demo-services.sh stop' EXIT; $(PY) manage.py runserver $(HOST):$(PORT)
+	HOST=$(HOST) PORT=$(PORT) PY=$(PY) scripts/demo-services.sh run
 
 ## make test: install and run the whole suite. scripts/test-bootstrap.sh installs Debian's Chromium
 ## when missing and uses a local PostgreSQL/Redis when DATABASE_URL/REDIS_URL are not set.

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
-from accounts.models import ApiKey, User, Wallet
+from accounts.models import ApiKey, Integration, User, Wallet
 
 
 @admin.register(User)
@@ -53,3 +53,10 @@ class WalletAdmin(admin.ModelAdmin[Wallet]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin[Integration]):
+    list_display = ("name", "public_id", "owner", "url", "created_at")
+    search_fields = ("name", "public_id", "owner__email")
+    readonly_fields = ("owner", "public_id", "created_at")

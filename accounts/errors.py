@@ -71,6 +71,6 @@ class ReauthenticationRequired(AccountsError):
 
 
 class IntegrationNameTaken(AccountsError):
-    code = "validation_error"
-    status_code = 400
+    code = "integration_name_taken"
+    status_code = 409
     default_message = "You already have an integration with this name."

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from compute.api import gateway_urls
 from core import views as core_views
 
 urlpatterns = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("", include("governance.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("config.api_urls")),
+    # KServe v2 (tritonclient and other KServe clients call a listing unchanged).
+    path("", include((gateway_urls.kserve_urlpatterns, "kserve"), namespace="kserve")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

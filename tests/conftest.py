@@ -11,6 +11,10 @@ from tests.accounts.factories import UserFactory
 
 PASSWORD = "correct-horse-battery-staple-42"
 
+# A real PyTriton server with the demo models, started once for the session by any test that asks
+# for the `pytriton_server` fixture (tests/compute/pytriton_server.py).
+pytest_plugins = ["tests.compute.pytriton_server"]
+
 
 # The PostgreSQL-only tests this run skipped, for the summary at the end.
 _skipped_for_postgres: list[str] = []

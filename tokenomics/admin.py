@@ -24,6 +24,8 @@ from django.utils.html import format_html
 from accounts.models import User
 from core.exceptions import ApplicationError
 from tokenomics.models import (
+    ChainBurn,
+    Epoch,
     Escrow,
     LedgerAccount,
     LedgerEntry,
@@ -390,3 +392,54 @@ class PayoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Payout]):
             lambda p: payout_mark_failed(payout_id=p.pk, reason="Marked failed by staff", staff=staff),
             "marked failed",
         )
+
+
+@admin.register(Epoch)
+class EpochAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Epoch]):
+    """Closed revenue-distribution epochs: their ledger transactions and how each pool was divided."""
+
+    list_display = (
+        "number",
+        "starts_at",
+        "ends_at",
+        "closed_at",
+        "distribution_transaction",
+        "emission_transaction",
+    )
+    ordering = ("-number",)
+    fields = (
+        "number",
+        "starts_at",
+        "ends_at",
+        "closed_at",
+        "distribution_transaction",
+        "emission_transaction",
+        "breakdown",
+    )
+    readonly_fields = fields
+
+
+@admin.register(ChainBurn)
+class ChainBurnAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ChainBurn]):
+    """Batched transfers of burned AGR to the burn address, with their transaction hashes."""
+
+    list_display = ("id", "status", "formatted_amount", "to_address", "tx_hash", "created_at", "confirmed_at")
+    list_filter = ("status",)
+    search_fields = ("tx_hash",)
+    ordering = ("-id",)
+    fields = (
+        "status",
+        "formatted_amount",
+        "to_address",
+        "hot_wallet",
+        "nonce",
+        "tx_hash",
+        "broadcast_at",
+        "confirmed_at",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Amount")
+    def formatted_amount(self, burn: ChainBurn) -> str:
+        return format_amount(amount=burn.amount, asset="AGR")

@@ -153,6 +153,47 @@ CATALOG: tuple[ParameterSpec, ...] = (
         0,
         5000,
     ),
+    # --- The metered inference gateway (compute.services.gateway, metering, settlement).
+    _cents(
+        "inference.reservation_chunk_cents",
+        "compute",
+        100,
+        "Prepaid credit moved from a buyer's wallet to the metering hold at a time (calls draw on it).",
+        1,
+        1_000_000,
+    ),
+    _count(
+        "inference.rate_limit.subscription_per_minute",
+        "compute",
+        600,
+        "Most calls a minute per buyer and listing under a subscription (a plan's own limit may be lower).",
+        1,
+        1_000_000,
+    ),
+    _count(
+        "inference.rate_limit.per_inference_per_minute",
+        "compute",
+        600,
+        "Most calls a minute per buyer and listing on prepaid credit (a plan's own limit may be lower).",
+        1,
+        1_000_000,
+    ),
+    _count(
+        "inference.rate_limit.playground_per_minute",
+        "compute",
+        10,
+        "Most free playground calls a minute per user and listing.",
+        1,
+        1000,
+    ),
+    _count(
+        "inference.settlement_batch_size",
+        "compute",
+        2000,
+        "Most calls one settlement batch bills (one ledger posting set per batch).",
+        1,
+        100_000,
+    ),
     # --- Buyer discounts (SPEC §3).
     _bps(
         "discount.agr_payment_bps", "discounts", 1500, "Discount on list price when paying in AGR.", 0, 5000
@@ -176,11 +217,13 @@ CATALOG: tuple[ParameterSpec, ...] = (
         10_000_000,
         "Monthly spend for the third volume tier.",
     ),
+    # SPEC §3: "$100,000-1M 15%; > $1M 20%": exactly $1,000,000.00 is still 15%, so the fourth tier
+    # starts one cent above it (a threshold is reached exactly at it).
     _cents(
         "discount.volume.tier4_threshold_cents",
         "discounts",
-        100_000_000,
-        "Monthly spend for the fourth volume tier.",
+        100_000_001,
+        "Monthly spend for the fourth volume tier (more than $1M).",
     ),
     _bps(
         "discount.volume.tier1_bps",

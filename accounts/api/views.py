@@ -279,13 +279,13 @@ class IntegrationListCreateApi(APIView):
     @extend_schema(
         operation_id="integrations_create",
         request=InputSerializer,
-        responses={201: IntegrationOutputSerializer, 400: ErrorSerializer},
+        responses={201: IntegrationOutputSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
         tags=["account"],
         description=(
             "Register an app you built on the API. Its calls carry the returned `public_id` in the "
             f"`{INTEGRATION_HEADER}` header; the traffic it brings weighs your share of the "
             "integration developers' part of each revenue-distribution epoch. Names are unique per "
-            "account (`400 validation_error`)."
+            "account, whatever the case (`409 integration_name_taken`)."
         ),
         examples=[
             OpenApiExample(

@@ -1,6 +1,11 @@
-"""Celery: Redis is the broker when REDIS_URL is set; without it tasks run eagerly in-process."""
+"""Celery: Redis is the broker when REDIS_URL is set. Without it, tests run tasks eagerly in-process
+(memory://), while `make demo` (config.django.local) uses an embedded broker: kombu's filesystem
+transport, folders under `.demo/celery/`, shared by the web server, a worker and beat on one
+machine (`filesystem_broker`), so the demo runs its periodic work as production does."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from config.env import env
 from config.settings.cache import REDIS_URL
@@ -13,6 +18,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL.startswith(("redis", "amqp"))
 )
 CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -49,4 +55,25 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Governance: passed proposals queued, queued ones executed once their ETA has passed, bonds
     # of ended proposals settled (a minute late at most; the ETA is checked under the row lock).
     "governance-tick": {"task": "governance.tick", "schedule": 60.0},
+    # The gateway's request log leaves Redis for the database, and served prepaid calls are
+    # billed to the ledger in batches (no posting per call); a killed run is redone exactly once.
+    "settle-inference": {"task": "compute.settle_inference", "schedule": 10.0},
+    # Unused prepaid reservations go back to the buyers' wallets.
+    "release-reservations": {"task": "compute.release_reservations", "schedule": 3600.0},
 }
+
+
+def filesystem_broker(root: Path) -> dict[str, object]:
+    """Transport options of kombu's `filesystem://` broker in `root`: one folder of messages that
+    producers write and the worker reads (so both sides share a single setting), one for the
+    exchange tables of fanout (Celery's remote control), none kept once processed. The folders are
+    created here: the transport expects them to exist."""
+    messages, control = root / "messages", root / "control"
+    for folder in (messages, control):
+        folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(messages),
+        "data_folder_out": str(messages),
+        "control_folder": str(control),
+        "store_processed": False,
+    }

@@ -317,11 +317,15 @@ class FeaturedPlacement(BaseModel):
 
 
 class ListingDailyStat(models.Model):
-    """Page views per listing per day (orders come from Order), for conversion on the dashboard."""
+    """Page views and served inference calls per listing per day (orders come from Order), for
+    conversion on the dashboard and trending. `inferences` is written by compute's settlement
+    (through `marketplace.services.search.listing_inferences_record`), so marketplace never reads
+    compute's request log."""
 
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="daily_stats")
     day = models.DateField()
     views = models.PositiveIntegerField(default=0)
+    inferences = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints: ClassVar = [

@@ -7,12 +7,16 @@ is NotFound, so a draft's slug leaks nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts.models import User
 from marketplace.errors import NotFound, PermissionDenied
-from marketplace.models import Listing, ListingStatus, Plan, Tag
+from marketplace.models import Listing, ListingStatus, Plan, PlanKind, Tag
 from marketplace.selectors.catalog import versions_newest_first
+from tokenomics.money import micro_usd_to_cents_ceil
+from tokenomics.selectors.rates import inference_compute_fee_micro
 
 
 def creator_listing_list(*, creator: User) -> QuerySet[Listing]:
@@ -70,3 +74,33 @@ def creator_plan_get(*, plan_id: int, user: User) -> Plan:
         raise NotFound("No such plan.")
     listing_creator_check(listing=plan.listing, user=user)
     return plan
+
+
+@dataclass(frozen=True)
+class ComputeFeeWarning:
+    """A subscription plan whose calls could cost more in compute fees than it earns: the fees
+    are paid out of the period's payment before the creator's split (SPEC §4)."""
+
+    plan_id: int
+    plan_name: str
+    price_cents: int
+    quota: int | None  # None: unlimited calls
+    fees_cents: int | None  # quota x the current per-call compute fee (rounded up); None if unlimited
+
+
+def subscription_compute_fee_warnings(*, listing: Listing) -> list[ComputeFeeWarning]:
+    """Active subscription plans whose monthly quota x the current compute fee exceeds their price
+    (and unlimited ones, where nothing bounds the fees). USD prices only."""
+    fee_micro = inference_compute_fee_micro(size=listing.size)
+    warnings = []
+    for plan in listing.plans.filter(kind=PlanKind.SUBSCRIPTION, is_active=True).order_by("position", "pk"):
+        if plan.monthly_quota is None:
+            if fee_micro > 0:
+                warnings.append(ComputeFeeWarning(plan.pk, plan.name, int(plan.price_cents), None, None))
+            continue
+        fees = micro_usd_to_cents_ceil(micro_usd=plan.monthly_quota * fee_micro)
+        if fees > plan.price_cents:
+            warnings.append(
+                ComputeFeeWarning(plan.pk, plan.name, int(plan.price_cents), plan.monthly_quota, fees)
+            )
+    return warnings

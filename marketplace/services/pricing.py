@@ -7,6 +7,9 @@ unit. Amounts are minor units of the rail's asset: US cents for card, AGR base u
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
 
 from accounts.models import User
 from marketplace.errors import ValidationFailed
@@ -15,7 +18,7 @@ from marketplace.selectors.catalog import plan_agr_price
 from tokenomics.models import Asset, Rail
 from tokenomics.money import format_amount, usd_cents_to_agr_base_units
 from tokenomics.selectors.parameters import parameter_get
-from tokenomics.selectors.rates import prepaid_bonus, volume_tiers
+from tokenomics.selectors.rates import inference_spend_cents, month_start, prepaid_bonus, volume_tiers
 from tokenomics.services.payments import RAIL_ASSET
 from tokenomics.services.stripe_rail import CARD_MAXIMUM_CENTS
 from tokenomics.splits import apply_discount, volume_discount_bps
@@ -52,10 +55,15 @@ class Quote:
         return self.total + self.prepaid_bonus
 
 
-def buyer_volume_discount_bps(*, buyer: User | None) -> int:
-    """The buyer's pay-per-inference volume tier. Monthly inference spend is metered by the
-    compute gateway; until it reports, every buyer is below the first tier."""
-    return volume_discount_bps(monthly_spend=0, tiers=volume_tiers())
+def buyer_volume_discount_bps(*, buyer: User | None, now: datetime | None = None) -> int:
+    """The buyer's pay-per-inference volume tier (SPEC §3) from their real spend on metered calls
+    this calendar month (UTC), as settled in the ledger (`inference_spend_cents`); an anonymous
+    buyer has spent nothing."""
+    if buyer is None or buyer.pk is None:
+        return volume_discount_bps(monthly_spend=0, tiers=volume_tiers())
+    since = month_start(now or timezone.now())
+    spend = inference_spend_cents(user=buyer, since=since)
+    return volume_discount_bps(monthly_spend=spend, tiers=volume_tiers())
 
 
 def quote(*, plan: Plan, rail: str, buyer: User | None = None, credit_cents: int | None = None) -> Quote:

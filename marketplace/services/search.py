@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from marketplace.models import (
@@ -28,6 +28,8 @@ from marketplace.selectors.orders import PURCHASED_STATUSES
 # one in the last month 1. Inferences join the formula when the compute gateway records them.
 TRENDING_WEEK_WEIGHT = 3
 TRENDING_MONTH_WEIGHT = 1
+# Served inference calls count toward trending too (SPEC §2), each 100 calls weighing one sale.
+TRENDING_CALLS_PER_SALE = 100
 TRENDING_BATCH = 1_000
 
 # The columns a SearchEntry copies from its listing (marketplace.models.search), in one place.
@@ -235,11 +237,31 @@ def listing_view_record(*, listing_id: int) -> None:
             ListingDailyStat.objects.filter(listing_id=listing_id, day=today).update(views=F("views") + 1)
 
 
+def listing_inferences_record(*, counts: dict[tuple[int, date], int]) -> None:
+    """Add served inference calls to ListingDailyStat.inferences: {(listing id, day): calls}.
+    Called by compute's settlement when it stores the request log (in its transaction)."""
+    for (listing_id, day), calls in sorted(counts.items()):
+        if not calls:
+            continue
+        if ListingDailyStat.objects.filter(listing_id=listing_id, day=day).update(
+            inferences=F("inferences") + calls
+        ):
+            continue
+        try:
+            with transaction.atomic():
+                ListingDailyStat.objects.create(listing_id=listing_id, day=day, inferences=calls)
+        except IntegrityError:
+            ListingDailyStat.objects.filter(listing_id=listing_id, day=day).update(
+                inferences=F("inferences") + calls
+            )
+
+
 def listings_trending_refresh(*, now: datetime | None = None) -> int:
-    """Recompute every listing's trending_score from paid orders of the last 7 and 30 days.
+    """Recompute every listing's trending_score from paid orders and served inference calls of the
+    last 7 and 30 days (TRENDING_CALLS_PER_SALE calls weigh one sale).
 
     Writes only the listings whose score changes and returns how many did. Refunded orders do not
-    count (PURCHASED_STATUSES). TODO(compute): add recent inferences once the gateway records them.
+    count (PURCHASED_STATUSES).
     """
     now = now or timezone.now()
     week_ago, month_ago = now - timedelta(days=7), now - timedelta(days=30)
@@ -253,6 +275,20 @@ def listings_trending_refresh(*, now: datetime | None = None) -> int:
         row["listing_id"]: TRENDING_WEEK_WEIGHT * row["week"] + TRENDING_MONTH_WEIGHT * row["month"]
         for row in rows
     }
+    calls = (
+        ListingDailyStat.objects.filter(day__gt=month_ago.date(), day__lte=now.date(), inferences__gt=0)
+        .values("listing_id")
+        .annotate(
+            week=Sum("inferences", filter=Q(day__gt=week_ago.date())),
+            month=Sum("inferences"),
+        )
+        .order_by()
+    )
+    for row in calls:
+        weighted = TRENDING_WEEK_WEIGHT * (row["week"] or 0) + TRENDING_MONTH_WEIGHT * (row["month"] or 0)
+        points = weighted // TRENDING_CALLS_PER_SALE
+        if points:
+            scores[row["listing_id"]] = scores.get(row["listing_id"], 0) + points
     with transaction.atomic():
         cooled = list(
             Listing.objects.exclude(trending_score=0)

@@ -32,7 +32,12 @@ from marketplace.errors import InvalidState, NotFound, PermissionDenied, Validat
 from marketplace.forms import ListingForm, PlanForm, SectionForm, VersionForm, apply_errors
 from marketplace.markdown import render_model_card
 from marketplace.models import Listing, ListingStatus, Plan
-from marketplace.selectors.creator import creator_listing_get, creator_listing_list, creator_plan_get
+from marketplace.selectors.creator import (
+    creator_listing_get,
+    creator_listing_list,
+    creator_plan_get,
+    subscription_compute_fee_warnings,
+)
 from marketplace.selectors.featured import featured_placement_for_payment
 from marketplace.services import featured
 from marketplace.services import listings as services
@@ -103,6 +108,8 @@ def _manage_context(
         # Each field with the kind of plan it belongs to ("" for all), for show/hide by kind.
         "plan_fields": [(field, PlanForm.KIND_FIELDS.get(field.name, "")) for field in plan_form],
         "plans": listing.plans.all(),
+        # Subscription plans whose quota x compute fee exceeds the price (paid from the period).
+        "compute_fee_warnings": subscription_compute_fee_warnings(listing=listing),
         "versions": listing.versions.all(),
         "publish_problems": (
             services.listing_publish_problems(listing=listing)

@@ -623,9 +623,54 @@ API_ROWS = [
         "/api/v1/subscriptions/{subscription}/cancel",
         private_api(409, read=403, write=200),
     ),
+    # Issue 17: the gateway. Only an `inference` key or a session (the playground) passes. The
+    # matrix's listing has a hosted version but only a one-time plan and no node: the key has no
+    # entitlement (402), a session's free playground run finds no provider (503, nothing billed).
+    Row(
+        "api/v1/inference/<slug:slug>",
+        "POST",
+        "/api/v1/inference/{listing}",
+        {
+            "anon": 401,
+            "key:read": 403,
+            "key:write": 403,
+            "key:inference": 402,
+            "other": 503,
+            "staff": 503,
+            "superuser": 503,
+            "owner": 503,
+        },
+        data={"inputs": [{"name": "INPUT_1", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]},
+    ),
 ]
 
-ROWS = HTML_ROWS + API_ROWS
+# KServe v2 (issue 17): metadata and readiness are public; infer takes an API key only (a browser
+# session is not a credential there, so every HTML role is 401).
+KSERVE_ROWS = [
+    Row("v2/models/<slug:slug>", "GET", "/v2/models/{listing}", public_html(200)),
+    Row(
+        "v2/models/<slug:slug>/versions/<str:version>",
+        "GET",
+        "/v2/models/{listing}/versions/1.0.0",
+        public_html(200),
+    ),
+    Row("v2/models/<slug:slug>/ready", "GET", "/v2/models/{listing}/ready", public_html(200)),
+    Row(
+        "v2/models/<slug:slug>/versions/<str:version>/ready",
+        "GET",
+        "/v2/models/{listing}/versions/1.0.0/ready",
+        public_html(200),
+    ),
+    Row("v2/models/<slug:slug>/infer", "POST", "/v2/models/{listing}/infer", public_html(401)),
+    Row(
+        "v2/models/<slug:slug>/versions/<str:version>/infer",
+        "POST",
+        "/v2/models/{listing}/versions/1.0.0/infer",
+        public_html(401),
+    ),
+]
+
+ROWS = HTML_ROWS + API_ROWS + KSERVE_ROWS
 
 
 # ----------------------------------------------------------------------------- calling

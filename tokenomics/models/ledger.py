@@ -31,6 +31,9 @@ class AccountKind(models.TextChoices):
     CREATOR_PAYABLE = "creator_payable", "Creator payable"
     PROVIDER_PAYABLE = "provider_payable", "Provider payable"
     STAKE = "stake", "Staked AGR"
+    # Prepaid credit reserved for metered inference calls (moved in chunks from the wallet,
+    # settled in batches, unused chunks returned): see compute.services.metering.
+    METERING_HOLD = "metering_hold", "Reserved for inference calls"
     # Owned by the platform.
     ESCROW = "escrow", "Escrow"
     PLATFORM_REVENUE = "platform_revenue", "Platform revenue"
@@ -50,7 +53,13 @@ class AccountKind(models.TextChoices):
 
 
 USER_ACCOUNT_KINDS = frozenset(
-    {AccountKind.WALLET, AccountKind.CREATOR_PAYABLE, AccountKind.PROVIDER_PAYABLE, AccountKind.STAKE}
+    {
+        AccountKind.WALLET,
+        AccountKind.CREATOR_PAYABLE,
+        AccountKind.PROVIDER_PAYABLE,
+        AccountKind.STAKE,
+        AccountKind.METERING_HOLD,
+    }
 )
 # Where money enters and leaves, like Formance's @world; promotions pay bonuses the platform funds.
 OVERDRAFT_ACCOUNT_KINDS = frozenset(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from accounts.models import User
 from core.fields import WideSum
@@ -11,12 +12,14 @@ from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr_base_units_to_usd_cents
 from tokenomics.selectors.parameters import parameter_get, parameters_get
 from tokenomics.splits import (
+    BPS_DENOMINATOR,
     ComputeRates,
     CreatorTier,
     SaleRates,
     TierRule,
     VolumeTier,
     bonus_for,
+    compute_fee,
     creator_tier_for,
     next_tier,
 )
@@ -145,3 +148,35 @@ def volume_tiers() -> list[VolumeTier]:
         )
         for n in range(1, 5)
     ]
+
+
+def inference_spend_cents(*, user: User, since: datetime) -> int:
+    """What the buyer's metered inference calls cost since `since`, in US cents: the settled
+    charges, i.e. what INFERENCE postings took from the buyer's metering hold (compute's settlement
+    task is the only poster of those). Calls not yet settled are not counted."""
+    total = LedgerEntry.objects.filter(
+        account__owner=user,
+        account__kind=AccountKind.METERING_HOLD,
+        account__asset=Asset.USD,
+        transaction__kind=TransactionKind.INFERENCE,
+        transaction__posted_at__gte=since,
+    ).aggregate(total=WideSum("amount"))["total"]
+    return -int(total or 0)
+
+
+def month_start(moment: datetime) -> datetime:
+    """The first instant of `moment`'s calendar month (UTC): where a "monthly spend" starts."""
+    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def inference_compute_fee_micro(*, size: str) -> int:
+    """One call's compute fee now, micro-USD, for a model of `size` (small, medium, large): the
+    base rate x the size's complexity (SPEC §4), with the demand multiplier at 1.0 and the supply
+    factor at 1 until the provider-economy work sets them."""
+    values = parameters_get(["compute.base_rate_micro_usd", f"compute.complexity.{size}"])
+    return compute_fee(
+        base_rate=values["compute.base_rate_micro_usd"],
+        complexity=values[f"compute.complexity.{size}"],
+        demand_multiplier_bps=BPS_DENOMINATOR,
+        supply_factor=1,
+    )

@@ -16,8 +16,9 @@ whose end has passed, in order, each in its own database transaction:
    creator payable, integration developers and community members to their wallet.
    **Remainder rule** (`tokenomics.splits.split_pool`, `split_by_weights`): every part is floored;
    what the floors leave, and a share with no recipient this epoch, stays in platform revenue and is
-   distributed with the next epoch's pool. The one exception: the community's share, while no
-   governance weights exist, goes to the community pool account (the issue's "accrues in its pool").
+   distributed with the next epoch's pool. The one exception: the community's share, in an epoch
+   where governance weighs nobody (before it registers, or with no participation), goes to the
+   community pool account (the issue's "accrues in its pool").
 2. **Emission** — a second ledger transaction (key `epoch:<n>:emission`): the schedule's amount for
    the epoch's time (`tokenomics.emission.emission_for_period`) leaves the rewards reserve to the
    providers' AGR payables with the providers' weights. What the floors leave, and the whole amount
@@ -124,7 +125,9 @@ def _distribution_legs(
     rates = parameters_get(SHARE_PARAMETER.values())
     legs: list[Leg] = []
     breakdown: dict[str, dict[str, str]] = {}
-    community_pooled = not distribution_weights_registered(Share.COMMUNITY)
+    # The community's share goes to its pool while governance weighs nobody (not registered yet,
+    # or no participation this epoch): community money stays the community's.
+    community_pooled = not distribution_weights_registered(Share.COMMUNITY) or not weights[Share.COMMUNITY]
     for asset in DISTRIBUTED_ASSETS:
         revenue = system_account_get_or_create(kind=AccountKind.PLATFORM_REVENUE, asset=asset)
         balance = accounts_lock([revenue.pk])[revenue.pk].balance  # held until the posting

@@ -10,6 +10,8 @@ payment and records the order together), so the top-level caller owns the durabl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -22,14 +24,15 @@ from tokenomics.models import Asset, Escrow, LedgerAccount, LedgerTransaction
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.parameters import parameter_get
-from tokenomics.selectors.rates import sale_rates_for_creator
+from tokenomics.selectors.rates import compute_rates, sale_rates_for_creator
 from tokenomics.services.ledger import (
     Leg,
+    legs_merge,
     system_account_get_or_create,
     transaction_post,
     user_account_get_or_create,
 )
-from tokenomics.splits import SaleSplit, split_sale
+from tokenomics.splits import SaleSplit, split_compute, split_sale
 
 
 def escrow_hold(
@@ -73,13 +76,16 @@ def escrow_hold(
         )
 
 
-def _split_legs(*, escrow: Escrow, split: SaleSplit) -> list[Leg]:
-    asset = escrow.asset
+def sale_split_legs(*, creator: User, asset: str, split: SaleSplit) -> list[Leg]:
+    """The credit legs of a sale's split (creator payable, network fee, treasury, validator pool,
+    platform revenue; zero parts left out). The caller adds the debit of `split.gross`. Used by
+    escrow releases and by the settlement of metered inference calls (SPEC §4: the creator's part
+    of a call is split like a sale)."""
     # The network fee is burned when paid in AGR and set aside for buy-backs when paid in fiat.
     network_kind = AccountKind.BURN if asset == Asset.AGR else AccountKind.BUYBACK_RESERVE
     parts = [
         (
-            user_account_get_or_create(user=escrow.creator, kind=AccountKind.CREATOR_PAYABLE, asset=asset),
+            user_account_get_or_create(user=creator, kind=AccountKind.CREATOR_PAYABLE, asset=asset),
             split.creator,
         ),
         (system_account_get_or_create(kind=network_kind, asset=asset), split.network_fee),
@@ -90,9 +96,61 @@ def _split_legs(*, escrow: Escrow, split: SaleSplit) -> list[Leg]:
     return [Leg(account, amount) for account, amount in parts if amount]
 
 
+def compute_split_legs(*, provider: User, asset: str, fee: int, staking_tier: str | None = None) -> list[Leg]:
+    """The credit legs of a compute fee's split (SPEC §4: provider payable, validators' network
+    operations, treasury, platform; zero parts left out). The caller adds the debit of `fee`."""
+    split = split_compute(fee=fee, rates=compute_rates(staking_tier=staking_tier))
+    parts = [
+        (
+            user_account_get_or_create(user=provider, kind=AccountKind.PROVIDER_PAYABLE, asset=asset),
+            split.provider,
+        ),
+        (system_account_get_or_create(kind=AccountKind.VALIDATOR_POOL, asset=asset), split.network_ops),
+        (system_account_get_or_create(kind=AccountKind.TREASURY, asset=asset), split.treasury),
+        (system_account_get_or_create(kind=AccountKind.PLATFORM_REVENUE, asset=asset), split.platform),
+    ]
+    return [Leg(account, amount) for account, amount in parts if amount]
+
+
+@dataclass(frozen=True)
+class ReleaseDeduction:
+    """A part of a released payment owed to someone other than the creator before the sale split:
+    today a provider's compute fees for the calls a subscription period made (SPEC §4)."""
+
+    provider: User
+    amount: int  # minor units of the escrow's asset
+    staking_tier: str | None = None
+
+
+ReleaseDeductions = Callable[[Escrow], list[ReleaseDeduction]]
+_release_deductions: list[ReleaseDeductions] = []
+
+
+def escrow_release_deductions_register(source: ReleaseDeductions) -> None:
+    """Let a higher app say what a released payment owes before the creator's split (compute:
+    a subscription period's compute fees). Called from an AppConfig.ready(); every release path
+    (due, first use, a partial refund's kept part) goes through `_release_legs`, so all pay them."""
+    if source not in _release_deductions:
+        _release_deductions.append(source)
+
+
 def _release_legs(*, escrow: Escrow, amount: int, escrow_account: LedgerAccount) -> list[Leg]:
-    split = split_sale(gross=amount, rates=sale_rates_for_creator(creator=escrow.creator))
-    return [Leg(escrow_account, -amount), *_split_legs(escrow=escrow, split=split)]
+    """Debit `amount` from escrow: first what registered sources say it owes (each capped at what
+    is left, in their order), then the rest split as a sale at the creator's tier."""
+    legs = [Leg(escrow_account, -amount)]
+    left = amount
+    for source in _release_deductions:
+        for deduction in source(escrow):
+            paid = min(deduction.amount, left)
+            if paid <= 0:
+                continue
+            legs += compute_split_legs(
+                provider=deduction.provider, asset=escrow.asset, fee=paid, staking_tier=deduction.staking_tier
+            )
+            left -= paid
+    split = split_sale(gross=left, rates=sale_rates_for_creator(creator=escrow.creator))
+    legs += sale_split_legs(creator=escrow.creator, asset=escrow.asset, split=split)
+    return legs_merge(legs)
 
 
 def _post_release(*, escrow: Escrow, legs: list[Leg]) -> LedgerTransaction:

@@ -48,6 +48,16 @@ class Posted:
     created: bool  # False when an earlier posting with the same idempotency key was returned
 
 
+def legs_merge(legs: Sequence[Leg]) -> list[Leg]:
+    """One leg per account, amounts added (e.g. a treasury part of both a compute fee and a sale),
+    zero legs dropped, in first-seen order."""
+    by_account: dict[int, Leg] = {}
+    for leg in legs:
+        seen = by_account.get(leg.account.pk)
+        by_account[leg.account.pk] = leg if seen is None else Leg(leg.account, seen.amount + leg.amount)
+    return [leg for leg in by_account.values() if leg.amount]
+
+
 def user_account_get_or_create(*, user: User, kind: AccountKind | str, asset: Asset | str) -> LedgerAccount:
     """The user's account of this kind and asset, created empty on first use. No money moves."""
     if kind not in USER_ACCOUNT_KINDS:

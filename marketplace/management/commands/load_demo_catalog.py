@@ -19,7 +19,10 @@ leaves a partial catalog: start again from a fresh database.
 
 from __future__ import annotations
 
+import io
+import json
 import random
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -40,6 +43,7 @@ from accounts import services as account_services
 from accounts.management.commands.load_demo_data import DEMO_PASSWORD
 from accounts.models import User
 from core.mail import emails_paused
+from marketplace.hosted_demo import DIGITS, IDENTITY, IRIS, REAL_MODELS, SENTIMENT, HostedDemoModel
 from marketplace.models import (
     Category,
     Collection,
@@ -62,6 +66,7 @@ from marketplace.services import listings as listing_services
 from marketplace.services import search as search_services
 from marketplace.services.licenses import license_download
 from marketplace.services.orders import (
+    order_create,
     order_fulfil,
     order_record,
     order_release,
@@ -85,9 +90,10 @@ HISTORY_DAYS = 120  # sales are spread over this many days
 VIEW_DAYS = 30  # ListingDailyStat rows per listing
 SUBSCRIPTION_DAYS = 30  # marketplace.services.orders.PERIOD_SECONDS for a month
 REFUND_WINDOW_DAYS = 7  # the escrow.refund_window_seconds default
-TRITON_MODEL = "identity_fp32"  # what the demo Triton serves (manage.py run_provider)
-IDENTITY_INPUT = [{"name": "INPUT_1", "datatype": "FP32", "shape": [-1, 4]}]
-IDENTITY_OUTPUT = [{"name": "OUTPUT_1", "datatype": "FP32", "shape": [-1, 4]}]
+# What the demo Triton serves for the made-up listings (manage.py run_provider): FP32 in, FP32 back.
+TRITON_MODEL = IDENTITY.triton_name
+IDENTITY_INPUT = IDENTITY.input_spec
+IDENTITY_OUTPUT = IDENTITY.output_spec
 
 # (slug, name, description, children as (slug, name))
 CATEGORY_TREE: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
@@ -140,6 +146,7 @@ CATEGORY_TREE: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
             ("legal", "Legal"),
             ("code", "Code"),
             ("time-series", "Time series"),
+            ("tabular", "Tabular data"),
         ),
     ),
 )
@@ -939,7 +946,17 @@ class Command(BaseCommand):
 
     def _load(self) -> None:
         if Listing.objects.filter(slug=MARKER_SLUG).exists():
-            self.stdout.write("Demo catalog already loaded; nothing to do. " + self._summary())
+            # Added since some demo databases were loaded: the hosted models are checked every run.
+            created = self._hosted_models()
+            self.stdout.write(
+                "Demo catalog already loaded"
+                + (
+                    f"; added the hosted demo models {', '.join(created)}. "
+                    if created
+                    else "; nothing to do. "
+                )
+                + self._summary()
+            )
             return
         required = {DEMO_CREATOR, DEMO_BUYER, STAFF}
         found = {u.email: u for u in User.objects.filter(email__in=required)}
@@ -971,6 +988,7 @@ class Command(BaseCommand):
                         event.run()
         self._collections_and_featured()
         self._daily_views()
+        self._hosted_models()
         search_services.listings_search_index_all()
         search_services.listings_trending_refresh()
         self.stdout.write(self.style.SUCCESS("Demo catalog ready: " + self._summary()))
@@ -1344,6 +1362,121 @@ class Command(BaseCommand):
         if review is not None:
             review_reply(creator=self.listings[sale.spec.title].creator, review=review, reply=text)
 
+    # ------------------------------------------------------------------ the models the demo serves
+
+    def _hosted_models(self) -> list[str]:
+        """The demo creator's listings of the three models `make demo` really serves
+        (marketplace.hosted_demo), each with a version declaring its Triton model and tensor specs,
+        a Basic and a Pro subscription and a per-inference plan; the demo buyer subscribes to the
+        digits model from their prepaid balance (and pays the others per call from the same
+        balance). Made through the services a creator's and a buyer's clicks call, now (no story
+        clock). Idempotent: a listing the creator already has, or a subscription the buyer already
+        holds, is left alone. Returns the titles created."""
+        creator = User.objects.get(email=DEMO_CREATOR)
+        buyer = User.objects.get(email=DEMO_BUYER)
+        categories = self._categories()
+        created: list[str] = []
+        for model in REAL_MODELS:
+            listing = Listing.objects.filter(creator=creator, title=model.title).first()
+            if listing is None:
+                listing = self._hosted_listing(model, creator, categories)
+                created.append(model.title)
+            if (
+                model.triton_name == HOSTED_SUBSCRIBED
+                and not Subscription.objects.filter(buyer=buyer, listing=listing).exists()
+            ):
+                basic = listing.plans.get(kind=PlanKind.SUBSCRIPTION, name="Basic")
+                order_create(buyer=buyer, plan_id=basic.pk, rail="balance")
+        return created
+
+    def _hosted_listing(
+        self, model: HostedDemoModel, creator: User, categories: dict[str, Category]
+    ) -> Listing:
+        about = HOSTED_LISTINGS[model.triton_name]
+        with transaction.atomic():
+            listing = listing_services.listing_create(
+                creator=creator,
+                title=model.title,
+                summary=about["summary"],
+                category=categories[about["category"]],
+                tags=about["tags"],
+                task=about["task"],
+                size="small",
+                license_terms=LICENSES["apache"],
+                sample_io=[{"input": given, "output": answer} for given, answer in model.samples],
+                benchmarks=[
+                    {"name": name, "score": score, "unit": unit} for name, score, unit in about["benchmarks"]
+                ],
+            )
+            listing = listing_services.listing_update(
+                listing=listing,
+                actor=creator,
+                model_card=_hosted_model_card(model, about, listing.slug),
+            )
+            for plan in (
+                PlanSpec(
+                    PlanKind.SUBSCRIPTION,
+                    "Basic",
+                    900,
+                    interval="month",
+                    monthly_quota=10_000,
+                    rate_limit_per_minute=60,
+                    description="10,000 inferences a month, updates and downloads included.",
+                ),
+                PlanSpec(
+                    PlanKind.SUBSCRIPTION,
+                    "Pro",
+                    2_900,
+                    interval="month",
+                    monthly_quota=about["pro_quota"],
+                    rate_limit_per_minute=600,
+                    description=(
+                        "Unlimited inferences"
+                        if about["pro_quota"] is None
+                        else f"{about['pro_quota']:,} inferences a month"
+                    )
+                    + ", priority rate limits, updates and downloads included.",
+                ),
+                PlanSpec(
+                    PlanKind.PER_INFERENCE,
+                    "Metered",
+                    40,
+                    rate_limit_per_minute=300,
+                    description="Pay per call from prepaid credit; the price is per 1,000 inferences.",
+                ),
+            ):
+                listing_services.plan_add(
+                    listing=listing,
+                    actor=creator,
+                    kind=plan.kind,
+                    name=plan.name,
+                    price_cents=plan.price_cents,
+                    interval=plan.interval,
+                    monthly_quota=plan.monthly_quota,
+                    rate_limit_per_minute=plan.rate_limit_per_minute,
+                    description=plan.description,
+                )
+            # The served model is trained by each provider at its start (compute.demo_models);
+            # the download is a small archive describing it.
+            archive = io.BytesIO()
+            with zipfile.ZipFile(archive, "w") as folder:
+                folder.writestr(
+                    "README.txt",
+                    f"{model.title} 1.0.0, served by the demo providers' Triton as {model.triton_name}.\n"
+                    f"Inputs: {json.dumps(model.input_spec)}\nOutputs: {json.dumps(model.output_spec)}\n",
+                )
+            listing_services.version_upload(
+                listing=listing,
+                actor=creator,
+                version="1.0.0",
+                changelog="First release, served by the demo providers.",
+                file=ContentFile(archive.getvalue(), name=f"{listing.slug}-1.0.0.zip"),
+                triton_model_name=model.triton_name,
+                input_spec=model.input_spec,
+                output_spec=model.output_spec,
+            )
+            return listing_services.listing_publish(listing=listing, actor=creator)
+
     # ------------------------------------------------------------------ storefront
 
     def _live(self) -> dict[str, Listing]:
@@ -1402,3 +1535,77 @@ class Command(BaseCommand):
         for row in totals:
             # Older views than the daily table keeps: about as many again.
             Listing.objects.filter(pk=row["listing_id"]).update(view_count=row["total"] * 2)
+
+
+# ---------------------------------------------------------------------- the models the demo serves
+
+# What the demo creator's listings of the real models say and sell (marketplace.hosted_demo holds
+# their Triton names, tensor specs and samples). Held-out figures: scikit-learn's own datasets,
+# 20% held out (compute.demo_models.training), as measured with the library versions of the lock.
+HOSTED_LISTINGS: dict[str, dict[str, Any]] = {
+    DIGITS.triton_name: {
+        "category": "image-classification",
+        "task": TaskType.IMAGE_CLASSIFICATION,
+        "summary": "Reads a handwritten digit from an 8x8 grey image (values 0-16) and answers the "
+        "probability of each of the ten digits. Trained on scikit-learn's digits dataset.",
+        "tags": ("digits", "ocr", "onnx", "scikit-learn", "hosted"),
+        "benchmarks": (("Held-out accuracy (360 images)", "96.7", "%"), ("Parameters", "650", "")),
+        "about": "A logistic regression on standardised pixels, trained at the provider's first start on "
+        "1,437 of scikit-learn's 1,797 digit images, exported to ONNX with skl2onnx and run by "
+        "onnxruntime inside Triton.",
+        "example": '{"name": "IMAGE", "datatype": "FP32", "shape": [1, 8, 8], "data": [0, 0, 5, 13, …]}',
+        "pro_quota": 200_000,
+    },
+    IRIS.triton_name: {
+        "category": "tabular",
+        "task": TaskType.TABULAR,
+        "summary": "Names the iris species (setosa, versicolor, virginica) from four flower "
+        "measurements in centimetres, with the probability of each.",
+        "tags": ("tabular", "classification", "onnx", "scikit-learn", "hosted"),
+        "benchmarks": (("Held-out accuracy (30 flowers)", "96.7", "%"), ("Parameters", "15", "")),
+        "about": "A logistic regression on Fisher's iris data (sepal length, sepal width, petal length, "
+        "petal width), exported to ONNX with skl2onnx and run by onnxruntime inside Triton.",
+        "example": '{"name": "FEATURES", "datatype": "FP32", "shape": [1, 4], "data": [5.1, 3.5, 1.4, 0.2]}',
+        "pro_quota": None,
+    },
+    SENTIMENT.triton_name: {
+        "category": "text-classification",
+        "task": TaskType.TEXT_CLASSIFICATION,
+        "summary": "Scores the sentiment of English text: negative, neutral and positive shares and a "
+        "compound score from -1 to 1, tuned for reviews and social posts.",
+        "tags": ("sentiment", "reviews", "vader", "hosted"),
+        "benchmarks": (("Lexicon entries", "7,500", ""), ("Latency p50 (CPU)", "< 1", "ms")),
+        "about": "VADER (Hutto & Gilbert, 2014), a rule-based sentiment model with a human-rated "
+        "lexicon, served by Triton over BYTES text tensors.",
+        "example": '{"name": "TEXT", "datatype": "BYTES", "shape": [1, 1], "data": ["I love it"]}',
+        "pro_quota": None,
+    },
+}
+HOSTED_SUBSCRIBED = DIGITS.triton_name  # the demo buyer holds a Basic subscription to this one
+
+
+def _hosted_model_card(model: HostedDemoModel, about: dict[str, Any], slug: str) -> str:
+    def rows(specs: list[dict[str, Any]]) -> str:
+        return "\n".join(f"| `{spec['name']}` | {spec['datatype']} | `{spec['shape']}` |" for spec in specs)
+
+    labels = f"\nThe first output's positions are: {', '.join(model.labels)}.\n" if model.labels else ""
+    return (
+        f"# {model.title}\n\n{about['summary']}\n\n"
+        f"## The model\n\n{about['about']}\n\n"
+        "This model really runs: `make demo` starts two providers (`manage.py run_provider`) whose "
+        f"Triton servers serve it as `{model.triton_name}`.\n\n"
+        "## Tensors (KServe v2)\n\n"
+        "| Input | Type | Shape |\n|---|---|---|\n"
+        f"{rows(model.input_spec)}\n\n"
+        "| Output | Type | Shape |\n|---|---|---|\n"
+        f"{rows(model.output_spec)}\n{labels}\n"
+        "## Call it\n\n"
+        "```bash\n"
+        f"curl -X POST http://127.0.0.1:8000/api/v1/inference/{slug} \\\n"
+        '  -H "Authorization: Bearer agr_live_…" \\\n'
+        '  -H "Content-Type: application/json" \\\n'
+        f"  -d '{{\"inputs\": [{about['example']}]}}'\n"
+        "```\n\n"
+        "Any KServe v2 client works too (`tritonclient`), pointed at `/v2/models/"
+        f"{slug}/infer` with your API key.\n"
+    )

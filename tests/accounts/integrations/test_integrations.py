@@ -37,8 +37,8 @@ def test_names_are_unique_per_owner_in_any_case(api_client, user):
     api_client.force_authenticate(user)
     assert api_client.post("/api/v1/integrations", {"name": "Bot"}, format="json").status_code == 201
     response = api_client.post("/api/v1/integrations", {"name": " bot "}, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "validation_error"
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "integration_name_taken"
     assert "name" in response.json()["error"]["detail"]
     # Another developer may use the same name.
     services.integration_create(user=UserFactory(), name="Bot")

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db.models import Count, Max, Min
 
 from accounts.models import User
+from marketplace.hosted_demo import DIGITS, REAL_MODELS
 from marketplace.models import (
     Category,
     Collection,
@@ -138,6 +139,19 @@ def test_the_demo_catalog_is_worth_browsing_and_loads_once(django_capture_on_com
     assert Collection.objects.filter(items__isnull=False).distinct().count() == 3
     assert Listing.objects.filter(featured_until__isnull=False).count() >= 2
     assert ListingDailyStat.objects.values("day").distinct().count() == 30
+
+    # The three models `make demo` really serves, each declaring its Triton model and tensors.
+    for model in REAL_MODELS:
+        hosted = published.get(creator=demo_creator, title=model.title)
+        version = hosted.versions.get()
+        assert (version.triton_model_name, version.input_spec, version.output_spec) == (
+            model.triton_name,
+            model.input_spec,
+            model.output_spec,
+        )
+    assert Subscription.objects.filter(
+        buyer=demo_buyer, listing__title=DIGITS.title, status=SubscriptionStatus.ACTIVE
+    ).exists()
 
     assert ledger_verify().ok
 

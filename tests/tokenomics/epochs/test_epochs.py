@@ -18,6 +18,7 @@ from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr
 from tokenomics.selectors.epochs import emission_schedule
 from tokenomics.selectors.history import history_rows, history_transactions
+from tokenomics.services.distribution_weights import distribution_weights_register
 from tokenomics.services.epochs import epoch_close, epochs_close_due, token_genesis
 from tokenomics.splits import split_pool
 
@@ -207,3 +208,24 @@ def test_weights_for_users_that_do_not_exist_leave_their_part_in_the_pool(
         )["total"]
         == 0
     )
+
+
+def test_governance_participation_takes_the_community_share_else_it_goes_to_the_pool(
+    genesis: datetime, sale: Callable[..., None], weights_registry: dict[str, dict[int, int]]
+) -> None:
+    voters = [UserFactory(), UserFactory()]
+    participation = {voters[0].pk: 1, voters[1].pk: 4}
+    distribution_weights_register("community", lambda start, end: participation)  # as governance does
+    sale(at=GENESIS_AT + WEEK / 7, gross=100_000)  # pool 14,500: community 1,450
+    with time_machine.travel(EPOCH_1_START + WEEK, tick=False):
+        [first] = epochs_close_due()
+    assert _balance(AccountKind.WALLET, Asset.USD, voters[0]) == 290
+    assert _balance(AccountKind.WALLET, Asset.USD, voters[1]) == 1_160
+    assert _balance(AccountKind.COMMUNITY_POOL, Asset.USD) == 0
+    assert first.breakdown["USD"]["community"] == "1450"
+
+    participation.clear()  # nobody took part this week: the share accrues in the community pool
+    sale(at=EPOCH_1_START + WEEK + WEEK / 7, gross=100_000)
+    with time_machine.travel(EPOCH_1_START + 2 * WEEK, tick=False):
+        [second] = epochs_close_due()
+    assert int(second.breakdown["USD"]["community"]) == _balance(AccountKind.COMMUNITY_POOL, Asset.USD) > 0

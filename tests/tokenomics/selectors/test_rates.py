@@ -62,7 +62,10 @@ def test_volume_tiers_follow_the_spec_table() -> None:
         (100_000, 500),
         (1_000_000, 1000),
         (10_000_000, 1500),
-        (100_000_000, 2000),
+        (100_000_001, 2000),
     ]
     assert volume_discount_bps(monthly_spend=99_999, tiers=tiers) == 0
+    # SPEC §3: "$100,000-1M 15%; > $1M 20%": exactly $1M is 15%, a cent more is 20%.
+    assert volume_discount_bps(monthly_spend=100_000_000, tiers=tiers) == 1500
+    assert volume_discount_bps(monthly_spend=100_000_001, tiers=tiers) == 2000
     assert volume_discount_bps(monthly_spend=5_000_000, tiers=tiers) == 1000

@@ -1,0 +1,101 @@
+"""The metered inference gateway: one call from a buyer to a provider's Triton and back, billed.
+
+`inference_run` is the only entry (the API view, the KServe v2 views and the playground all call
+it). Order of work (issue 17 item 6):
+
+1. the caller authenticated (the view: an API key with the `inference` scope, or a browser session
+   for `via="playground"`);
+2. entitlement, first match wins: an active subscription with quota left → prepaid USD credit and
+   a per-inference plan → the playground allowance (browser session only) → `402 license_required`
+   naming the plans that would allow the call. Quota and allowance are Redis counters taken
+   atomically *before* the call and given back if it fails, so they cut off exactly at the limit;
+   prepaid credit is drawn from a Redis reservation the same way (see `compute.services.metering`);
+   rate limits per plan tier (`core.throttling.rate_limit_hit`);
+3. validate inputs against the version's tensor spec (`400 validation_error` naming the tensor);
+4. route and call (`compute.services.routing.route_infer`: retries, deadline, output validation);
+5. meter: the request-log entry goes to a Redis stream; the settlement task bills it in batches;
+6. respond.
+
+A failed call costs nothing (its draw is given back) and a served call is charged exactly once
+(its request id is the log row's unique key, settled in exactly one batch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from accounts.models import User
+from core.exceptions import ApplicationError
+
+VIA_API = "api"
+VIA_KSERVE = "kserve"
+VIA_PLAYGROUND = "playground"
+VIAS = (VIA_API, VIA_KSERVE, VIA_PLAYGROUND)
+
+
+class GatewayError(ApplicationError):
+    """A refusal or failure of a call, with its stable code, HTTP status and response headers
+    (e.g. `Retry-After` on `429 rate_limited`). Rendered by core.api's error envelope; the views
+    add `headers`."""
+
+    def __init__(
+        self,
+        code: str,
+        status: int,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, detail=detail)
+        self.code = code
+        self.status_code = status
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class InferenceResult:
+    """What a served call answers (API.md "Inference")."""
+
+    request_id: str  # UUID of the request-log row
+    outputs: list[dict[str, Any]]  # KServe v2 output tensors as JSON
+    node_id: int
+    latency_ms: float  # the provider call (routing's measure), not the whole request
+    charge_micro: (
+        int  # micro-USD charged for this call (0 under a subscription's creator part or the playground)
+    )
+    entitlement: str  # compute.models_gateway.Entitlement
+    quota_left: int | None  # subscription calls left this period (None: unlimited or not a subscription)
+    free_left: int | None  # playground calls left today (playground only)
+    model_name: str = ""  # the listing slug, as KServe v2 answers `model_name`
+    model_version: str = ""  # the version served
+    attempts: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def inference_run(
+    *,
+    user: User,
+    listing_slug: str,
+    body: Any,
+    via: str,
+    integration_id: str | None = None,
+) -> InferenceResult:
+    """Run one inference for `user` on the listing `listing_slug`.
+
+    `body` is the KServe v2 request body of API.md: `{"inputs": [...], "outputs": [...]?,
+    "version": "1.2.0"?, "priority": bool?}`. `via` is "api", "kserve" or "playground" (the
+    playground allowance is only for "playground", a browser session). `integration_id` is the
+    `Agora-Integration` header, recorded in the request log.
+
+    Raises GatewayError with code: not_found (404), validation_error (400, detail names the
+    tensor), license_required (402, detail.plans), quota_exhausted (429, detail.upgrade_plan,
+    detail.resets_at), rate_limited (429, headers Retry-After), no_provider_available (503),
+    provider_failed (502). Any refusal or failure costs nothing.
+    """
+    from compute.services.gateway_impl import inference_run_impl
+
+    return inference_run_impl(
+        user=user, listing_slug=listing_slug, body=body, via=via, integration_id=integration_id
+    )

@@ -1,0 +1,5 @@
+"""Celery autodiscovery imports this package: each module's tasks register on import."""
+
+from __future__ import annotations
+
+from compute.tasks import metering  # noqa: F401
