@@ -239,7 +239,10 @@ def proposal_act(*, proposal_id: int, action: Action | str, actor: User | None =
         now = timezone.now()  # never a caller's: no path may date an execution past the ETA
         state = proposal_view(proposal, now).state
         _check_actor(proposal, action, actor)
-        if not allowed(state, action, now=now, eta=proposal.eta):
+        # A defeated proposal's bond may already be back with its proposer: then there is nothing
+        # left to burn, and a veto would only pretend to.
+        vetoing_settled = action is Action.VETO and proposal.bond_settled_at is not None
+        if vetoing_settled or not allowed(state, action, now=now, eta=proposal.eta):
             raise ProposalStateError(
                 detail={
                     "state": str(state),
@@ -299,6 +302,10 @@ def proposals_tick() -> dict[str, int]:
                 done["settled"] += 1
         except ProposalStateError:
             continue  # another worker moved it first
+        except ApplicationError:
+            # Not expected (a failed execution is recorded, not raised); one proposal's trouble must
+            # not stop the others'. Logged with the traceback; the next tick tries again.
+            logger.exception("governance tick: proposal %s", pk)
     return done
 
 

@@ -226,3 +226,11 @@ def test_votes_only_while_voting_is_open(proposer) -> None:
         vote_cast(proposal_id=proposal.pk, voter=proposer, choice="for")
     with _after(proposal, "voting_ends_at", 0), pytest.raises(VotingClosed):
         vote_cast(proposal_id=proposal.pk, voter=proposer, choice="for")
+
+
+def test_a_defeated_proposal_whose_bond_is_back_cannot_be_vetoed(proposer) -> None:
+    proposal = economic_proposal(proposer)
+    with _after(proposal, "voting_ends_at"):
+        proposals_tick()  # defeated: the bond goes back
+        with pytest.raises(ProposalStateError):
+            proposal_act(proposal_id=proposal.pk, action=Action.VETO, actor=moderator())
