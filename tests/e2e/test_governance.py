@@ -76,6 +76,11 @@ def test_proposal_from_form_to_a_sale_split_with_the_new_value(browser: Browser,
     assert proposal.voting_starts_at is not None
     assert proposal.voting_ends_at is not None
     with time_machine.travel(proposal.voting_starts_at + timedelta(hours=1), tick=False):
+        # A visitor watches the tally while the holders vote: htmx polls it, no reload.
+        watcher = browser.new_page()
+        watcher.goto(f"{base}/governance/proposals/{proposal.pk}/")
+        quorum_bar = watcher.locator("#tally [role=progressbar]")
+        expect(quorum_bar).to_have_attribute("aria-valuenow", "0")
         for voter, choice in zip(voters, ("For", "For", "Against"), strict=True):
             page = _log_in(browser, base, voter.email)
             page.goto(f"{base}/governance/proposals/{proposal.pk}/")
@@ -85,6 +90,8 @@ def test_proposal_from_form_to_a_sale_split_with_the_new_value(browser: Browser,
             page.get_by_role("button", name="Vote", exact=True).click()
             expect(page.get_by_text(f"you voted {choice.lower()}")).to_be_visible()
             page.context.close()
+        expect(quorum_bar).to_have_attribute("aria-valuenow", "100", timeout=15_000)
+        watcher.close()
     with time_machine.travel(proposal.voting_ends_at + timedelta(minutes=1), tick=False):
         page = _log_in(browser, base, voters[0].email)
         page.goto(f"{base}/governance/proposals/{proposal.pk}/")
