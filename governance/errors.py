@@ -35,12 +35,6 @@ class VotingClosed(GovernanceError):
     default_message = "Voting on this proposal is not open."
 
 
-class NoVotingPower(GovernanceError):
-    code = "no_voting_power"
-    status_code = 403
-    default_message = "You held no voting power at this proposal's snapshot."
-
-
 class NotAllowed(GovernanceError):
     code = "permission_denied"
     status_code = 403

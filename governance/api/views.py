@@ -25,6 +25,7 @@ from core.api import (
     paginated_response,
     query_params,
 )
+from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from governance.errors import DelegationInvalid, ProposalInvalid, ProposalNotFound
 from governance.models import Proposal, ProposalKind, VoteChoice
 from governance.selectors import (
@@ -211,8 +212,10 @@ class ProposalListCreateApi(_PublicReads):
             "parameters are `not_found` (404), and a change beyond the quarterly limit is "
             "`parameter_change_too_large` (400) unless the proposal is an emergency."
         ),
+        parameters=[IDEMPOTENCY_PARAMETER],
         examples=[OpenApiExample("Economic", value=_EXAMPLE, response_only=True, status_codes=["201"])],
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         user = authenticated_user(request)
         data = self.InputSerializer(data=request.data)

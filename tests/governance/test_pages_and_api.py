@@ -157,3 +157,14 @@ def test_api_delegation_and_its_removal() -> None:
         "code"
     ] == ("delegation_invalid")
     assert api.delete("/api/v1/delegations").json()["delegate_id"] is None
+
+
+def test_api_propose_with_an_idempotency_key_locks_one_bond(proposer) -> None:
+    api = APIClient()
+    api.force_authenticate(proposer)
+    body = {"kind": "technical", "title": "Once", "body": "Only once."}
+    first = api.post("/api/v1/proposals", body, format="json", HTTP_IDEMPOTENCY_KEY="gov-once")
+    again = api.post("/api/v1/proposals", body, format="json", HTTP_IDEMPOTENCY_KEY="gov-once")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert Proposal.objects.filter(title="Once").count() == 1
