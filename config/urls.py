@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("tokenomics.urls")),
     path("", include("marketplace.urls")),
     path("", include("compute.urls")),
+    path("", include("governance.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("config.api_urls")),
     # KServe v2 (tritonclient and other KServe clients call a listing unchanged).

@@ -51,6 +51,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "close-due-epochs": {"task": "tokenomics.close_due_epochs", "schedule": 3600.0},
     # What the ledger burned goes to the burn address on chain, one batch at a time.
     "chain-process-burns": {"task": "tokenomics.chain_process_burns", "schedule": 3600.0},
+    # Governance: passed proposals queued, queued ones executed once their ETA has passed, bonds
+    # of ended proposals settled (a minute late at most; the ETA is checked under the row lock).
+    "governance-tick": {"task": "governance.tick", "schedule": 60.0},
     # The gateway's request log leaves Redis for the database, and served prepaid calls are
     # billed to the ledger in batches (no posting per call); a killed run is redone exactly once.
     "settle-inference": {"task": "compute.settle_inference", "schedule": 10.0},

@@ -63,5 +63,7 @@ SPECTACULAR_SETTINGS = {
         "PlanIntervalEnum": "marketplace.models.catalog.PlanInterval",
         "SeriesIntervalEnum": ["day", "week"],
         "CreatorTierEnum": ["bronze", "silver", "gold", "platinum"],
+        "ProposalKindEnum": "governance.models.ProposalKind",
+        "PlanKindEnum": "marketplace.models.catalog.PlanKind",
     },
 }

@@ -88,6 +88,30 @@ CONFIG = schemathesis.Config.from_dict(
                 },
             },
             {
+                # POST /proposals: the fuzzer holds no AGR, so a schema-valid proposal that passes its
+                # checks is `insufficient_funds` (402, the bond); a change outside a parameter's
+                # bounds or its quarterly limit, or parts that do not fit the type, are 400 (see
+                # _BUSINESS_RULE_400); an unknown parameter key is 404. POST /delegations: an id
+                # that names no holder, or the fuzzer itself, is `delegation_invalid` (400).
+                "include-operation-id": ["proposals_create", "delegations_create"],
+                "checks": {
+                    "positive_data_acceptance": {
+                        "expected-statuses": [
+                            "2xx",
+                            "3xx",
+                            "400",
+                            "401",
+                            "402",
+                            "403",
+                            "404",
+                            "409",
+                            "429",
+                            "5xx",
+                        ]
+                    }
+                },
+            },
+            {
                 # POST /payouts: the fuzzer's account has earned nothing, so a schema-valid payout is
                 # `insufficient_funds` (402); and `validation_error` (400) below the minimum
                 # (payout.minimum_cents, or its AGR value), for an address on a USD payout, or for
@@ -151,6 +175,14 @@ _BUSINESS_RULE_400 = {
         )
     ),
     "POST /api/v1/wallets": lambda error: error["code"] == "wallet_signature_rejected",
+    # A proposal whose change is beyond a parameter's bounds or quarterly limit, or whose parts do
+    # not fit its type (a treasury spend without recipient, a parameter change paying someone).
+    "POST /api/v1/proposals": lambda error: (
+        error["code"] == "parameter_change_too_large"
+        or (error["code"] == "validation_error" and bool({"field", "key", "keys"} & set(error["detail"])))
+    ),
+    # Delegating to oneself or to an id that names no holder.
+    "POST /api/v1/delegations": lambda error: error["code"] == "delegation_invalid",
     # A well-formed category slug that names no category.
     "POST /api/v1/listings": lambda error: (
         error["code"] == "validation_error" and set(error["detail"]) == {"category"}

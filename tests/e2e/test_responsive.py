@@ -35,6 +35,8 @@ from marketplace.services.listings import listing_pricing_refresh
 from marketplace.services.reviews import review_upsert
 from marketplace.services.search import listing_search_index
 from tests.accounts.factories import UserFactory
+from tests.governance.conftest import BOND, economic_proposal
+from tests.governance.factories import agr_credit
 from tests.marketplace.factories import (
     CategoryFactory,
     ListingFactory,
@@ -157,7 +159,11 @@ def _seed() -> dict[str, Any]:
     )
     review_upsert(buyer=buyer, listing=listing, rating=5, title="Great", body="Summaries are crisp. " * 20)
     api_key_create(user=buyer, name="a laptop with a long descriptive name", scopes=["read"])
+    # Governance: a proposal with a parameter diff, in discussion, and its proposer's holder page.
+    agr_credit(creator, BOND)
+    proposal = economic_proposal(creator)
     return {
+        "proposal": proposal,
         "creator": creator,
         "buyer": buyer,
         "listing": listing,
@@ -181,6 +187,9 @@ def _pages(seed: dict[str, Any], who: str) -> list[str]:
         "/collections/staff-picks/",
         "/parameters/",
         "/transparency/",
+        "/governance/",
+        f"/governance/proposals/{seed['proposal'].pk}/",
+        f"/governance/holders/{seed['creator'].pk}/",
     ]
     if who == "anonymous":
         return [*public, "/accounts/login/", "/accounts/signup/"]
@@ -195,6 +204,7 @@ def _pages(seed: dict[str, Any], who: str) -> list[str]:
         "/accounts/api-keys/",
         "/accounts/wallets/",
         "/accounts/2fa/",
+        "/governance/propose/",
     ]
     if who == "buyer":
         signed_in.append(f"/orders/{seed['order'].pk}/")

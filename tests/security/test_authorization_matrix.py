@@ -37,6 +37,7 @@ from rest_framework.test import APIClient
 from accounts import services as account_services
 from accounts.models import ApiKey, User, Wallet
 from compute.models import Node
+from governance.models import Proposal, Vote
 from marketplace.models import Collection, Listing, Order, Plan, PlanKind, Review
 from marketplace.services.featured import featured_purchase
 from marketplace.services.orders import order_create
@@ -44,6 +45,8 @@ from marketplace.services.refunds import order_dispute_open
 from marketplace.services.reviews import review_upsert
 from tests.accounts.factories import UserFactory
 from tests.accounts.reauth import login_recently
+from tests.governance.conftest import BOND, economic_proposal
+from tests.governance.factories import agr_credit
 from tests.marketplace.commerce import credit_arrival, on_sale
 from tests.marketplace.factories import paid_order
 from tests.tokenomics.payout_factories import funded_payable
@@ -106,6 +109,9 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
         user=owner, listing_id=own_plan.listing_id, days=7, pay_with="card", request_key=None
     ).payment
     assert featured_payment is not None
+    # The owner as a proposer: a proposal in discussion (bond locked).
+    agr_credit(owner, BOND)
+    proposal = economic_proposal(owner)
     shelf = Collection.objects.create(title="Staff picks", slug="staff-picks")
     shelf.items.create(listing=plan.listing)
 
@@ -140,6 +146,8 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
             "parameter": "payout.instant_fee_bps",
             "node": node.pk,
             "provider": owner.pk,
+            "proposal": proposal.pk,
+            "holder": owner.pk,
         },
         objects={"order": order, "plan": plan, "own_plan": own_plan, "review": review},
     )
@@ -224,11 +232,57 @@ def _review_kept(world: World) -> bool:
     return Review.objects.filter(pk=world.ids["review"]).exists()
 
 
+def _no_vote(world: World) -> bool:
+    return not Vote.objects.filter(proposal_id=world.ids["proposal"]).exists()
+
+
+def _proposal_open(world: World) -> bool:
+    return Proposal.objects.filter(pk=world.ids["proposal"], cancelled_at__isnull=True).exists()
+
+
 def _no_reply(world: World) -> bool:
     return not Review.objects.filter(pk=world.ids["review_on_own"]).exclude(reply="").exists()
 
 
 HTML_ROWS = [
+    # Governance: proposals and holders are public; voting, commenting and delegating need a login
+    # (then the service decides: voting is closed in discussion); cancelling someone else's proposal
+    # needs the moderation permission (the superuser has it; plain staff do not).
+    Row("governance/proposals/<int:proposal_id>/", "GET", "/governance/proposals/{proposal}/", public_html()),
+    Row(
+        "governance/proposals/<int:proposal_id>/tally/",
+        "GET",
+        "/governance/proposals/{proposal}/tally/",
+        public_html(),
+    ),
+    Row(
+        "governance/proposals/<int:proposal_id>/vote/",
+        "POST",
+        "/governance/proposals/{proposal}/vote/",
+        public_html(302),
+        _no_vote,
+        data={"choice": "for"},
+    ),
+    Row(
+        "governance/proposals/<int:proposal_id>/comments/",
+        "POST",
+        "/governance/proposals/{proposal}/comments/",
+        public_html(302),
+        data={"body": "A comment."},
+    ),
+    Row(
+        "governance/proposals/<int:proposal_id>/<str:action>/",
+        "POST",
+        "/governance/proposals/{proposal}/cancel/",
+        {"anon": 302, "other": 403, "staff": 403, "superuser": 302, "owner": 302},
+    ),
+    Row("governance/holders/<int:user_id>/", "GET", "/governance/holders/{holder}/", public_html()),
+    Row(
+        "governance/holders/<int:user_id>/delegate/",
+        "POST",
+        "/governance/holders/{holder}/delegate/",
+        public_html(302),
+    ),
     Row(
         "accounts/api-keys/<int:key_id>/revoke/",
         "POST",
@@ -416,6 +470,41 @@ HTML_ROWS = [
 ]
 
 API_ROWS = [
+    Row(
+        "api/v1/proposals/<int:proposal_id>",
+        "GET",
+        "/api/v1/proposals/{proposal}",
+        dict.fromkeys(API_ROLES, 200),
+    ),
+    Row(
+        "api/v1/proposals/<int:proposal_id>/votes",
+        "POST",
+        "/api/v1/proposals/{proposal}/votes",
+        private_api(409, read=403, write=409, not_owner=409),  # in discussion: voting_closed
+        _no_vote,
+        data={"choice": "for"},
+    ),
+    Row(
+        "api/v1/proposals/<int:proposal_id>/queue",
+        "POST",
+        "/api/v1/proposals/{proposal}/queue",
+        private_api(409, read=403, write=409, not_owner=409),
+    ),
+    Row(
+        "api/v1/proposals/<int:proposal_id>/execute",
+        "POST",
+        "/api/v1/proposals/{proposal}/execute",
+        private_api(409, read=403, write=409, not_owner=409),
+    ),
+    # Only the proposer cancels through the API (staff moderate on the page); the write key cancels
+    # first, the owner in person then finds it cancelled (409).
+    Row(
+        "api/v1/proposals/<int:proposal_id>/cancel",
+        "POST",
+        "/api/v1/proposals/{proposal}/cancel",
+        private_api(409, read=403, write=200, not_owner=403),
+        _proposal_open,
+    ),
     Row("api/v1/api-keys/<int:key_id>", "DELETE", "/api/v1/api-keys/{key}", in_person_api(204), _key_active),
     Row(
         "api/v1/wallets/<int:wallet_id>",

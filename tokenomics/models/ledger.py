@@ -42,6 +42,7 @@ class AccountKind(models.TextChoices):
     BURN = "burn", "Burned"
     BUYBACK_RESERVE = "buyback_reserve", "Buy-back reserve"
     PROMOTIONS = "promotions", "Promotions (credit bonuses)"
+    GOVERNANCE_BOND = "governance_bond", "Governance proposal bonds (held)"
     # The provider rewards not yet emitted (35% of the supply, funded once at genesis).
     REWARDS_RESERVE = "rewards_reserve", "Provider rewards reserve"
     # The community's share of each epoch while no governance participation weights exist.

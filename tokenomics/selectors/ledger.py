@@ -240,3 +240,39 @@ def account_daily_totals(
         .order_by("day")
     )
     return {row["day"]: row["total"] for row in rows}
+
+
+def balances_at(
+    *, kind: str, asset: str, at: datetime, owner_ids: Iterable[int] | None = None
+) -> dict[int, int]:
+    """Balances of user accounts of `kind` in `asset` at the instant `at`, by owner id: the Σ of the
+    entries of transactions posted strictly before `at` (a posting at `at` or later counts nothing,
+    as a snapshot must: G2). Owners with no such entries are absent. Read-only: one grouped query."""
+    entries = LedgerEntry.objects.filter(
+        account__kind=kind, asset=asset, account__owner__isnull=False, transaction__posted_at__lt=at
+    )
+    if owner_ids is not None:
+        entries = entries.filter(account__owner_id__in=list(owner_ids))
+    rows = entries.values("account__owner_id").annotate(total=WideSum("amount")).order_by()
+    return {row["account__owner_id"]: row["total"] for row in rows if row["total"]}
+
+
+def balance_at(*, account: LedgerAccount, at: datetime) -> int:
+    """One account's balance at the instant `at` (entries posted strictly before it)."""
+    total = (
+        LedgerEntry.objects.filter(account=account, transaction__posted_at__lt=at)
+        .aggregate(total=WideSum("amount"))
+        .get("total")
+    )
+    return int(total or 0)
+
+
+def user_holdings_at(*, asset: str, at: datetime) -> int:
+    """Σ of every user-owned balance of `asset` (wallets, payables, stakes) at the instant `at`:
+    what users held then, the circulating supply governance's quorum is a share of."""
+    total = (
+        LedgerEntry.objects.filter(asset=asset, account__owner__isnull=False, transaction__posted_at__lt=at)
+        .aggregate(total=WideSum("amount"))
+        .get("total")
+    )
+    return int(total or 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
@@ -59,6 +60,71 @@ def _value_at(parameter: Parameter, moment: datetime) -> int:
         change = parameter.changes.order_by("changed_at", "id").first()
     value: int = change.new_value if change is not None else parameter.value
     return value
+
+
+@dataclass(frozen=True)
+class ParameterChangeCheck:
+    """What a proposed change would do, checked now without writing (governance shows it and checks it
+    when a proposal is submitted and again when it executes)."""
+
+    key: str
+    unit: str
+    current: int
+    proposed: int
+    min_value: int
+    max_value: int
+    reference: int  # the value one change window ago, against which the quarterly limit is measured
+    max_change_bps: int
+    used_bps: int | None  # |proposed - reference| / |reference| in bps; None when the reference is 0
+    beyond_limit: bool  # more than max_change_bps: only an emergency change may do it
+
+
+def parameter_changes_check(changes: Mapping[str, int]) -> list[ParameterChangeCheck]:
+    """Check `changes` as `parameters_set` would (unknown keys, bounds, relations between parameters)
+    and measure each against the quarterly limit, without writing. Raises ParameterNotFound and
+    ParameterOutOfBounds as `parameters_set` does; a change beyond the limit is reported, not raised."""
+    if not changes:
+        raise ParameterOutOfBounds("Name at least one parameter to change.")
+    for key, value in changes.items():
+        if type(value) is not int:
+            raise ParameterOutOfBounds(
+                "The value must be a whole number in the parameter's unit.", detail={"key": key}
+            )
+    limits = parameters_get([MAX_CHANGE_KEY, WINDOW_KEY])
+    found = {p.key: p for p in Parameter.objects.filter(key__in=list(changes))}
+    unknown = sorted(set(changes) - set(found))
+    if unknown:
+        raise ParameterNotFound(detail={"keys": unknown})
+    proposed = dict(Parameter.objects.values_list("key", "value"))
+    proposed.update(changes)
+    broken = relation_violations(proposed)
+    if broken:
+        raise ParameterOutOfBounds(broken[0], detail={"keys": sorted(changes), "violations": broken})
+    since = timezone.now() - timedelta(seconds=limits[WINDOW_KEY])
+    checks = []
+    for key, value in changes.items():
+        parameter = found[key]
+        if not parameter.min_value <= value <= parameter.max_value:
+            raise ParameterOutOfBounds(
+                detail={"key": key, "min": str(parameter.min_value), "max": str(parameter.max_value)}
+            )
+        reference = _value_at(parameter, since)
+        moved = abs(value - reference) * 10_000
+        checks.append(
+            ParameterChangeCheck(
+                key=key,
+                unit=parameter.unit,
+                current=parameter.value,
+                proposed=value,
+                min_value=parameter.min_value,
+                max_value=parameter.max_value,
+                reference=reference,
+                max_change_bps=limits[MAX_CHANGE_KEY],
+                used_bps=moved // abs(reference) if reference else None,
+                beyond_limit=moved > abs(reference) * limits[MAX_CHANGE_KEY],
+            )
+        )
+    return checks
 
 
 def parameters_set(

@@ -69,7 +69,8 @@ def test_history_shows_each_change_with_who_and_why(client, user):
     row = _row(client.get(URL).content.decode(), "payout.minimum_cents")
     assert "<summary>3 changes · last" in row
     assert "$11.00 → <strong>$20.00</strong>" in row
-    assert "by proposal:7 — Fees rose" in row
+    # The proposal that made the change is linked to its governance page.
+    assert 'by <a href="/governance/proposals/7/">proposal #7</a> — Fees rose' in row
     assert '<span class="badge badge-bad">Emergency</span>' in row
     assert "$10.00 → <strong>$11.00</strong>" in row
     assert "by Ops Olga — Cheaper transfers" in row

@@ -1,0 +1,311 @@
+"""Governance pages: proposals, one proposal (live tally, vote, comments), propose, a holder's page
+with delegation. Thin: forms in, services called, selectors read."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.http import authenticated_user
+from accounts.models import User
+from core.charts import Chart, Series
+from core.exceptions import ApplicationError
+from core.markdown import render_markdown
+from core.types import HtmxHttpRequest
+from governance.errors import NotAllowed
+from governance.forms import CommentForm, DelegateForm, ProposeForm, VoteForm
+from governance.models import Proposal, ProposalKind, Vote
+from governance.selectors import (
+    ProposalView,
+    delegation_current,
+    delegators_current,
+    proposal_changes,
+    proposal_list,
+    proposal_view,
+    vote_of,
+    voting_power,
+)
+from governance.services.proposals import MODERATE_PERMISSION, proposal_act, proposal_create
+from governance.services.votes import comment_add, delegation_remove, delegation_set, vote_cast
+from governance.state import ACTIONS, Action, State
+from tokenomics.models import Asset
+from tokenomics.money import format_amount_short
+from tokenomics.selectors.parameters import parameter_list
+from tokenomics.services.parameters import parameter_changes_check
+
+
+def _agr(amount: int) -> str:
+    return format_amount_short(amount=amount, asset=Asset.AGR)[0]
+
+
+def _proposal_or_404(proposal_id: int) -> Proposal:
+    proposal = Proposal.objects.select_related("proposer", "recipient").filter(pk=proposal_id).first()
+    if proposal is None:
+        raise Http404
+    return proposal
+
+
+@require_GET
+def index(request: HtmxHttpRequest) -> HttpResponse:
+    state = request.GET.get("state", "")
+    kind = request.GET.get("kind", "")
+    state = state if state in State._value2member_map_ else ""
+    kind = kind if kind in ProposalKind.values else ""
+    context = {
+        "views": proposal_list(state=state, kind=kind),
+        "states": [s.value for s in State],
+        "kinds": ProposalKind.choices,
+        "state": state,
+        "kind": kind,
+    }
+    return render(request, "governance/index.html", context)
+
+
+def _diff(proposal: Proposal, view: ProposalView) -> list[dict[str, Any]]:
+    changes = proposal_changes(proposal)
+    if not changes:
+        return []
+    if view.state in (State.EXECUTED,):
+        return [{"key": k, "proposed": v, "executed": True} for k, v in changes.items()]
+    try:
+        checks = parameter_changes_check(changes)
+    except ApplicationError as error:
+        return [{"key": k, "proposed": v, "problem": error.message} for k, v in changes.items()]
+    return [
+        {
+            "key": c.key,
+            "unit": c.unit,
+            "current": c.current,
+            "proposed": c.proposed,
+            "min": c.min_value,
+            "max": c.max_value,
+            # How much of this quarter's allowed move it uses, in percent of the limit.
+            "quarter_use_pct": (c.used_bps * 100 // c.max_change_bps)
+            if c.used_bps is not None and c.max_change_bps
+            else None,
+            "beyond": c.beyond_limit,
+        }
+        for c in checks
+    ]
+
+
+def _tally_context(view: ProposalView) -> dict[str, Any]:
+    tally = view.tally
+    chart = Chart(
+        chart_id=f"tally-{view.proposal.pk}",
+        title="Votes",
+        description=(
+            f"For {_agr(tally.votes_for)}, against {_agr(tally.votes_against)}, "
+            f"abstain {_agr(tally.votes_abstain)} (voting power at the snapshot)."
+        ),
+        labels=["For", "Against", "Abstain"],
+        series=[
+            Series(
+                name="Votes", values=[tally.votes_for, tally.votes_against, tally.votes_abstain], kind="bar"
+            )
+        ],
+        format_value=_agr,
+        label_heading="Choice",
+    )
+    counted = tally.votes_for + tally.votes_abstain
+    quorum_pct = 100 if tally.quorum == 0 else min(100, counted * 100 // tally.quorum)
+    decided = tally.votes_for + tally.votes_against
+    now = timezone.now()
+    eta = view.proposal.eta
+    remaining = (eta - now) if eta and eta > now else timedelta(0)
+    return {
+        "view": view,
+        "chart": chart,
+        "quorum_pct": quorum_pct,
+        "quorum_text": f"{_agr(counted)} of {_agr(tally.quorum)}",
+        "for_pct_bps": (tally.votes_for * 10_000 // decided) if decided else 0,
+        "threshold_pct": tally.threshold_bps / 100,
+        "live": view.state in (State.DISCUSSION, State.VOTING, State.QUEUED),
+        "eta_remaining": remaining,
+    }
+
+
+@require_GET
+def detail(request: HtmxHttpRequest, proposal_id: int) -> HttpResponse:
+    proposal = _proposal_or_404(proposal_id)
+    view = proposal_view(proposal)
+    user = request.user if isinstance(request.user, User) else None
+    power = None
+    vote: Vote | None = None
+    if (
+        user is not None
+        and proposal.voting_starts_at is not None
+        and proposal.voting_starts_at <= timezone.now()
+    ):
+        power = voting_power(user.pk, proposal.voting_starts_at)
+        vote = vote_of(proposal, user.pk)
+    actions = ACTIONS[view.state]
+    context = {
+        "proposal": proposal,
+        "body_html": render_markdown(proposal.body),
+        "diff": _diff(proposal, view),
+        "comments": [(c, render_markdown(c.body)) for c in proposal.comments.select_related("author")],
+        "vote_form": VoteForm(initial={"choice": vote.choice, "reason": vote.reason} if vote else None),
+        "comment_form": CommentForm(),
+        "power": power,
+        "power_text": _agr(power) if power is not None else "",
+        "vote": vote,
+        "can_queue": Action.QUEUE in actions,
+        "can_execute": Action.EXECUTE in actions
+        and proposal.eta is not None
+        and timezone.now() >= proposal.eta,
+        "can_cancel": user is not None
+        and (
+            (Action.CANCEL in actions and user.pk == proposal.proposer_id)
+            or (user.has_perm(MODERATE_PERMISSION) and Action.STAFF_CANCEL in actions)
+        ),
+        "can_veto": user is not None and user.has_perm(MODERATE_PERMISSION) and Action.VETO in actions,
+        "bond_text": _agr(proposal.bond),
+        "amount_text": format_amount_short(amount=proposal.amount, asset=proposal.asset)[0]
+        if proposal.amount
+        else "",
+        **_tally_context(view),
+    }
+    return render(request, "governance/detail.html", context)
+
+
+@require_GET
+def tally(request: HtmxHttpRequest, proposal_id: int) -> HttpResponse:
+    """The live tally fragment the proposal page polls."""
+    view = proposal_view(_proposal_or_404(proposal_id))
+    return render(request, "governance/_tally.html", _tally_context(view))
+
+
+@login_required
+@require_POST
+def vote(request: HtmxHttpRequest, proposal_id: int) -> HttpResponse:
+    _proposal_or_404(proposal_id)
+    form = VoteForm(request.POST)
+    if form.is_valid():
+        try:
+            cast = vote_cast(
+                proposal_id=proposal_id,
+                voter=authenticated_user(request),
+                choice=form.cleaned_data["choice"],
+                reason=form.cleaned_data["reason"],
+            )
+            messages.success(request, f"Your vote is recorded with a weight of {_agr(cast.weight)}.")
+        except ApplicationError as error:
+            messages.error(request, error.message)
+    else:
+        messages.error(request, "Choose for, against or abstain.")
+    return redirect("governance:proposal", proposal_id=proposal_id)
+
+
+@login_required
+@require_POST
+def comment(request: HtmxHttpRequest, proposal_id: int) -> HttpResponse:
+    _proposal_or_404(proposal_id)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            comment_add(
+                proposal_id=proposal_id, author=authenticated_user(request), body=form.cleaned_data["body"]
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+    else:
+        messages.error(request, "Write a comment first.")
+    return redirect("governance:proposal", proposal_id=proposal_id)
+
+
+@login_required
+@require_POST
+def act(request: HtmxHttpRequest, proposal_id: int, action: str) -> HttpResponse:
+    """Queue, execute, cancel or veto from the proposal page (the service checks who and when)."""
+    proposal = _proposal_or_404(proposal_id)
+    user = authenticated_user(request)
+    if action not in ("queue", "execute", "cancel", "veto"):
+        raise Http404
+    chosen = Action(action)
+    if chosen is Action.CANCEL and user.pk != proposal.proposer_id:
+        chosen = Action.STAFF_CANCEL
+    try:
+        proposal_act(proposal_id=proposal_id, action=chosen, actor=user)
+        messages.success(request, f"Proposal {action}d." if action.endswith("e") else f"Proposal {action}ed.")
+    except NotAllowed as error:
+        raise PermissionDenied(error.message) from error
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("governance:proposal", proposal_id=proposal_id)
+
+
+@login_required
+def propose(request: HtmxHttpRequest) -> HttpResponse:
+    user = authenticated_user(request)
+    parameters = list(parameter_list())
+    form = ProposeForm(request.POST or None, parameters=parameters)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            proposal = proposal_create(
+                proposer=user,
+                kind=data["kind"],
+                title=data["title"],
+                body=data["body"],
+                changes=data["changes"],
+                recipient=data.get("recipient"),
+                asset=data.get("asset") or "",
+                amount=data.get("amount"),
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Proposal submitted: discussion is open. Your bond is locked.")
+            return redirect("governance:proposal", proposal_id=proposal.pk)
+    return render(request, "governance/propose.html", {"form": form, "parameters": parameters})
+
+
+@require_GET
+def holder(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
+    """A holder's governance page: power, delegation in and out, and their votes; signed-in
+    visitors may delegate to them from here (and the holder may end their own delegation)."""
+    person = User.objects.filter(pk=user_id, is_active=True).first()
+    if person is None:
+        raise Http404
+    viewer = request.user if isinstance(request.user, User) else None
+    context = {
+        "person": person,
+        "power_text": _agr(voting_power(person.pk, timezone.now())),
+        "delegation": delegation_current(person.pk),
+        "delegators": list(delegators_current(person.pk)),
+        "votes": Vote.objects.filter(voter=person).select_related("proposal").order_by("-created_at")[:20],
+        "is_self": viewer is not None and viewer.pk == person.pk,
+        "viewer_delegation": delegation_current(viewer.pk) if viewer is not None else None,
+        "form": DelegateForm(),
+    }
+    return render(request, "governance/holder.html", context)
+
+
+@login_required
+@require_POST
+def holder_delegate(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
+    """Delegate the viewer's power to this holder, or (`remove`) end the viewer's delegation."""
+    person = User.objects.filter(pk=user_id, is_active=True).first()
+    if person is None:
+        raise Http404
+    user = authenticated_user(request)
+    form = DelegateForm(request.POST)
+    if form.is_valid() and form.cleaned_data["remove"]:
+        delegation_remove(delegator=user)
+        messages.success(request, "Your delegation has ended; your power is yours from the next snapshot.")
+    else:
+        try:
+            delegation_set(delegator=user, delegate=person)
+            messages.success(request, f"You now delegate your voting power to {person.public_name}.")
+        except ApplicationError as error:
+            messages.error(request, error.message)
+    return redirect("governance:holder", user_id=user_id)
