@@ -98,7 +98,9 @@ def _translate(exc: BaseException) -> TritonError:
     text = str(exc)
     if isinstance(exc, InferenceServerException):
         status = str(exc.status() or "")
-        if status.startswith("4") or "400" in status:
+        # 400 is Triton refusing the input itself; any other 4xx (404: the model is not loaded
+        # there) is the node's misconfiguration, retried elsewhere like a 5xx.
+        if status == "400":
             return TritonInputRejected(exc.message() or text)
         if "timed out" in text.lower() or "timeout" in text.lower():
             return TritonTimeout(text)

@@ -65,17 +65,18 @@ class NodeInputSerializer(serializers.Serializer[Any]):
         min_value=1, max_value=600_000, required=False, default=100
     )
     versions = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.CharField(max_length=200),
         min_length=1,
         max_length=100,
-        help_text="Ids of the listing versions this node serves (each declares its Triton model).",
+        help_text='The listing versions this node serves, by id or as "<listing slug>@<version>" '
+        "(each declares its Triton model and tensors).",
     )
 
 
 class NodePatchSerializer(NodeInputSerializer):
     triton_url = serializers.CharField(max_length=300, required=False)
     versions = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=100, required=False
+        child=serializers.CharField(max_length=200), min_length=1, max_length=100, required=False
     )
 
 
@@ -104,9 +105,8 @@ class NodeListCreateApi(APIView):
         data = NodeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        node = services.node_register(
-            provider=authenticated_user(request), version_ids=values.pop("versions"), **values
-        )
+        version_ids = services.version_refs_resolve(values.pop("versions"))
+        node = services.node_register(provider=authenticated_user(request), version_ids=version_ids, **values)
         return Response(NodeSerializer(node).data, status=status.HTTP_201_CREATED)
 
 
@@ -132,7 +132,7 @@ class NodeDetailApi(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         if "versions" in values:
-            values["version_ids"] = values.pop("versions")
+            values["version_ids"] = services.version_refs_resolve(values.pop("versions"))
         node = services.node_update(provider=authenticated_user(request), node_id=node_id, **values)
         return Response(NodeSerializer(self._node(request, node.pk)).data)
 

@@ -43,6 +43,33 @@ def _versions(version_ids: Sequence[int]) -> tuple[list[ListingVersion], list[st
     return versions, problems
 
 
+def version_refs_resolve(refs: Sequence[int | str]) -> list[int]:
+    """Listing versions named by id or as "<listing slug>@<version>" (what a provider knows), as ids.
+    Raises NodeRefused naming each one that does not exist."""
+    ids: list[int] = []
+    problems = []
+    for ref in refs:
+        text = str(ref).strip()
+        if text.isdigit():
+            ids.append(int(text))
+            continue
+        slug, sep, number = text.rpartition("@")
+        found = (
+            ListingVersion.objects.filter(listing__slug=slug, version=number)
+            .values_list("pk", flat=True)
+            .first()
+            if sep
+            else None
+        )
+        if found is None:
+            problems.append(f"version {text} does not exist (give an id or <listing slug>@<version>)")
+        else:
+            ids.append(int(found))
+    if problems:
+        raise NodeRefused("; ".join(problems) + ".", detail={"problems": problems})
+    return ids
+
+
 def node_check(url: str, versions: Sequence[ListingVersion]) -> list[str]:
     """What the node at `url` fails of the registration checks (empty: it passes)."""
     try:

@@ -40,6 +40,7 @@ def closed_port() -> int:
 class StubNode:
     mode: str = "ok"
     delay_s: float = 0.0
+    model: str = MODEL  # the model name it answers for
     infer_calls: int = 0
     server: ThreadingHTTPServer | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -70,11 +71,12 @@ class StubNode:
                 path = self.path.rstrip("/")
                 if path in ("/v2/health/live", "/v2/health/ready"):
                     self._send(200)
-                elif path == f"/v2/models/{MODEL}/ready":
+                elif path == f"/v2/models/{stub.model}/ready":
                     self._send(400 if stub.mode == "not_ready" else 200)
-                elif path == f"/v2/models/{MODEL}":
+                elif path == f"/v2/models/{stub.model}":
                     self._send(
-                        200, {"name": MODEL, "platform": "stub", "inputs": [SPEC_IN], "outputs": [SPEC_OUT]}
+                        200,
+                        {"name": stub.model, "platform": "stub", "inputs": [SPEC_IN], "outputs": [SPEC_OUT]},
                     )
                 else:
                     self._send(404, {"error": "not found"})
@@ -82,7 +84,7 @@ class StubNode:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
-                if self.path.rstrip("/") != f"/v2/models/{MODEL}/infer":
+                if self.path.rstrip("/") != f"/v2/models/{stub.model}/infer":
                     self._send(404, {"error": "not found"})
                     return
                 stub.infer_calls += 1

@@ -56,10 +56,10 @@ def test_a_call_is_routed_to_the_registered_node_and_a_failing_node_costs_nothin
     routing.candidates_forget()
     provider = UserFactory()
     good = node_register(provider=provider, triton_url=pytriton_server.url, version_ids=[iris_version.pk])
-    stub = StubNode(mode="error").start()
+    stub = StubNode(mode="error", model=IRIS.triton_name).start()
     try:
-        # A second provider's node that answers every call with 503 (registered as a probe would
-        # have left it: the stub serves another model, so it could not pass registration itself).
+        # A second provider's node that answers every call with 503 (stored as a passed probe
+        # leaves it: the stub's metadata is not the iris model's, so it could not register itself).
         bad = Node.objects.create(
             provider=UserFactory(),
             name="flaky",

@@ -121,3 +121,19 @@ def test_public_addresses_and_allow_listed_hosts_pass() -> None:
         assert node_url_check("http://93.184.216.34:8000/") == "http://93.184.216.34:8000"
     with override_settings(TRITON_ALLOW_PRIVATE_NODES=False, TRITON_ALLOWED_HOSTS=["localhost"]):
         assert node_url_check("http://localhost:8000") == "http://localhost:8000"
+
+
+def test_versions_may_be_named_by_listing_and_number(pytriton_server, provider_client) -> None:
+    _, client = provider_client
+    version = VersionFactory(version="2.1.0")
+    ref = f"{version.listing.slug}@2.1.0"
+    response = client.post(
+        "/api/v1/nodes", {"triton_url": pytriton_server.url, "versions": [ref]}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["versions"][0]["version"] == version.pk
+    missing = client.post(
+        "/api/v1/nodes", {"triton_url": pytriton_server.url, "versions": ["nope@1.0.0"]}, format="json"
+    )
+    assert missing.status_code == 400
+    assert "nope@1.0.0" in missing.json()["error"]["message"]
