@@ -1,12 +1,13 @@
-"""compute's pages and partials (playground, usage, the creator's inference revenue) and /metrics.
-The marketplace's pages reach the compute partials by URL (hx-get), never by import."""
+"""compute's pages and partials (playground, usage, the creator's inference revenue, the provider
+console) and /metrics. The marketplace's pages reach the compute partials by URL (hx-get), never by
+import; each view module lists its own routes."""
 
 from __future__ import annotations
 
 from django.urls import URLPattern
 
-from compute.views import metrics, pages
+from compute.views import metrics, pages, provider
 
 app_name = "compute"
 
-urlpatterns: list[URLPattern] = [*metrics.urlpatterns, *pages.urlpatterns]
+urlpatterns: list[URLPattern] = [*metrics.urlpatterns, *pages.urlpatterns, *provider.urlpatterns]

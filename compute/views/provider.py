@@ -1,0 +1,50 @@
+"""The provider console (/provider/): the calls each of the signed-in provider's nodes served in
+the last 24 hours with their latency p50/p99 as the gateway measured them (the card polls itself
+with htmx, so it stays live), and the provider's earnings (the provider payable balance).
+
+Node health, names and URLs come from compute's node registry, which is not on this branch yet;
+until it is merged the console shows each node by id from the request log, and the empty state
+says how to register one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.http import authenticated_user
+from compute.selectors.provider_console import STATS_WINDOW, provider_node_call_stats
+from core.types import HtmxHttpRequest
+from tokenomics.selectors.ledger import user_balances
+
+# How often the nodes card refreshes itself (the health probe runs at least every 10 s).
+POLL_SECONDS = 5
+NODES_TARGET = "provider-nodes"
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def provider_console(request: HtmxHttpRequest) -> HttpResponse:
+    user = authenticated_user(request)
+    now = timezone.now()
+    stats = provider_node_call_stats(provider=user, now=now)
+    context: dict[str, Any] = {
+        "rows": [{"node_id": node_id, **vars(row)} for node_id, row in sorted(stats.items())],
+        "now": now,
+        "poll_seconds": POLL_SECONDS,
+        "window_hours": int(STATS_WINDOW.total_seconds() // 3600),
+    }
+    if request.htmx and request.htmx.target == NODES_TARGET and not request.htmx.history_restore_request:
+        return render(request, "compute/provider_console.html#nodes", context)
+    context["balances"] = user_balances(user=user)
+    return render(request, "compute/provider_console.html", context)
+
+
+urlpatterns: list[URLPattern] = [path("provider/", provider_console, name="provider-console")]
