@@ -117,6 +117,9 @@ def test_playground_then_credit_then_api_key_and_usage_moves(
     total = page.locator("#order-total").inner_text().split(" ")[0]
     _pay_by_card(page, total)
     _wait_paid(order)
+    # The order page reloads itself once the money arrives: let it, before leaving it.
+    expect(page.locator("#order-paid")).to_be_visible(timeout=POLL_TIMEOUT)
+    page.wait_for_load_state("networkidle")
 
     # 3. Call it with an API key (the inference scope), over HTTP, like any client.
     secret = account_services.api_key_create(user=buyer, name="journey", scopes=["inference"]).secret
