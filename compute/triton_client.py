@@ -69,28 +69,30 @@ def _host_port(url: str) -> str:
     return parts.netloc or url
 
 
-_clients: dict[tuple[str, float], Any] = {}
-_clients_lock = threading.Lock()
+# tritonclient's HTTP client runs on gevent and is bound to the thread that first used it, so the
+# pool is per thread (a threaded server such as runserver answers each request in its own thread;
+# a gunicorn sync worker has one).
+_local = threading.local()
 
 
 def _client(url: str, timeout_s: float) -> Any:
-    """A pooled client per node URL and timeout (rounded to 100 ms, so the pool stays small);
-    reusing it keeps the connections open, which is most of the gateway's latency budget."""
+    """A pooled client per node URL and timeout (rounded to 100 ms, so the pool stays small) in this
+    thread; reusing it keeps the connections open, which is most of the gateway's latency budget."""
     timeout = max(0.1, round(timeout_s, 1))
     key = (url, timeout)
-    client = _clients.get(key)
+    clients: dict[tuple[str, float], Any] | None = getattr(_local, "clients", None)
+    if clients is None:
+        clients = _local.clients = {}
+    client = clients.get(key)
     if client is None:
-        with _clients_lock:
-            client = _clients.get(key)
-            if client is None:
-                client = httpclient.InferenceServerClient(
-                    url=_host_port(url),
-                    ssl=url.startswith("https://"),
-                    concurrency=8,
-                    connection_timeout=timeout,
-                    network_timeout=timeout,
-                )
-                _clients[key] = client
+        client = httpclient.InferenceServerClient(
+            url=_host_port(url),
+            ssl=url.startswith("https://"),
+            concurrency=4,
+            connection_timeout=timeout,
+            network_timeout=timeout,
+        )
+        clients[key] = client
     return client
 
 

@@ -2,34 +2,31 @@
 hosted model for free, buy per-inference credit by card, call the model with an API key, and see
 the usage page move.
 
-Real: the live server, PostgreSQL, Redis, the gateway (entitlement, metering, settlement), a real
-Triton (the session's PyTriton server running the iris model), Stripe.js and the charge
-(localstripe). Stood in: compute's router, by the gateway tests' `DirectTritonBackend` (one node,
-tritonclient to the same real Triton, no retries; tests/compute/gateway/backend.py) until compute's
-router lands; the journey does not depend on which one routes.
+Real: the live server, PostgreSQL, Redis, the gateway (entitlement, metering, settlement), compute's
+router and a node registered through compute's node service (readiness and tensors checked) on a
+real Triton (the session's PyTriton server running the iris model), Stripe.js and the charge
+(localstripe). Nothing is stood in.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import tritonclient.http as httpclient
 from playwright.sync_api import Page, expect
 
 from accounts import services as account_services
-from compute.services.gateway_backend import gateway_backend_set
+from compute.models import Node
+from compute.services import routing
+from compute.services.nodes import node_register
 from marketplace.hosted_demo import IRIS
 from marketplace.models import Order, OrderStatus, PlanKind
 from tests.accounts.factories import UserFactory
-from tests.compute.gateway.backend import DirectTritonBackend
 from tests.compute.pages.conftest import hosted_listing
 from tests.e2e.test_storefront_journeys import _pay_by_card, card_payments  # noqa: F401
 from tests.e2e.test_top_up import PASSWORD, POLL_TIMEOUT, _log_in
@@ -39,33 +36,16 @@ from tests.tokenomics.stripe.conftest import _stripe_is_localstripe, localstripe
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
 
-class PerThreadTritonBackend(DirectTritonBackend):
-    """The live server answers each request in its own thread, and tritonclient's HTTP client is
-    bound to the thread (gevent) that first used it: one client per thread."""
-
-    def __init__(self, *, address: str, node_id: int, provider_id: int | None) -> None:
-        super().__init__(address=address, node_id=node_id, provider_id=provider_id)
-        self._address = address
-        self._local = threading.local()
-
-    @property  # type: ignore[override]
-    def client(self) -> Any:
-        if not hasattr(self._local, "client"):
-            self._local.client = httpclient.InferenceServerClient(url=self._address)
-        return self._local.client
-
-    @client.setter
-    def client(self, value: Any) -> None:  # the parent's constructor sets one; each thread makes its own
-        pass
-
-
 @pytest.fixture
-def routed_to_triton(pytriton_server: Any) -> Iterator[DirectTritonBackend]:
-    provider = UserFactory()
-    backend = PerThreadTritonBackend(address=pytriton_server.http_address, node_id=7, provider_id=provider.pk)
-    previous = gateway_backend_set(backend)
-    yield backend
-    gateway_backend_set(previous)
+def provider_node(pytriton_server: Any) -> Any:
+    """Registers a provider's node on the real Triton for a listing's hosted version."""
+
+    def register(listing: Any) -> Node:
+        routing.candidates_forget()
+        version = listing.versions.get()
+        return node_register(provider=UserFactory(), triton_url=pytriton_server.url, version_ids=[version.pk])
+
+    return register
 
 
 def _wait_paid(order: Order) -> None:
@@ -81,12 +61,13 @@ def _wait_paid(order: Order) -> None:
 def test_playground_then_credit_then_api_key_and_usage_moves(
     page: Page,
     live_server: Any,
-    routed_to_triton: DirectTritonBackend,
+    provider_node: Any,
     card_payments: None,  # noqa: F811
     artifacts_dir: Path,
 ) -> None:
     base = live_server.url
     iris = hosted_listing(IRIS, slug="iris-journey")
+    node = provider_node(iris)
     plan = PlanFactory(listing=iris, kind=PlanKind.PER_INFERENCE, name="Metered", price_cents=500)
     buyer = UserFactory(password=PASSWORD)
     _log_in(page, base, buyer.email)
@@ -99,7 +80,7 @@ def test_playground_then_credit_then_api_key_and_usage_moves(
     result = page.locator("#playground-result")
     expect(result.locator(".prob-bars li")).to_have_count(3)
     expect(result.locator(".prob-bars li.top .prob-label")).to_have_text("setosa")
-    expect(result.locator("[data-node]")).to_have_text("#7")
+    expect(result.locator("[data-node]")).to_have_text(f"#{node.pk}")
     expect(result.locator("[data-charge]")).to_contain_text("$0.00")
     expect(page.locator("#playground-free")).to_have_text("4 of 5 free runs left today")
     page.screenshot(path=str(artifacts_dir / "inference-journey-playground.png"), full_page=True)
@@ -117,6 +98,9 @@ def test_playground_then_credit_then_api_key_and_usage_moves(
     total = page.locator("#order-total").inner_text().split(" ")[0]
     _pay_by_card(page, total)
     _wait_paid(order)
+    # The order page reloads itself once the money arrives: let it, before leaving it.
+    expect(page.locator("#order-paid")).to_be_visible(timeout=POLL_TIMEOUT)
+    page.wait_for_load_state("networkidle")
 
     # 3. Call it with an API key (the inference scope), over HTTP, like any client.
     secret = account_services.api_key_create(user=buyer, name="journey", scopes=["inference"]).secret
@@ -144,4 +128,4 @@ def test_playground_then_credit_then_api_key_and_usage_moves(
     expect(row.locator("[data-spend]")).not_to_have_text("$0.00")
     expect(page.locator('[data-total="calls"]')).to_have_text("2")
     page.screenshot(path=str(artifacts_dir / "inference-journey-usage.png"), full_page=True)
-    assert routed_to_triton.calls == 2
+    assert answer["node"] == str(node.pk)
