@@ -40,7 +40,7 @@ def provider_console(request: HtmxHttpRequest) -> HttpResponse:
     rows = []
     for node_id in sorted(set(nodes) | set(stats)):
         node = nodes.get(node_id)
-        row = {"node_id": node_id, "node": node, "served": 0, "p50_ms": None, "p99_ms": None}
+        row: dict[str, Any] = {"node_id": node_id, "node": node, "served": 0, "p50_ms": None, "p99_ms": None}
         if node_id in stats:
             row.update(vars(stats[node_id]))
         if node is not None:

@@ -196,8 +196,8 @@ def _escrow_mismatches(escrow_accounts: dict[str, int]) -> list[tuple[str, int, 
 
 def _creator_sales_mismatches() -> list[tuple[int, str, int, int]]:
     ledger = creator_net_sales_from_ledger()
-    totals = {
-        row[0]: {Asset.USD: row[1], Asset.AGR: row[2]}
+    totals: dict[int, dict[str, int]] = {
+        row[0]: {str(Asset.USD): int(row[1]), str(Asset.AGR): int(row[2])}
         for row in CreatorSales.objects.values_list("creator_id", "net_usd", "net_agr")
     }
     mismatches = []
