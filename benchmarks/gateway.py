@@ -219,6 +219,20 @@ def _register_node(port: int, provider_key: str, triton_url: str, slug: str) -> 
         )
 
 
+def _probe_every_period() -> None:
+    """Run the node health probe every 10 s in a daemon thread, as beat does in production (a
+    node whose status is older than 3 periods gets no traffic)."""
+    from compute.services.health import nodes_probe_all
+    from compute.services.routing import PROBE_PERIOD_SECONDS
+
+    def loop() -> None:
+        while True:
+            nodes_probe_all()
+            time.sleep(PROBE_PERIOD_SECONDS)
+
+    threading.Thread(target=loop, daemon=True, name="probe").start()
+
+
 STAND_IN_HOOK = """
 
 def post_worker_init(worker):
@@ -369,6 +383,7 @@ def main() -> None:
             print("  (router: the stand-in DirectTritonBackend, one node, no retries; not compute's router)")
         else:
             _register_node(args.port, provider_key, triton.url, slug)
+            _probe_every_period()  # what Celery beat does in production: routing needs fresh health
         _run(args.workers * 2, args.workers * 100, gateway)  # warm: connections, caches, imports
         for clients in (1, 8):
             latencies, wall = _run(clients, args.calls, gateway)
