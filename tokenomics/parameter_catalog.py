@@ -198,7 +198,7 @@ CATALOG: tuple[ParameterSpec, ...] = (
         "inference.deadline_ms",
         "compute",
         10_000,
-        "ms",
+        "milliseconds",
         100,
         120_000,
         "End-to-end deadline of one inference call through the gateway, retries included.",

@@ -74,12 +74,17 @@ CONFIG = schemathesis.Config.from_dict(
                 # - POST /credits/{id}/agr-payment: a well-formed hash that pays nothing is
                 #   `payment_not_verified`;
                 # - POST /listings: a well-formed category slug may name no category.
+                # - POST/PATCH /nodes: a well-formed node URL is called before anything is stored,
+                #   and the fuzzer's URLs serve no Triton (nor its versions exist): `validation_error`
+                #   naming each failed check in `detail.problems`, or the URL in `detail.triton_url`.
                 "include-operation-id": [
                     "wallets_link",
                     "wallets_nonce",
                     "credits_create",
                     "credits_agr_payment",
                     "listings_create",
+                    "nodes_create",
+                    "nodes_update",
                 ],
                 "checks": {
                     "positive_data_acceptance": {
@@ -186,6 +191,13 @@ _BUSINESS_RULE_400 = {
     # A well-formed category slug that names no category.
     "POST /api/v1/listings": lambda error: (
         error["code"] == "validation_error" and set(error["detail"]) == {"category"}
+    ),
+    # A node that failed its registration checks (each named), or a URL our servers may not call.
+    "POST /api/v1/nodes": lambda error: (
+        error["code"] == "validation_error" and bool({"problems", "triton_url"} & set(error["detail"]))
+    ),
+    "PATCH /api/v1/nodes/{node_id}": lambda error: (
+        error["code"] == "validation_error" and bool({"problems", "triton_url"} & set(error["detail"]))
     ),
     "GET /api/v1/wallets/nonce": lambda error: (
         error["code"] == "validation_error"

@@ -783,6 +783,19 @@ def _admin_object(model: type[Any], world: World) -> Any:
         )
     if model.__name__ == "Tag":
         return model.objects.create(name="vision", slug="vision")
+    if model.__name__ == "Epoch":
+        from django.utils import timezone
+
+        # A closed epoch row as the epoch service records it (the admin page is what is tested).
+        end = timezone.now() - timedelta(days=1)
+        return model.objects.create(number=1, starts_at=end - timedelta(days=7), ends_at=end, closed_at=end)
+    if model.__name__ == "ChainBurn":
+        # A pending on-chain burn batch as the burn service records it, before it is signed.
+        return model.objects.create(amount=10**18, ledger_burned=10**18, to_address="0x" + "00" * 18 + "dead")
+    if model.__name__ == "Integration":
+        from accounts.services import integration_create
+
+        return integration_create(user=world.users["owner"], name="Owner's app")
     raise AssertionError(f"the matrix cannot make a {model.__name__} for its admin row")
 
 
