@@ -13,7 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from core.api import error_body
 from core.views import page_not_found  # the one place the error pages are rendered
 
-API_PREFIX = "/api/"
+# The JSON APIs: ours, and the KServe v2 protocol served at /v2/ (its clients read JSON errors).
+API_PREFIXES = ("/api/", "/v2/")
 
 # Status -> (code, message) for errors that Django, not DRF, answered under /api/.
 _API_ERRORS: dict[int, tuple[str, str]] = {
@@ -40,7 +41,7 @@ class ApiErrorEnvelopeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if (
-            not request.path.startswith(API_PREFIX)
+            not request.path.startswith(API_PREFIXES)
             or response.status_code < 400
             or response.get("Content-Type", "").startswith("application/json")
         ):

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_safe
 from core import health
 from core.api import error_body
 
-_API_PREFIXES = ("/api/", "/_allauth/")
+_API_PREFIXES = ("/api/", "/_allauth/", "/v2/")
 
 
 @require_safe

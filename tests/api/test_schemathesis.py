@@ -77,6 +77,7 @@ CONFIG = schemathesis.Config.from_dict(
                 # - POST/PATCH /nodes: a well-formed node URL is called before anything is stored,
                 #   and the fuzzer's URLs serve no Triton (nor its versions exist): `validation_error`
                 #   naming each failed check in `detail.problems`, or the URL in `detail.triton_url`.
+                # - GET /usage: two well-formed instants whose end is not after the start.
                 "include-operation-id": [
                     "wallets_link",
                     "wallets_nonce",
@@ -85,6 +86,7 @@ CONFIG = schemathesis.Config.from_dict(
                     "listings_create",
                     "nodes_create",
                     "nodes_update",
+                    "usage_get",
                 ],
                 "checks": {
                     "positive_data_acceptance": {
@@ -198,6 +200,9 @@ _BUSINESS_RULE_400 = {
     ),
     "PATCH /api/v1/nodes/{node_id}": lambda error: (
         error["code"] == "validation_error" and bool({"problems", "triton_url"} & set(error["detail"]))
+    ),
+    "GET /api/v1/usage": lambda error: (
+        error["code"] == "validation_error" and error["detail"] == {"end": ["Must be after start."]}
     ),
     "GET /api/v1/wallets/nonce": lambda error: (
         error["code"] == "validation_error"
