@@ -18,6 +18,7 @@ from tokenomics.models.rails import (
     StripeEvent,
     StripeSubscription,
 )
+from tokenomics.models.staking import KycVerification, Slash, Unbonding, UnbondingState
 
 __all__ = [
     "Asset",
@@ -26,6 +27,7 @@ __all__ = [
     "CreatorSales",
     "Escrow",
     "HotWallet",
+    "KycVerification",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransaction",
@@ -36,7 +38,10 @@ __all__ = [
     "Payout",
     "PayoutStatus",
     "Rail",
+    "Slash",
     "StripeCustomer",
     "StripeEvent",
     "StripeSubscription",
+    "Unbonding",
+    "UnbondingState",
 ]

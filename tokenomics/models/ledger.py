@@ -31,6 +31,7 @@ class AccountKind(models.TextChoices):
     CREATOR_PAYABLE = "creator_payable", "Creator payable"
     PROVIDER_PAYABLE = "provider_payable", "Provider payable"
     STAKE = "stake", "Staked AGR"
+    UNBONDING = "unbonding", "Unbonding AGR (unstaked, in its cool-down)"
     # Owned by the platform.
     ESCROW = "escrow", "Escrow"
     PLATFORM_REVENUE = "platform_revenue", "Platform revenue"
@@ -45,7 +46,13 @@ class AccountKind(models.TextChoices):
 
 
 USER_ACCOUNT_KINDS = frozenset(
-    {AccountKind.WALLET, AccountKind.CREATOR_PAYABLE, AccountKind.PROVIDER_PAYABLE, AccountKind.STAKE}
+    {
+        AccountKind.WALLET,
+        AccountKind.CREATOR_PAYABLE,
+        AccountKind.PROVIDER_PAYABLE,
+        AccountKind.STAKE,
+        AccountKind.UNBONDING,
+    }
 )
 # Where money enters and leaves, like Formance's @world; promotions pay bonuses the platform funds.
 OVERDRAFT_ACCOUNT_KINDS = frozenset(
@@ -110,6 +117,10 @@ class TransactionKind(models.TextChoices):
     PAYOUT = "payout", "Payout"
     TRANSFER = "transfer", "Transfer"
     REVERSAL = "reversal", "Reversal"
+    STAKE = "stake", "Stake"
+    UNSTAKE = "unstake", "Unstake (cool-down starts)"
+    STAKE_RELEASE = "stake_release", "Unstaked AGR released to the wallet"
+    SLASH = "slash", "Stake slashed and burned"
 
 
 # Transactions whose `party` is the creator credited by a sale; the creator tier counts them.
