@@ -13,11 +13,10 @@ who also votes is counted with weight 0: their power is the delegate's at that s
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -29,6 +28,7 @@ from tokenomics.models import Asset
 from tokenomics.models.ledger import AccountKind
 from tokenomics.selectors.ledger import balances_at, user_holdings_at
 from tokenomics.selectors.parameters import parameters_get
+from tokenomics.selectors.staking import stakes_at
 
 STAKED_WEIGHT = "governance.staked_weight_bps"
 LONG_STAKED_WEIGHT = "governance.long_staked_weight_bps"
@@ -42,27 +42,11 @@ class StakeSnapshot:
 
 
 def _stakes_at(user_ids: list[int], at: datetime) -> dict[int, StakeSnapshot]:
-    """Stake per user at `at`: from the staking selector of tokenomics (wt-stake) when present;
-    until then from the STAKE accounts' ledger history: staked then, and of it what was already
-    staked one long-stake age earlier (the smaller of the two balances)."""
-    try:
-        staking = importlib.import_module("tokenomics.selectors.staking")
-    except ModuleNotFoundError:
-        staking = None
-    if staking is not None and hasattr(staking, "stakes_at"):
-        found = staking.stakes_at(user_ids, at)
-        return {
-            uid: StakeSnapshot(staked=int(s.staked), staked_over_year=int(s.staked_over_year))
-            for uid, s in found.items()
-        }
-    age = parameters_get([LONG_STAKE_AGE])[LONG_STAKE_AGE]
-    now_balances = balances_at(kind=AccountKind.STAKE, asset=Asset.AGR, at=at, owner_ids=user_ids)
-    old_balances = balances_at(
-        kind=AccountKind.STAKE, asset=Asset.AGR, at=at - timedelta(seconds=age), owner_ids=user_ids
-    )
+    """Stake per user bonded strictly before `at`, and of it what had been bonded longer than the
+    long-stake age then (tokenomics' staking selector: unstakes take the newest stake first)."""
     return {
-        uid: StakeSnapshot(staked=staked, staked_over_year=max(0, min(staked, old_balances.get(uid, 0))))
-        for uid, staked in now_balances.items()
+        uid: StakeSnapshot(staked=int(s.staked), staked_over_year=int(s.staked_over_year))
+        for uid, s in stakes_at(user_ids, at).items()
     }
 
 

@@ -214,3 +214,12 @@ class PayoutDestinationCoolingDown(TokenomicsError):
     code = "payout_destination_cooling_down"
     status_code = 409
     default_message = "This wallet was linked recently; payouts to it open after a cool-down."
+
+
+class KycRequired(TokenomicsError):
+    code = "kyc_required"
+    status_code = 403
+    default_message = (
+        "Payouts above the KYC threshold need a verified identity. Contact support to verify it; "
+        "smaller payouts are not affected."
+    )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tokenomics.api import credits, payouts, transparency, views
+from tokenomics.api import credits, payouts, staking, transparency, views
 
 urlpatterns = [
     path("balance", views.BalanceApi.as_view(), name="balance"),
@@ -17,5 +17,7 @@ urlpatterns = [
     path("payouts", payouts.PayoutListCreateApi.as_view(), name="payouts"),
     path("payouts/<int:payout_id>", payouts.PayoutDetailApi.as_view(), name="payout"),
     path("transparency", transparency.TransparencyApi.as_view(), name="transparency"),
+    path("stakes", staking.StakeListCreateApi.as_view(), name="stakes"),
+    path("stakes/unstake", staking.UnstakeApi.as_view(), name="stakes-unstake"),
     path("parameters/<str:key>", views.ParameterDetailApi.as_view(), name="parameter"),
 ]

@@ -20,6 +20,7 @@ from tokenomics.models.rails import (
     StripeEvent,
     StripeSubscription,
 )
+from tokenomics.models.staking import KycVerification, Slash, Unbonding, UnbondingState
 
 __all__ = [
     "Asset",
@@ -31,6 +32,7 @@ __all__ = [
     "Epoch",
     "Escrow",
     "HotWallet",
+    "KycVerification",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransaction",
@@ -41,7 +43,10 @@ __all__ = [
     "Payout",
     "PayoutStatus",
     "Rail",
+    "Slash",
     "StripeCustomer",
     "StripeEvent",
     "StripeSubscription",
+    "Unbonding",
+    "UnbondingState",
 ]

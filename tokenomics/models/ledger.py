@@ -34,6 +34,7 @@ class AccountKind(models.TextChoices):
     # Prepaid credit reserved for metered inference calls (moved in chunks from the wallet,
     # settled in batches, unused chunks returned): see compute.services.metering.
     METERING_HOLD = "metering_hold", "Reserved for inference calls"
+    UNBONDING = "unbonding", "Unbonding AGR (unstaked, in its cool-down)"
     # Owned by the platform.
     ESCROW = "escrow", "Escrow"
     PLATFORM_REVENUE = "platform_revenue", "Platform revenue"
@@ -59,6 +60,7 @@ USER_ACCOUNT_KINDS = frozenset(
         AccountKind.PROVIDER_PAYABLE,
         AccountKind.STAKE,
         AccountKind.METERING_HOLD,
+        AccountKind.UNBONDING,
     }
 )
 # Where money enters and leaves, like Formance's @world; promotions pay bonuses the platform funds.
@@ -128,6 +130,10 @@ class TransactionKind(models.TextChoices):
     GENESIS = "genesis", "Token genesis (rewards reserve funded)"
     DISTRIBUTION = "distribution", "Revenue distribution (epoch)"
     EMISSION = "emission", "Provider rewards emission (epoch)"
+    STAKE = "stake", "Stake"
+    UNSTAKE = "unstake", "Unstake (cool-down starts)"
+    STAKE_RELEASE = "stake_release", "Unstaked AGR released to the wallet"
+    SLASH = "slash", "Stake slashed and burned"
 
 
 # Transactions whose `party` is the creator credited by a sale; the creator tier counts them.

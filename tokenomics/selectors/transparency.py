@@ -18,7 +18,6 @@ Definitions (AGR base units unless said otherwise):
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -32,6 +31,7 @@ from tokenomics.models.ledger import AccountKind
 from tokenomics.selectors.epochs import elapsed_seconds, emission_schedule, emitted_total, genesis_day
 from tokenomics.selectors.ledger import system_balance
 from tokenomics.selectors.parameters import parameter_get
+from tokenomics.selectors.staking import staked_totals_by_tier
 from tokenomics.services.distribution_weights import Share
 
 # How many of the latest epochs the report lists, and how far back the burn chart looks.
@@ -211,12 +211,5 @@ def emission_series(report: Transparency) -> list[EmissionPoint]:
 
 
 def _staked_by_tier() -> dict[str, int]:
-    """AGR staked per tier, from the staking selector (issue 18 item 1, branch wt-stake).
-    TODO(merge): import `staked_totals_by_tier` at the top once wt-stake is merged; until then this
-    branch has no stake positions to report."""
-    try:
-        staking = importlib.import_module("tokenomics.selectors.staking")
-    except ModuleNotFoundError:  # wt-stake not merged into this branch yet
-        return {}
-    totals: dict[str, int] = staking.staked_totals_by_tier()
-    return dict(totals)
+    """AGR bonded per staking tier ("none": holders below Bronze), from the stake accounts."""
+    return staked_totals_by_tier()

@@ -15,9 +15,11 @@ Rules (read from the parameter registry, applied by `selectors.payouts.payout_qu
 payout.minimum_cents (for AGR, that amount at token.agr_price_micro_usd, rounded up); at most the
 payable balance (`InsufficientFunds`); the fee is floor(amount * bps / 10_000), net = amount - fee.
 
-KYC: accounts.User has no KYC flag yet, so a payout worth more than payout.kyc_threshold_cents (AGR
-at the reference price) is not refused but held as NEEDS_REVIEW, money already debited, until staff
-approve it (`payout_approve`, an admin action) or cancel it (`payout_cancel`, money returned).
+KYC (SPEC §8): a payout worth more than payout.kyc_threshold_cents (AGR at the reference price) is
+refused with `KycRequired` (403 kyc_required) unless staff verified the person's identity
+(`KycVerification`, set from the admin with who and when). A verified person's large payout is still
+held as NEEDS_REVIEW, money already debited, until staff approve it (`payout_approve`, an admin
+action) or cancel it (`payout_cancel`, money returned): two checks before large sums leave.
 
 The rails:
 - AGR: the payout gets a `ChainPayout` for `net` whose debit is the payout's ledger transaction
@@ -51,6 +53,7 @@ from tokenomics.errors import (
     IdempotencyConflict,
     InsufficientFunds,
     InvalidState,
+    KycRequired,
     PayoutDestinationCoolingDown,
     PayoutDestinationNotAllowed,
     PayoutNotFound,
@@ -60,6 +63,7 @@ from tokenomics.models import Asset, LedgerAccount, LedgerTransaction, Payout, R
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.models.payouts import CANCELABLE_PAYOUT_STATUSES, PAYABLE_KINDS, PayoutStatus
 from tokenomics.models.rails import ChainPayout
+from tokenomics.models.staking import KycVerification
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.selectors.payouts import payout_destination_get, payout_minimum, payout_quote
 from tokenomics.services.chain_rail import chain_payout_record
@@ -179,6 +183,8 @@ def payout_request(
         )
     to = _recipient(user=user, asset=asset, to_address=to_address)
     quote = payout_quote(user=user, asset=asset, amount=amount, instant=instant, account_kind=account_kind)
+    if quote.needs_review and not KycVerification.objects.filter(user=user).exists():
+        raise KycRequired(detail={"kyc_threshold_cents": str(parameter_get("payout.kyc_threshold_cents"))})
 
     def replay(payout: Payout) -> Payout:
         return _same(
@@ -453,6 +459,7 @@ def payouts_run_scheduled(*, now: datetime | None = None) -> ScheduledRun:
             InsufficientFunds,
             IdempotencyConflict,
             AmountInvalid,
+            KycRequired,  # a large balance waits until staff verify the person
         ) as exc:
             logger.info("Scheduled payout %s skipped: %s", reference, exc.message)
             skipped += 1

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tokenomics.tasks import chain, epochs, escrow, payouts, stripe
+from tokenomics.tasks import chain, epochs, escrow, payouts, staking, stripe
 
-__all__ = ["chain", "epochs", "escrow", "payouts", "stripe"]
+__all__ = ["chain", "epochs", "escrow", "payouts", "staking", "stripe"]

@@ -12,6 +12,7 @@ from tests.tokenomics.payout_factories import balance_of, funded_payable
 from tokenomics.models import Payout
 from tokenomics.models.ledger import AccountKind
 from tokenomics.services.payouts import payout_request
+from tokenomics.services.staking import kyc_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +30,7 @@ def _act(client, action: str, *payouts: Payout):
 
 def test_actions_approve_settle_and_cancel(client, superuser, user) -> None:
     funded_payable(user=user, amount=200_000)
+    kyc_verify(user=user, staff_user=superuser)
     held = payout_request(user=user, asset="USD", amount=70_000)
     paid = payout_request(user=user, asset="USD", amount=10_000)
     failed = payout_request(user=user, asset="USD", amount=20_000)
@@ -56,6 +58,7 @@ def test_actions_approve_settle_and_cancel(client, superuser, user) -> None:
 
 def test_view_only_staff_see_payouts_but_cannot_act(client, user) -> None:
     funded_payable(user=user, amount=100_000)
+    kyc_verify(user=user, staff_user=UserFactory(is_staff=True))
     held = payout_request(user=user, asset="USD", amount=70_000)
     viewer = UserFactory(is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_payout"))
@@ -71,6 +74,7 @@ def test_view_only_staff_see_payouts_but_cannot_act(client, user) -> None:
 
 def test_acting_needs_settle_payout_not_just_staff_or_change(client, user) -> None:
     funded_payable(user=user, amount=100_000)
+    kyc_verify(user=user, staff_user=UserFactory(is_staff=True))
     held = payout_request(user=user, asset="USD", amount=70_000)
     for perms in (("tokenomics.view_payout",), ("tokenomics.view_payout", "tokenomics.change_payout")):
         client.force_login(staff_with(*perms))

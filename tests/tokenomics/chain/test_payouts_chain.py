@@ -23,6 +23,7 @@ from tokenomics.services.payouts import (
     payouts_run_scheduled,
     payouts_sync_chain,
 )
+from tokenomics.services.staking import kyc_verify
 from tokenomics.tasks.payouts import sync_payouts
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,7 @@ def test_a_reverted_transfer_fails_the_payout_and_returns_everything(chain: Chai
     amount = 2 * onchain(chain, chain.deposit)
     funded_payable(user=whale, amount=amount, asset="AGR")
     revenue_before = balance_of(None, AccountKind.PLATFORM_REVENUE, "AGR")
+    kyc_verify(user=whale, staff_user=UserFactory(is_staff=True))
     payout = payout_request(user=whale, asset="AGR", amount=amount, to_address=recipient)
     assert payout.status == Payout.Status.NEEDS_REVIEW
     assert chain_payouts_process().signed == 0  # nothing to send before review

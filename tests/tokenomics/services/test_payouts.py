@@ -25,6 +25,7 @@ from tokenomics.errors import (
     IdempotencyConflict,
     InsufficientFunds,
     InvalidState,
+    KycRequired,
     PayoutDestinationCoolingDown,
     PayoutDestinationNotAllowed,
     PayoutNotFound,
@@ -45,6 +46,7 @@ from tokenomics.services.payouts import (
     payouts_run_scheduled,
     payouts_sync_chain,
 )
+from tokenomics.services.staking import kyc_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -245,11 +247,25 @@ def test_agr_payouts_are_not_settled_by_hand(creator) -> None:
 # ----------------------------------------------------------------------------- KYC threshold
 
 
+def test_above_the_kyc_threshold_without_kyc_is_refused_and_moves_nothing(creator) -> None:
+    funded_payable(user=creator, amount=100_000)
+    transactions = LedgerTransaction.objects.count()
+    with pytest.raises(KycRequired) as excinfo:
+        payout_request(user=creator, asset="USD", amount=60_001)
+    assert excinfo.value.status_code == 403
+    assert excinfo.value.code == "kyc_required"
+    assert (LedgerTransaction.objects.count(), Payout.objects.count()) == (transactions, 0)
+    assert balance_of(creator, CREATOR) == 100_000
+    # At the threshold itself it is not above: paid without KYC.
+    assert payout_request(user=creator, asset="USD", amount=60_000).status == Status.PROCESSING
+
+
 def test_above_the_kyc_threshold_waits_for_review_with_the_money_held(creator, staff) -> None:
     funded_payable(user=creator, amount=100_000)
     small = payout_request(user=creator, asset="USD", amount=60_000)  # at the threshold: not above
     assert small.status == Status.PROCESSING
     funded_payable(user=creator, amount=60_001)
+    kyc_verify(user=creator, staff_user=staff)
     big = payout_request(user=creator, asset="USD", amount=60_001)
     assert big.status == Status.NEEDS_REVIEW
     assert balance_of(creator, CREATOR) == 100_000 - 60_000
@@ -269,6 +285,7 @@ def test_agr_above_the_threshold_gets_its_transfer_only_when_approved(creator, s
     # $600.00 is 6,000 AGR at $0.10: 6,001 AGR is above it.
     funded_payable(user=creator, amount=agr(7_000), asset="AGR")
     payout_wallet(user=creator, address=ADDRESS)
+    kyc_verify(user=creator, staff_user=UserFactory(is_staff=True))
     payout = payout_request(user=creator, asset="AGR", amount=agr(6_001), to_address=ADDRESS)
     assert payout.status == Status.NEEDS_REVIEW
     assert payout.chain_payout is None
@@ -286,6 +303,7 @@ def test_cancel_reverses_the_whole_posting_fee_included(creator) -> None:
     funded_payable(user=creator, amount=100_000)
     revenue_before = balance_of(None, AccountKind.PLATFORM_REVENUE)
     stripe_before = balance_of(None, AccountKind.EXTERNAL_STRIPE)
+    kyc_verify(user=creator, staff_user=UserFactory(is_staff=True))
     payout = payout_request(user=creator, asset="USD", amount=80_000)
     assert payout.status == Status.NEEDS_REVIEW
     canceled = payout_cancel(payout_id=payout.pk, user=creator)
@@ -304,6 +322,7 @@ def test_cancel_is_only_for_payouts_not_yet_sent_and_only_ones_own(creator) -> N
     sent = payout_request(user=creator, asset="USD", amount=1_000)
     with pytest.raises(InvalidState):
         payout_cancel(payout_id=sent.pk, user=creator)
+    kyc_verify(user=creator, staff_user=UserFactory(is_staff=True))
     held = payout_request(user=creator, asset="USD", amount=70_000)
     with pytest.raises(PayoutNotFound):
         payout_cancel(payout_id=held.pk, user=UserFactory())
