@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tokenomics import views
+from tokenomics import views, views_staking
 from tokenomics.stripe_webhook import stripe_webhook
 
 app_name = "tokenomics"
@@ -19,5 +19,7 @@ urlpatterns = [
     path("payouts/", views.payout_create, name="payout-create"),
     path("parameters/", views.parameters, name="parameters"),
     path("transparency/", views.transparency, name="transparency"),
+    path("stake/", views_staking.stake_page, name="stake"),
+    path("stake/confirm/", views_staking.stake_confirm, name="stake-confirm"),
     path("webhooks/stripe/", stripe_webhook, name="stripe-webhook"),
 ]

@@ -14,6 +14,7 @@ from tokenomics.models.ledger import AccountKind
 from tokenomics.money import agr
 from tokenomics.services.escrow import escrow_hold, escrow_refund, escrow_release
 from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.staking import stake_deposit
 from tokenomics.services.wallet import wallet_top_up
 
 # (reference, asset, amount, outcome): amounts in minor units (cents, AGR base units).
@@ -55,4 +56,17 @@ class Command(BaseCommand):
                 escrow_release(escrow_id=escrow.pk)
             elif outcome == "refund":
                 escrow_refund(escrow_id=escrow.pk)
-        self.stdout.write(self.style.SUCCESS("Demo ledger ready: buyer funded, sales recorded."))
+        provider = User.objects.filter(email="provider@agora.local").first()
+        if provider is not None:
+            # The demo provider bonds 60,000 AGR: Silver (priority routing, a lower platform fee).
+            wallet_top_up(
+                user=provider,
+                asset="AGR",
+                amount=agr(75_000),
+                rail="chain",
+                idempotency_key="demo:topup:provider",
+            )
+            stake_deposit(user=provider, amount=agr(60_000), idempotency_key="demo:stake")
+        self.stdout.write(
+            self.style.SUCCESS("Demo ledger ready: buyer funded, sales recorded, provider staked.")
+        )

@@ -1,0 +1,109 @@
+"""The /stake/ page: the holder's stake and tier, the tier ladder, staking and unstaking with a
+review step before any AGR moves, and the unbonding list with the time left."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.http import authenticated_user
+from core.exceptions import ApplicationError
+from tokenomics.forms import AmountError, parse_amount
+from tokenomics.money import format_amount
+from tokenomics.selectors.staking import position, tier_for, tier_rules
+from tokenomics.services.staking import stake_deposit, unstake_start
+
+AGR_DECIMALS = 18
+ACTIONS = {"stake": "Stake", "unstake": "Unstake"}
+
+
+def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    user = authenticated_user(request)
+    found = position(user, now=timezone.now())
+    rules = tier_rules()
+    return {
+        "position": found,
+        "ladder": [
+            {"rule": rule, "current": found.tier is not None and found.tier.tier == rule.tier}
+            for rule in rules
+        ],
+        "remaining": found.next_tier.minimum - found.bonded if found.next_tier else None,
+        "wallet_agr": _wallet_agr(user),
+        **extra,
+    }
+
+
+def _wallet_agr(user: Any) -> int:
+    from tokenomics.selectors.ledger import user_balances
+
+    return next((b.wallet for b in user_balances(user=user) if b.asset == "AGR"), 0)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def stake_page(request: HttpRequest) -> HttpResponse:
+    """GET: the page. POST: the review step (nothing moves): the amount and the tier it leads to."""
+    if request.method == "GET":
+        return render(request, "tokenomics/stake.html", _context(request))
+    action = request.POST.get("action", "stake")
+    if action not in ACTIONS:
+        action = "stake"
+    try:
+        amount = parse_amount(request.POST.get("amount", ""), decimals=AGR_DECIMALS, unit="AGR")
+    except AmountError as exc:
+        return render(
+            request,
+            "tokenomics/stake.html",
+            _context(request, errors={"amount": str(exc)}, action=action),
+            status=400,
+        )
+    context = _context(request, action=action)
+    bonded_after = context["position"].bonded + (amount if action == "stake" else -amount)
+    problem = ""
+    if action == "stake" and amount > context["wallet_agr"]:
+        problem = f"Your wallet holds {format_amount(amount=context['wallet_agr'], asset='AGR')}."
+    if action == "unstake" and bonded_after < 0:
+        problem = f"You have {format_amount(amount=context['position'].bonded, asset='AGR')} staked."
+    if problem:
+        return render(
+            request, "tokenomics/stake.html", {**context, "errors": {"amount": problem}}, status=400
+        )
+    after = tier_for(bonded_after)
+    review = {
+        "amount": amount,
+        "amount_text": request.POST.get("amount", ""),
+        "tier_after": after,
+        "bonded_after": bonded_after,
+    }
+    return render(request, "tokenomics/stake.html", {**context, "review": review})
+
+
+@login_required
+@require_POST
+def stake_confirm(request: HttpRequest) -> HttpResponse:
+    """The confirmed step: the AGR moves (once per form, by its key)."""
+    user = authenticated_user(request)
+    action = request.POST.get("action", "")
+    key = request.POST.get("key", "") or uuid.uuid4().hex
+    try:
+        amount = parse_amount(request.POST.get("amount", ""), decimals=AGR_DECIMALS, unit="AGR")
+        if action == "stake":
+            stake_deposit(user=user, amount=amount, idempotency_key=key)
+            messages.success(request, f"Staked {format_amount(amount=amount, asset='AGR')}.")
+        elif action == "unstake":
+            row = unstake_start(user=user, amount=amount, idempotency_key=key)
+            messages.success(
+                request,
+                f"Unstaking {format_amount(amount=amount, asset='AGR')}: it returns to your wallet on "
+                f"{timezone.localtime(row.release_at):%d %b %Y at %H:%M} UTC.",
+            )
+    except (AmountError, ApplicationError) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+    return redirect("tokenomics:stake")
