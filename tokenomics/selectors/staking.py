@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timedelta
 
 from accounts.models import User
@@ -82,9 +83,9 @@ class StakeAt:
     since: datetime | None  # when the oldest lot still bonded was bonded
 
 
-def _lots(entries: Iterable[tuple[datetime, int]]) -> list[list]:
+def _lots(entries: Iterable[tuple[datetime, int]]) -> list[list[Any]]:
     """Replay entries (time, signed amount) into lots [time, amount]; debits take the newest first."""
-    lots: list[list] = []
+    lots: list[list[Any]] = []
     for posted_at, amount in entries:
         if amount > 0:
             lots.append([posted_at, amount])
