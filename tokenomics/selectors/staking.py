@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 from accounts.models import User
 from tokenomics.models import LedgerAccount, LedgerEntry, Unbonding, UnbondingState
