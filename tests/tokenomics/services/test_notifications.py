@@ -22,6 +22,7 @@ from tokenomics.services.payouts import (
     payout_request,
     payouts_sync_chain,
 )
+from tokenomics.services.staking import kyc_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +75,7 @@ def test_a_payout_held_for_review_is_mailed_then_again_when_approved(
     creator, staff = UserFactory(), staff_with("tokenomics.settle_payout")
     funded_payable(user=creator, amount=70_000)
     with django_capture_on_commit_callbacks(execute=True):
+        kyc_verify(user=creator, staff_user=UserFactory(is_staff=True))  # verified: held for review
         held = payout_request(user=creator, asset="USD", amount=60_001)  # above the KYC threshold
     [review] = mail.outbox
     assert "held for a review" in review.subject
