@@ -100,7 +100,14 @@ CONFIG = schemathesis.Config.from_dict(
                 # bounds or its quarterly limit, or parts that do not fit the type, are 400 (see
                 # _BUSINESS_RULE_400); an unknown parameter key is 404. POST /delegations: an id
                 # that names no holder, or the fuzzer itself, is `delegation_invalid` (400).
-                "include-operation-id": ["proposals_create", "delegations_create"],
+                # POST /stakes, /stakes/unstake: the fuzzer holds no AGR, so a schema-valid amount
+                # is `insufficient_funds` (402).
+                "include-operation-id": [
+                    "proposals_create",
+                    "delegations_create",
+                    "stakes_create",
+                    "stakes_unstake",
+                ],
                 "checks": {
                     "positive_data_acceptance": {
                         "expected-statuses": [
