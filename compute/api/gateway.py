@@ -134,7 +134,7 @@ class InferenceApi(_GatewayErrorHeaders, APIView):
 
     @extend_schema(
         operation_id="inference_run",
-        request=InferenceInputSerializer,
+        request={"application/json": InferenceInputSerializer},
         responses={200: InferenceOutputSerializer, **_ERRORS},
         parameters=[
             OpenApiParameter(
@@ -318,7 +318,7 @@ class KServeInferApi(_GatewayErrorHeaders, APIView):
 
     @extend_schema(
         operation_id="kserve_infer",
-        request=InferenceInputSerializer,
+        request={"application/json": InferenceInputSerializer},
         responses={200: OpenApiTypes.OBJECT, **_ERRORS},
         tags=["kserve-v2"],
     )
@@ -430,7 +430,7 @@ def kserve_server_metadata(request: HttpRequest) -> JsonResponse:
 class KServeVersionInferApi(KServeInferApi):
     @extend_schema(
         operation_id="kserve_version_infer",
-        request=InferenceInputSerializer,
+        request={"application/json": InferenceInputSerializer},
         responses={200: OpenApiTypes.OBJECT, **_ERRORS},
         tags=["kserve-v2"],
     )
