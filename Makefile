@@ -60,6 +60,7 @@ deploy-check: install
 	WEB3_TOKEN_ADDRESS=0x000000000000000000000000000000000000a9e0 \
 	WEB3_HOT_WALLET_KEY="0x$$($(PY) -c 'import secrets; print(secrets.token_hex(32))')" \
 	ARTEFACT_MASTER_KEY="$$($(PY) -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')" \
+	METRICS_BEARER_TOKEN="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(32))')" \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 ci: test lint typecheck migrations-check importlint deploy-check
