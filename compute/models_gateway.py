@@ -140,7 +140,9 @@ class MeteringCarry(models.Model):
     listing = models.ForeignKey("marketplace.Listing", on_delete=models.PROTECT, related_name="+")
     part = models.CharField(max_length=8, choices=CarryPart.choices)
     payee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    carry_micro = WideIntegerField(default=0)
+    # Always under 10,000, so a plain integer: SQLite keeps WideIntegerField as text, and the
+    # check below would compare text with a number there (and refuse every row).
+    carry_micro = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints: ClassVar = [

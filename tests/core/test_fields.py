@@ -311,3 +311,33 @@ def test_wide_sum_compares_with_zero_in_having() -> None:
     assert set(grouped.filter(total=0).values_list("category", flat=True)) == {"z0"}
     assert set(grouped.filter(total__lt=0).values_list("category", flat=True)) == {"neg"}
     assert set(grouped.filter(total__gt=0).values_list("category", flat=True)) == {"pos"}
+
+
+def _lookups(condition: object) -> list[tuple[str, object]]:
+    """Every (field__lookup, value) leaf of a Q tree."""
+    from django.db.models import Q
+
+    if isinstance(condition, Q):
+        return [leaf for child in condition.children for leaf in _lookups(child)]
+    return [condition] if isinstance(condition, tuple) else []
+
+
+def test_no_check_constraint_bounds_a_wide_integer_from_above() -> None:
+    """SQLite (the demo's database) stores WideIntegerField as text, and text compares greater than
+    any number there: `value < N` refuses every row, so the demo could never write one (this is how
+    settling metered calls broke in `make demo` while PostgreSQL was fine). A column with an upper
+    bound is small enough for a plain integer field."""
+    from django.apps import apps
+
+    offenders = []
+    for model in apps.get_models():
+        for constraint in getattr(model._meta, "constraints", []):
+            condition = getattr(constraint, "condition", None)
+            if condition is None:
+                continue
+            for key, _value in _lookups(condition):
+                name, _, lookup = key.partition("__")
+                field = next((f for f in model._meta.concrete_fields if f.name == name), None)
+                if isinstance(field, WideIntegerField) and lookup in {"lt", "lte"}:
+                    offenders.append(f"{model._meta.label}.{constraint.name}: {key}")
+    assert offenders == []
