@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything `make demo` runs beside the web server, started and stopped here:
-#   start    localstripe (Stripe's API and Stripe.js) on :8420 and a ganache JSON-RPC chain (id 1337)
-#            on :8545 (idempotent: reused when already up).
+#   start    localstripe (Stripe's API and Stripe.js) on :8420, a ganache JSON-RPC chain (id 1337)
+#            on :8545 and, when REDIS_URL is not set and `redis-server` is installed, a private Redis
+#            on :DEMO_REDIS_PORT that keeps nothing on disk (idempotent: reused when already up).
 #   worker   a Celery worker with beat (the periodic work: health probes, settlement, escrow
 #            releases, renewals) on Redis when REDIS_URL is set, else on the embedded filesystem
 #            broker under .demo/celery (config.django.local).
@@ -26,7 +27,8 @@ PROVIDER1_PORT=${PROVIDER1_PORT:-8101}
 PROVIDER2_PORT=${PROVIDER2_PORT:-8104}
 PROVIDER_EMAIL=${PROVIDER_EMAIL:-provider@agora.local}
 STOP_WAIT=${STOP_WAIT:-30}
-SERVICES="web localstripe ganache celery provider-1 provider-2"
+DEMO_REDIS_PORT=${DEMO_REDIS_PORT:-6390}
+SERVICES="web localstripe ganache celery provider-1 provider-2 redis"
 mkdir -p "$DEMO"
 
 wait_for() {  # url, name[, seconds]
@@ -42,7 +44,27 @@ alive() {  # name: its pid file names a running process
   [ -f "$DEMO/$1.pid" ] && kill -0 "$(cat "$DEMO/$1.pid")" 2>/dev/null
 }
 
+# The gateway's counters, request log and node health are shared by the web server, the worker and
+# every provider process through Redis. Without it each process would keep its own copy in memory,
+# and the worker could never settle the calls the web server metered.
+shared_store() {
+  if [ -n "${REDIS_URL:-}" ]; then return 0; fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "  redis-server is not installed: metered calls stay in the web server's memory and are not" >&2
+    echo "  settled by the worker. Install Debian's redis-server (or set REDIS_URL) for the full demo." >&2
+    return 0
+  fi
+  if ! redis-cli -p "$DEMO_REDIS_PORT" ping >/dev/null 2>&1; then
+    redis-server --bind 127.0.0.1 --port "$DEMO_REDIS_PORT" --save "" --appendonly no \
+      --dir "$DEMO" > "$DEMO/redis.log" 2>&1 &
+    echo $! > "$DEMO/redis.pid"
+    for _ in $(seq 1 30); do redis-cli -p "$DEMO_REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.2; done
+  fi
+  export REDIS_URL="redis://127.0.0.1:$DEMO_REDIS_PORT/0"
+}
+
 start() {
+  shared_store
   if ! curl -s -o /dev/null "http://127.0.0.1:$STRIPE_PORT/js.stripe.com/v3/"; then
     .venv/bin/localstripe --port "$STRIPE_PORT" > "$DEMO/localstripe.log" 2>&1 &
     echo $! > "$DEMO/localstripe.pid"
@@ -137,7 +159,7 @@ run() {
   Agora is running at http://$HOST:$PORT/
   Stripe (localstripe): http://127.0.0.1:$STRIPE_PORT   Chain (ganache): http://127.0.0.1:$CHAIN_PORT, chain id 1337
   Providers (real Triton, demo models): http://127.0.0.1:$PROVIDER1_PORT and http://127.0.0.1:$PROVIDER2_PORT
-  Celery worker with beat: $( [ -n "${REDIS_URL:-}" ] && echo "on Redis" || echo "on the filesystem broker in $DEMO/celery" )
+  Celery worker with beat: $( [ -n "${REDIS_URL:-}" ] && echo "on Redis ($REDIS_URL)" || echo "on the filesystem broker in $DEMO/celery" )
   Demo logins (password agora-demo-2026): buyer@agora.local, creator@agora.local,
   provider@agora.local, admin@agora.local (staff, /admin/). API docs: http://$HOST:$PORT/api/docs/
   Emails (verification codes, password resets) are printed below. Stop with Ctrl-C.
