@@ -149,6 +149,7 @@ run() {
   CELERY_TASK_ALWAYS_EAGER=true "$PY" manage.py load_demo_data
   CELERY_TASK_ALWAYS_EAGER=true "$PY" manage.py load_demo_ledger
   CELERY_TASK_ALWAYS_EAGER=true "$PY" manage.py load_demo_catalog
+  CELERY_TASK_ALWAYS_EAGER=true "$PY" manage.py load_demo_inference
   CELERY_TASK_ALWAYS_EAGER=true "$PY" manage.py load_demo_epochs
   CELERY_TASK_ALWAYS_EAGER=true "$PY" manage.py load_demo_governance
   CELERY_TASK_ALWAYS_EAGER=true "$PY" manage.py chain_deploy

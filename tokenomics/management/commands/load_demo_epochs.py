@@ -3,7 +3,8 @@
 The token genesis is dated DEMO_WEEKS weeks (and a day) back, so the epoch clock has that many
 whole weeks behind it; each past epoch is then closed as the hourly task would have closed it, an
 hour after its end, through the same service (its postings are dated then). Creators' weights come
-from the catalog's orders; providers' and integrations' from whatever the gateway recorded. Running
+from the catalog's orders; providers' and integrations' from the calls the gateway recorded
+(load_demo_inference's history). Running
 it again changes nothing (the genesis and every closed epoch are found and left alone), except
 closing epochs that have ended since.
 """
