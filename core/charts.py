@@ -40,6 +40,18 @@ def _text(value: object) -> str:
     return escape(str(value), quote=True)
 
 
+def compact_number(value: int) -> str:
+    """An integer for an axis label: 950, 1.5K, 15M, 2B (rounded half up to one decimal, trailing
+    ".0" dropped). Integer arithmetic."""
+    magnitude, sign = abs(value), "-" if value < 0 else ""
+    for size, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if magnitude >= size:
+            tenths = (magnitude * 10 + size // 2) // size
+            whole, decimal = divmod(tenths, 10)
+            return f"{sign}{whole:,}{f'.{decimal}' if decimal else ''}{suffix}"
+    return f"{sign}{magnitude}"
+
+
 def nice_step(span: int, ticks: int = TARGET_TICKS) -> int:
     """The smallest step of 1, 2 or 5 times a power of ten that covers `span` in `ticks` steps."""
     if span <= 0:
@@ -88,6 +100,9 @@ class Chart:
     labels: Sequence[str]  # one per point, e.g. the day
     series: Sequence[Series]
     format_value: Callable[[int], str] = str
+    # The axis labels, when the exact value is too wide for the margin (e.g. "15M AGR"); the
+    # tooltips and the table keep format_value.
+    format_tick: Callable[[int], str] | None = None
     width: int = WIDTH
     height: int = HEIGHT
     label_heading: str = "Period"
@@ -167,7 +182,7 @@ class Chart:
             parts.append(f'<line x1="{MARGIN_LEFT}" y1="{y}" x2="{right}" y2="{y}" stroke="{stroke}"/>')
             parts.append(
                 f'<text x="{MARGIN_LEFT - 6}" y="{y + 4}" text-anchor="end" fill="#6b7280">'
-                f"{_text(self.format_value(tick))}</text>"
+                f"{_text((self.format_tick or self.format_value)(tick))}</text>"
             )
         parts.append("</g>")
 

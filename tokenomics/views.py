@@ -18,14 +18,14 @@ from accounts.http import authenticated_user
 from accounts.models import User
 from accounts.selectors import wallet_list
 from core.api import error_body
-from core.charts import Chart, Series
+from core.charts import Chart, Series, compact_number
 from core.exceptions import ApplicationError
 from core.types import HtmxHttpRequest
 from tokenomics.errors import PaymentNotFound
 from tokenomics.forms import PayoutForm, TopUpForm
 from tokenomics.models import Asset, Payment, Payout, Rail
 from tokenomics.models.ledger import AccountKind
-from tokenomics.money import format_amount, format_amount_short
+from tokenomics.money import AGR_BASE_UNITS_PER_AGR, format_amount, format_amount_short
 from tokenomics.selectors.epochs import epoch_shares_for_user
 from tokenomics.selectors.history import history_rows, history_transactions
 from tokenomics.selectors.ledger import user_balances
@@ -362,6 +362,13 @@ def _agr_short(amount: int) -> str:
     return format_amount_short(amount=amount, asset=Asset.AGR)[0]
 
 
+def _agr_tick(amount: int) -> str:
+    """An axis label: whole AGR, compact ("15M AGR"); below one AGR, the short form."""
+    if 0 < abs(amount) < AGR_BASE_UNITS_PER_AGR:
+        return _agr_short(amount)
+    return f"{compact_number(amount // AGR_BASE_UNITS_PER_AGR)} AGR"
+
+
 def _transparency_charts(report: Transparency) -> dict[str, Chart]:
     burned = Chart(
         chart_id="burned-chart",
@@ -373,6 +380,7 @@ def _transparency_charts(report: Transparency) -> dict[str, Chart]:
         labels=[f"{point.at.day} {point.at:%b}" for point in report.burned_history],
         series=[Series(name="Burned", values=[point.value for point in report.burned_history])],
         format_value=_agr_short,
+        format_tick=_agr_tick,
         label_heading="Week of",
     )
     emission_points = emission_series(report)
@@ -390,6 +398,7 @@ def _transparency_charts(report: Transparency) -> dict[str, Chart]:
             Series(name="Emitted", values=[point.emitted for point in emission_points]),
         ],
         format_value=_agr_short,
+        format_tick=_agr_tick,
         label_heading="Epoch",
     )
     rows = report.epochs[::-1]

@@ -7,7 +7,16 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from core.charts import HEIGHT, MARGIN_BOTTOM, MARGIN_TOP, Chart, Series, nice_step, value_axis
+from core.charts import (
+    HEIGHT,
+    MARGIN_BOTTOM,
+    MARGIN_TOP,
+    Chart,
+    Series,
+    compact_number,
+    nice_step,
+    value_axis,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -149,3 +158,37 @@ def test_negative_values_draw_below_the_zero_line():
     bars = root.findall(f".//{SVG}g[@class='chart-bars']/{SVG}rect")
     up, down = bars[0], bars[1]
     assert int(up.get("y")) + int(up.get("height")) == int(down.get("y"))  # both meet at zero
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        (0, "0"),
+        (950, "950"),
+        (1_000, "1K"),
+        (1_500, "1.5K"),
+        (1_049, "1K"),
+        (1_050, "1.1K"),
+        (15_000_000, "15M"),
+        (-2_500_000_000, "-2.5B"),
+        (3 * 10**15, "3,000T"),
+    ],
+)
+def test_compact_axis_numbers(value: int, label: str) -> None:
+    assert compact_number(value) == label
+
+
+def test_axis_labels_use_the_compact_format_and_tooltips_the_exact_one() -> None:
+    chart = Chart(
+        chart_id="c",
+        title="t",
+        description="d",
+        labels=["a", "b"],
+        series=[Series(name="s", values=[0, 15_000_000])],
+        format_value=lambda v: f"{v:,} AGR",
+        format_tick=lambda v: f"{compact_number(v)} AGR",
+    )
+    svg = str(chart.svg())
+    assert ">15M AGR</text>" in svg or ">20M AGR</text>" in svg
+    assert "15,000,000 AGR</title>" in svg
+    assert ",000,000 AGR</text>" not in svg
