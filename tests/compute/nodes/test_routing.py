@@ -233,3 +233,39 @@ def test_r5_probes_every_10_s_and_a_probe_times_out_before_a_call_would(version,
     node.save()
     routing.candidates_forget()
     assert _run(version).node_id == node.pk
+
+
+def test_r1_each_fault_in_turn_on_one_node_of_three_costs_no_call(version, stubs) -> None:
+    """R1 in small (benchmarks/gateway.py runs the 10,000): one node of three faulty, the fault
+    changing in turn, and the faulty node changing too; >= 99.9% of calls served (here: all of
+    them), and the node failing readiness gets no call."""
+    from compute.models import Node
+
+    nodes_stubs = [_start(stubs) for _ in range(3)]
+    nodes = [serving(version, stub.url) for stub in nodes_stubs]
+    faults = ["refused", "error", "hang", "slow", "malformed", "not_ready"]
+    served = failed = 0
+    calls_per_turn = 25
+    for turn, fault in enumerate(faults):
+        faulty = turn % 3
+        for index, (stub, node) in enumerate(zip(nodes_stubs, nodes, strict=True)):
+            stub.mode = fault if index == faulty and fault != "refused" else "ok"
+            stub.delay_s = 0.3
+            Node.objects.filter(pk=node.pk).update(triton_url=stub.url)
+        health.nodes_probe_all()
+        if fault == "refused":  # the port closes after the probe passed
+            Node.objects.filter(pk=nodes[faulty].pk).update(triton_url=f"http://127.0.0.1:{closed_port()}")
+            routing.candidates_forget()
+        before = nodes_stubs[faulty].infer_calls
+        for _ in range(calls_per_turn):
+            try:
+                result = _run(version, deadline_s=2.0)
+            except ProviderFailed:
+                failed += 1
+                continue
+            served += 1
+            assert result.outputs[0]["data"] == [1.0, 2.0, 3.0, 4.0]
+        if fault == "not_ready":
+            assert nodes_stubs[faulty].infer_calls == before  # 0 calls to a node failing readiness
+    assert served / (served + failed) >= 0.999
+    assert served == calls_per_turn * len(faults)
