@@ -3,8 +3,8 @@
 Refused: any scheme but http/https, and (unless settings.TRITON_ALLOW_PRIVATE_NODES, true only in
 development and tests, or the host is in settings.TRITON_ALLOWED_HOSTS) every address that is
 loopback, private, link-local (which covers the 169.254.169.254 metadata service), multicast,
-reserved, unspecified or otherwise not global (carrier-grade NAT), checked on every address the name RESOLVES to, not the literal alone, and
-through IPv4-mapped IPv6.
+reserved, unspecified or otherwise not global (carrier-grade NAT's 100.64.0.0/10), checked on
+every address the name RESOLVES to, not the literal alone, and through IPv4-mapped IPv6.
 """
 
 from __future__ import annotations
