@@ -24,11 +24,10 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 
-from compute import meter_store, node_state
+from compute import meter_store
 from compute.billing import carry_settle
 from compute.models import Node, NodeVersion
 from compute.models_gateway import (
@@ -48,6 +47,7 @@ from marketplace.models.catalog import ModelSize
 from tests import subprocesses
 from tests.accounts.factories import UserFactory
 from tests.compute.gateway.conftest import active_subscription, per_inference_plan, subscription_plan
+from tests.compute.nodes.conftest import _fresh_routing_state  # noqa: F401 - autouse here too
 from tests.compute.stub_kserve import MODEL, SPEC_IN, SPEC_OUT, StubNode, closed_port
 from tests.marketplace.factories import ListingFactory, VersionFactory
 from tests.tokenomics.factories import funded_wallet
@@ -86,17 +86,6 @@ def stubs() -> Iterator[list[StubNode]]:
     yield started
     for stub in started:
         stub.stop()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_routing_state() -> Iterator[None]:
-    cache.clear()
-    node_state.reset_for_tests()
-    routing.candidates_forget()
-    routing._ewma_ms.clear()
-    yield
-    routing.candidates_forget()
-    routing._ewma_ms.clear()
 
 
 def _call(buyer: Any, listing: Any, entitlement: str) -> Answer:
