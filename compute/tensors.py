@@ -119,10 +119,11 @@ def validate_inputs(spec: Sequence[dict[str, Any]], inputs: Any) -> list[Tensor]
 
 
 def validate_outputs(spec: Sequence[dict[str, Any]], outputs: Sequence[Tensor]) -> list[dict[str, Any]]:
-    """A node's outputs as KServe v2 JSON, after checking names, datatypes and shapes against the
-    spec. Raises TensorValidationError (a malformed answer: the node's failure)."""
+    """A node's outputs as KServe v2 JSON, after checking names, datatypes, shapes and the size caps
+    against the spec. Raises TensorValidationError (a malformed answer: the node's failure)."""
     by_name = {tensor.name: tensor for tensor in outputs}
     result = []
+    total = 0
     for want in spec:
         name = str(want["name"])
         tensor = by_name.get(name)
@@ -134,7 +135,12 @@ def validate_outputs(spec: Sequence[dict[str, Any]], outputs: Sequence[Tensor]) 
         if not _shape_fits(shape, want["shape"]):
             raise TensorValidationError(name, f"The node answered shape {shape}, not {list(want['shape'])}.")
         array = tensor.array
+        total += int(array.size)
+        if total > MAX_ELEMENTS:  # the same size caps as the inputs': a flood is a malformed answer
+            raise TensorValidationError(name, f"The node answered more than {MAX_ELEMENTS:,} elements.")
         if want["datatype"] == "BYTES":
+            if any(len(v) > MAX_BYTES_ELEMENT for v in array.reshape(-1) if isinstance(v, (bytes, str))):
+                raise TensorValidationError(name, f"An element is longer than {MAX_BYTES_ELEMENT} bytes.")
             data = [
                 v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in array.reshape(-1)
             ]

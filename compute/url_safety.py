@@ -3,8 +3,8 @@
 Refused: any scheme but http/https, and (unless settings.TRITON_ALLOW_PRIVATE_NODES, true only in
 development and tests, or the host is in settings.TRITON_ALLOWED_HOSTS) every address that is
 loopback, private, link-local (which covers the 169.254.169.254 metadata service), multicast,
-reserved or unspecified, checked on every address the name RESOLVES to, not the literal alone, and
-through IPv4-mapped IPv6.
+reserved, unspecified or otherwise not global (carrier-grade NAT's 100.64.0.0/10), checked on
+every address the name RESOLVES to, not the literal alone, and through IPv4-mapped IPv6.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def _address_problem(address: str) -> str | None:
     ):
         if getattr(ip, flag):
             return f"{address} is {why}"
+    if not ip.is_global:  # e.g. 100.64.0.0/10, carrier-grade NAT's shared space: not the internet
+        return f"{address} is not a public address"
     return None
 
 

@@ -10,6 +10,7 @@ inputs in, JSON outputs back). `mode` says how it behaves:
   slow       answer correctly after `delay_s`
   malformed  answer with an output of the wrong shape
   not_ready  the server is up but says the model is not ready
+  custom     answer with `respond(input values)` -> (status, JSON body): any answer a test makes up
 A refused connection needs no server: use `closed_port()`.
 """
 
@@ -19,6 +20,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -42,6 +44,7 @@ class StubNode:
     delay_s: float = 0.0
     model: str = MODEL  # the model name it answers for
     infer_calls: int = 0
+    respond: Callable[[list[float]], tuple[int, Any]] | None = None  # for mode "custom"
     server: ThreadingHTTPServer | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
 
@@ -59,8 +62,8 @@ class StubNode:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def _send(self, status: int, body: dict[str, Any] | None = None) -> None:
-                data = json.dumps(body or {}).encode()
+            def _send(self, status: int, body: Any = None) -> None:
+                data = json.dumps({} if body is None else body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -108,6 +111,10 @@ class StubNode:
                 else:
                     raw = body[int(header_length) :] if header_length else b""
                     values = np.frombuffer(raw, dtype=np.float32).tolist()
+                if stub.mode == "custom":
+                    assert stub.respond is not None
+                    self._send(*stub.respond(values))
+                    return
                 out_shape = [shape[0], 3] if stub.mode == "malformed" else shape
                 data = values[: out_shape[0] * out_shape[1]]
                 self._send(
@@ -120,7 +127,11 @@ class StubNode:
                     },
                 )
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that gave up (a timeout, on purpose) is no news
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self

@@ -13,10 +13,13 @@ from compute.models_gateway import Entitlement, InferenceRequest, Outcome, Settl
 from compute.services import settlement
 from compute.services.metering import credit_draw_or_reserve, reservation_release
 from compute.services.settlement import log_drain, metering_settle, settle_batch
-from marketplace.models import ListingDailyStat, Subscription
+from marketplace.models import ListingDailyStat, Order, OrderStatus, Subscription
+from marketplace.services.orders import order_create
+from marketplace.services.search import listings_trending_refresh
 from tests.accounts.factories import UserFactory
 from tests.compute.gateway.conftest import active_subscription, subscription_plan
 from tests.compute.gateway.helpers import log_call
+from tests.marketplace.commerce import on_sale
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.models import LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
@@ -201,3 +204,48 @@ def test_unused_reservation_returns_to_the_wallet(hosted: Any, buyer: Any) -> No
     assert _balance(buyer, AccountKind.METERING_HOLD) == 1
     assert meter_store.credit_left(buyer.pk) == 4_900
     call_command("ledger_check")
+
+
+def test_served_calls_count_toward_trending_and_failed_ones_do_not(hosted: Any, buyer: Any) -> None:
+    listing, _ = hosted
+    quiet = type(listing).objects.create(
+        creator=UserFactory(),
+        title="Quiet",
+        slug="quiet",
+        summary="x",
+        category=listing.category,
+        status="published",
+    )
+    for _ in range(100):
+        log_call(user=buyer, listing=listing, provider=UserFactory(), entitlement=Entitlement.PLAYGROUND)
+    for _ in range(150):
+        log_call(user=buyer, listing=quiet, provider=None, outcome=Outcome.FAILED)
+    metering_settle()
+    listings_trending_refresh()
+    listing.refresh_from_db()
+    quiet.refresh_from_db()
+    # 100 calls today weigh as one sale this week: (3 x 100 + 1 x 100) / 100 calls per sale = 4;
+    # failed calls count for nothing.
+    assert (listing.trending_score, quiet.trending_score) == (4, 0)
+
+
+def test_the_first_paid_call_releases_the_buyers_one_time_orders_in_escrow(buyer: Any) -> None:
+    plan = on_sale(price_cents=900)
+    listing = plan.listing
+    other_buyer = UserFactory()
+    for person in (buyer, other_buyer):
+        funded_wallet(user=person, amount=5_000)
+    mine = order_create(buyer=buyer, plan_id=plan.pk, rail="balance").order
+    theirs = order_create(buyer=other_buyer, plan_id=plan.pk, rail="balance").order
+    # Free playground runs and failed calls are not use; a served paid call is.
+    log_call(user=buyer, listing=listing, provider=UserFactory(), entitlement=Entitlement.PLAYGROUND)
+    log_call(user=buyer, listing=listing, provider=None, outcome=Outcome.FAILED)
+    metering_settle()
+    assert Order.objects.get(pk=mine.pk).status == OrderStatus.IN_ESCROW
+    _reserve(buyer, 5_100)
+    log_call(user=buyer, listing=listing, provider=UserFactory())
+    metering_settle()
+    assert Order.objects.get(pk=mine.pk).status == OrderStatus.RELEASED
+    assert Order.objects.get(pk=theirs.pk).status == OrderStatus.IN_ESCROW  # another buyer's order
+    assert _balance(listing.creator, AccountKind.CREATOR_PAYABLE) > 0  # the sale's split was paid
+    assert ledger_verify().ok

@@ -109,11 +109,48 @@ def test_nodes_are_the_providers_own(pytriton_server, provider_client) -> None:
         "http://[::ffff:127.0.0.1]:8000",
         "http://metadata.google.internal",
         "http://0.0.0.0:8000",
+        # The same addresses spelled otherwise: refused for what they resolve to, not how they read.
+        "http://2130706433/",  # 127.0.0.1 as one decimal number
+        "http://0x7f.1:8000",
+        "http://127.1:8000",
+        "http://017700000001/",  # octal
+        "http://LOCALHOST:8000",
+        "http://user@127.0.0.1:8000",
+        "http://127.0.0.1#@example.com/",
+        "http://[fe80::1]/",
+        "http://[fd00::1]/",
+        "http://[0:0:0:0:0:ffff:a9fe:a9fe]/",  # 169.254.169.254, IPv4-mapped
+        "http://100.64.0.1/",  # carrier-grade NAT: not private by the RFC 1918 list, not public either
+        "http://198.18.0.1/",
+        "http://224.0.0.1/",
+        "gopher://example.com/",
+        "http://:8000/",
     ],
 )
 def test_inward_and_odd_urls_are_refused_outside_development(url: str) -> None:
     with override_settings(**PRODUCTION_LIKE), pytest.raises(UrlRefused):
         node_url_check(url)
+
+
+def test_the_api_refuses_an_inward_url_on_registration_and_on_change(provider_client) -> None:
+    provider, client = provider_client
+    version = VersionFactory()
+    with override_settings(**PRODUCTION_LIKE):
+        for url in ("http://169.254.169.254/latest/meta-data", "http://2130706433:8000"):
+            refused = client.post(
+                "/api/v1/nodes", {"triton_url": url, "versions": [version.pk]}, format="json"
+            )
+            assert refused.status_code == 400, refused.json()
+            assert refused.json()["error"]["code"] == "validation_error"
+        assert not Node.objects.filter(provider=provider).exists()
+        node = Node.objects.create(provider=provider, name="n", triton_url="http://93.184.216.34:8000")
+        moved = client.patch(
+            f"/api/v1/nodes/{node.pk}", {"triton_url": "http://10.0.0.5:8000"}, format="json"
+        )
+        assert moved.status_code == 400, moved.json()
+        assert moved.json()["error"]["code"] == "validation_error"
+    node.refresh_from_db()
+    assert node.triton_url == "http://93.184.216.34:8000"
 
 
 def test_public_addresses_and_allow_listed_hosts_pass() -> None:

@@ -176,3 +176,96 @@ def test_the_public_provider_page_shows_uptime_latency_and_nodes(version, stubs,
     assert "Healthy" in html
     assert "data-uptime-24h>100%" in html
     assert client.get("/providers/999999/").status_code == 404
+
+
+def test_r2_three_failures_in_a_row_take_a_node_out_by_the_next_request(version, stubs) -> None:
+    good = [serving(version, _start(stubs).url) for _ in range(3)]
+    bad_stub = _start(stubs, "error")
+    bad = serving(version, bad_stub.url)
+    routing._ewma_ms[bad.pk] = 0.1  # the faulty node looks fastest: picked whenever it is drawn
+    for node in good:
+        routing._ewma_ms[node.pk] = 50.0
+    for _ in range(300):
+        assert _run(version).node_id != bad.pk
+        if bad_stub.infer_calls == node_state.CONSECUTIVE_FAILURES:
+            break
+    assert bad_stub.infer_calls == node_state.CONSECUTIVE_FAILURES
+    assert node_state.ejected([bad.pk]) == {bad.pk}
+    for _ in range(100):  # out from the very next request on, in every process (Redis)
+        assert _run(version).attempts == 1
+    assert bad_stub.infer_calls == node_state.CONSECUTIVE_FAILURES
+
+
+def test_r2_half_of_a_minutes_calls_failing_calls_for_ejection_and_older_calls_do_not_count(version) -> None:
+    now = 1_000_000.0
+    node_id = 424242
+    # Alternating: never 3 failures in a row, but at the 6th call half of the minute's calls failed.
+    verdicts = [node_state.record(node_id, ok=n % 2 == 0, latency_ms=5.0, now=now + n) for n in range(6)]
+    assert verdicts == [False] * 5 + [True]
+    # A minute later those calls are out of the window: one failure among none is not 50% of 6.
+    other = 434343
+    for n in range(5):
+        node_state.record(other, ok=n % 2 == 0, latency_ms=5.0, now=now + n)
+    assert (
+        node_state.record(other, ok=False, latency_ms=None, now=now + node_state.WINDOW_SECONDS + 20) is False
+    )
+
+
+def test_r5_probes_every_10_s_and_a_probe_times_out_before_a_call_would(version, stubs) -> None:
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from config.celery import app
+
+    schedule = {entry["task"]: float(entry["schedule"]) for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule["compute.probe_nodes"] <= 10.0
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovery
+    assert "compute.probe_nodes" in app.tasks
+    assert routing.STALE_AFTER_SECONDS == 3 * routing.PROBE_PERIOD_SECONDS
+    # A probe must give up before a call's first attempt would (half of the end-to-end deadline).
+    assert routing.deadline_seconds() / 2 > health.PROBE_TIMEOUT_S
+    assert health.PROBE_TIMEOUT_S < routing.PROBE_PERIOD_SECONDS
+    # Within 3 periods a node is a candidate; past them, not.
+    node = serving(version, _start(stubs).url)
+    node.last_probe_at = timezone.now() - timedelta(seconds=routing.STALE_AFTER_SECONDS - 2)
+    node.save()
+    routing.candidates_forget()
+    assert _run(version).node_id == node.pk
+
+
+def test_r1_each_fault_in_turn_on_one_node_of_three_costs_no_call(version, stubs) -> None:
+    """R1 in small (benchmarks/gateway.py runs the 10,000): one node of three faulty, the fault
+    changing in turn, and the faulty node changing too; >= 99.9% of calls served (here: all of
+    them), and the node failing readiness gets no call."""
+    from compute.models import Node
+
+    nodes_stubs = [_start(stubs) for _ in range(3)]
+    nodes = [serving(version, stub.url) for stub in nodes_stubs]
+    faults = ["refused", "error", "hang", "slow", "malformed", "not_ready"]
+    served = failed = 0
+    calls_per_turn = 25
+    for turn, fault in enumerate(faults):
+        faulty = turn % 3
+        for index, (stub, node) in enumerate(zip(nodes_stubs, nodes, strict=True)):
+            stub.mode = fault if index == faulty and fault != "refused" else "ok"
+            stub.delay_s = 0.3
+            Node.objects.filter(pk=node.pk).update(triton_url=stub.url)
+        health.nodes_probe_all()
+        if fault == "refused":  # the port closes after the probe passed
+            Node.objects.filter(pk=nodes[faulty].pk).update(triton_url=f"http://127.0.0.1:{closed_port()}")
+            routing.candidates_forget()
+        before = nodes_stubs[faulty].infer_calls
+        for _ in range(calls_per_turn):
+            try:
+                result = _run(version, deadline_s=2.0)
+            except ProviderFailed:
+                failed += 1
+                continue
+            served += 1
+            assert result.outputs[0]["data"] == [1.0, 2.0, 3.0, 4.0]
+        if fault == "not_ready":
+            assert nodes_stubs[faulty].infer_calls == before  # 0 calls to a node failing readiness
+    assert served / (served + failed) >= 0.999
+    assert served == calls_per_turn * len(faults)
