@@ -47,6 +47,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.enqueue import task_on_commit
 from tokenomics.errors import (
     AmountInvalid,
     ChainAddressInvalid,
@@ -121,14 +122,9 @@ def _same(
 
 
 def _send_on_commit(chain_payout_id: int) -> None:
-    def send_agr_payout() -> None:  # named: Django logs a robust hook's __qualname__
-        from tokenomics.tasks.chain import chain_payout_send_task  # tasks import the services
-
-        chain_payout_send_task.delay(chain_payout_id)
-
     # robust: a broker or node hiccup must not undo a committed payout; chain_process_payouts
     # sends whatever is still pending every minute.
-    transaction.on_commit(send_agr_payout, robust=True)
+    task_on_commit("tokenomics.chain_payout_send", chain_payout_id)
 
 
 def _hand_to_rail(payout: Payout) -> None:

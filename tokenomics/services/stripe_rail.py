@@ -32,6 +32,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from core.enqueue import task_on_commit
 from core.fields import WideSum
 from tokenomics import stripe_client
 from tokenomics.errors import (
@@ -833,12 +834,6 @@ def _event_store(event: stripe_client.Event) -> tuple[StripeEvent, bool]:
     return row, True
 
 
-def _enqueue_processing(event_id: str) -> None:
-    from tokenomics.tasks.stripe import process_stripe_event  # tasks import this module
-
-    process_stripe_event.delay(event_id)
-
-
 def stripe_event_ingest(*, event: stripe_client.Event) -> EventReceived:
     """Store an event under its unique Stripe id with status received (ignored for types not
     handled) and, once committed, queue its processing. A repeat stores nothing; it queues the
@@ -848,12 +843,7 @@ def stripe_event_ingest(*, event: stripe_client.Event) -> EventReceived:
         # After the row is committed (at once in autocommit, else with the caller's transaction).
         # robust: a broker hiccup must not turn a stored delivery into a 500; reconciliation picks
         # up events left received.
-        event_id = row.event_id
-
-        def enqueue_processing() -> None:  # a named function: Django logs a robust hook's __qualname__
-            _enqueue_processing(event_id)
-
-        transaction.on_commit(enqueue_processing, robust=True)
+        task_on_commit("tokenomics.stripe_process_event", row.event_id)
     return EventReceived(event=row, created=created)
 
 
