@@ -17,8 +17,7 @@ from django.urls import reverse
 from marketplace.models import Category, PlanKind
 from marketplace.models.catalog import ModelSize, PlanInterval, TaskType
 from marketplace.services import listings as rules
-from tokenomics.forms import AmountError, parse_amount
-from tokenomics.money import AGR_DECIMALS
+from tokenomics.money import AGR_DECIMALS, AmountError, parse_amount
 from tokenomics.selectors.parameters import parameter_get
 
 SEPARATOR = "|"

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.http import authenticated_user
+from core.admin import ReadOnlyAdminMixin
 from core.exceptions import ApplicationError
 from marketplace.errors import ValidationFailed
 from marketplace.models import (
@@ -33,7 +34,6 @@ from marketplace.models import (
     Tag,
 )
 from marketplace.services import listings as services
-from tokenomics.admin import ReadOnlyAdminMixin
 from tokenomics.money import format_amount
 
 

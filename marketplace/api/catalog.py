@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.permissions import HasScope
-from core.api import ErrorSerializer, Pagination, query_params
+from core.api import ErrorSerializer, MoneySerializer, Pagination, query_params
 from core.schema import NO_NUL_PATTERN
 from marketplace.api import creator
 from marketplace.models import Listing, ListingVersion, Plan, PlanKind, QualityTier, TaskType
@@ -36,7 +36,6 @@ from marketplace.selectors.catalog import (
     plan_agr_price,
     plan_kinds,
 )
-from tokenomics.api.views import MoneySerializer
 from tokenomics.money import AGR, USD, money_json
 
 # US cents; far above any list price, and inside a signed 64-bit integer on every database.

@@ -21,13 +21,12 @@ from rest_framework.views import APIView
 from accounts.http import authenticated_user
 from accounts.models import User
 from accounts.services import ApiKeyPrincipal
-from core.api import POSITIVE_WHOLE_NUMBER, ErrorSerializer, StrictCharField, not_blank
+from core.api import POSITIVE_WHOLE_NUMBER, ErrorSerializer, MoneySerializer, StrictCharField, not_blank
 from marketplace.errors import ValidationFailed
 from marketplace.models import Category, Listing, ListingStatus, ListingVersion, Plan, PlanKind, QualityTier
 from marketplace.models.catalog import ModelSize, PlanInterval, TaskType
 from marketplace.selectors.creator import creator_listing_get, creator_plan_get
 from marketplace.services import listings as services
-from tokenomics.api.views import MoneySerializer
 from tokenomics.models import Asset
 from tokenomics.money import money_json
 

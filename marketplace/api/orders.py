@@ -15,7 +15,10 @@ from rest_framework.views import APIView
 from accounts.http import authenticated_user
 from core.api import (
     POSITIVE_WHOLE_NUMBER,
+    AgrInstructionsSerializer,
+    CardInstructionsSerializer,
     ErrorSerializer,
+    MoneySerializer,
     Pagination,
     StrictCharField,
     not_blank,
@@ -28,16 +31,10 @@ from marketplace.selectors.orders import order_get_for_buyer, order_list_for_buy
 from marketplace.services.orders import order_card_client_secret, order_create
 from marketplace.services.pricing import CHECKOUT_RAILS
 from marketplace.services.refunds import order_dispute_open, order_refund
-from tokenomics.api.credits import (
-    AgrInstructionsSerializer,
-    CardInstructionsSerializer,
-    agr_instructions,
-    agr_payment_verify_api,
-    card_instructions,
-)
-from tokenomics.api.views import MoneySerializer
 from tokenomics.models import Rail
 from tokenomics.money import money_json
+from tokenomics.selectors.payments import agr_instructions, card_instructions
+from tokenomics.services.chain_rail import agr_payment_claim
 
 
 class OrderOutputSerializer(serializers.Serializer[Any]):
@@ -259,7 +256,7 @@ class OrderAgrPaymentApi(APIView):
         data.is_valid(raise_exception=True)
         if order.payment_id is None or order.rail != Rail.AGR:
             raise InvalidState("This order is not paid in AGR.")
-        agr_payment_verify_api(payment_id=order.payment_id, tx_hash=data.validated_data["tx_hash"])
+        agr_payment_claim(payment_id=order.payment_id, tx_hash=data.validated_data["tx_hash"])
         order = order_get_for_buyer(buyer=buyer, order_id=order_id)
         return Response(OrderOutputSerializer(order_data(order)).data)
 

@@ -68,12 +68,11 @@ from marketplace.services.orders import (
 from marketplace.services.pricing import Quote, quote
 from marketplace.services.refunds import order_dispute_open, order_refund
 from marketplace.services.subscriptions import CARD_RENEWAL_GRACE, subscription_cancel
-from tokenomics.chain_client import ChainError
 from tokenomics.errors import REASON_TEXT, PaymentNotVerified
 from tokenomics.models import Asset, Rail
 from tokenomics.selectors.ledger import user_balances
 from tokenomics.selectors.payments import payment_bonus_shown, payment_instructions
-from tokenomics.services.chain_rail import agr_payment_verify
+from tokenomics.services.chain_rail import agr_payment_claim
 
 BUYER = "marketplace/buyer"
 LIBRARY_PAGE_SIZE = 20
@@ -389,17 +388,11 @@ def order_agr_payment(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
         error, code, status = "This order is not waiting for a payment.", "invalid_state", 409
     elif form.is_valid():
         try:
-            agr_payment_verify(payment_id=order.payment_id, tx_hash=form.cleaned_data["tx_hash"])
+            agr_payment_claim(payment_id=order.payment_id, tx_hash=form.cleaned_data["tx_hash"])
         except PaymentNotVerified as exc:
             error, reason, code, status = exc.message, str(exc.reason), exc.code, exc.status_code
         except ApplicationError as exc:
             error, code, status = exc.message, exc.code, exc.status_code
-        except ChainError:
-            error, code, status = (
-                "The chain node could not be reached. Try again in a moment.",
-                "chain_unavailable",
-                503,
-            )
         else:
             messages.success(request, "Your AGR transfer is verified and credited.")
             if wants_json:

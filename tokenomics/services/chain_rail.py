@@ -48,6 +48,7 @@ from accounts.models import User
 from accounts.selectors import wallet_list
 from tokenomics.chain_client import (
     ChainClient,
+    ChainError,
     ChainRejected,
     ChainUnavailable,
     Fees,
@@ -63,6 +64,7 @@ from tokenomics.chain_client import (
 from tokenomics.errors import (
     AmountInvalid,
     ChainAddressInvalid,
+    ChainNodeUnavailable,
     ChainNotConfigured,
     IdempotencyConflict,
     InvalidState,
@@ -383,6 +385,16 @@ def agr_payment_verify(*, payment_id: int, tx_hash: str) -> AgrVerification:
         linked=_linked_addresses(payment.user),
     )
     return _credit(payment_id=payment.pk, chain_id=node_chain_id, tx_hash=tx_hash, logs=logs)
+
+
+def agr_payment_claim(*, payment_id: int, tx_hash: str) -> AgrVerification:
+    """agr_payment_verify for a payer waiting on the answer (the API, the order page): a chain node
+    that is down or errs is ChainNodeUnavailable (`503 chain_unavailable`: nothing was decided, the
+    same claim may be repeated), not an unhandled ChainError."""
+    try:
+        return agr_payment_verify(payment_id=payment_id, tx_hash=tx_hash)
+    except ChainError as exc:
+        raise ChainNodeUnavailable() from exc
 
 
 # ----------------------------------------------------------------------------- the Transfer scan
@@ -771,6 +783,7 @@ __all__ = [
     "PayoutRun",
     "Reason",
     "ScanResult",
+    "agr_payment_claim",
     "agr_payment_instructions",
     "agr_payment_start",
     "agr_payment_verify",

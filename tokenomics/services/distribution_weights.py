@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from tokenomics.models.epochs import Share
+from tokenomics.models.epochs import Share as Share  # re-exported: the registry is keyed by it
 from tokenomics.money import require_int
 
 # The registry parameter holding each share's rate (bps of the pool).
