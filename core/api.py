@@ -215,6 +215,12 @@ class AgrInstructionsSerializer(serializers.Serializer[Any]):
     confirmations = serializers.IntegerField(help_text="Blocks deep before the payment is credited.")
 
 
+class AgrPaymentClaimSerializer(serializers.Serializer[Any]):
+    """The body that claims an AGR transfer for a payment (a top-up's or an order's)."""
+
+    tx_hash = serializers.RegexField(r"^0x[0-9a-fA-F]{64}$", help_text="The AGR transfer's hash.")
+
+
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Stable snake_case code, e.g. `not_found`.")
     message = serializers.CharField(help_text="A sentence for people.")
@@ -225,6 +231,11 @@ class ErrorSerializer(serializers.Serializer[Any]):
     """The documented body of every API error."""
 
     error = ErrorDetailSerializer()
+
+
+def error_responses(*statuses: int) -> dict[int, type[ErrorSerializer]]:
+    """The schema's error responses of an operation: `responses={200: Out, **error_responses(404, 409)}`."""
+    return dict.fromkeys(statuses, ErrorSerializer)
 
 
 def paginated_response(

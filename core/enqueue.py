@@ -16,7 +16,12 @@ from django.db import transaction
 
 def task_send(name: str, /, *args: Any, **kwargs: Any) -> None:
     """Queue the task registered as `name` now (the caller decides when: usually from an on_commit hook)."""
-    current_app.signature(name, args=args, kwargs=kwargs).apply_async()
+    app = current_app
+    if name not in app.tasks:
+        # A web process has not imported the apps' task modules (a worker does at start): load them
+        # once, as the worker does, so a task this code base defines runs through its own object.
+        app.loader.import_default_modules()
+    app.signature(name, args=args, kwargs=kwargs).apply_async()
 
 
 def task_on_commit(name: str, /, *args: Any, **kwargs: Any) -> None:

@@ -16,11 +16,12 @@ from accounts.http import authenticated_user
 from core.api import (
     POSITIVE_WHOLE_NUMBER,
     AgrInstructionsSerializer,
+    AgrPaymentClaimSerializer,
     CardInstructionsSerializer,
-    ErrorSerializer,
     MoneySerializer,
     Pagination,
     StrictCharField,
+    error_responses,
     not_blank,
     paginated_response,
 )
@@ -138,14 +139,7 @@ class OrderListCreateApi(APIView):
     @extend_schema(
         operation_id="orders_create",
         request=InputSerializer,
-        responses={
-            201: OrderOutputSerializer,
-            402: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            502: ErrorSerializer,
-            503: ErrorSerializer,
-        },
+        responses={201: OrderOutputSerializer, **error_responses(402, 404, 409, 502, 503)},
         parameters=[IDEMPOTENCY_PARAMETER],
         tags=["orders"],
         description=(
@@ -191,7 +185,7 @@ class OrderDetailApi(APIView):
 
     @extend_schema(
         operation_id="orders_retrieve",
-        responses={200: OrderOutputSerializer, 404: ErrorSerializer},
+        responses={200: OrderOutputSerializer, **error_responses(404)},
         tags=["orders"],
         description=(
             "An order of the caller's. Reading calls no payment provider and creates nothing: a card "
@@ -209,12 +203,7 @@ class OrderCardPaymentApi(APIView):
     @extend_schema(
         operation_id="orders_card_payment",
         request=None,
-        responses={
-            200: OrderOutputSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            503: ErrorSerializer,
-        },
+        responses={200: OrderOutputSerializer, **error_responses(404, 409, 503)},
         tags=["orders"],
         description=(
             "The card block (PaymentIntent and its client secret for Stripe.js) of a card order "
@@ -231,18 +220,12 @@ class OrderCardPaymentApi(APIView):
 class OrderAgrPaymentApi(APIView):
     required_scopes: ClassVar[dict[str, str]] = {"POST": "write"}
 
-    class InputSerializer(serializers.Serializer[Any]):
-        tx_hash = serializers.RegexField(r"^0x[0-9a-fA-F]{64}$", help_text="The AGR transfer's hash.")
+    InputSerializer = AgrPaymentClaimSerializer
 
     @extend_schema(
         operation_id="orders_agr_payment",
         request=InputSerializer,
-        responses={
-            200: OrderOutputSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            503: ErrorSerializer,
-        },
+        responses={200: OrderOutputSerializer, **error_responses(404, 409, 503)},
         tags=["orders"],
         description=(
             "Verify an on-chain AGR transfer paying this order; once it has enough confirmations the "
@@ -270,7 +253,7 @@ class OrderRefundApi(APIView):
     @extend_schema(
         operation_id="orders_refund",
         request=InputSerializer,
-        responses={200: OrderOutputSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        responses={200: OrderOutputSerializer, **error_responses(404, 409)},
         parameters=[IDEMPOTENCY_PARAMETER],
         tags=["orders"],
         description=(
@@ -314,7 +297,7 @@ class OrderDisputeApi(APIView):
     @extend_schema(
         operation_id="orders_dispute",
         request=InputSerializer,
-        responses={201: DisputeOutputSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        responses={201: DisputeOutputSerializer, **error_responses(404, 409)},
         tags=["orders"],
         description="Open a dispute with evidence. Money still in escrow stays held until staff resolve it.",
     )

@@ -14,9 +14,10 @@ from accounts.http import authenticated_user
 from core.api import (
     POSITIVE_WHOLE_NUMBER,
     AgrInstructionsSerializer,
+    AgrPaymentClaimSerializer,
     CardInstructionsSerializer,
-    ErrorSerializer,
     MoneySerializer,
+    error_responses,
 )
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from tokenomics.models import Payment, Rail
@@ -74,12 +75,7 @@ class CreditCreateApi(APIView):
     @extend_schema(
         operation_id="credits_create",
         request=InputSerializer,
-        responses={
-            201: CreditOutputSerializer,
-            409: ErrorSerializer,
-            502: ErrorSerializer,
-            503: ErrorSerializer,
-        },
+        responses={201: CreditOutputSerializer, **error_responses(409, 502, 503)},
         parameters=[IDEMPOTENCY_PARAMETER],
         tags=["money"],
         description=(
@@ -116,13 +112,12 @@ class CreditDetailApi(APIView):
 class CreditAgrPaymentApi(APIView):
     required_scopes: ClassVar[dict[str, str]] = {"POST": "write"}
 
-    class InputSerializer(serializers.Serializer[Any]):
-        tx_hash = serializers.RegexField(r"^0x[0-9a-fA-F]{64}$", help_text="The AGR transfer's hash.")
+    InputSerializer = AgrPaymentClaimSerializer
 
     @extend_schema(
         operation_id="credits_agr_payment",
         request=InputSerializer,
-        responses={200: CreditOutputSerializer, 409: ErrorSerializer, 503: ErrorSerializer},
+        responses={200: CreditOutputSerializer, **error_responses(409, 503)},
         tags=["money"],
         description=(
             "Verify an AGR transfer paying this top-up and credit it once. Refusals are "
