@@ -33,6 +33,7 @@ from marketplace.models import (
     QualityTier,
     Tag,
 )
+from marketplace.services import listing_fields
 from marketplace.services import listings as services
 from tokenomics.money import format_amount
 
@@ -58,7 +59,7 @@ class ModerationActionForm(ActionForm):
 
     reason = forms.CharField(
         required=False,
-        max_length=services.SUMMARY_MAX,
+        max_length=listing_fields.SUMMARY_MAX,
         help_text="Shown to the creator. Required to suspend or take down.",
     )
     quality_tier = forms.ChoiceField(choices=[("", "Quality tier…"), *QualityTier.choices], required=False)

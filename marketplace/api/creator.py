@@ -26,7 +26,10 @@ from marketplace.errors import ValidationFailed
 from marketplace.models import Category, Listing, ListingStatus, ListingVersion, Plan, PlanKind, QualityTier
 from marketplace.models.catalog import ModelSize, PlanInterval, TaskType
 from marketplace.selectors.creator import creator_listing_get, creator_plan_get
+from marketplace.services import listing_fields
 from marketplace.services import listings as services
+from marketplace.services import plans as plan_services
+from marketplace.services import versions as version_services
 from tokenomics.models import Asset
 from tokenomics.money import money_json
 
@@ -74,7 +77,7 @@ class CreatorArtefactSerializer(serializers.Serializer[Any]):
 
 class CreatorTensorSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
-    datatype = serializers.ChoiceField(choices=services.KSERVE_DATATYPES)
+    datatype = serializers.ChoiceField(choices=listing_fields.KSERVE_DATATYPES)
     shape = serializers.ListField(child=serializers.IntegerField(min_value=-1), help_text="-1: any size.")
 
 
@@ -90,16 +93,16 @@ class CreatorVersionSerializer(serializers.Serializer[Any]):
 
 
 class CreatorSampleSerializer(serializers.Serializer[Any]):
-    input = StrictCharField(max_length=services.SAMPLE_TEXT_MAX, validators=[not_blank])
-    output = StrictCharField(max_length=services.SAMPLE_TEXT_MAX, validators=[not_blank])
+    input = StrictCharField(max_length=listing_fields.SAMPLE_TEXT_MAX, validators=[not_blank])
+    output = StrictCharField(max_length=listing_fields.SAMPLE_TEXT_MAX, validators=[not_blank])
 
 
 class CreatorBenchmarkSerializer(serializers.Serializer[Any]):
-    name = StrictCharField(max_length=services.BENCHMARK_TEXT_MAX, validators=[not_blank])
+    name = StrictCharField(max_length=listing_fields.BENCHMARK_TEXT_MAX, validators=[not_blank])
     score = StrictCharField(
-        max_length=services.BENCHMARK_TEXT_MAX, validators=[not_blank], help_text='Text, e.g. "71.2".'
+        max_length=listing_fields.BENCHMARK_TEXT_MAX, validators=[not_blank], help_text='Text, e.g. "71.2".'
     )
-    unit = StrictCharField(max_length=services.BENCHMARK_TEXT_MAX, required=False, allow_blank=True)
+    unit = StrictCharField(max_length=listing_fields.BENCHMARK_TEXT_MAX, required=False, allow_blank=True)
 
 
 class CreatorListingSerializer(serializers.Serializer[Any]):
@@ -222,8 +225,8 @@ def _listing_response(listing: Listing, *, status: int = 200) -> Response:
 
 
 class CreatorListingInputSerializer(serializers.Serializer[Any]):
-    title = StrictCharField(max_length=services.TITLE_MAX, validators=[not_blank])
-    summary = StrictCharField(max_length=services.SUMMARY_MAX, validators=[not_blank])
+    title = StrictCharField(max_length=listing_fields.TITLE_MAX, validators=[not_blank])
+    summary = StrictCharField(max_length=listing_fields.SUMMARY_MAX, validators=[not_blank])
     category = serializers.SlugRelatedField(
         slug_field="slug", queryset=Category.objects.all(), help_text="A category's slug."
     )
@@ -232,26 +235,26 @@ class CreatorListingInputSerializer(serializers.Serializer[Any]):
         choices=ModelSize.choices, default=ModelSize.SMALL, help_text="Model complexity for the compute fee."
     )
     model_card = StrictCharField(
-        max_length=services.MODEL_CARD_MAX, required=False, allow_blank=True, trim_whitespace=False
+        max_length=listing_fields.MODEL_CARD_MAX, required=False, allow_blank=True, trim_whitespace=False
     )
     tags = serializers.ListField(
         child=StrictCharField(
-            max_length=services.TAG_MAX,
+            max_length=listing_fields.TAG_MAX,
             # A tag's slug is made of its ASCII letters and digits, so it needs one.
             validators=[RegexValidator(r"[A-Za-z0-9]", "Use at least one letter or digit (A-Z, 0-9).")],
         ),
-        max_length=services.MAX_TAGS,
+        max_length=listing_fields.MAX_TAGS,
         required=False,
         help_text="Tag names; new ones are created.",
     )
     license_terms = StrictCharField(
-        max_length=services.LICENSE_TERMS_MAX, required=False, allow_blank=True, trim_whitespace=False
+        max_length=listing_fields.LICENSE_TERMS_MAX, required=False, allow_blank=True, trim_whitespace=False
     )
     sample_io = serializers.ListField(
-        child=CreatorSampleSerializer(), required=False, max_length=services.MAX_SAMPLES
+        child=CreatorSampleSerializer(), required=False, max_length=listing_fields.MAX_SAMPLES
     )
     benchmarks = serializers.ListField(
-        child=CreatorBenchmarkSerializer(), required=False, max_length=services.MAX_BENCHMARKS
+        child=CreatorBenchmarkSerializer(), required=False, max_length=listing_fields.MAX_BENCHMARKS
     )
 
 
@@ -334,7 +337,7 @@ def listing_update_response(request: Request, slug: str) -> Response:
     body: dict[str, Any] = request.data if isinstance(request.data, dict) else {}
     known = set(data.fields)
     sent = set(body)
-    staff_fields = sent & services.STAFF_FIELDS
+    staff_fields = sent & listing_fields.STAFF_FIELDS
     unknown = sent - known - staff_fields
     if unknown:
         raise ValidationFailed(detail={field: ["Unknown field."] for field in sorted(unknown)})
@@ -397,7 +400,7 @@ class ListingVersionCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer[Any]):
         version = StrictCharField(max_length=40, help_text="Semantic version X.Y.Z, unique per listing.")
-        changelog = StrictCharField(max_length=services.CHANGELOG_MAX, required=False, allow_blank=True)
+        changelog = StrictCharField(max_length=listing_fields.CHANGELOG_MAX, required=False, allow_blank=True)
         artefact = serializers.FileField(
             required=False, allow_empty_file=False, help_text="The model file; stored encrypted."
         )
@@ -430,7 +433,7 @@ class ListingVersionCreateApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
-            version = services.version_upload(
+            version = version_services.version_upload(
                 listing=listing,
                 actor=user,
                 version=values["version"],
@@ -476,8 +479,10 @@ class CreatorAgrPriceSerializer(serializers.Serializer[Any]):
 
 class CreatorPlanInputSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=PlanKind.choices)
-    name = StrictCharField(max_length=services.PLAN_NAME_MAX, validators=[not_blank])
-    description = StrictCharField(max_length=services.PLAN_DESCRIPTION_MAX, required=False, allow_blank=True)
+    name = StrictCharField(max_length=listing_fields.PLAN_NAME_MAX, validators=[not_blank])
+    description = StrictCharField(
+        max_length=listing_fields.PLAN_DESCRIPTION_MAX, required=False, allow_blank=True
+    )
     price = CreatorUsdPriceSerializer(
         help_text="One-time: the price; subscription: per interval; per-inference: per 1,000 calls."
     )
@@ -494,7 +499,7 @@ class CreatorPlanInputSerializer(serializers.Serializer[Any]):
         help_text="Subscriptions only; null or absent: unlimited.",
     )
     rate_limit_per_minute = serializers.IntegerField(
-        min_value=1, max_value=services.RATE_LIMIT_MAX, required=False
+        min_value=1, max_value=listing_fields.RATE_LIMIT_MAX, required=False
     )
     download_limit = serializers.IntegerField(
         min_value=1, required=False, allow_null=True, help_text="One-time only; absent: the platform default."
@@ -550,7 +555,7 @@ class ListingPlanCreateApi(APIView):
         data = CreatorPlanInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            plan = services.plan_add(listing=listing, actor=user, **_plan_values(data.validated_data))
+            plan = plan_services.plan_add(listing=listing, actor=user, **_plan_values(data.validated_data))
         except ValidationFailed as exc:
             raise _renamed(exc, PLAN_FIELD_NAMES) from exc
         return Response(CreatorPlanSerializer(plan_data(plan)).data, status=201)
@@ -574,7 +579,7 @@ class PlanDetailApi(APIView):
         data = CreatorPlanInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         try:
-            plan = services.plan_update(plan=plan, actor=user, **_plan_values(data.validated_data))
+            plan = plan_services.plan_update(plan=plan, actor=user, **_plan_values(data.validated_data))
         except ValidationFailed as exc:
             raise _renamed(exc, PLAN_FIELD_NAMES) from exc
         return Response(CreatorPlanSerializer(plan_data(plan)).data)
@@ -592,7 +597,7 @@ class PlanDetailApi(APIView):
     def delete(self, request: Request, plan_id: int) -> Response:
         user = authenticated_user(request)
         plan = creator_plan_get(plan_id=plan_id, user=user)
-        plan = services.plan_deactivate(plan=plan, actor=user)
+        plan = plan_services.plan_deactivate(plan=plan, actor=user)
         return Response(CreatorPlanSerializer(plan_data(plan)).data)
 
 
