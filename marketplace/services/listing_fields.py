@@ -103,6 +103,10 @@ MODERATION_STATUSES = frozenset({ListingStatus.SUSPENDED, ListingStatus.TAKEN_DO
 DOWNLOAD_KINDS = frozenset({PlanKind.ONE_TIME, PlanKind.SUBSCRIPTION})
 HOSTED_KINDS = frozenset({PlanKind.SUBSCRIPTION, PlanKind.PER_INFERENCE})
 
+# Service field names -> the names forms and the API use for them, so errors point at what was sent.
+PLAN_FIELD_NAMES = {"price_cents": "price", "price_agr": "agr_price"}
+VERSION_FIELD_NAMES = {"file": "artefact"}
+
 Errors = dict[str, list[str]]
 
 

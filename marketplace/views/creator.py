@@ -50,8 +50,6 @@ from tokenomics.selectors.ledger import user_balances
 from tokenomics.selectors.payments import card_form_context, payment_get_for_user
 
 MANAGE = "marketplace/creator/manage.html"
-PLAN_FIELD_NAMES = {"price_cents": "price", "price_agr": "agr_price"}
-VERSION_FIELD_NAMES = {"file": "artefact"}
 
 
 def _own_listing(user: User, slug: str) -> Listing:
@@ -121,7 +119,9 @@ def _manage_context(
         "preview_html": listing.model_card_html,
         # A full page shown after a failed upload cannot hold the file that was chosen (htmx keeps it).
         "file_dropped": (
-            version_form is not None and not request.htmx and VERSION_FIELD_NAMES["file"] in request.FILES
+            version_form is not None
+            and not request.htmx
+            and listing_fields.VERSION_FIELD_NAMES["file"] in request.FILES
         ),
     }
     if listing_form is not None and listing_form.is_bound:
@@ -221,7 +221,7 @@ def version_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 output_spec=data["output_spec"],
             )
         except ValidationFailed as exc:
-            apply_errors(form, exc.detail, names=VERSION_FIELD_NAMES)
+            apply_errors(form, exc.detail, names=listing_fields.VERSION_FIELD_NAMES)
         except InvalidState as exc:
             form.add_error(None, exc.message)
         else:
@@ -240,7 +240,7 @@ def plan_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         try:
             plan = plan_services.plan_add(listing=listing, actor=user, **form.service_values())
         except ValidationFailed as exc:
-            apply_errors(form, exc.detail, names=PLAN_FIELD_NAMES)
+            apply_errors(form, exc.detail, names=listing_fields.PLAN_FIELD_NAMES)
         except InvalidState as exc:
             form.add_error(None, exc.message)
         else:
