@@ -28,14 +28,13 @@ from marketplace.api import creator
 from marketplace.models import Listing, ListingVersion, Plan, PlanKind, QualityTier, TaskType
 from marketplace.models.catalog import PlanInterval
 from marketplace.selectors.catalog import (
-    ORDERINGS,
     PRICING_FLAGS,
     agr_reference_price,
     listing_get_public,
-    listing_search,
     plan_agr_price,
     plan_kinds,
 )
+from marketplace.selectors.search import ORDERINGS, listing_search
 from tokenomics.money import AGR, USD, money_json
 
 # US cents; far above any list price, and inside a signed 64-bit integer on every database.
