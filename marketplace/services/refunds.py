@@ -40,7 +40,7 @@ from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind
 from tokenomics.services.chain_rail import chain_payout_create
 from tokenomics.services.escrow import escrow_refund, escrow_release, escrow_set_frozen, sale_clawback
-from tokenomics.services.stripe_rail import payment_refund
+from tokenomics.services.stripe_refunds import payment_refund
 
 logger = logging.getLogger(__name__)
 

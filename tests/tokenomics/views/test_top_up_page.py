@@ -13,7 +13,7 @@ from tokenomics.forms import PayoutForm, TopUpForm
 from tokenomics.models import Payment
 from tokenomics.money import AmountError, agr, parse_amount
 from tokenomics.services.parameters import parameter_set
-from tokenomics.services.stripe_rail import stripe_reconcile
+from tokenomics.services.stripe_events import stripe_reconcile
 
 pytestmark = pytest.mark.django_db
 
