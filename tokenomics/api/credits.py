@@ -23,10 +23,7 @@ from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from tokenomics.models import Payment, Rail
 from tokenomics.money import money_json
 from tokenomics.selectors.payments import agr_instructions, card_instructions, payment_get_for_user
-from tokenomics.services.chain_rail import (
-    agr_payment_claim,
-    agr_payment_start,
-)
+from tokenomics.services.chain_rail import agr_payment_claim, agr_payment_start
 from tokenomics.services.payments import CREDIT_TOP_UP
 from tokenomics.services.stripe_rail import card_payment_start
 

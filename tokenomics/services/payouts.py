@@ -23,7 +23,7 @@ action) or cancel it (`payout_cancel`, money returned): two checks before large 
 
 The rails:
 - AGR: the payout gets a `ChainPayout` for `net` whose debit is the payout's ledger transaction
-  (`chain_rail.chain_payout_record`), sent after commit and by the `chain_process_payouts` task
+  (`chain_payouts.chain_payout_record`), sent after commit and by the `chain_process_payouts` task
   (sign, broadcast, confirm). `payouts_sync_chain` then marks the payout PAID when the transfer is
   confirmed, or FAILED when it reverted (chain_payout_confirm has reversed the whole debit).
 - USD: Stripe Connect (Transfers to a creator's connected account) is the real rail, but nothing
@@ -67,7 +67,7 @@ from tokenomics.models.rails import ChainPayout
 from tokenomics.models.staking import KycVerification
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.selectors.payouts import payout_destination_get, payout_minimum, payout_quote
-from tokenomics.services.chain_rail import chain_payout_record
+from tokenomics.services.chain_payouts import chain_payout_record
 from tokenomics.services.ledger import (
     Leg,
     system_account_get_or_create,
