@@ -16,7 +16,7 @@ What it does:
   published listing, with its document, and its words as SearchTerm rows) with
   marketplace.services.search.listings_search_index_all(), and runs VACUUM ANALYZE;
 - times each main search, filter and ordering `--runs` times (search terms rotate through a list)
-  the way the API and the /models/ page use them (marketplace.selectors.catalog.listing_search):
+  the way the API and the /models/ page use them (marketplace.selectors.search.listing_search):
   the count plus the first page of 24 cards with their category, creator and tag names; prints p50
   and p95 in ms per query;
 - times the relevance searches again with a filter that keeps every listing (min_rating=0), which
@@ -61,7 +61,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from marketplace.models import Category, Listing, ListingStatus, QualityTier, Tag, TaskType  # noqa: E402
-from marketplace.selectors.catalog import listing_search  # noqa: E402
+from marketplace.selectors.search import listing_search  # noqa: E402
 from marketplace.services.search import listings_search_index_all  # noqa: E402
 from marketplace.views import catalog as catalog_views  # noqa: E402
 

@@ -14,6 +14,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.assets import Asset
 from core.exceptions import ApplicationError
 
 # DRF exception class -> (stable code, human message). Anything else keeps DRF's own code.
@@ -178,6 +179,48 @@ def query_params(request: Any) -> dict[str, Any]:
     return {key: request.query_params.getlist(key)[-1] for key in request.query_params}
 
 
+# Whole numbers travel as strings: AGR base units pass 2**53, past which JSON numbers lose digits.
+WHOLE_NUMBER = r"^-?[0-9]+$"
+
+
+class MoneySerializer(serializers.Serializer[Any]):
+    """API.md's money object."""
+
+    amount = serializers.RegexField(
+        WHOLE_NUMBER, help_text="Integer in minor units (USD cents; AGR base units of 10^-18), as a string."
+    )
+    asset = serializers.ChoiceField(choices=Asset.choices)
+
+
+class CardInstructionsSerializer(serializers.Serializer[Any]):
+    """What Stripe.js needs to pay a card payment (a top-up's or an order's)."""
+
+    payment_intent = serializers.CharField(help_text="The Stripe PaymentIntent id.")
+    client_secret = serializers.CharField(help_text="For Stripe.js `confirmCardPayment`; keep it private.")
+    publishable_key = serializers.CharField()
+    stripe_js_url = serializers.CharField()
+
+
+class AgrInstructionsSerializer(serializers.Serializer[Any]):
+    """What a wallet sends to pay an AGR payment (a top-up's or an order's)."""
+
+    chain_id = serializers.IntegerField()
+    token_address = serializers.CharField(help_text="The AGR ERC-20 contract.")
+    deposit_address = serializers.CharField(help_text="Send the AGR here.")
+    amount = MoneySerializer(help_text="Still due, in AGR base units.")
+    reference = serializers.CharField()
+    transfer_data = serializers.CharField(
+        help_text="ERC-20 transfer calldata for eth_sendTransaction to the token."
+    )
+    confirmations = serializers.IntegerField(help_text="Blocks deep before the payment is credited.")
+
+
+class AgrPaymentClaimSerializer(serializers.Serializer[Any]):
+    """The body that claims an AGR transfer for a payment (a top-up's or an order's)."""
+
+    tx_hash = serializers.RegexField(r"^0x[0-9a-fA-F]{64}$", help_text="The AGR transfer's hash.")
+
+
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Stable snake_case code, e.g. `not_found`.")
     message = serializers.CharField(help_text="A sentence for people.")
@@ -188,6 +231,11 @@ class ErrorSerializer(serializers.Serializer[Any]):
     """The documented body of every API error."""
 
     error = ErrorDetailSerializer()
+
+
+def error_responses(*statuses: int) -> dict[int, type[ErrorSerializer]]:
+    """The schema's error responses of an operation: `responses={200: Out, **error_responses(404, 409)}`."""
+    return dict.fromkeys(statuses, ErrorSerializer)
 
 
 def paginated_response(

@@ -25,11 +25,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.enqueue import task_on_commit
 from core.models import SentEmail
 
 logger = logging.getLogger(__name__)
@@ -70,15 +70,8 @@ def email_on_commit(*, key: str, to: str, template: str, context: Mapping[str, A
     transaction); dropped if it rolls back. `key` names the event: one mail per key, ever."""
     if not to or _paused.get():
         return
-    payload = {"key": key, "to": to, "template": template, "context": dict(context)}
-
-    def enqueue_email() -> None:  # named: Django logs a robust hook's __qualname__
-        from core.tasks import send_email  # services never import tasks at module level
-
-        send_email.delay(**payload)
-
     # robust: the event is committed; a mail that cannot be queued is logged, never an error page.
-    transaction.on_commit(enqueue_email, robust=True)
+    task_on_commit("core.send_email", key=key, to=to, template=template, context=dict(context))
 
 
 def _claim(key: str) -> bool:

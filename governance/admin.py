@@ -7,8 +7,8 @@ from typing import Any
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdminMixin
 from governance.models import Proposal, ProposalChange
-from tokenomics.admin import ReadOnlyAdminMixin
 
 
 class ProposalChangeInline(ReadOnlyAdminMixin, admin.TabularInline[ProposalChange, Any]):

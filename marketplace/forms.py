@@ -16,9 +16,8 @@ from django.urls import reverse
 
 from marketplace.models import Category, PlanKind
 from marketplace.models.catalog import ModelSize, PlanInterval, TaskType
-from marketplace.services import listings as rules
-from tokenomics.forms import AmountError, parse_amount
-from tokenomics.money import AGR_DECIMALS
+from marketplace.services import listing_fields
+from tokenomics.money import AGR_DECIMALS, AmountError, parse_amount
 from tokenomics.selectors.parameters import parameter_get
 
 SEPARATOR = "|"
@@ -71,9 +70,9 @@ def _lines(text: str, *, columns: int, required: int, label: str) -> list[list[s
 
 
 class ListingForm(SectionForm):
-    title = forms.CharField(max_length=rules.TITLE_MAX)
+    title = forms.CharField(max_length=listing_fields.TITLE_MAX)
     summary = forms.CharField(
-        max_length=rules.SUMMARY_MAX, help_text="One or two sentences shown on search results."
+        max_length=listing_fields.SUMMARY_MAX, help_text="One or two sentences shown on search results."
     )
     category = CategoryChoiceField(
         queryset=Category.objects.select_related("parent").order_by("parent__position", "position", "name"),
@@ -86,17 +85,17 @@ class ListingForm(SectionForm):
     tags = forms.CharField(
         required=False,
         max_length=600,
-        help_text=f"Comma separated, at most {rules.MAX_TAGS}: llm, chat, tiny.",
+        help_text=f"Comma separated, at most {listing_fields.MAX_TAGS}: llm, chat, tiny.",
     )
     model_card = forms.CharField(
         required=False,
         strip=False,
-        max_length=rules.MODEL_CARD_MAX,
+        max_length=listing_fields.MODEL_CARD_MAX,
         widget=forms.Textarea(attrs={"rows": 14}),
         help_text="Markdown: headings, lists, tables, code, links and images (https). HTML is not rendered.",
     )
     license_terms = forms.CharField(
-        required=False, max_length=rules.LICENSE_TERMS_MAX, widget=forms.Textarea(attrs={"rows": 4})
+        required=False, max_length=listing_fields.LICENSE_TERMS_MAX, widget=forms.Textarea(attrs={"rows": 4})
     )
     sample_io = forms.CharField(
         label="Sample inputs and outputs",
@@ -158,7 +157,7 @@ class ListingForm(SectionForm):
 class VersionForm(SectionForm):
     version = forms.CharField(max_length=40, help_text="Semantic version, e.g. 1.2.0; unique per listing.")
     changelog = forms.CharField(
-        required=False, max_length=rules.CHANGELOG_MAX, widget=forms.Textarea(attrs={"rows": 3})
+        required=False, max_length=listing_fields.CHANGELOG_MAX, widget=forms.Textarea(attrs={"rows": 3})
     )
     artefact = forms.FileField(
         label="Model file",
@@ -208,7 +207,9 @@ class VersionForm(SectionForm):
 
 class PlanForm(SectionForm):
     kind = forms.ChoiceField(choices=PlanKind.choices, widget=forms.RadioSelect, initial=PlanKind.ONE_TIME)
-    name = forms.CharField(max_length=rules.PLAN_NAME_MAX, help_text="e.g. Perpetual, Basic, Pro, Metered.")
+    name = forms.CharField(
+        max_length=listing_fields.PLAN_NAME_MAX, help_text="e.g. Perpetual, Basic, Pro, Metered."
+    )
     price = forms.CharField(
         label="Price (US dollars)",
         max_length=20,
@@ -234,13 +235,16 @@ class PlanForm(SectionForm):
         label="Downloads per license",
         required=False,
         min_value=1,
-        max_value=rules.DOWNLOAD_LIMIT_MAX,
+        max_value=listing_fields.DOWNLOAD_LIMIT_MAX,
         help_text="Empty means the platform default.",
     )
     rate_limit_per_minute = forms.IntegerField(
-        label="Rate limit (calls per minute)", initial=60, min_value=1, max_value=rules.RATE_LIMIT_MAX
+        label="Rate limit (calls per minute)",
+        initial=60,
+        min_value=1,
+        max_value=listing_fields.RATE_LIMIT_MAX,
     )
-    description = forms.CharField(required=False, max_length=rules.PLAN_DESCRIPTION_MAX)
+    description = forms.CharField(required=False, max_length=listing_fields.PLAN_DESCRIPTION_MAX)
 
     # The fields that only some kinds of plan have; the page shows them for those kinds only.
     KIND_FIELDS: dict[str, str] = {
@@ -262,7 +266,7 @@ class PlanForm(SectionForm):
             cents = parse_amount(self.cleaned_data["price"], decimals=2, unit="US dollars")
         except AmountError as exc:
             raise forms.ValidationError(str(exc)) from exc
-        if cents > rules.PRICE_MAX_CENTS:
+        if cents > listing_fields.PRICE_MAX_CENTS:
             raise forms.ValidationError("The highest price is $999,999.99.")
         return cents
 

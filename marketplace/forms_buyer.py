@@ -10,9 +10,8 @@ from django.conf import settings
 
 from marketplace.models import Plan, PlanKind
 from marketplace.services.pricing import AGR_BALANCE, BALANCE
-from tokenomics.forms import USD_DECIMALS, AmountError, parse_amount
 from tokenomics.models import Asset, Rail
-from tokenomics.money import format_amount
+from tokenomics.money import USD_DECIMALS, AmountError, format_amount, parse_amount
 from tokenomics.selectors.parameters import parameter_get
 
 RAIL_CHOICES = [(Rail.CARD, "Card (US dollars)"), (Rail.AGR, "AGR token (from your linked wallet)")]

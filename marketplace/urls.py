@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from marketplace.views import buyer, catalog, creator, dashboard, evidence, reviews
+from marketplace.views import catalog, checkout, creator, dashboard, evidence, library, orders, reviews
 
 app_name = "marketplace"
 
 urlpatterns = [
     *catalog.urlpatterns,
-    *buyer.urlpatterns,
+    *library.urlpatterns,
+    *checkout.urlpatterns,
+    *orders.urlpatterns,
     *creator.urlpatterns,
     *dashboard.urlpatterns,
     *reviews.urlpatterns,

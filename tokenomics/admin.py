@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import User
+from core.admin import ReadOnlyAdminMixin
 from core.exceptions import ApplicationError
 from tokenomics.models import (
     ChainBurn,
@@ -52,19 +53,6 @@ GOVERNANCE_NOTE = (
     "below. They cannot be edited here."
 )
 LATEST_ENTRIES = 50
-
-
-class ReadOnlyAdminMixin:
-    """No add, change or delete for anyone, superusers included; view permission still applies."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class LatestEntriesFormSet(BaseInlineFormSet):  # type: ignore[type-arg]

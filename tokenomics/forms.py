@@ -2,52 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 
 from tokenomics.models import Asset, Rail
-from tokenomics.money import AGR_DECIMALS, format_amount
+from tokenomics.money import AGR_DECIMALS, USD_DECIMALS, AmountError, format_amount, parse_amount
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.services.stripe_rail import CARD_MAXIMUM_CENTS, CARD_MINIMUM_CENTS
 
-USD_DECIMALS = 2
 # The registry's total AGR supply (in AGR base units) bounds the digits a form can send to the ledger.
 AGR_TOTAL_SUPPLY_KEY = "token.total_supply"
 _CARD_MINIMUM_TEXT = format_amount(amount=CARD_MINIMUM_CENTS, asset=Asset.USD)  # "$0.50"
 _CARD_MAXIMUM_TEXT = format_amount(amount=CARD_MAXIMUM_CENTS, asset=Asset.USD)  # "$999,999.99"
-_AMOUNT = re.compile(r"^(?P<whole>\d+)(?:\.(?P<fraction>\d*))?$|^\.(?P<only_fraction>\d+)$")
-
-
-class AmountError(ValueError):
-    """A typed amount that is not a usable amount; the message is for the person who typed it."""
-
-
-def parse_amount(text: str, *, decimals: int, unit: str) -> int:
-    """Minor units for a decimal amount typed by a person ("25", "25.00", "0.10", "1.5"), exactly:
-    string and integer arithmetic only, never float. Thousands separators (",", "_") and spaces
-    are ignored, and a leading "$" for dollars. Raises AmountError (empty, not a number,
-    negative, zero, more decimal places than `decimals`)."""
-    cleaned = re.sub(r"[\s,_]", "", text)
-    if unit == "US dollars":
-        cleaned = cleaned.removeprefix("$")
-    if not cleaned:
-        raise AmountError("Enter an amount.")
-    if cleaned.startswith("-"):
-        raise AmountError("Enter a positive amount.")
-    cleaned = cleaned.removeprefix("+")
-    match = _AMOUNT.match(cleaned)
-    if match is None:
-        raise AmountError(f"Enter a number of {unit}, such as 25 or 25.50.")
-    whole = match.group("whole") or "0"
-    fraction = match.group("fraction") or match.group("only_fraction") or ""
-    if len(fraction) > decimals:
-        raise AmountError(f"Use at most {decimals} decimal places for {unit}.")
-    amount = int(whole + fraction.ljust(decimals, "0"))  # "1" + "50" -> 150 cents
-    if amount <= 0:
-        raise AmountError("Enter an amount above zero.")
-    return amount
 
 
 def _typed_amount(

@@ -12,7 +12,10 @@ Units:
 
 from __future__ import annotations
 
+import re
+
 USD_CENTS_PER_DOLLAR = 100
+USD_DECIMALS = 2
 AGR_DECIMALS = 18
 AGR_BASE_UNITS_PER_AGR = 10**18  # 10**AGR_DECIMALS, written out so the type checker sees an int
 MICRO_USD_PER_CENT = 10_000
@@ -141,3 +144,38 @@ def format_amount_short(*, amount: int, asset: str) -> tuple[str, bool]:
 def money_json(*, amount: int, asset: str) -> dict[str, str]:
     """The API's money object (API.md): the integer amount in minor units as a string, and the asset."""
     return {"amount": str(require_int("amount", amount)), "asset": _asset(asset)}
+
+
+# ----------------------------------------------------------------------------- amounts people type
+
+_AMOUNT = re.compile(r"^(?P<whole>\d+)(?:\.(?P<fraction>\d*))?$|^\.(?P<only_fraction>\d+)$")
+
+
+class AmountError(ValueError):
+    """A typed amount that is not a usable amount; the message is for the person who typed it."""
+
+
+def parse_amount(text: str, *, decimals: int, unit: str) -> int:
+    """Minor units for a decimal amount typed by a person ("25", "25.00", "0.10", "1.5"), exactly:
+    string and integer arithmetic only, never float. Thousands separators (",", "_") and spaces
+    are ignored, and a leading "$" for dollars. Raises AmountError (empty, not a number,
+    negative, zero, more decimal places than `decimals`)."""
+    cleaned = re.sub(r"[\s,_]", "", text)
+    if unit == "US dollars":
+        cleaned = cleaned.removeprefix("$")
+    if not cleaned:
+        raise AmountError("Enter an amount.")
+    if cleaned.startswith("-"):
+        raise AmountError("Enter a positive amount.")
+    cleaned = cleaned.removeprefix("+")
+    match = _AMOUNT.match(cleaned)
+    if match is None:
+        raise AmountError(f"Enter a number of {unit}, such as 25 or 25.50.")
+    whole = match.group("whole") or "0"
+    fraction = match.group("fraction") or match.group("only_fraction") or ""
+    if len(fraction) > decimals:
+        raise AmountError(f"Use at most {decimals} decimal places for {unit}.")
+    amount = int(whole + fraction.ljust(decimals, "0"))  # "1" + "50" -> 150 cents
+    if amount <= 0:
+        raise AmountError("Enter an amount above zero.")
+    return amount

@@ -7,7 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from core.api import error_body
 from tokenomics.errors import TokenomicsError
-from tokenomics.services.stripe_rail import stripe_webhook_receive
+from tokenomics.services.stripe_events import stripe_webhook_receive
 
 
 @csrf_exempt  # Stripe cannot send a CSRF token; the signature is the authentication

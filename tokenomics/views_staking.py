@@ -15,8 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.http import authenticated_user
 from core.exceptions import ApplicationError
-from tokenomics.forms import AmountError, parse_amount
-from tokenomics.money import format_amount
+from tokenomics.money import AmountError, format_amount, parse_amount
 from tokenomics.selectors.staking import position, tier_for, tier_rules
 from tokenomics.services.staking import stake_deposit, unstake_start
 

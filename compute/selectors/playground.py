@@ -10,7 +10,7 @@ from typing import Any
 
 from accounts.models import User
 from compute import meter_store
-from compute.services.quota import playground_counter_name, playground_day
+from compute.selectors.quota import playground_counter_name, playground_day
 from marketplace.hosted_demo import SERVED_MODELS
 from marketplace.models import Listing, ListingVersion
 from tokenomics.selectors.parameters import parameter_get

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from compute.models_gateway import InferenceRequest, Outcome
-from compute.services.quota import subscription_quota_left
+from compute.selectors.quota import subscription_quota_left
 from marketplace.models import Listing, Subscription
 
 

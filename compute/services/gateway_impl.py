@@ -24,7 +24,7 @@ from accounts.models import User
 from compute import meter_store
 from compute.billing import per_call_price_micro
 from compute.models_gateway import Entitlement, Outcome
-from compute.services import quota as quota_service
+from compute.selectors import quota as quota_service
 from compute.services.gateway import (
     VIA_PLAYGROUND,
     VIAS,

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.http import authenticated_user
+from core.admin import ReadOnlyAdminMixin
 from core.exceptions import ApplicationError
 from marketplace.errors import ValidationFailed
 from marketplace.models import (
@@ -32,8 +33,8 @@ from marketplace.models import (
     QualityTier,
     Tag,
 )
+from marketplace.services import listing_fields
 from marketplace.services import listings as services
-from tokenomics.admin import ReadOnlyAdminMixin
 from tokenomics.money import format_amount
 
 
@@ -58,7 +59,7 @@ class ModerationActionForm(ActionForm):
 
     reason = forms.CharField(
         required=False,
-        max_length=services.SUMMARY_MAX,
+        max_length=listing_fields.SUMMARY_MAX,
         help_text="Shown to the creator. Required to suspend or take down.",
     )
     quality_tier = forms.ChoiceField(choices=[("", "Quality tier…"), *QualityTier.choices], required=False)

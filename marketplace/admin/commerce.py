@@ -21,14 +21,13 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.http import authenticated_user
+from core.admin import ReadOnlyAdminMixin
 from core.exceptions import ApplicationError
 from marketplace.models import Dispute, DisputeStatus, License, Order, Subscription
 from marketplace.services.refunds import RESOLVE_DISPUTE_PERMISSION, dispute_resolve
-from tokenomics.admin import ReadOnlyAdminMixin
-from tokenomics.forms import USD_DECIMALS, AmountError, parse_amount
 from tokenomics.models import Asset, Rail
 from tokenomics.models.escrow import EscrowState
-from tokenomics.money import AGR_DECIMALS, format_amount
+from tokenomics.money import AGR_DECIMALS, USD_DECIMALS, AmountError, format_amount, parse_amount
 
 
 @admin.register(Order)

@@ -22,21 +22,19 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.permissions import HasScope
-from core.api import ErrorSerializer, Pagination, query_params
+from core.api import ErrorSerializer, MoneySerializer, Pagination, query_params
 from core.schema import NO_NUL_PATTERN
 from marketplace.api import creator
 from marketplace.models import Listing, ListingVersion, Plan, PlanKind, QualityTier, TaskType
 from marketplace.models.catalog import PlanInterval
 from marketplace.selectors.catalog import (
-    ORDERINGS,
     PRICING_FLAGS,
     agr_reference_price,
     listing_get_public,
-    listing_search,
     plan_agr_price,
     plan_kinds,
 )
-from tokenomics.api.views import MoneySerializer
+from marketplace.selectors.search import ORDERINGS, listing_search
 from tokenomics.money import AGR, USD, money_json
 
 # US cents; far above any list price, and inside a signed 64-bit integer on every database.

@@ -13,7 +13,6 @@ from django.core.validators import RegexValidator
 from django.urls import URLPattern, path
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,20 +20,17 @@ from rest_framework.views import APIView
 from accounts.http import authenticated_user
 from accounts.models import User
 from accounts.services import ApiKeyPrincipal
-from core.api import POSITIVE_WHOLE_NUMBER, ErrorSerializer, StrictCharField, not_blank
+from core.api import ErrorSerializer, MoneySerializer, StrictCharField, not_blank
 from marketplace.errors import ValidationFailed
 from marketplace.models import Category, Listing, ListingStatus, ListingVersion, Plan, PlanKind, QualityTier
-from marketplace.models.catalog import ModelSize, PlanInterval, TaskType
-from marketplace.selectors.creator import creator_listing_get, creator_plan_get
+from marketplace.models.catalog import ModelSize, TaskType
+from marketplace.selectors.creator import creator_listing_get
+from marketplace.services import listing_fields
 from marketplace.services import listings as services
-from tokenomics.api.views import MoneySerializer
 from tokenomics.models import Asset
 from tokenomics.money import money_json
 
 WRITE_SCOPES: dict[str, str] = {"POST": "write", "PATCH": "write", "DELETE": "write"}
-# Service field names -> the API's names, so errors point at what the client sent.
-PLAN_FIELD_NAMES = {"price_cents": "price", "price_agr": "agr_price"}
-VERSION_FIELD_NAMES = {"file": "artefact"}
 
 
 # ----------------------------------------------------------------------------- output
@@ -75,7 +71,7 @@ class CreatorArtefactSerializer(serializers.Serializer[Any]):
 
 class CreatorTensorSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
-    datatype = serializers.ChoiceField(choices=services.KSERVE_DATATYPES)
+    datatype = serializers.ChoiceField(choices=listing_fields.KSERVE_DATATYPES)
     shape = serializers.ListField(child=serializers.IntegerField(min_value=-1), help_text="-1: any size.")
 
 
@@ -91,16 +87,16 @@ class CreatorVersionSerializer(serializers.Serializer[Any]):
 
 
 class CreatorSampleSerializer(serializers.Serializer[Any]):
-    input = StrictCharField(max_length=services.SAMPLE_TEXT_MAX, validators=[not_blank])
-    output = StrictCharField(max_length=services.SAMPLE_TEXT_MAX, validators=[not_blank])
+    input = StrictCharField(max_length=listing_fields.SAMPLE_TEXT_MAX, validators=[not_blank])
+    output = StrictCharField(max_length=listing_fields.SAMPLE_TEXT_MAX, validators=[not_blank])
 
 
 class CreatorBenchmarkSerializer(serializers.Serializer[Any]):
-    name = StrictCharField(max_length=services.BENCHMARK_TEXT_MAX, validators=[not_blank])
+    name = StrictCharField(max_length=listing_fields.BENCHMARK_TEXT_MAX, validators=[not_blank])
     score = StrictCharField(
-        max_length=services.BENCHMARK_TEXT_MAX, validators=[not_blank], help_text='Text, e.g. "71.2".'
+        max_length=listing_fields.BENCHMARK_TEXT_MAX, validators=[not_blank], help_text='Text, e.g. "71.2".'
     )
-    unit = StrictCharField(max_length=services.BENCHMARK_TEXT_MAX, required=False, allow_blank=True)
+    unit = StrictCharField(max_length=listing_fields.BENCHMARK_TEXT_MAX, required=False, allow_blank=True)
 
 
 class CreatorListingSerializer(serializers.Serializer[Any]):
@@ -223,8 +219,8 @@ def _listing_response(listing: Listing, *, status: int = 200) -> Response:
 
 
 class CreatorListingInputSerializer(serializers.Serializer[Any]):
-    title = StrictCharField(max_length=services.TITLE_MAX, validators=[not_blank])
-    summary = StrictCharField(max_length=services.SUMMARY_MAX, validators=[not_blank])
+    title = StrictCharField(max_length=listing_fields.TITLE_MAX, validators=[not_blank])
+    summary = StrictCharField(max_length=listing_fields.SUMMARY_MAX, validators=[not_blank])
     category = serializers.SlugRelatedField(
         slug_field="slug", queryset=Category.objects.all(), help_text="A category's slug."
     )
@@ -233,26 +229,26 @@ class CreatorListingInputSerializer(serializers.Serializer[Any]):
         choices=ModelSize.choices, default=ModelSize.SMALL, help_text="Model complexity for the compute fee."
     )
     model_card = StrictCharField(
-        max_length=services.MODEL_CARD_MAX, required=False, allow_blank=True, trim_whitespace=False
+        max_length=listing_fields.MODEL_CARD_MAX, required=False, allow_blank=True, trim_whitespace=False
     )
     tags = serializers.ListField(
         child=StrictCharField(
-            max_length=services.TAG_MAX,
+            max_length=listing_fields.TAG_MAX,
             # A tag's slug is made of its ASCII letters and digits, so it needs one.
             validators=[RegexValidator(r"[A-Za-z0-9]", "Use at least one letter or digit (A-Z, 0-9).")],
         ),
-        max_length=services.MAX_TAGS,
+        max_length=listing_fields.MAX_TAGS,
         required=False,
         help_text="Tag names; new ones are created.",
     )
     license_terms = StrictCharField(
-        max_length=services.LICENSE_TERMS_MAX, required=False, allow_blank=True, trim_whitespace=False
+        max_length=listing_fields.LICENSE_TERMS_MAX, required=False, allow_blank=True, trim_whitespace=False
     )
     sample_io = serializers.ListField(
-        child=CreatorSampleSerializer(), required=False, max_length=services.MAX_SAMPLES
+        child=CreatorSampleSerializer(), required=False, max_length=listing_fields.MAX_SAMPLES
     )
     benchmarks = serializers.ListField(
-        child=CreatorBenchmarkSerializer(), required=False, max_length=services.MAX_BENCHMARKS
+        child=CreatorBenchmarkSerializer(), required=False, max_length=listing_fields.MAX_BENCHMARKS
     )
 
 
@@ -270,7 +266,7 @@ LISTING_EXAMPLE = {
 }
 
 
-def _require_writer(request: Request) -> User:
+def require_writer(request: Request) -> User:
     """The caller, who must be signed in and (with an API key) hold the write scope."""
     if not request.user or not request.user.is_authenticated:
         raise exceptions.NotAuthenticated()
@@ -279,7 +275,7 @@ def _require_writer(request: Request) -> User:
     return authenticated_user(request)
 
 
-def _renamed(exc: ValidationFailed, names: dict[str, str]) -> ValidationFailed:
+def renamed(exc: ValidationFailed, names: dict[str, str]) -> ValidationFailed:
     return ValidationFailed(
         exc.message, detail={names.get(key, key): value for key, value in exc.detail.items()}
     )
@@ -320,7 +316,7 @@ LISTING_UPDATE_SCHEMA: Any = extend_schema(
 
 def listing_create_response(request: Request) -> Response:
     """POST /api/v1/listings: create a draft listing for the caller."""
-    user = _require_writer(request)
+    user = require_writer(request)
     data = CreatorListingInputSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     listing = services.listing_create(creator=user, **data.validated_data)
@@ -329,13 +325,13 @@ def listing_create_response(request: Request) -> Response:
 
 def listing_update_response(request: Request, slug: str) -> Response:
     """PATCH /api/v1/listings/<slug>: change some fields of the caller's listing."""
-    user = _require_writer(request)
+    user = require_writer(request)
     listing = creator_listing_get(slug=slug, user=user)
     data = CreatorListingInputSerializer(data=request.data, partial=True)
     body: dict[str, Any] = request.data if isinstance(request.data, dict) else {}
     known = set(data.fields)
     sent = set(body)
-    staff_fields = sent & services.STAFF_FIELDS
+    staff_fields = sent & listing_fields.STAFF_FIELDS
     unknown = sent - known - staff_fields
     if unknown:
         raise ValidationFailed(detail={field: ["Unknown field."] for field in sorted(unknown)})
@@ -389,218 +385,7 @@ class ListingUnpublishApi(APIView):
         return _listing_response(services.listing_unpublish(listing=listing, actor=user))
 
 
-# ----------------------------------------------------------------------------- versions
-
-
-class ListingVersionCreateApi(APIView):
-    required_scopes: ClassVar[dict[str, str]] = WRITE_SCOPES
-    parser_classes = (MultiPartParser, FormParser)
-
-    class InputSerializer(serializers.Serializer[Any]):
-        version = StrictCharField(max_length=40, help_text="Semantic version X.Y.Z, unique per listing.")
-        changelog = StrictCharField(max_length=services.CHANGELOG_MAX, required=False, allow_blank=True)
-        artefact = serializers.FileField(
-            required=False, allow_empty_file=False, help_text="The model file; stored encrypted."
-        )
-        triton_model_name = StrictCharField(max_length=120, required=False, allow_blank=True)
-        input_spec = serializers.JSONField(
-            binary=True,
-            required=False,
-            help_text='JSON text: [{"name": "INPUT_1", "datatype": "FP32", "shape": [-1, 4]}].',
-        )
-        output_spec = serializers.JSONField(
-            binary=True, required=False, help_text="JSON text, like input_spec."
-        )
-
-    @extend_schema(
-        operation_id="listings_versions_create",
-        request={"multipart/form-data": InputSerializer},
-        responses={201: CreatorVersionSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        tags=["listings"],
-        description=(
-            "Upload a version (multipart). The artefact is encrypted at rest under its own key; the "
-            "response carries its SHA-256 and size. Tensor specs are KServe v2 (datatypes BOOL, "
-            "UINT8-64, INT8-64, FP16/32/64, BYTES; shape entries -1 for any size), sent as JSON text. "
-            "A version needs an artefact, a Triton model name, or both."
-        ),
-    )
-    def post(self, request: Request, slug: str) -> Response:
-        user = authenticated_user(request)
-        listing = creator_listing_get(slug=slug, user=user)
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        try:
-            version = services.version_upload(
-                listing=listing,
-                actor=user,
-                version=values["version"],
-                changelog=values.get("changelog", ""),
-                file=values.get("artefact"),
-                triton_model_name=values.get("triton_model_name", ""),
-                input_spec=values.get("input_spec", []),
-                output_spec=values.get("output_spec", []),
-            )
-        except ValidationFailed as exc:
-            raise _renamed(exc, VERSION_FIELD_NAMES) from exc
-        return Response(CreatorVersionSerializer(version_data(version)).data, status=201)
-
-
-# ----------------------------------------------------------------------------- plans
-
-
-def _amount_field(*, max_length: int, help_text: str) -> StrictCharField:
-    """A money amount: a string of digits (never a JSON number, which loses digits past 2**53)."""
-    return StrictCharField(
-        max_length=max_length,
-        validators=[RegexValidator(POSITIVE_WHOLE_NUMBER, "Give a whole number above zero, as a string.")],
-        help_text=help_text,
-    )
-
-
-class CreatorUsdPriceSerializer(serializers.Serializer[Any]):
-    amount = _amount_field(max_length=9, help_text="US cents as a string, 1 to 99999999.")
-    asset = serializers.ChoiceField(choices=Asset.choices, help_text="Always USD.")
-
-    def validate_asset(self, value: str) -> str:
-        if value != Asset.USD:
-            raise serializers.ValidationError("Plan prices are in USD; give an AGR price as agr_price.")
-        return value
-
-
-class CreatorAgrPriceSerializer(serializers.Serializer[Any]):
-    amount = serializers.RegexField(
-        POSITIVE_WHOLE_NUMBER, max_length=40, help_text="AGR base units as a string."
-    )
-    asset = serializers.ChoiceField(choices=[Asset.AGR])
-
-
-class CreatorPlanInputSerializer(serializers.Serializer[Any]):
-    kind = serializers.ChoiceField(choices=PlanKind.choices)
-    name = StrictCharField(max_length=services.PLAN_NAME_MAX, validators=[not_blank])
-    description = StrictCharField(max_length=services.PLAN_DESCRIPTION_MAX, required=False, allow_blank=True)
-    price = CreatorUsdPriceSerializer(
-        help_text="One-time: the price; subscription: per interval; per-inference: per 1,000 calls."
-    )
-    agr_price = CreatorAgrPriceSerializer(
-        required=False, allow_null=True, help_text="Optional AGR list price; else the USD price converted."
-    )
-    interval = serializers.ChoiceField(
-        choices=PlanInterval.choices, required=False, allow_blank=True, help_text="Subscriptions only."
-    )
-    monthly_quota = serializers.IntegerField(
-        min_value=1,
-        required=False,
-        allow_null=True,
-        help_text="Subscriptions only; null or absent: unlimited.",
-    )
-    rate_limit_per_minute = serializers.IntegerField(
-        min_value=1, max_value=services.RATE_LIMIT_MAX, required=False
-    )
-    download_limit = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, help_text="One-time only; absent: the platform default."
-    )
-
-
-def _plan_values(validated: dict[str, Any]) -> dict[str, Any]:
-    """Serializer output in the service's terms (prices as integers in minor units)."""
-    values = dict(validated)
-    if "price" in values:
-        values["price_cents"] = int(values.pop("price")["amount"])
-    if "agr_price" in values:
-        agr_price = values.pop("agr_price")
-        values["price_agr"] = int(agr_price["amount"]) if agr_price else None
-    return values
-
-
-class ListingPlanCreateApi(APIView):
-    required_scopes: ClassVar[dict[str, str]] = WRITE_SCOPES
-
-    @extend_schema(
-        operation_id="listings_plans_create",
-        request=CreatorPlanInputSerializer,
-        responses={201: CreatorPlanSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        tags=["listings"],
-        description=(
-            "Add a plan. A subscription needs `interval` (month or year) and may set `monthly_quota`; "
-            "only a one-time plan has `download_limit`. Prices are whole US cents from 1 to 99999999."
-        ),
-        examples=[
-            OpenApiExample(
-                "Subscription",
-                request_only=True,
-                value={
-                    "kind": "subscription",
-                    "name": "Pro",
-                    "price": {"amount": "1900", "asset": "USD"},
-                    "agr_price": {"amount": "19000000000000000000", "asset": "AGR"},
-                    "interval": "month",
-                    "monthly_quota": 100000,
-                },
-            ),
-            OpenApiExample(
-                "One-time",
-                request_only=True,
-                value={"kind": "one_time", "name": "Perpetual", "price": {"amount": "4900", "asset": "USD"}},
-            ),
-        ],
-    )
-    def post(self, request: Request, slug: str) -> Response:
-        user = authenticated_user(request)
-        listing = creator_listing_get(slug=slug, user=user)
-        data = CreatorPlanInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            plan = services.plan_add(listing=listing, actor=user, **_plan_values(data.validated_data))
-        except ValidationFailed as exc:
-            raise _renamed(exc, PLAN_FIELD_NAMES) from exc
-        return Response(CreatorPlanSerializer(plan_data(plan)).data, status=201)
-
-
-class PlanDetailApi(APIView):
-    required_scopes: ClassVar[dict[str, str]] = WRITE_SCOPES
-
-    @extend_schema(
-        operation_id="plans_update",
-        request=CreatorPlanInputSerializer,
-        responses={200: CreatorPlanSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
-        tags=["listings"],
-        description="Change some fields of a plan; its kind cannot change (add a new plan instead).",
-    )
-    def patch(self, request: Request, plan_id: int) -> Response:
-        user = authenticated_user(request)
-        plan = creator_plan_get(plan_id=plan_id, user=user)
-        if isinstance(request.data, dict) and "kind" in request.data:
-            raise ValidationFailed(detail={"kind": ["A plan's kind cannot change; add a new plan instead."]})
-        data = CreatorPlanInputSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        try:
-            plan = services.plan_update(plan=plan, actor=user, **_plan_values(data.validated_data))
-        except ValidationFailed as exc:
-            raise _renamed(exc, PLAN_FIELD_NAMES) from exc
-        return Response(CreatorPlanSerializer(plan_data(plan)).data)
-
-    @extend_schema(
-        operation_id="plans_deactivate",
-        request=None,
-        responses={200: CreatorPlanSerializer, 409: ErrorSerializer},
-        tags=["listings"],
-        description=(
-            "Stop selling a plan (it stays, inactive; buyers keep what they bought). The last active "
-            "plan of a published listing cannot be removed: unpublish first."
-        ),
-    )
-    def delete(self, request: Request, plan_id: int) -> Response:
-        user = authenticated_user(request)
-        plan = creator_plan_get(plan_id=plan_id, user=user)
-        plan = services.plan_deactivate(plan=plan, actor=user)
-        return Response(CreatorPlanSerializer(plan_data(plan)).data)
-
-
 urlpatterns: list[URLPattern] = [
     path("listings/<slug:slug>/publish", ListingPublishApi.as_view(), name="listing-publish"),
     path("listings/<slug:slug>/unpublish", ListingUnpublishApi.as_view(), name="listing-unpublish"),
-    path("listings/<slug:slug>/versions", ListingVersionCreateApi.as_view(), name="listing-versions"),
-    path("listings/<slug:slug>/plans", ListingPlanCreateApi.as_view(), name="listing-plans"),
-    path("plans/<int:plan_id>", PlanDetailApi.as_view(), name="plan"),
 ]

@@ -13,9 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import authenticated_user
-from core.api import query_params
+from core.api import MoneySerializer, query_params
 from marketplace.selectors.dashboard import RANGE_DAYS, earnings_series, tier_progress
-from tokenomics.api.views import MoneySerializer
 from tokenomics.models import Asset
 from tokenomics.money import money_json
 from tokenomics.selectors.ledger import user_balances

@@ -15,9 +15,13 @@ from rest_framework.views import APIView
 from accounts.http import authenticated_user
 from core.api import (
     POSITIVE_WHOLE_NUMBER,
-    ErrorSerializer,
+    AgrInstructionsSerializer,
+    AgrPaymentClaimSerializer,
+    CardInstructionsSerializer,
+    MoneySerializer,
     Pagination,
     StrictCharField,
+    error_responses,
     not_blank,
     paginated_response,
 )
@@ -28,16 +32,10 @@ from marketplace.selectors.orders import order_get_for_buyer, order_list_for_buy
 from marketplace.services.orders import order_card_client_secret, order_create
 from marketplace.services.pricing import CHECKOUT_RAILS
 from marketplace.services.refunds import order_dispute_open, order_refund
-from tokenomics.api.credits import (
-    AgrInstructionsSerializer,
-    CardInstructionsSerializer,
-    agr_instructions,
-    agr_payment_verify_api,
-    card_instructions,
-)
-from tokenomics.api.views import MoneySerializer
 from tokenomics.models import Rail
 from tokenomics.money import money_json
+from tokenomics.selectors.payments import agr_instructions, card_instructions
+from tokenomics.services.chain_rail import agr_payment_claim
 
 
 class OrderOutputSerializer(serializers.Serializer[Any]):
@@ -141,14 +139,7 @@ class OrderListCreateApi(APIView):
     @extend_schema(
         operation_id="orders_create",
         request=InputSerializer,
-        responses={
-            201: OrderOutputSerializer,
-            402: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            502: ErrorSerializer,
-            503: ErrorSerializer,
-        },
+        responses={201: OrderOutputSerializer, **error_responses(402, 404, 409, 502, 503)},
         parameters=[IDEMPOTENCY_PARAMETER],
         tags=["orders"],
         description=(
@@ -194,7 +185,7 @@ class OrderDetailApi(APIView):
 
     @extend_schema(
         operation_id="orders_retrieve",
-        responses={200: OrderOutputSerializer, 404: ErrorSerializer},
+        responses={200: OrderOutputSerializer, **error_responses(404)},
         tags=["orders"],
         description=(
             "An order of the caller's. Reading calls no payment provider and creates nothing: a card "
@@ -212,12 +203,7 @@ class OrderCardPaymentApi(APIView):
     @extend_schema(
         operation_id="orders_card_payment",
         request=None,
-        responses={
-            200: OrderOutputSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            503: ErrorSerializer,
-        },
+        responses={200: OrderOutputSerializer, **error_responses(404, 409, 503)},
         tags=["orders"],
         description=(
             "The card block (PaymentIntent and its client secret for Stripe.js) of a card order "
@@ -234,18 +220,12 @@ class OrderCardPaymentApi(APIView):
 class OrderAgrPaymentApi(APIView):
     required_scopes: ClassVar[dict[str, str]] = {"POST": "write"}
 
-    class InputSerializer(serializers.Serializer[Any]):
-        tx_hash = serializers.RegexField(r"^0x[0-9a-fA-F]{64}$", help_text="The AGR transfer's hash.")
+    InputSerializer = AgrPaymentClaimSerializer
 
     @extend_schema(
         operation_id="orders_agr_payment",
         request=InputSerializer,
-        responses={
-            200: OrderOutputSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            503: ErrorSerializer,
-        },
+        responses={200: OrderOutputSerializer, **error_responses(404, 409, 503)},
         tags=["orders"],
         description=(
             "Verify an on-chain AGR transfer paying this order; once it has enough confirmations the "
@@ -259,7 +239,7 @@ class OrderAgrPaymentApi(APIView):
         data.is_valid(raise_exception=True)
         if order.payment_id is None or order.rail != Rail.AGR:
             raise InvalidState("This order is not paid in AGR.")
-        agr_payment_verify_api(payment_id=order.payment_id, tx_hash=data.validated_data["tx_hash"])
+        agr_payment_claim(payment_id=order.payment_id, tx_hash=data.validated_data["tx_hash"])
         order = order_get_for_buyer(buyer=buyer, order_id=order_id)
         return Response(OrderOutputSerializer(order_data(order)).data)
 
@@ -273,7 +253,7 @@ class OrderRefundApi(APIView):
     @extend_schema(
         operation_id="orders_refund",
         request=InputSerializer,
-        responses={200: OrderOutputSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        responses={200: OrderOutputSerializer, **error_responses(404, 409)},
         parameters=[IDEMPOTENCY_PARAMETER],
         tags=["orders"],
         description=(
@@ -317,7 +297,7 @@ class OrderDisputeApi(APIView):
     @extend_schema(
         operation_id="orders_dispute",
         request=InputSerializer,
-        responses={201: DisputeOutputSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        responses={201: DisputeOutputSerializer, **error_responses(404, 409)},
         tags=["orders"],
         description="Open a dispute with evidence. Money still in escrow stays held until staff resolve it.",
     )

@@ -12,12 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import authenticated_user
-from core.api import ErrorSerializer, Pagination, paginated_response
+from core.api import ErrorSerializer, MoneySerializer, Pagination, paginated_response
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from marketplace.models import Subscription, SubscriptionStatus
 from marketplace.selectors.orders import subscription_get_for_buyer, subscription_list_for_buyer
 from marketplace.services.subscriptions import subscription_cancel
-from tokenomics.api.views import MoneySerializer
 from tokenomics.money import money_json
 
 

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from marketplace.api import catalog, creator, earnings, licenses, orders, reviews, subscriptions
+from marketplace.api import (
+    catalog,
+    creator,
+    creator_plans,
+    creator_versions,
+    earnings,
+    licenses,
+    orders,
+    reviews,
+    subscriptions,
+)
 
 urlpatterns = [
     *catalog.urlpatterns,
     *creator.urlpatterns,
+    *creator_versions.urlpatterns,
+    *creator_plans.urlpatterns,
     *reviews.urlpatterns,
     *orders.urlpatterns,
     *licenses.urlpatterns,

@@ -63,12 +63,8 @@ from tokenomics.services.escrow import (
 )
 from tokenomics.services.ledger import user_account_get_or_create
 from tokenomics.services.payments import payment_create, payment_handler_register, payment_mark
-from tokenomics.services.stripe_rail import (
-    card_amount_check,
-    card_payment_intent_ensure,
-    card_payment_method_of,
-    stripe_subscription_start,
-)
+from tokenomics.services.stripe_rail import card_amount_check, card_payment_intent_ensure
+from tokenomics.services.stripe_subscriptions import card_payment_method_of, stripe_subscription_start
 
 logger = logging.getLogger(__name__)
 

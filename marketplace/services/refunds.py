@@ -38,9 +38,9 @@ from tokenomics.errors import TokenomicsError
 from tokenomics.models import ChainTransfer, Rail
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind
-from tokenomics.services.chain_rail import chain_payout_create
+from tokenomics.services.chain_payouts import chain_payout_create
 from tokenomics.services.escrow import escrow_refund, escrow_release, escrow_set_frozen, sale_clawback
-from tokenomics.services.stripe_rail import payment_refund
+from tokenomics.services.stripe_refunds import payment_refund
 
 logger = logging.getLogger(__name__)
 

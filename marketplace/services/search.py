@@ -86,7 +86,7 @@ SELECT u.lexeme,
 
 # SQLite (the embedded default): the full-text tables of migration 0006, one row per entry with the
 # listing id as rowid: the text in the document's columns (porter-stemmed, ranked by bm25() in
-# marketplace.selectors.catalog) and the same words unstemmed, whose vocabulary corrects typos.
+# marketplace.selectors.search) and the same words unstemmed, whose vocabulary corrects typos.
 _FULLTEXT_SQL = """
 INSERT INTO {text} (rowid, title, summary, tags, category, task)
 SELECT l.id, coalesce(l.title, ''), coalesce(l.summary, ''), {tags}, {category}, {task}

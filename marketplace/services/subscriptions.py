@@ -31,7 +31,7 @@ from tokenomics.models import Rail, StripeSubscription
 from tokenomics.models.ledger import AccountKind
 from tokenomics.services.escrow import escrow_refund, escrow_release
 from tokenomics.services.ledger import user_account_get_or_create
-from tokenomics.services.stripe_rail import (
+from tokenomics.services.stripe_subscriptions import (
     stripe_renewal_handlers_register,
     stripe_subscription_cancel,
 )

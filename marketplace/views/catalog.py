@@ -21,7 +21,6 @@ from marketplace.errors import NotFound, ValidationFailed
 from marketplace.models import Listing, Plan, PlanKind, QualityTier, TaskType
 from marketplace.selectors.catalog import (
     COMPARE_LIMIT,
-    ORDERINGS,
     PRICING_FLAGS,
     category_tree,
     collection_get,
@@ -29,15 +28,14 @@ from marketplace.selectors.catalog import (
     collection_listings,
     featured_listings,
     listing_get_public,
-    listing_search,
     listing_similar,
     listings_compare,
     popular_categories,
-    search_suggestions,
 )
 from marketplace.selectors.offers import listing_holding, plan_offers
 from marketplace.selectors.orders import buyer_terms
 from marketplace.selectors.reviews import review_list
+from marketplace.selectors.search import ORDERINGS, listing_search, search_suggestions
 from marketplace.services.search import listing_view_record
 
 PAGE_SIZE = 24

@@ -39,8 +39,10 @@ from marketplace.selectors.creator import (
     subscription_compute_fee_warnings,
 )
 from marketplace.selectors.featured import featured_placement_for_payment
-from marketplace.services import featured
+from marketplace.services import featured, listing_fields
 from marketplace.services import listings as services
+from marketplace.services import plans as plan_services
+from marketplace.services import versions as version_services
 from tokenomics.errors import PaymentNotFound
 from tokenomics.models import Asset
 from tokenomics.models.rails import PaymentStatus
@@ -48,8 +50,6 @@ from tokenomics.selectors.ledger import user_balances
 from tokenomics.selectors.payments import card_form_context, payment_get_for_user
 
 MANAGE = "marketplace/creator/manage.html"
-PLAN_FIELD_NAMES = {"price_cents": "price", "price_agr": "agr_price"}
-VERSION_FIELD_NAMES = {"file": "artefact"}
 
 
 def _own_listing(user: User, slug: str) -> Listing:
@@ -119,7 +119,9 @@ def _manage_context(
         "preview_html": listing.model_card_html,
         # A full page shown after a failed upload cannot hold the file that was chosen (htmx keeps it).
         "file_dropped": (
-            version_form is not None and not request.htmx and VERSION_FIELD_NAMES["file"] in request.FILES
+            version_form is not None
+            and not request.htmx
+            and listing_fields.VERSION_FIELD_NAMES["file"] in request.FILES
         ),
     }
     if listing_form is not None and listing_form.is_bound:
@@ -191,7 +193,7 @@ def listing_manage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def model_card_preview(request: HtmxHttpRequest) -> HttpResponse:
     """The model card as it will look, for the editor's live preview (htmx)."""
-    text = request.POST.get("model_card", "")[: services.MODEL_CARD_MAX]
+    text = request.POST.get("model_card", "")[: listing_fields.MODEL_CARD_MAX]
     return render(
         request,
         "marketplace/creator/_listing_form.html#model-card-preview",
@@ -208,7 +210,7 @@ def version_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            version = services.version_upload(
+            version = version_services.version_upload(
                 listing=listing,
                 actor=user,
                 version=data["version"],
@@ -219,7 +221,7 @@ def version_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 output_spec=data["output_spec"],
             )
         except ValidationFailed as exc:
-            apply_errors(form, exc.detail, names=VERSION_FIELD_NAMES)
+            apply_errors(form, exc.detail, names=listing_fields.VERSION_FIELD_NAMES)
         except InvalidState as exc:
             form.add_error(None, exc.message)
         else:
@@ -236,9 +238,9 @@ def plan_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = PlanForm(request.POST)
     if form.is_valid():
         try:
-            plan = services.plan_add(listing=listing, actor=user, **form.service_values())
+            plan = plan_services.plan_add(listing=listing, actor=user, **form.service_values())
         except ValidationFailed as exc:
-            apply_errors(form, exc.detail, names=PLAN_FIELD_NAMES)
+            apply_errors(form, exc.detail, names=listing_fields.PLAN_FIELD_NAMES)
         except InvalidState as exc:
             form.add_error(None, exc.message)
         else:
@@ -253,7 +255,7 @@ def plan_deactivate(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
     user = authenticated_user(request)
     plan = _own_plan(user, plan_id)
     try:
-        services.plan_deactivate(plan=plan, actor=user)
+        plan_services.plan_deactivate(plan=plan, actor=user)
     except InvalidState as exc:
         messages.error(request, exc.message)
     else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -12,41 +11,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import authenticated_user
-from core.api import POSITIVE_WHOLE_NUMBER, ErrorSerializer
+from core.api import (
+    POSITIVE_WHOLE_NUMBER,
+    AgrInstructionsSerializer,
+    AgrPaymentClaimSerializer,
+    CardInstructionsSerializer,
+    MoneySerializer,
+    error_responses,
+)
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from tokenomics.api.views import MoneySerializer
-from tokenomics.chain_client import ChainError
-from tokenomics.errors import ChainNodeUnavailable
 from tokenomics.models import Payment, Rail
 from tokenomics.money import money_json
-from tokenomics.selectors.payments import payment_get_for_user
-from tokenomics.services.chain_rail import (
-    AgrVerification,
-    agr_payment_instructions,
-    agr_payment_start,
-    agr_payment_verify,
-)
+from tokenomics.selectors.payments import agr_instructions, card_instructions, payment_get_for_user
+from tokenomics.services.chain_rail import agr_payment_claim, agr_payment_start
 from tokenomics.services.payments import CREDIT_TOP_UP
 from tokenomics.services.stripe_rail import card_payment_start
-
-
-class CardInstructionsSerializer(serializers.Serializer[Any]):
-    payment_intent = serializers.CharField(help_text="The Stripe PaymentIntent id.")
-    client_secret = serializers.CharField(help_text="For Stripe.js `confirmCardPayment`; keep it private.")
-    publishable_key = serializers.CharField()
-    stripe_js_url = serializers.CharField()
-
-
-class AgrInstructionsSerializer(serializers.Serializer[Any]):
-    chain_id = serializers.IntegerField()
-    token_address = serializers.CharField(help_text="The AGR ERC-20 contract.")
-    deposit_address = serializers.CharField(help_text="Send the AGR here.")
-    amount = MoneySerializer(help_text="Still due, in AGR base units.")
-    reference = serializers.CharField()
-    transfer_data = serializers.CharField(
-        help_text="ERC-20 transfer calldata for eth_sendTransaction to the token."
-    )
-    confirmations = serializers.IntegerField(help_text="Blocks deep before the payment is credited.")
 
 
 class CreditOutputSerializer(serializers.Serializer[Any]):
@@ -60,34 +39,6 @@ class CreditOutputSerializer(serializers.Serializer[Any]):
     paid_at = serializers.DateTimeField(allow_null=True)
     card = CardInstructionsSerializer(allow_null=True, help_text="Card payments: what Stripe.js needs.")
     agr = AgrInstructionsSerializer(allow_null=True, help_text="AGR payments: what the wallet sends.")
-
-
-def card_instructions(payment: Payment, *, client_secret: str | None) -> dict[str, Any] | None:
-    """What Stripe.js needs to pay a card payment (None without a client secret)."""
-    if payment.rail != Rail.CARD or not client_secret:
-        return None
-    return {
-        "payment_intent": payment.stripe_payment_intent_id,
-        "client_secret": client_secret,
-        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "stripe_js_url": settings.STRIPE_JS_URL,
-    }
-
-
-def agr_instructions(payment: Payment) -> dict[str, Any] | None:
-    """What a wallet sends to pay an AGR payment still due (None once paid or for a card)."""
-    if payment.rail != Rail.AGR or payment.status == Payment.Status.SUCCEEDED:
-        return None
-    how = agr_payment_instructions(payment=payment)
-    return {
-        "chain_id": how.chain_id,
-        "token_address": how.token_address,
-        "deposit_address": how.deposit_address,
-        "amount": money_json(amount=how.amount, asset=payment.asset),
-        "reference": how.reference,
-        "transfer_data": how.transfer_data,
-        "confirmations": how.confirmations,
-    }
 
 
 def _credit_data(payment: Payment, *, client_secret: str | None = None) -> dict[str, Any]:
@@ -121,12 +72,7 @@ class CreditCreateApi(APIView):
     @extend_schema(
         operation_id="credits_create",
         request=InputSerializer,
-        responses={
-            201: CreditOutputSerializer,
-            409: ErrorSerializer,
-            502: ErrorSerializer,
-            503: ErrorSerializer,
-        },
+        responses={201: CreditOutputSerializer, **error_responses(409, 502, 503)},
         parameters=[IDEMPOTENCY_PARAMETER],
         tags=["money"],
         description=(
@@ -163,13 +109,12 @@ class CreditDetailApi(APIView):
 class CreditAgrPaymentApi(APIView):
     required_scopes: ClassVar[dict[str, str]] = {"POST": "write"}
 
-    class InputSerializer(serializers.Serializer[Any]):
-        tx_hash = serializers.RegexField(r"^0x[0-9a-fA-F]{64}$", help_text="The AGR transfer's hash.")
+    InputSerializer = AgrPaymentClaimSerializer
 
     @extend_schema(
         operation_id="credits_agr_payment",
         request=InputSerializer,
-        responses={200: CreditOutputSerializer, 409: ErrorSerializer, 503: ErrorSerializer},
+        responses={200: CreditOutputSerializer, **error_responses(409, 503)},
         tags=["money"],
         description=(
             "Verify an AGR transfer paying this top-up and credit it once. Refusals are "
@@ -180,14 +125,5 @@ class CreditAgrPaymentApi(APIView):
         payment = payment_get_for_user(user=authenticated_user(request), payment_id=payment_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = agr_payment_verify_api(payment_id=payment.pk, tx_hash=data.validated_data["tx_hash"])
+        result = agr_payment_claim(payment_id=payment.pk, tx_hash=data.validated_data["tx_hash"])
         return Response(CreditOutputSerializer(_credit_data(result.payment)).data)
-
-
-def agr_payment_verify_api(*, payment_id: int, tx_hash: str) -> AgrVerification:
-    """agr_payment_verify for the API: a chain node that is down is `503 chain_unavailable`, as
-    the order page says, not an unhandled ChainError (500)."""
-    try:
-        return agr_payment_verify(payment_id=payment_id, tx_hash=tx_hash)
-    except ChainError as exc:
-        raise ChainNodeUnavailable() from exc

@@ -11,9 +11,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import authenticated_user
-from core.api import POSITIVE_WHOLE_NUMBER, ErrorSerializer, Pagination, StrictRegexField, paginated_response
+from core.api import (
+    POSITIVE_WHOLE_NUMBER,
+    ErrorSerializer,
+    MoneySerializer,
+    Pagination,
+    StrictRegexField,
+    paginated_response,
+)
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from tokenomics.api.views import MoneySerializer
 from tokenomics.models import Asset, Payout, Rail
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.payouts import PayoutStatus

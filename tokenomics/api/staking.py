@@ -13,9 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import authenticated_user
-from core.api import POSITIVE_WHOLE_NUMBER, ErrorSerializer, StrictRegexField
+from core.api import POSITIVE_WHOLE_NUMBER, ErrorSerializer, MoneySerializer, StrictRegexField
 from core.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from tokenomics.api.views import MoneySerializer
 from tokenomics.money import money_json
 from tokenomics.selectors.staking import Position, position
 from tokenomics.services.staking import stake_deposit, unstake_start

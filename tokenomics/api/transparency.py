@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tokenomics.api.views import MoneySerializer
+from core.api import MoneySerializer
 from tokenomics.models import Asset
 from tokenomics.money import money_json
 from tokenomics.selectors.transparency import SHARES, EpochRow, Transparency, transparency_report

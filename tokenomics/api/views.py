@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.http import authenticated_user
-from core.api import Pagination, paginated_response, query_params
+from core.api import WHOLE_NUMBER, MoneySerializer, Pagination, paginated_response, query_params
 from tokenomics.errors import ParameterNotFound
 from tokenomics.models import Asset, Parameter
 from tokenomics.models.parameters import ParameterUnit
@@ -23,19 +23,8 @@ from tokenomics.selectors.parameters import parameter_list
 from tokenomics.selectors.rates import creator_standing
 from tokenomics.splits import CreatorTier, TierRule
 
-# Whole numbers travel as strings: AGR base units pass 2**53, past which JSON numbers lose digits.
-WHOLE_NUMBER = r"^-?[0-9]+$"
 # Every parameter comes from the catalog (parameters_sync), so its categories are the registry's.
 CATEGORIES = sorted({spec.category for spec in CATALOG})
-
-
-class MoneySerializer(serializers.Serializer[Any]):
-    """API.md's money object."""
-
-    amount = serializers.RegexField(
-        WHOLE_NUMBER, help_text="Integer in minor units (USD cents; AGR base units of 10^-18), as a string."
-    )
-    asset = serializers.ChoiceField(choices=Asset.choices)
 
 
 class AssetBalanceSerializer(serializers.Serializer[Any]):

@@ -8,6 +8,7 @@ chain what the ledger's burn account received; its transaction hash is kept.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 
 from django.db import models
@@ -17,6 +18,16 @@ from core.fields import WideIntegerField
 from core.models import BaseModel
 from tokenomics.models.ledger import LedgerTransaction
 from tokenomics.models.rails import HotWallet
+
+
+class Share(StrEnum):
+    """The four shares of an epoch's platform-revenue pool (SPEC §4); who receives each is decided
+    by the weight functions apps register (`tokenomics.services.distribution_weights`)."""
+
+    PROVIDERS = "providers"
+    CREATORS = "creators"
+    INTEGRATIONS = "integrations"
+    COMMUNITY = "community"
 
 
 class Epoch(BaseModel):

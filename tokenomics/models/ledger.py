@@ -16,13 +16,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.assets import Asset as Asset  # the vocabulary lives in core: every API's money object uses it
 from core.fields import WideIntegerField
 from core.models import BaseModel
-
-
-class Asset(models.TextChoices):
-    USD = "USD", "US dollar (cents)"
-    AGR = "AGR", "AGR token (base units, 10^-18)"
 
 
 class AccountKind(models.TextChoices):

@@ -173,7 +173,7 @@ class ChainTransfer(BaseModel):
 class ChainScanCursor(BaseModel):
     """The last block the Transfer scan of one (chain, token, deposit address) has covered, in the
     database so that every web and worker process shares it and it survives a cache flush. It only
-    moves forward (chain_rail.transfers_scan_recent)."""
+    moves forward (chain_scan.transfers_scan_recent)."""
 
     chain_id = models.PositiveBigIntegerField()
     token_address = models.CharField(max_length=42)

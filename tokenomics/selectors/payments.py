@@ -18,7 +18,7 @@ from tokenomics.errors import REASON_TEXT, InvalidState, PaymentNotFound
 from tokenomics.models import LedgerEntry, Payment, Rail
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.models.rails import PaymentStatus
-from tokenomics.money import format_amount
+from tokenomics.money import format_amount, money_json
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.selectors.rates import prepaid_bonus
 
@@ -138,3 +138,31 @@ def payment_instructions(*, payment: Payment, user: User, bonus_applies: bool) -
     context["wallets"] = list(wallet_list(user=user))
     context["reason_text"] = REASON_TEXT
     return context
+
+
+def card_instructions(payment: Payment, *, client_secret: str | None) -> dict[str, Any] | None:
+    """What Stripe.js needs to pay a card payment (None without a client secret)."""
+    if payment.rail != Rail.CARD or not client_secret:
+        return None
+    return {
+        "payment_intent": payment.stripe_payment_intent_id,
+        "client_secret": client_secret,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js_url": settings.STRIPE_JS_URL,
+    }
+
+
+def agr_instructions(payment: Payment) -> dict[str, Any] | None:
+    """What a wallet sends to pay an AGR payment still due (None once paid or for a card)."""
+    if payment.rail != Rail.AGR or payment.status == Payment.Status.SUCCEEDED:
+        return None
+    how = agr_payment_instructions(payment=payment)
+    return {
+        "chain_id": how.chain_id,
+        "token_address": how.token_address,
+        "deposit_address": how.deposit_address,
+        "amount": money_json(amount=how.amount, asset=payment.asset),
+        "reference": how.reference,
+        "transfer_data": how.transfer_data,
+        "confirmations": how.confirmations,
+    }

@@ -27,12 +27,12 @@ from django.utils import timezone
 from core.fields import WideSum
 from tokenomics.emission import emission_scheduled_until
 from tokenomics.models import Asset, ChainBurn, Epoch, LedgerEntry
+from tokenomics.models.epochs import Share
 from tokenomics.models.ledger import AccountKind
 from tokenomics.selectors.epochs import elapsed_seconds, emission_schedule, emitted_total, genesis_day
 from tokenomics.selectors.ledger import system_balance
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.selectors.staking import staked_totals_by_tier
-from tokenomics.services.distribution_weights import Share
 
 # How many of the latest epochs the report lists, and how far back the burn chart looks.
 EPOCHS_SHOWN = 26

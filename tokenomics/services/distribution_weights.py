@@ -20,17 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from enum import StrEnum
 
+from tokenomics.models.epochs import Share as Share  # re-exported: the registry is keyed by it
 from tokenomics.money import require_int
-
-
-class Share(StrEnum):
-    PROVIDERS = "providers"
-    CREATORS = "creators"
-    INTEGRATIONS = "integrations"
-    COMMUNITY = "community"
-
 
 # The registry parameter holding each share's rate (bps of the pool).
 SHARE_PARAMETER: dict[Share, str] = {

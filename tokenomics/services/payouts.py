@@ -23,7 +23,7 @@ action) or cancel it (`payout_cancel`, money returned): two checks before large 
 
 The rails:
 - AGR: the payout gets a `ChainPayout` for `net` whose debit is the payout's ledger transaction
-  (`chain_rail.chain_payout_record`), sent after commit and by the `chain_process_payouts` task
+  (`chain_payouts.chain_payout_record`), sent after commit and by the `chain_process_payouts` task
   (sign, broadcast, confirm). `payouts_sync_chain` then marks the payout PAID when the transfer is
   confirmed, or FAILED when it reverted (chain_payout_confirm has reversed the whole debit).
 - USD: Stripe Connect (Transfers to a creator's connected account) is the real rail, but nothing
@@ -47,6 +47,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.enqueue import task_on_commit
 from tokenomics.errors import (
     AmountInvalid,
     ChainAddressInvalid,
@@ -66,7 +67,7 @@ from tokenomics.models.rails import ChainPayout
 from tokenomics.models.staking import KycVerification
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.selectors.payouts import payout_destination_get, payout_minimum, payout_quote
-from tokenomics.services.chain_rail import chain_payout_record
+from tokenomics.services.chain_payouts import chain_payout_record
 from tokenomics.services.ledger import (
     Leg,
     system_account_get_or_create,
@@ -121,14 +122,9 @@ def _same(
 
 
 def _send_on_commit(chain_payout_id: int) -> None:
-    def send_agr_payout() -> None:  # named: Django logs a robust hook's __qualname__
-        from tokenomics.tasks.chain import chain_payout_send_task  # tasks import the services
-
-        chain_payout_send_task.delay(chain_payout_id)
-
     # robust: a broker or node hiccup must not undo a committed payout; chain_process_payouts
     # sends whatever is still pending every minute.
-    transaction.on_commit(send_agr_payout, robust=True)
+    task_on_commit("tokenomics.chain_payout_send", chain_payout_id)
 
 
 def _hand_to_rail(payout: Payout) -> None:

@@ -14,12 +14,9 @@ from celery import shared_task
 
 from tokenomics.chain_client import ChainUnavailable
 from tokenomics.errors import PaymentNotVerified
-from tokenomics.services.chain_rail import (
-    agr_payment_verify,
-    chain_payout_send,
-    chain_payouts_process,
-    transfers_scan_recent,
-)
+from tokenomics.services.chain_payouts import chain_payout_send, chain_payouts_process
+from tokenomics.services.chain_rail import agr_payment_verify
+from tokenomics.services.chain_scan import transfers_scan_recent
 
 RETRY = {
     "autoretry_for": (ChainUnavailable,),

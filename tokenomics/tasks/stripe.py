@@ -7,7 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from tokenomics.errors import PaymentProviderUnavailable
-from tokenomics.services.stripe_rail import stripe_event_process, stripe_reconcile
+from tokenomics.services.stripe_events import stripe_event_process, stripe_reconcile
 
 # Stripe outages are usually minutes: 10 s, 20 s, 40 s... capped at 10 minutes; after that the
 # reconciliation task picks the event up again.

@@ -63,7 +63,9 @@ from marketplace.models import (
 )
 from marketplace.selectors.catalog import latest_downloadable_version
 from marketplace.services import listings as listing_services
+from marketplace.services import plans as plan_services
 from marketplace.services import search as search_services
+from marketplace.services import versions as version_services
 from marketplace.services.licenses import license_download
 from marketplace.services.orders import (
     order_create,
@@ -1083,7 +1085,7 @@ class Command(BaseCommand):
         )
         self.listings[spec.title] = listing
         self.plans[spec.title] = [
-            listing_services.plan_add(
+            plan_services.plan_add(
                 listing=listing,
                 actor=creator,
                 kind=plan.kind,
@@ -1105,7 +1107,7 @@ class Command(BaseCommand):
         content = f"AGORA-DEMO-MODEL {listing.slug} {version}\n".encode() + self.rng.randbytes(
             self.rng.randint(2_048, 6_144)
         )
-        listing_services.version_upload(
+        version_services.version_upload(
             listing=listing,
             actor=listing.creator,
             version=version,
@@ -1447,7 +1449,7 @@ class Command(BaseCommand):
                     description="Pay per call from prepaid credit; the price is per 1,000 inferences.",
                 ),
             ):
-                listing_services.plan_add(
+                plan_services.plan_add(
                     listing=listing,
                     actor=creator,
                     kind=plan.kind,
@@ -1467,7 +1469,7 @@ class Command(BaseCommand):
                     f"{model.title} 1.0.0, served by the demo providers' Triton as {model.triton_name}.\n"
                     f"Inputs: {json.dumps(model.input_spec)}\nOutputs: {json.dumps(model.output_spec)}\n",
                 )
-            listing_services.version_upload(
+            version_services.version_upload(
                 listing=listing,
                 actor=creator,
                 version="1.0.0",

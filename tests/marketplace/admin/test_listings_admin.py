@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from marketplace.models import Collection, FeaturedPlacement, Listing, ListingStatus, PlanKind
 from marketplace.services import listings as svc
+from marketplace.services import versions as version_services
 from tests.accounts.factories import UserFactory, staff_with
 from tests.marketplace.factories import CategoryFactory, ListingFactory, PlanFactory, VersionFactory
 
@@ -146,7 +147,7 @@ def test_listing_change_page_is_read_only(admin_client, listing):
 
 
 def test_version_admin_never_shows_the_key_or_path(admin_client, listing):
-    version = svc.version_upload(
+    version = version_services.version_upload(
         listing=listing,
         actor=listing.creator,
         version="9.0.0",

@@ -14,6 +14,7 @@ from accounts import services as account_services
 from marketplace.artefacts import iter_plaintext
 from marketplace.models import Listing, ListingStatus, ListingVersion, Plan
 from marketplace.services import listings as svc
+from marketplace.services import plans as plan_services
 from tests.accounts.factories import UserFactory
 from tests.marketplace.factories import ListingFactory, PlanFactory
 
@@ -366,7 +367,9 @@ def test_plan_validation(api, draft, payload, field):
 
 
 def test_plan_kind_cannot_change(api, draft):
-    plan = svc.plan_add(listing=draft, actor=draft.creator, kind="one_time", name="P", price_cents=100)
+    plan = plan_services.plan_add(
+        listing=draft, actor=draft.creator, kind="one_time", name="P", price_cents=100
+    )
     error = _error(api.patch(f"/api/v1/plans/{plan.pk}", {"kind": "subscription"}), 400, "validation_error")
     assert "kind" in error["detail"]
 
@@ -403,7 +406,7 @@ def test_publish_flow(api, draft):
 
 
 def test_moderated_listing_cannot_be_published(api, draft):
-    svc.plan_add(listing=draft, actor=draft.creator, kind="per_inference", name="M", price_cents=5)
+    plan_services.plan_add(listing=draft, actor=draft.creator, kind="per_inference", name="M", price_cents=5)
     staff = UserFactory(is_staff=True)
     svc.listing_moderate(listing=draft, staff_user=staff, status="suspended", reason="Check licence")
     error = _error(api.post(f"{LISTINGS}/{draft.slug}/publish"), 409, "invalid_state")

@@ -16,7 +16,7 @@ from tokenomics.chain_client import address_of
 from tokenomics.models import ChainPayout, Escrow
 from tokenomics.money import agr
 from tokenomics.selectors.ledger import user_balances
-from tokenomics.services.chain_rail import chain_payouts_process
+from tokenomics.services.chain_payouts import chain_payouts_process
 
 pytestmark = pytest.mark.django_db
 

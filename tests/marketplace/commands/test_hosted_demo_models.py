@@ -17,7 +17,7 @@ from accounts.models import User
 from marketplace.hosted_demo import DIGITS, REAL_MODELS
 from marketplace.management.commands.load_demo_catalog import Command
 from marketplace.models import Listing, ListingStatus, Order, PlanKind, Subscription, SubscriptionStatus
-from marketplace.services.listings import tensor_spec_validate
+from marketplace.services.listing_fields import tensor_spec_validate
 from tokenomics.models.ledger import AccountKind
 from tokenomics.selectors.ledger import ledger_verify
 from tokenomics.services.ledger import user_account_get_or_create

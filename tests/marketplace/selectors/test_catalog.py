@@ -20,12 +20,12 @@ from marketplace.selectors.catalog import (
     collection_listings,
     featured_listings,
     listing_get_public,
-    listing_search,
     listing_similar,
     listings_compare,
     plan_agr_price,
 )
 from marketplace.selectors.reviews import review_list
+from marketplace.selectors.search import listing_search
 from marketplace.services.search import listing_search_index
 from tests.accounts.factories import UserFactory
 from tests.marketplace.factories import CategoryFactory, ListingFactory, PlanFactory, VersionFactory

@@ -16,7 +16,7 @@ from django.db import connection
 
 from marketplace.models import Category, Listing, ListingStatus, Tag, TaskType
 from marketplace.models.search import FULLTEXT_TABLE, FULLTEXT_VOCABULARY_TABLE
-from marketplace.selectors.catalog import listing_search, search_suggestions
+from marketplace.selectors.search import listing_search, search_suggestions
 from marketplace.services.search import listing_search_index, listings_search_index_all
 from tests.marketplace.factories import CategoryFactory, ListingFactory
 

@@ -22,6 +22,7 @@ from marketplace.artefacts import ArtefactUnreadable
 from marketplace.downloads import artefact_response
 from marketplace.models import License
 from marketplace.services import listings as svc
+from marketplace.services import versions as version_services
 from marketplace.services.licenses import license_download
 from marketplace.services.orders import order_create
 from tests.marketplace.commerce import ARTEFACT, credit_arrival
@@ -81,7 +82,7 @@ def test_an_upload_lands_encrypted_in_the_bucket_and_downloads_as_uploaded(
     s3: Any, creator, settings: Any
 ) -> None:
     listing = ListingFactory(creator=creator)
-    version = svc.version_upload(
+    version = version_services.version_upload(
         listing=listing,
         actor=creator,
         version="1.0.0",
@@ -103,14 +104,14 @@ def test_an_upload_lands_encrypted_in_the_bucket_and_downloads_as_uploaded(
 
 def test_a_refused_upload_leaves_nothing_in_the_bucket(s3: Any, creator) -> None:
     listing = ListingFactory(creator=creator)
-    svc.version_upload(
+    version_services.version_upload(
         listing=listing, actor=creator, version="1.0.0", file=SimpleUploadedFile("a.onnx", b"x")
     )
     before = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
     with pytest.raises(svc.ValidationFailed):
         # The same version again: the file is encrypted and stored first, then removed when the row
         # cannot be written.
-        svc.version_upload(
+        version_services.version_upload(
             listing=listing, actor=creator, version="1.0.0", file=SimpleUploadedFile("b.onnx", b"y")
         )
     after = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
@@ -121,7 +122,7 @@ def test_a_license_download_streams_from_the_bucket_and_a_tampered_object_counts
     s3: Any, creator, user, localstripe: LocalStripe
 ) -> None:
     listing = ListingFactory(creator=creator)
-    svc.version_upload(
+    version_services.version_upload(
         listing=listing, actor=creator, version="1.0.0", file=SimpleUploadedFile("model.onnx", ARTEFACT)
     )
     plan = PlanFactory(listing=listing, kind="one_time", price_cents=1_000, download_limit=3)

@@ -14,7 +14,10 @@ from marketplace.artefacts import iter_plaintext
 from marketplace.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Listing, ListingStatus, Plan, PlanKind, QualityTier, SearchEntry, Tag
 from marketplace.selectors.creator import creator_listing_get, creator_listing_list, creator_plan_get
+from marketplace.services import listing_fields
 from marketplace.services import listings as svc
+from marketplace.services import plans as plan_services
+from marketplace.services import versions as version_services
 from tests.accounts.factories import UserFactory
 from tests.marketplace.factories import CategoryFactory, ListingFactory, PlanFactory, VersionFactory
 
@@ -42,7 +45,7 @@ def _create(creator, category, **overrides):
 
 
 def _upload(listing, actor, *, version="1.0.0", data=b"weights" * 100, triton="tiny_llama"):
-    return svc.version_upload(
+    return version_services.version_upload(
         listing=listing,
         actor=actor,
         version=version,
@@ -186,7 +189,7 @@ def test_another_user_gets_not_found_for_a_draft_and_permission_denied_when_publ
         lambda listing: svc.listing_update(listing=listing, actor=stranger, title="Mine now"),
         lambda listing: svc.listing_publish(listing=listing, actor=stranger),
         lambda listing: svc.listing_unpublish(listing=listing, actor=stranger),
-        lambda listing: svc.plan_add(
+        lambda listing: plan_services.plan_add(
             listing=listing, actor=stranger, kind="one_time", name="x", price_cents=100
         ),
         lambda listing: _upload(listing, stranger),
@@ -198,7 +201,7 @@ def test_another_user_gets_not_found_for_a_draft_and_permission_denied_when_publ
             call(draft)
         with pytest.raises(PermissionDenied):
             call(published)
-    for call, target in ((svc.plan_update, {"name": "x"}), (svc.plan_deactivate, {})):
+    for call, target in ((plan_services.plan_update, {"name": "x"}), (plan_services.plan_deactivate, {})):
         with pytest.raises(NotFound):
             call(plan=draft_plan, actor=stranger, **target)
         with pytest.raises(PermissionDenied):
@@ -228,8 +231,10 @@ def test_creator_listing_list_is_only_mine(creator, category):
 
 def test_plan_add_refreshes_pricing_columns(creator, category):
     listing = _create(creator, category)
-    svc.plan_add(listing=listing, actor=creator, kind="one_time", name="Perpetual", price_cents=4_900)
-    svc.plan_add(
+    plan_services.plan_add(
+        listing=listing, actor=creator, kind="one_time", name="Perpetual", price_cents=4_900
+    )
+    plan_services.plan_add(
         listing=listing,
         actor=creator,
         kind="subscription",
@@ -238,7 +243,7 @@ def test_plan_add_refreshes_pricing_columns(creator, category):
         interval="month",
         monthly_quota=10_000,
     )
-    metered = svc.plan_add(
+    metered = plan_services.plan_add(
         listing=listing,
         actor=creator,
         kind="per_inference",
@@ -253,7 +258,7 @@ def test_plan_add_refreshes_pricing_columns(creator, category):
     assert metered.price_agr == 3 * 10**18
     assert list(listing.plans.values_list("position", flat=True)) == [0, 1, 2]
 
-    svc.plan_deactivate(plan=metered, actor=creator)
+    plan_services.plan_deactivate(plan=metered, actor=creator)
     listing.refresh_from_db()
     assert listing.min_price_cents == 1_900
     assert not listing.has_per_inference
@@ -285,17 +290,17 @@ def test_plan_rules(creator, category, values, fields):
     listing = _create(creator, category)
     base = {"kind": "one_time", "name": "Plan", "price_cents": 100}
     with pytest.raises(ValidationFailed) as caught:
-        svc.plan_add(listing=listing, actor=creator, **(base | values))
+        plan_services.plan_add(listing=listing, actor=creator, **(base | values))
     assert _error_fields(caught) == fields
     assert not Plan.objects.exists()
 
 
 def test_plan_limits_at_the_edges_are_accepted(creator, category):
     listing = _create(creator, category)
-    one_time = svc.plan_add(
+    one_time = plan_services.plan_add(
         listing=listing, actor=creator, kind="one_time", name="Max", price_cents=99_999_999, download_limit=3
     )
-    yearly = svc.plan_add(
+    yearly = plan_services.plan_add(
         listing=listing, actor=creator, kind="subscription", name="Year", price_cents=1, interval="year"
     )
     assert (one_time.price_cents, one_time.download_limit) == (99_999_999, 3)
@@ -304,18 +309,20 @@ def test_plan_limits_at_the_edges_are_accepted(creator, category):
 
 def test_plan_update_is_checked_as_a_whole_and_keeps_the_kind(creator, category):
     listing = _create(creator, category)
-    plan = svc.plan_add(
+    plan = plan_services.plan_add(
         listing=listing, actor=creator, kind="subscription", name="Pro", price_cents=900, interval="month"
     )
-    updated = svc.plan_update(plan=plan, actor=creator, price_cents=1_200, monthly_quota=5_000, name="Pro+")
+    updated = plan_services.plan_update(
+        plan=plan, actor=creator, price_cents=1_200, monthly_quota=5_000, name="Pro+"
+    )
     assert (updated.price_cents, updated.monthly_quota, updated.name) == (1_200, 5_000, "Pro+")
     listing.refresh_from_db()
     assert listing.min_price_cents == 1_200
     with pytest.raises(ValidationFailed) as caught:
-        svc.plan_update(plan=plan, actor=creator, interval="")
+        plan_services.plan_update(plan=plan, actor=creator, interval="")
     assert _error_fields(caught) == {"interval"}
     with pytest.raises(ValidationFailed) as caught:
-        svc.plan_update(plan=plan, actor=creator, kind="one_time")
+        plan_services.plan_update(plan=plan, actor=creator, kind="one_time")
     assert _error_fields(caught) == {"kind"}
     plan.refresh_from_db()
     assert plan.kind == "subscription"
@@ -326,21 +333,25 @@ def test_the_last_plan_of_a_published_listing_cannot_be_deactivated(creator, cat
     listing = ListingFactory(creator=creator)
     only = PlanFactory(listing=listing, kind=PlanKind.PER_INFERENCE, name="Metered", price_cents=10)
     with pytest.raises(InvalidState, match="unpublish"):
-        svc.plan_deactivate(plan=only, actor=creator)
+        plan_services.plan_deactivate(plan=only, actor=creator)
     second = PlanFactory(listing=listing, kind=PlanKind.PER_INFERENCE, name="Bulk", price_cents=5)
-    assert not svc.plan_deactivate(plan=only, actor=creator).is_active
-    assert svc.plan_deactivate(plan=only, actor=creator).is_active is False  # already inactive: fine
+    assert not plan_services.plan_deactivate(plan=only, actor=creator).is_active
+    assert (
+        plan_services.plan_deactivate(plan=only, actor=creator).is_active is False
+    )  # already inactive: fine
     assert Plan.objects.get(pk=second.pk).is_active
 
 
 def test_at_most_ten_active_plans(creator, category):
     listing = _create(creator, category)
-    for number in range(svc.MAX_ACTIVE_PLANS):
-        svc.plan_add(
+    for number in range(listing_fields.MAX_ACTIVE_PLANS):
+        plan_services.plan_add(
             listing=listing, actor=creator, kind="one_time", name=f"P{number}", price_cents=100 + number
         )
     with pytest.raises(InvalidState):
-        svc.plan_add(listing=listing, actor=creator, kind="one_time", name="Eleven", price_cents=100)
+        plan_services.plan_add(
+            listing=listing, actor=creator, kind="one_time", name="Eleven", price_cents=100
+        )
 
 
 # ----------------------------------------------------------------------------- versions
@@ -349,7 +360,7 @@ def test_at_most_ten_active_plans(creator, category):
 def test_version_upload_encrypts_the_file_and_decrypts_to_the_same_bytes(creator, category, media_root):
     listing = _create(creator, category)
     data = os.urandom(3 * 1024 * 1024 + 123)  # more than one 1 MiB chunk
-    version = svc.version_upload(
+    version = version_services.version_upload(
         listing=listing,
         actor=creator,
         version="1.2.3",
@@ -431,7 +442,7 @@ def test_duplicate_version_is_a_clear_error_and_leaves_no_file(creator, category
 def test_tensor_spec_validation(creator, category, spec, message):
     listing = _create(creator, category)
     with pytest.raises(ValidationFailed) as caught:
-        svc.version_upload(
+        version_services.version_upload(
             listing=listing,
             actor=creator,
             version="1.0.0",
@@ -448,9 +459,9 @@ def test_tensor_spec_validation(creator, category, spec, message):
 def test_every_kserve_datatype_and_shape_edge_is_accepted():
     spec = [
         {"name": f"T_{datatype}", "datatype": datatype, "shape": [-1, 0, 3]}
-        for datatype in svc.KSERVE_DATATYPES
+        for datatype in listing_fields.KSERVE_DATATYPES
     ]
-    assert svc.tensor_spec_validate(spec=spec) == spec
+    assert listing_fields.tensor_spec_validate(spec=spec) == spec
 
 
 def test_a_version_needs_a_file_or_a_triton_model_and_specs_for_the_model(creator, category):
@@ -459,7 +470,7 @@ def test_a_version_needs_a_file_or_a_triton_model_and_specs_for_the_model(creato
         _upload(listing, creator, data=None, triton="")
     assert _error_fields(caught) == {"file"}
     with pytest.raises(ValidationFailed) as caught:
-        svc.version_upload(
+        version_services.version_upload(
             listing=listing, actor=creator, version="1.0.0", changelog="", file=None,
             triton_model_name="m", input_spec=[], output_spec=[],
         )  # fmt: skip
@@ -502,7 +513,9 @@ def test_publish_needs_an_active_plan(creator, category):
 
 def test_one_time_plan_needs_a_version_with_a_file(creator, category):
     listing = _create(creator, category)
-    svc.plan_add(listing=listing, actor=creator, kind="one_time", name="Perpetual", price_cents=4_900)
+    plan_services.plan_add(
+        listing=listing, actor=creator, kind="one_time", name="Perpetual", price_cents=4_900
+    )
     VersionFactory(listing=listing)  # a version without an artefact does not count
     with pytest.raises(InvalidState) as caught:
         svc.listing_publish(listing=listing, actor=creator)
@@ -517,7 +530,7 @@ def test_one_time_plan_needs_a_version_with_a_file(creator, category):
 
 def test_subscription_needs_a_file_and_a_hosted_model(creator, category):
     listing = _create(creator, category)
-    svc.plan_add(
+    plan_services.plan_add(
         listing=listing, actor=creator, kind="subscription", name="Pro", price_cents=900, interval="month"
     )
     _upload(listing, creator, version="1.0.0", triton="")
@@ -529,7 +542,9 @@ def test_subscription_needs_a_file_and_a_hosted_model(creator, category):
 
 def test_per_inference_needs_only_a_hosted_version(creator, category):
     listing = _create(creator, category)
-    svc.plan_add(listing=listing, actor=creator, kind="per_inference", name="Metered", price_cents=20)
+    plan_services.plan_add(
+        listing=listing, actor=creator, kind="per_inference", name="Metered", price_cents=20
+    )
     with pytest.raises(InvalidState, match="Triton"):
         svc.listing_publish(listing=listing, actor=creator)
     _upload(listing, creator, data=None)
@@ -538,7 +553,9 @@ def test_per_inference_needs_only_a_hosted_version(creator, category):
 
 def test_publish_twice_is_harmless_and_unpublish_returns_to_draft(creator, category):
     listing = _create(creator, category)
-    svc.plan_add(listing=listing, actor=creator, kind="per_inference", name="Metered", price_cents=20)
+    plan_services.plan_add(
+        listing=listing, actor=creator, kind="per_inference", name="Metered", price_cents=20
+    )
     _upload(listing, creator, data=None)
     first = svc.listing_publish(listing=listing, actor=creator)
     again = svc.listing_publish(listing=listing, actor=creator)
@@ -630,7 +647,9 @@ def test_inactive_staff_account_cannot_moderate(creator, category):
 def test_writes_keep_the_search_entry_current(creator, category):
     listing = _create(creator, category, title="Quantum Parrot", tags=["birds"])
     assert not SearchEntry.objects.filter(listing=listing).exists()  # a draft is not in the catalog
-    svc.plan_add(listing=listing, actor=creator, kind="per_inference", name="Metered", price_cents=20)
+    plan_services.plan_add(
+        listing=listing, actor=creator, kind="per_inference", name="Metered", price_cents=20
+    )
     _upload(listing, creator, data=None)
     svc.listing_publish(listing=listing, actor=creator)
     entry = SearchEntry.objects.get(listing=listing)

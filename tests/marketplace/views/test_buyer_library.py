@@ -11,7 +11,7 @@ import pytest
 from marketplace.models import License, OrderStatus, Subscription
 from marketplace.services.licenses import license_key_issue
 from marketplace.services.refunds import order_dispute_open
-from marketplace.views import buyer as buyer_views
+from marketplace.views import library as library_views
 from tests.accounts.factories import UserFactory
 from tests.marketplace.views.test_buyer_order import (  # noqa: F401
     _media,
@@ -118,7 +118,7 @@ def test_refunds_and_disputes_tab(client, buyer, localstripe):  # noqa: F811
 
 
 def test_pagination_and_htmx_tabs(client, buyer, localstripe, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(buyer_views, "LIBRARY_PAGE_SIZE", 2)
+    monkeypatch.setattr(library_views, "LIBRARY_PAGE_SIZE", 2)
     orders = [card_order(buyer, one_time_plan()) for _ in range(3)]
     html = page(client.get(URL))
     assert re.findall(r'<a href="/orders/(\d+)/">', html) == [str(orders[2].pk), str(orders[1].pk)]

@@ -41,7 +41,7 @@ from tokenomics.models import Payment
 from tokenomics.models.rails import PaymentRefund
 from tokenomics.selectors.ledger import ledger_verify
 from tokenomics.services.payments import payment_credit
-from tokenomics.services.stripe_rail import stripe_reconcile
+from tokenomics.services.stripe_events import stripe_reconcile
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,10 @@ from django.test import Client
 
 from marketplace.artefacts import iter_plaintext
 from marketplace.models import Listing, ListingStatus, ListingVersion, Plan, PlanKind
+from marketplace.services import listing_fields
 from marketplace.services import listings as svc
+from marketplace.services import plans as plan_services
+from marketplace.services import versions as version_services
 from tests.accounts.factories import UserFactory
 from tests.marketplace.factories import ListingFactory, PlanFactory, VersionFactory
 
@@ -444,7 +447,9 @@ def test_plan_form_fields_are_tagged_by_kind(signed_in, draft):
 
 
 def test_stop_selling_a_plan(signed_in, draft):
-    plan = svc.plan_add(listing=draft, actor=draft.creator, kind="one_time", name="P", price_cents=100)
+    plan = plan_services.plan_add(
+        listing=draft, actor=draft.creator, kind="one_time", name="P", price_cents=100
+    )
     response = signed_in.post(f"/creator/plans/{plan.pk}/deactivate/")
     assert response.status_code == 302
     assert response["Location"] == manage(draft.slug) + "#plans"
@@ -473,8 +478,10 @@ def test_publish_shows_what_is_missing_then_publishes(signed_in, draft):
     draft.refresh_from_db()
     assert draft.status == ListingStatus.DRAFT
 
-    svc.plan_add(listing=draft, actor=draft.creator, kind="per_inference", name="Metered", price_cents=10)
-    svc.version_upload(
+    plan_services.plan_add(
+        listing=draft, actor=draft.creator, kind="per_inference", name="Metered", price_cents=10
+    )
+    version_services.version_upload(
         listing=draft, actor=draft.creator, version="1.0.0", changelog="", file=None,
         triton_model_name="m", input_spec=[{"name": "I", "datatype": "FP32", "shape": [1]}],
         output_spec=[{"name": "O", "datatype": "FP32", "shape": [1]}],
@@ -627,8 +634,10 @@ def test_plain_post_errors_focus_the_first_error(signed_in, draft):
 
 
 def test_an_error_of_no_field_takes_the_focus_itself(signed_in, draft):
-    for n in range(svc.MAX_ACTIVE_PLANS):
-        svc.plan_add(listing=draft, actor=draft.creator, kind="one_time", name=f"P{n}", price_cents=100 + n)
+    for n in range(listing_fields.MAX_ACTIVE_PLANS):
+        plan_services.plan_add(
+            listing=draft, actor=draft.creator, kind="one_time", name=f"P{n}", price_cents=100 + n
+        )
     response = signed_in.post(
         f"/creator/listings/{draft.slug}/plans/",
         {"kind": "one_time", "name": "One more", "price": "1", "rate_limit_per_minute": "60"},
@@ -739,7 +748,9 @@ def test_htmx_publish_refused_shows_why_in_the_publishing_section(signed_in, dra
 
 
 def test_htmx_stop_selling_answers_with_the_plans_section(signed_in, draft):
-    plan = svc.plan_add(listing=draft, actor=draft.creator, kind="one_time", name="P", price_cents=100)
+    plan = plan_services.plan_add(
+        listing=draft, actor=draft.creator, kind="one_time", name="P", price_cents=100
+    )
     response = signed_in.post(f"/creator/plans/{plan.pk}/deactivate/", **HTMX)
     assert response.status_code == 200
     html = response.content.decode()

@@ -21,9 +21,7 @@ from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.models.rails import ChainPayout, HotWallet
 from tokenomics.money import agr
 from tokenomics.selectors.ledger import system_balance
-from tokenomics.services.chain_rail import (
-    ChainAddressInvalid,
-    ChainNotConfigured,
+from tokenomics.services.chain_payouts import (
     chain_payout_broadcast,
     chain_payout_confirm,
     chain_payout_create,
@@ -31,6 +29,7 @@ from tokenomics.services.chain_rail import (
     chain_payout_sign,
     chain_payouts_process,
 )
+from tokenomics.services.chain_rail import ChainAddressInvalid, ChainNotConfigured
 from tokenomics.services.ledger import user_account_get_or_create
 from tokenomics.tasks.chain import chain_payout_send_task, chain_process_payouts
 

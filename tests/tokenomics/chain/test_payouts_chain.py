@@ -16,7 +16,7 @@ from tokenomics.models import LedgerTransaction, Payout
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import ChainPayout
 from tokenomics.money import agr
-from tokenomics.services.chain_rail import chain_payouts_process
+from tokenomics.services.chain_payouts import chain_payouts_process
 from tokenomics.services.payouts import (
     payout_approve,
     payout_request,

@@ -13,12 +13,8 @@ from tests.tokenomics.chain.conftest import Chain, ledger_state, link, pay, requ
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import ChainScanCursor, ChainTransfer, PaymentStatus
 from tokenomics.money import agr
-from tokenomics.services.chain_rail import (
-    agr_payment_start,
-    agr_payment_verify,
-    transfers_scan,
-    transfers_scan_recent,
-)
+from tokenomics.services.chain_rail import agr_payment_start, agr_payment_verify
+from tokenomics.services.chain_scan import transfers_scan, transfers_scan_recent
 from tokenomics.services.ledger import user_account_get_or_create
 from tokenomics.tasks.chain import chain_scan_transfers
 

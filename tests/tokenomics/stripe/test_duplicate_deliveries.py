@@ -14,7 +14,8 @@ from tests.tokenomics.stripe.conftest import SECRET_NEW, SECRET_OLD, LocalStripe
 from tokenomics.models import LedgerTransaction, Payment, StripeEvent
 from tokenomics.models.rails import PaymentStatus
 from tokenomics.selectors.ledger import ledger_verify, user_balances
-from tokenomics.services.stripe_rail import card_payment_start, stripe_event_ingest, stripe_event_process
+from tokenomics.services.stripe_events import stripe_event_ingest, stripe_event_process
+from tokenomics.services.stripe_rail import card_payment_start
 from tokenomics.stripe_client import event_from_payload
 
 THREADS = 12

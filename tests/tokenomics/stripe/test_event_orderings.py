@@ -38,7 +38,8 @@ from tokenomics.models import LedgerEntry, LedgerTransaction, Payment, PaymentRe
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.rails import PaymentStatus
 from tokenomics.services.payments import payment_create
-from tokenomics.services.stripe_rail import payment_refund, stripe_event_ingest, stripe_event_process
+from tokenomics.services.stripe_events import stripe_event_ingest, stripe_event_process
+from tokenomics.services.stripe_refunds import payment_refund
 
 # Committed for real (transaction=True): a thousand orderings in one test transaction would pile
 # up row versions of the shared ledger accounts and slow PostgreSQL down as it goes.

@@ -22,9 +22,8 @@ from tokenomics.services.stripe_rail import (
     PaymentProviderUnavailable,
     card_payment_intent_ensure,
     card_payment_start,
-    payment_refund,
-    payment_refund_submit,
 )
+from tokenomics.services.stripe_refunds import payment_refund, payment_refund_submit
 
 pytestmark = pytest.mark.django_db
 

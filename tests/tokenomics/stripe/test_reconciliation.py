@@ -14,13 +14,9 @@ from django.test import Client
 from tests.tokenomics.stripe.conftest import CARD_DECLINED, LocalStripe, deliver
 from tokenomics.models import LedgerTransaction, Payment, StripeEvent
 from tokenomics.models.rails import PaymentStatus
-from tokenomics.services.stripe_rail import (
-    UNAVAILABLE_PREFIX,
-    card_payment_start,
-    payment_refund,
-    stripe_event_ingest,
-    stripe_reconcile,
-)
+from tokenomics.services.stripe_events import stripe_event_ingest, stripe_reconcile
+from tokenomics.services.stripe_rail import UNAVAILABLE_PREFIX, card_payment_start
+from tokenomics.services.stripe_refunds import payment_refund
 from tokenomics.stripe_client import event_from_payload
 from tokenomics.tasks.stripe import reconcile_stripe
 

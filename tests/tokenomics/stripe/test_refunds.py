@@ -18,12 +18,8 @@ from tokenomics.services.ledger import (
     user_account_get_or_create,
 )
 from tokenomics.services.payments import payment_create, payment_credit
-from tokenomics.services.stripe_rail import (
-    PaymentProviderRejected,
-    card_payment_start,
-    payment_refund,
-    payment_refund_submit,
-)
+from tokenomics.services.stripe_rail import PaymentProviderRejected, card_payment_start
+from tokenomics.services.stripe_refunds import payment_refund, payment_refund_submit
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from tests.tokenomics.stripe.conftest import LocalStripe, deliver, make_event
 from tokenomics.errors import AmountInvalid, IdempotencyConflict, InvalidState
 from tokenomics.models import LedgerTransaction, StripeEvent, StripeSubscription
 from tokenomics.selectors.ledger import user_balances
-from tokenomics.services.stripe_rail import stripe_subscription_cancel, stripe_subscription_start
+from tokenomics.services.stripe_subscriptions import stripe_subscription_cancel, stripe_subscription_start
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,11 @@ import pytest
 from tests.accounts.factories import UserFactory
 from tests.tokenomics.chain.conftest import chain, link, new_key, use_tester_chain  # noqa: F401
 from tests.tokenomics.stripe.conftest import _stripe_is_localstripe, localstripe  # noqa: F401
-from tokenomics.forms import AmountError, PayoutForm, TopUpForm, parse_amount
+from tokenomics.forms import PayoutForm, TopUpForm
 from tokenomics.models import Payment
-from tokenomics.money import agr
+from tokenomics.money import AmountError, agr, parse_amount
 from tokenomics.services.parameters import parameter_set
-from tokenomics.services.stripe_rail import stripe_reconcile
+from tokenomics.services.stripe_events import stripe_reconcile
 
 pytestmark = pytest.mark.django_db
 

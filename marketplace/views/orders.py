@@ -1,6 +1,5 @@
-"""The buyer's pages: checkout (choose, review the exact charge, confirm), the order page (pay by
-card or AGR, followed live; then the license, downloads, refund, dispute, subscription), and the
-library (orders, licenses, subscriptions, refunds and disputes).
+"""The buyer's order page (pay by card or AGR, followed live; then the license, downloads, refund,
+dispute) and the license and subscription actions.
 
 Another user's order, license or subscription is a 404 on every route (the selectors and services
 raise NotFound for it). htmx requests get partials (status 200, errors inside, since htmx swaps
@@ -14,14 +13,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import authenticated_user
 from accounts.models import User
@@ -31,7 +27,6 @@ from core.types import HtmxHttpRequest
 from marketplace.downloads import artefact_response
 from marketplace.errors import NotFound
 from marketplace.forms_buyer import (
-    CheckoutForm,
     DisputeForm,
     RefundForm,
     SubscriptionCancelForm,
@@ -41,12 +36,10 @@ from marketplace.models import (
     License,
     Order,
     OrderStatus,
-    Plan,
     PlanKind,
     Subscription,
     SubscriptionStatus,
 )
-from marketplace.selectors.catalog import latest_downloadable_version, plan_get_for_sale
 from marketplace.selectors.orders import (
     buyer_terms,
     dispute_list_for_buyer,
@@ -57,187 +50,18 @@ from marketplace.selectors.orders import (
     order_refund_deadline,
     subscription_cancel_preview,
     subscription_get_for_buyer,
-    subscription_list_for_buyer,
-    subscriptions_past_due,
 )
 from marketplace.services.licenses import license_download, license_key_issue, subscription_download
 from marketplace.services.orders import (
     order_cancel,
-    order_create,
 )
-from marketplace.services.pricing import Quote, quote
 from marketplace.services.refunds import order_dispute_open, order_refund
-from marketplace.services.subscriptions import CARD_RENEWAL_GRACE, subscription_cancel
-from tokenomics.chain_client import ChainError
+from marketplace.services.subscriptions import subscription_cancel
+from marketplace.views.buyer_common import BUYER, htmx_redirect, http404_of, safe_next, service_error_place
 from tokenomics.errors import REASON_TEXT, PaymentNotVerified
 from tokenomics.models import Asset, Rail
-from tokenomics.selectors.ledger import user_balances
 from tokenomics.selectors.payments import payment_bonus_shown, payment_instructions
-from tokenomics.services.chain_rail import agr_payment_verify
-
-BUYER = "marketplace/buyer"
-LIBRARY_PAGE_SIZE = 20
-LIBRARY_TABS = {
-    "orders": "Orders",
-    "licenses": "Licenses",
-    "subscriptions": "Subscriptions",
-    "refunds": "Refunds and disputes",
-}
-LIBRARY_TARGET = "library-panel"
-DISPUTES_PAGE_PARAM = "disputes_page"
-
-
-def _not_found(exc: NotFound) -> Http404:
-    return Http404(exc.message)
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next", "") or request.GET.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
-
-
-def _htmx_redirect(url: str) -> HttpResponse:
-    response = HttpResponse(status=204)
-    response["HX-Redirect"] = url
-    return response
-
-
-def _place_error(form: Any, exc: ApplicationError, fields: dict[str, str]) -> str:
-    """Show a service error next to the field its detail names (`fields` maps detail keys to form
-    fields); what has no field is returned as the page-level message ("" when placed)."""
-    detail = exc.detail if isinstance(exc.detail, dict) else {}
-    for key, field in fields.items():
-        if key in detail and field in form.fields:
-            form.add_error(field, exc.message)
-            return ""
-    return exc.message
-
-
-# Service detail keys -> checkout form fields ("amount": a card charge outside Stripe's limits).
-CHECKOUT_FIELDS = {"credit": "credit", "amount": "credit", "rail": "rail"}
-
-
-# ----------------------------------------------------------------------------- checkout
-
-
-def _plan_on_sale(plan_id: int) -> Plan:
-    try:
-        return plan_get_for_sale(plan_id=plan_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _wallet_balances(request: HttpRequest) -> dict[str, int]:
-    """The signed-in buyer's prepaid balance per asset (what checkout can spend at once)."""
-    return {b.asset: b.wallet for b in user_balances(user=authenticated_user(request))}
-
-
-def _checkout_form(request: HttpRequest, plan: Plan, **kwargs: Any) -> CheckoutForm:
-    return CheckoutForm(plan=plan, balances=_wallet_balances(request), **kwargs)
-
-
-def _checkout_context(
-    request: HttpRequest, plan: Plan, form: CheckoutForm, *, priced: Quote | None = None, error: str = ""
-) -> dict[str, Any]:
-    balance = 0
-    if priced is not None and priced.from_balance:
-        balance = _wallet_balances(request).get(priced.asset, 0)
-    return {
-        "plan": plan,
-        "listing": plan.listing,
-        "form": form,
-        "quote": priced,
-        "error": error,
-        "rail": priced.rail if priced else "",
-        # What the confirm form sends back: the choice made (a prepaid balance, or the rail).
-        "checkout_rail": form.cleaned_data.get("rail", "") if priced else "",
-        "balance": balance,
-        "balance_after": balance - priced.total if priced is not None and priced.from_balance else 0,
-        "credit_text": form.data.get("credit", "") if form.is_bound else "",
-        "version": latest_downloadable_version(listing=plan.listing)
-        if plan.kind == PlanKind.ONE_TIME
-        else None,
-        "own_listing": plan.listing.creator_id == getattr(request.user, "pk", None),
-        "terms": buyer_terms(),
-    }
-
-
-def _checkout_respond(
-    request: HtmxHttpRequest, plan: Plan, form: CheckoutForm, *, status: int = 200, **extra: Any
-) -> HttpResponse:
-    context = _checkout_context(request, plan, form, **extra)
-    if request.htmx:
-        return render(request, f"{BUYER}/checkout.html#review", context)
-    return render(request, f"{BUYER}/checkout.html", context, status=status)
-
-
-def _priced(request: HtmxHttpRequest, plan: Plan, form: CheckoutForm) -> tuple[Quote | None, str, int]:
-    """The quote for a valid form, or (None, page-level message, status) with field errors added."""
-    if not form.is_valid():
-        return None, "", 400
-    try:
-        priced = quote(
-            plan=plan,
-            rail=form.cleaned_data["rail"],
-            buyer=authenticated_user(request),
-            credit_cents=form.cleaned_data["credit_cents"],
-        )
-    except ApplicationError as exc:
-        return None, _place_error(form, exc, CHECKOUT_FIELDS), exc.status_code
-    return priced, "", 200
-
-
-@login_required
-@require_GET
-def checkout(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
-    """Step 1: the plan and listing, the rail and (pay-per-inference) the credit to buy."""
-    plan = _plan_on_sale(plan_id)
-    rail = request.GET.get("rail")
-    initial = {"rail": rail if rail in Rail.values else Rail.CARD}
-    return render(
-        request,
-        f"{BUYER}/checkout.html",
-        _checkout_context(request, plan, _checkout_form(request, plan, initial=initial)),
-    )
-
-
-@login_required
-@require_POST
-def checkout_review(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
-    """Step 2: exactly what will be charged, line by line, from pricing.quote. Nothing moves."""
-    plan = _plan_on_sale(plan_id)
-    form = _checkout_form(request, plan, data=request.POST)
-    priced, error, status = _priced(request, plan, form)
-    return _checkout_respond(request, plan, form, status=status, priced=priced, error=error)
-
-
-@login_required
-@require_POST
-def checkout_confirm(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
-    """Step 3: create the order (card: its PaymentIntent) and go to its page to pay."""
-    plan = _plan_on_sale(plan_id)
-    form = _checkout_form(request, plan, data=request.POST)
-    if not form.is_valid():
-        return _checkout_respond(request, plan, form, status=400)
-    try:
-        started = order_create(
-            buyer=authenticated_user(request),
-            plan_id=plan.pk,
-            rail=form.cleaned_data["rail"],
-            credit_cents=form.cleaned_data["credit_cents"],
-        )
-    except ApplicationError as exc:
-        error = _place_error(form, exc, CHECKOUT_FIELDS)
-        return _checkout_respond(request, plan, form, status=exc.status_code, error=error)
-    url = reverse("marketplace:order", kwargs={"order_id": started.order.pk})
-    if request.htmx:
-        return _htmx_redirect(url)
-    return redirect(url)
-
+from tokenomics.services.chain_rail import agr_payment_claim
 
 # ----------------------------------------------------------------------------- the order page
 
@@ -246,21 +70,21 @@ def _own_order(user: User, order_id: int) -> Order:
     try:
         return order_get_for_buyer(buyer=user, order_id=order_id)
     except NotFound as exc:
-        raise _not_found(exc) from exc
+        raise http404_of(exc) from exc
 
 
 def _own_license(user: User, license_id: int) -> License:
     try:
         return license_get_for_buyer(buyer=user, license_id=license_id)
     except NotFound as exc:
-        raise _not_found(exc) from exc
+        raise http404_of(exc) from exc
 
 
 def _own_subscription(user: User, subscription_id: int) -> Subscription:
     try:
         return subscription_get_for_buyer(buyer=user, subscription_id=subscription_id)
     except NotFound as exc:
-        raise _not_found(exc) from exc
+        raise http404_of(exc) from exc
 
 
 def _status_context(order: Order) -> dict[str, Any]:
@@ -389,23 +213,17 @@ def order_agr_payment(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
         error, code, status = "This order is not waiting for a payment.", "invalid_state", 409
     elif form.is_valid():
         try:
-            agr_payment_verify(payment_id=order.payment_id, tx_hash=form.cleaned_data["tx_hash"])
+            agr_payment_claim(payment_id=order.payment_id, tx_hash=form.cleaned_data["tx_hash"])
         except PaymentNotVerified as exc:
             error, reason, code, status = exc.message, str(exc.reason), exc.code, exc.status_code
         except ApplicationError as exc:
             error, code, status = exc.message, exc.code, exc.status_code
-        except ChainError:
-            error, code, status = (
-                "The chain node could not be reached. Try again in a moment.",
-                "chain_unavailable",
-                503,
-            )
         else:
             messages.success(request, "Your AGR transfer is verified and credited.")
             if wants_json:
                 order.refresh_from_db()
                 return JsonResponse({"status": order.status, "redirect": url})
-            return _htmx_redirect(url) if request.htmx else redirect(url)
+            return htmx_redirect(url) if request.htmx else redirect(url)
     elif wants_json:
         error = "Send the transfer's transaction hash."
     if wants_json:
@@ -432,7 +250,7 @@ def order_cancel_view(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, "The order is canceled; nothing was charged.")
-    return _htmx_redirect(url) if request.htmx else redirect(url)
+    return htmx_redirect(url) if request.htmx else redirect(url)
 
 
 @login_required
@@ -453,7 +271,7 @@ def order_refund_view(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
             messages.success(
                 request, "Refunded. The money goes back the way you paid; the license is revoked."
             )
-            return _htmx_redirect(url) if request.htmx else redirect(url)
+            return htmx_redirect(url) if request.htmx else redirect(url)
     elif request.method == "POST":
         status = 400
     context = _order_context(user, order, refund_form=form, refund_error=error)
@@ -480,7 +298,7 @@ def order_dispute_view(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
             evidence_file=form.cleaned_data["evidence_file"],
         )
     except ApplicationError as exc:
-        error = _place_error(form, exc, {"reason": "reason", "evidence": "evidence"})
+        error = service_error_place(form, exc, {"reason": "reason", "evidence": "evidence"})
         return _order_page(
             request, user, order, status=exc.status_code, dispute_form=form, dispute_error=error
         )
@@ -548,7 +366,7 @@ def subscription_cancel_view(request: HtmxHttpRequest, subscription_id: int) -> 
     """GET: the choice, with what cancelling now refunds. POST: cancel now or at period end."""
     user = authenticated_user(request)
     sub = _own_subscription(user, subscription_id)
-    back = _safe_next(request, _subscription_url(user, sub))
+    back = safe_next(request, _subscription_url(user, sub))
     form = (
         SubscriptionCancelForm(request.POST)
         if request.method == "POST"
@@ -568,7 +386,7 @@ def subscription_cancel_view(request: HtmxHttpRequest, subscription_id: int) -> 
                 if at_period_end
                 else "Your subscription is canceled; the unused days go back the way you paid.",
             )
-            return _htmx_redirect(back) if request.htmx else redirect(back)
+            return htmx_redirect(back) if request.htmx else redirect(back)
     elif request.method == "POST":
         status = 400
     order = _subscription_order(user, sub)
@@ -603,74 +421,7 @@ def subscription_download_view(request: HtmxHttpRequest, subscription_id: int) -
         return _order_page(request, user, order, status=exc.status_code, subscription_error=exc.message)
 
 
-# ----------------------------------------------------------------------------- library
-
-
-def _subscription_rows(subs: Any) -> list[dict[str, Any]]:
-    rows = []
-    for sub in subs:
-        quota = sub.monthly_quota
-        rows.append(
-            {
-                "subscription": sub,
-                "quota_left": None if quota is None else max(quota - sub.quota_used, 0),
-                "active": sub.status == SubscriptionStatus.ACTIVE,
-            }
-        )
-    return rows
-
-
-def _library_context(request: HttpRequest, user: User, tab: str) -> dict[str, Any]:
-    page_number = request.GET.get("page")
-    context: dict[str, Any] = {
-        "tab": tab,
-        "tabs": LIBRARY_TABS,
-        "disputes_page_param": DISPUTES_PAGE_PARAM,
-        "past_due": subscriptions_past_due(buyer=user),
-        "card_renewal_grace_days": CARD_RENEWAL_GRACE.days,
-    }
-    page: Page[Any]
-    if tab == "orders":
-        page = Paginator(order_list_for_buyer(buyer=user), LIBRARY_PAGE_SIZE).get_page(page_number)
-        context["rows"] = page.object_list
-    elif tab == "licenses":
-        page = Paginator(license_list_for_buyer(buyer=user), LIBRARY_PAGE_SIZE).get_page(page_number)
-        context["rows"] = page.object_list
-    elif tab == "subscriptions":
-        page = Paginator(subscription_list_for_buyer(buyer=user), LIBRARY_PAGE_SIZE).get_page(page_number)
-        context["rows"] = _subscription_rows(page.object_list)
-    else:
-        refunds = order_list_for_buyer(buyer=user).filter(refunded_amount__gt=0)
-        page = Paginator(refunds, LIBRARY_PAGE_SIZE).get_page(page_number)
-        context["rows"] = page.object_list
-        disputes = Paginator(
-            dispute_list_for_buyer(buyer=user).order_by("-created_at", "-pk"), LIBRARY_PAGE_SIZE
-        )
-        context["disputes_page"] = disputes.get_page(request.GET.get(DISPUTES_PAGE_PARAM))
-    context["page"] = page
-    return context
-
-
-@login_required
-@require_GET
-@vary_on_headers("HX-Request", "HX-Target")
-def library(request: HtmxHttpRequest) -> HttpResponse:
-    """The buyer's library, one section per tab (?tab=), each paginated (?page=)."""
-    user = authenticated_user(request)
-    tab = request.GET.get("tab", "orders")
-    if tab not in LIBRARY_TABS:
-        tab = "orders"
-    context = _library_context(request, user, tab)
-    if request.htmx and request.htmx.target == LIBRARY_TARGET and not request.htmx.history_restore_request:
-        return render(request, f"{BUYER}/library.html#panel", context)
-    return render(request, f"{BUYER}/library.html", context)
-
-
 urlpatterns: list[URLPattern] = [
-    path("library/", library, name="library"),
-    path("checkout/<int:plan_id>/", checkout, name="checkout"),
-    path("checkout/<int:plan_id>/review/", checkout_review, name="checkout-review"),
-    path("checkout/<int:plan_id>/confirm/", checkout_confirm, name="checkout-confirm"),
     path("orders/<int:order_id>/", order_detail, name="order"),
     path("orders/<int:order_id>/status/", order_status, name="order-status"),
     path("orders/<int:order_id>/agr-payment/", order_agr_payment, name="order-agr-payment"),
