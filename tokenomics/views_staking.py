@@ -1,5 +1,6 @@
 """The /stake/ page: the holder's stake and tier, the tier ladder, staking and unstaking with a
-review step before any AGR moves, and the unbonding list with the time left."""
+review step before any AGR moves, the unbonding list with the time left, and the slashes of the
+holder's stake with their evidence."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from accounts.http import authenticated_user
 from core.exceptions import ApplicationError
 from tokenomics.forms import AmountError, parse_amount
 from tokenomics.money import format_amount
-from tokenomics.selectors.staking import position, tier_for, tier_rules
+from tokenomics.selectors.staking import position, slashes_for_user, tier_for, tier_rules
 from tokenomics.services.staking import stake_deposit, unstake_start
 
 AGR_DECIMALS = 18
@@ -36,6 +37,7 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         ],
         "remaining": found.next_tier.minimum - found.bonded if found.next_tier else None,
         "wallet_agr": _wallet_agr(user),
+        "slashes": slashes_for_user(user),
         **extra,
     }
 
