@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.admin import UserAdmin
 from accounts.models import User
 from core.admin import ReadOnlyAdminMixin
 from core.exceptions import ApplicationError
@@ -28,6 +29,7 @@ from tokenomics.models import (
     ChainBurn,
     Epoch,
     Escrow,
+    KycVerification,
     LedgerAccount,
     LedgerEntry,
     LedgerTransaction,
@@ -44,6 +46,7 @@ from tokenomics.services.payouts import (
     payout_mark_failed,
     payout_mark_paid,
 )
+from tokenomics.services.staking import kyc_verify
 from tokenomics.templatetags.money import param_value, signed_money, unit_value
 
 GOVERNANCE_NOTE = (
@@ -434,3 +437,84 @@ class ChainBurnAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ChainBurn]):
     @admin.display(description="Amount")
     def formatted_amount(self, burn: ChainBurn) -> str:
         return format_amount(amount=burn.amount, asset="AGR")
+
+
+# ----------------------------------------------------------------------------- KYC (SPEC §8)
+
+KYC_PERMISSION = "tokenomics.add_kycverification"
+
+
+@admin.register(KycVerification)
+class KycVerificationAdmin(admin.ModelAdmin[KycVerification]):
+    """Who verified whose identity, and when: payouts above payout.kyc_threshold_cents need it.
+    Staff with the add permission verify a person here (Add) or from the users list (the action
+    "Mark KYC verified"); both go through `tokenomics.services.staking.kyc_verify`, which records
+    the staff member and the time. A verification is never edited or deleted here."""
+
+    list_display = ("user", "verified_by", "verified_at", "note")
+    search_fields = ("user__email", "verified_by__email", "note")
+    list_select_related = ("user", "verified_by")
+    ordering = ("-verified_at",)
+    autocomplete_fields = ("user",)
+
+    def get_fields(self, request: HttpRequest, obj: KycVerification | None = None) -> tuple[str, ...]:
+        return ("user", "note") if obj is None else ("user", "verified_by", "verified_at", "note")
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: KycVerification | None = None
+    ) -> tuple[str, ...]:
+        return () if obj is None else ("user", "verified_by", "verified_at", "note")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: KycVerification, form: Any, change: bool) -> None:
+        # The service writes the row with the staff member as `verified_by`; the form only picks
+        # whom (a second verification of the same person is refused by the form's unique check).
+        assert isinstance(request.user, User)
+        saved, _ = kyc_verify(user=obj.user, staff_user=request.user, note=obj.note)
+        obj.pk = saved.pk
+        obj.verified_by = saved.verified_by
+        obj.verified_at = saved.verified_at
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserKycAdmin(UserAdmin):
+    """The accounts app's user admin, plus the KYC column and action (accounts cannot import the
+    money app, so tokenomics extends its admin; accounts is installed first)."""
+
+    list_select_related = ("kyc",)
+    actions = ("mark_kyc_verified",)
+
+    def get_list_display(self, request: HttpRequest) -> tuple[str | Callable[[User], str | bool], ...]:
+        return (*super().get_list_display(request), "kyc_verified")
+
+    @admin.display(description="KYC verified", boolean=True)
+    def kyc_verified(self, user: User) -> bool:
+        return hasattr(user, "kyc")
+
+    def has_kyc_permission(self, request: HttpRequest) -> bool:
+        staff = request.user
+        return bool(staff.is_active and staff.is_staff and staff.has_perm(KYC_PERMISSION))
+
+    @admin.action(description="Mark KYC verified (identity checked)", permissions=["kyc"])
+    def mark_kyc_verified(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        assert isinstance(request.user, User)
+        verified = already = 0
+        for person in queryset.order_by("pk"):
+            _, created = kyc_verify(user=person, staff_user=request.user)
+            if created:
+                verified += 1
+                self.log_change(request, person, "KYC verified by staff action.")
+            else:
+                already += 1
+        if verified:
+            self.message_user(request, f"{verified} person(s) marked KYC verified.", messages.SUCCESS)
+        if already:
+            self.message_user(request, f"{already} person(s) were already verified (kept as they were).")

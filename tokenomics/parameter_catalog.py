@@ -629,6 +629,9 @@ ORDER_RULES: tuple[tuple[str, ...], ...] = (
         "discount.volume.tier4_threshold_cents",
     ),
     ("staking.bronze_min", "staking.silver_min", "staking.gold_min", "staking.platinum_min"),
+    # Unbonding lasts at least a vote (G6): stake counted at a proposal's snapshot cannot leave
+    # before the vote ends, and can still be slashed until then.
+    ("governance.voting_seconds", "staking.unstake_cooldown_seconds"),
     ("slashing.minor_min_bps", "slashing.minor_max_bps"),
     ("slashing.major_min_bps", "slashing.major_max_bps"),
     ("slashing.severe_min_bps", "slashing.severe_max_bps"),

@@ -21,7 +21,7 @@ from core.api import error_body
 from core.charts import Chart, Series, compact_number
 from core.exceptions import ApplicationError
 from core.types import HtmxHttpRequest
-from tokenomics.errors import PaymentNotFound
+from tokenomics.errors import KycRequired, PaymentNotFound
 from tokenomics.forms import PayoutForm, TopUpForm
 from tokenomics.models import Asset, Payment, Payout, Rail
 from tokenomics.models.ledger import AccountKind
@@ -254,11 +254,17 @@ PANEL = "tokenomics/_payouts_panel.html"
 
 
 def _payout_form_response(
-    request: HtmxHttpRequest, form: PayoutForm, *, partial: str = "payout-form", valid: bool = False
+    request: HtmxHttpRequest,
+    form: PayoutForm,
+    *,
+    partial: str = "payout-form",
+    valid: bool = False,
+    refused_status: int = 400,
+    kyc_refused: bool = False,
 ) -> HttpResponse:
-    # htmx swaps only 2xx answers, so a refused form is a 200 to htmx and a 400 to anything else.
-    status = 200 if valid or request.htmx else 400
-    context = payouts_panel_context(user=authenticated_user(request), form=form)
+    # htmx swaps only 2xx answers, so a refused form is a 200 to htmx and a 4xx to anything else.
+    status = 200 if valid or request.htmx else refused_status
+    context = payouts_panel_context(user=authenticated_user(request), form=form, kyc_refused=kyc_refused)
     return render(request, f"{PANEL}#{partial}", context, status=status)
 
 
@@ -336,6 +342,10 @@ def payout_create(request: HtmxHttpRequest) -> HttpResponse:
             instant=True,
             to_address=form.cleaned_data.get("to_address") or "",
             reference=f"payout:{form.cleaned_data['reference']}",
+        )
+    except KycRequired as exc:  # explained next to the form, not as a generic error
+        return _payout_form_response(
+            request, form, partial="panel", refused_status=exc.status_code, kyc_refused=True
         )
     except ApplicationError as exc:
         form.add_error(None, exc.message)

@@ -1,5 +1,6 @@
 """The /stake/ page: the holder's stake and tier, the tier ladder, staking and unstaking with a
-review step before any AGR moves, and the unbonding list with the time left."""
+review step before any AGR moves, the unbonding list with the time left, and the slashes of the
+holder's stake with their evidence."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.http import authenticated_user
 from core.exceptions import ApplicationError
 from tokenomics.money import AmountError, format_amount, parse_amount
-from tokenomics.selectors.staking import position, tier_for, tier_rules
+from tokenomics.selectors.staking import position, slashes_for_user, tier_for, tier_rules
 from tokenomics.services.staking import stake_deposit, unstake_start
 
 AGR_DECIMALS = 18
@@ -35,6 +36,7 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         ],
         "remaining": found.next_tier.minimum - found.bonded if found.next_tier else None,
         "wallet_agr": _wallet_agr(user),
+        "slashes": slashes_for_user(user),
         **extra,
     }
 

@@ -1,5 +1,6 @@
 """Staking in Chromium (issue 18, "How it is checked"): stake with a review step, the tier shows,
-unstake, and the unbonding row shows the time left. Real: the live server, the ledger, the pages."""
+unstake, the unbonding row shows the time left, and a slash shows with its evidence. Real: the
+live server, the ledger, the pages."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from playwright.sync_api import Page, expect
 from tests.accounts.factories import UserFactory
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.money import agr
+from tokenomics.services.staking import stake_slash
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -52,6 +54,22 @@ def test_stake_see_the_tier_unstake_and_the_countdown(
     row = page.locator("#unbonding-list li")
     expect(row).to_have_count(1)
     expect(row.locator("[data-countdown]")).to_contain_text("days")
+
+    # A slash (the provider economy calls the service) shows with its evidence after a reload.
+    expect(page.locator("#slashes-empty")).to_be_visible()
+    stake_slash(
+        user=holder,
+        fraction_bps=500,
+        reason="Wrong outputs",
+        evidence={"probe": "p-17"},
+        idempotency_key="e2e",
+    )
+    page.reload()
+    slash = page.locator("#slash-table tbody tr")
+    expect(slash).to_have_count(1)
+    expect(slash.locator("[data-reason]")).to_have_text("Wrong outputs")
+    expect(slash.locator("[data-evidence]")).to_contain_text("p-17")
+    expect(slash.locator("[data-fraction]")).to_contain_text("5%")
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(artifacts_dir / "stake-390.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})

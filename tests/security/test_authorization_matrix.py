@@ -792,6 +792,10 @@ def _admin_object(model: type[Any], world: World) -> Any:
     if model.__name__ == "ChainBurn":
         # A pending on-chain burn batch as the burn service records it, before it is signed.
         return model.objects.create(amount=10**18, ledger_burned=10**18, to_address="0x" + "00" * 18 + "dead")
+    if model.__name__ == "KycVerification":
+        from tokenomics.services.staking import kyc_verify
+
+        return kyc_verify(user=world.users["owner"], staff_user=world.users["superuser"])[0]
     if model.__name__ == "Integration":
         from accounts.services import integration_create
 

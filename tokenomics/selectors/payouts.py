@@ -20,7 +20,7 @@ from tokenomics.errors import (
     PayoutDestinationNotAllowed,
     PayoutNotFound,
 )
-from tokenomics.models import Asset, LedgerAccount, Payout
+from tokenomics.models import Asset, KycVerification, LedgerAccount, Payout
 from tokenomics.models.ledger import AccountKind
 from tokenomics.models.payouts import PAYABLE_KINDS
 from tokenomics.money import (
@@ -38,6 +38,12 @@ _PARAMETERS = (
     "payout.kyc_threshold_cents",
     "token.agr_price_micro_usd",
 )
+
+
+def kyc_verified(*, user: User) -> bool:
+    """Staff verified this person's identity (SPEC §8): payouts above payout.kyc_threshold_cents
+    need it."""
+    return KycVerification.objects.filter(user=user).exists()
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ keeps the age of what they kept. `stake_at` replays the STAKE account's entries 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from accounts.models import User
-from tokenomics.models import LedgerAccount, LedgerEntry, Unbonding, UnbondingState
+from tokenomics.models import LedgerAccount, LedgerEntry, Slash, Unbonding, UnbondingState
 from tokenomics.models.ledger import AccountKind, Asset
 from tokenomics.selectors.parameters import parameters_get
 
@@ -170,3 +171,47 @@ def staked_totals_by_tier() -> dict[str, int]:
         rule = tier_for(int(amount), rules)
         totals[rule.tier if rule else "none"] += int(amount)
     return totals
+
+
+@dataclass(frozen=True)
+class SlashView:
+    """A slash as its staker sees it: how much, which fraction (asked and applied after the tier's
+    cap), why, on what evidence, when, and whether staff reversed it."""
+
+    pk: int
+    at: datetime
+    amount: int  # AGR base units burned (bonded + unbonding)
+    fraction_bps: int
+    applied_bps: int
+    tier: str
+    reason: str
+    evidence: list[tuple[str, str]]  # (what, value) pairs by name (jsonb keeps no key order)
+    reversed: bool
+
+
+def _evidence_items(evidence: Any) -> list[tuple[str, str]]:
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+    if isinstance(evidence, dict):
+        return sorted((str(key), text(value)) for key, value in evidence.items())
+    return [] if evidence in (None, [], "") else [("", text(evidence))]
+
+
+def slashes_for_user(user: User, *, limit: int = 50) -> list[SlashView]:
+    """The holder's slashes, newest first, with their evidence."""
+    rows = Slash.objects.filter(user=user).order_by("-created_at", "-pk")[:limit]
+    return [
+        SlashView(
+            pk=row.pk,
+            at=row.created_at,
+            amount=row.total,
+            fraction_bps=row.fraction_bps,
+            applied_bps=row.applied_bps,
+            tier=row.tier,
+            reason=row.reason,
+            evidence=_evidence_items(row.evidence),
+            reversed=row.reversal_id is not None,
+        )
+        for row in rows
+    ]

@@ -64,9 +64,8 @@ from tokenomics.models import Asset, LedgerAccount, LedgerTransaction, Payout, R
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.models.payouts import CANCELABLE_PAYOUT_STATUSES, PAYABLE_KINDS, PayoutStatus
 from tokenomics.models.rails import ChainPayout
-from tokenomics.models.staking import KycVerification
 from tokenomics.selectors.parameters import parameter_get
-from tokenomics.selectors.payouts import payout_destination_get, payout_minimum, payout_quote
+from tokenomics.selectors.payouts import kyc_verified, payout_destination_get, payout_minimum, payout_quote
 from tokenomics.services.chain_payouts import chain_payout_record
 from tokenomics.services.ledger import (
     Leg,
@@ -179,7 +178,7 @@ def payout_request(
         )
     to = _recipient(user=user, asset=asset, to_address=to_address)
     quote = payout_quote(user=user, asset=asset, amount=amount, instant=instant, account_kind=account_kind)
-    if quote.needs_review and not KycVerification.objects.filter(user=user).exists():
+    if quote.needs_review and not kyc_verified(user=user):
         raise KycRequired(detail={"kyc_threshold_cents": str(parameter_get("payout.kyc_threshold_cents"))})
 
     def replay(payout: Payout) -> Payout:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from tokenomics.errors import AmountInvalid, InvalidState, PermissionDenied
-from tokenomics.models import LedgerAccount, Slash, Unbonding, UnbondingState
+from tokenomics.models import KycVerification, LedgerAccount, Slash, Unbonding, UnbondingState
 from tokenomics.models.ledger import AccountKind, Asset, TransactionKind
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.selectors.staking import tier_for, tier_rules
@@ -208,10 +208,11 @@ def stake_slash_reverse(*, slash_id: int, staff_user: User) -> Slash:
         return slash
 
 
-def kyc_verify(*, user: User, staff_user: User, note: str = "") -> None:
-    """Staff mark the person's identity verified (who and when are kept)."""
-    from tokenomics.models import KycVerification
-
+def kyc_verify(*, user: User, staff_user: User, note: str = "") -> tuple[KycVerification, bool]:
+    """Staff mark the person's identity verified; who and when are kept, and a repeat keeps the
+    first verification (returned with `False`). Raises PermissionDenied (not staff)."""
     if not staff_user.is_staff:
         raise PermissionDenied("Only staff may verify an identity.")
-    KycVerification.objects.get_or_create(user=user, defaults={"verified_by": staff_user, "note": note[:255]})
+    return KycVerification.objects.get_or_create(
+        user=user, defaults={"verified_by": staff_user, "note": note[:255]}
+    )

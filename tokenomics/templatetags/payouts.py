@@ -21,6 +21,7 @@ from tokenomics.selectors.ledger import user_balances
 from tokenomics.selectors.parameters import parameters_get
 from tokenomics.selectors.payouts import (
     PayoutQuote,
+    kyc_verified,
     payout_destinations,
     payout_list_for_user,
     payout_minimum,
@@ -44,9 +45,12 @@ def payouts_panel_context(
     quote: PayoutQuote | None = None,
     confirm: dict[str, str] | None = None,
     notice: str = "",
+    kyc_refused: bool = False,
 ) -> dict[str, Any]:
     """What `tokenomics/_payouts_panel.html` shows for `user`; `quote` and `confirm` (the values the
-    Confirm button posts) make its form the confirmation step."""
+    Confirm button posts) make its form the confirmation step. A quote above the KYC threshold for
+    a person staff have not verified shows why it cannot be confirmed instead of the Confirm button;
+    `kyc_refused` (a request refused with kyc_required) shows the same explanation above the form."""
     values = parameters_get(_PARAMETERS)
     now = timezone.now()
     return {
@@ -55,6 +59,8 @@ def payouts_panel_context(
         "quote": quote,
         "confirm": confirm or {},
         "notice": notice,
+        "kyc_verified": kyc_verified(user=user),
+        "kyc_refused": kyc_refused,
         "payouts": list(payout_list_for_user(user=user).select_related("chain_payout")[:HISTORY_SIZE]),
         "minimum_usd": payout_minimum(asset="USD"),
         "minimum_agr": payout_minimum(asset="AGR"),

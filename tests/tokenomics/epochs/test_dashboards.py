@@ -1,4 +1,5 @@
-"""Recipients see what each epoch paid them on their wallet and on the creator dashboard."""
+"""Recipients see what each epoch paid them on their wallet, the creator dashboard and the provider
+console."""
 
 from __future__ import annotations
 
@@ -36,13 +37,21 @@ def test_the_wallet_and_the_creator_dashboard_list_epoch_shares(
     assert {share.epoch for share in shares} == {1}
 
     client.force_login(person)
-    for page in (reverse("tokenomics:wallet"), reverse("marketplace:creator-dashboard")):
+    pages = (
+        reverse("tokenomics:wallet"),
+        reverse("marketplace:creator-dashboard"),
+        reverse("compute:provider-console"),
+    )
+    for page in pages:
         html = client.get(page).content.decode()
-        assert 'id="epoch-shares-table"' in html
+        assert 'id="epoch-shares-table"' in html, page
         assert "Creators&#x27; revenue share" in html
         assert "$4.35" in html
+        assert "Providers&#x27; revenue share" in html
+        assert "$5.80" in html
 
     other = UserFactory()
     client.force_login(other)
     assert 'id="epoch-shares-table"' not in client.get(reverse("tokenomics:wallet")).content.decode()
     assert "Nothing yet" in client.get(reverse("marketplace:creator-dashboard")).content.decode()
+    assert "Nothing yet" in client.get(reverse("compute:provider-console")).content.decode()

@@ -26,6 +26,9 @@ def test_catalog_defaults_keep_every_relation() -> None:
         ({"distribution.community_bps": 900}, "revenue distribution"),
         ({"creator_tier.gold_threshold_cents": 20_000_000}, "ascending"),
         ({"slashing.minor_min_bps": 600}, "ascending"),
+        # G6: unbonding shorter than the voting period would let stake vote and leave mid-proposal.
+        ({"staking.unstake_cooldown_seconds": 13 * 86_400}, "governance.voting_seconds"),
+        ({"governance.voting_seconds": 15 * 86_400}, "staking.unstake_cooldown_seconds"),
     ],
 )
 def test_relation_violations_name_the_broken_rule(changes: dict[str, int], fragment: str) -> None:

@@ -10,9 +10,11 @@ import pytest
 from django.template import engines
 from django.test import RequestFactory
 
+from tests.accounts.factories import UserFactory
 from tests.tokenomics.payout_factories import balance_of, funded_payable
 from tokenomics.models import Payout
 from tokenomics.models.ledger import AccountKind
+from tokenomics.services.staking import kyc_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -92,9 +94,64 @@ def test_quote_shows_the_rules_next_to_the_form(client, user) -> None:
 
 def test_quote_above_the_threshold_says_staff_check_it(client, user) -> None:
     funded_payable(user=user, amount=100_000)
+    kyc_verify(user=user, staff_user=UserFactory(is_staff=True))
     client.force_login(user)
     html = client.post(QUOTE_URL, {"account": "creator", "asset": "USD", "amount": "600.01"}, **HTMX)
     assert 'id="quote-review"' in html.content.decode()
+    assert 'id="payout-confirm"' in html.content.decode()
+    assert 'id="payout-kyc-required"' not in html.content.decode()
+
+
+KYC_MESSAGE = (
+    "Payouts above $600.00 are sent only once our staff have verified your identity, and yours is "
+    "not verified yet."
+)
+
+
+def test_quote_above_the_threshold_without_kyc_explains_it_and_offers_no_confirm(client, user) -> None:
+    funded_payable(user=user, amount=100_000)
+    client.force_login(user)
+    html = client.post(
+        QUOTE_URL, {"account": "creator", "asset": "USD", "amount": "600.01"}, **HTMX
+    ).content.decode()
+    assert 'id="payout-kyc-required"' in html
+    assert KYC_MESSAGE in html
+    assert 'id="payout-confirm"' not in html
+    assert 'id="quote-review"' not in html
+    at_threshold = client.post(
+        QUOTE_URL, {"account": "creator", "asset": "USD", "amount": "600.00"}, **HTMX
+    ).content.decode()
+    assert 'id="payout-kyc-required"' not in at_threshold  # not above: no check needed
+    assert 'id="payout-confirm"' in at_threshold
+
+
+def test_confirm_refused_with_kyc_required_shows_the_message_next_to_the_form(client, user) -> None:
+    """Confirm pressed for a large payout without KYC (a stale quote, or a form posted by hand):
+    refused by the service with kyc_required; the panel says why next to the form, not as a
+    generic error, and nothing moves."""
+    funded_payable(user=user, amount=100_000)
+    client.force_login(user)
+    confirm = {"account": "creator", "asset": "USD", "amount": "700", "to_address": "", "reference": "a" * 32}
+    response = client.post(CREATE_URL, confirm, **HTMX)
+    assert response.status_code == 200  # htmx swaps only 2xx
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="payouts-panel"')
+    assert 'id="payout-kyc-required"' in html
+    assert 'role="alert"' in html
+    assert KYC_MESSAGE in html
+    assert 'aria-describedby="payout-kyc-required"' in html  # the form points at it
+    assert 'class="errorlist nonfield"' not in html  # not a generic form error
+    assert Payout.objects.count() == 0
+    assert balance_of(user, AccountKind.CREATOR_PAYABLE) == 100_000
+    plain = client.post(CREATE_URL, confirm)  # without htmx: the API's status, 403
+    assert plain.status_code == 403
+    assert KYC_MESSAGE in plain.content.decode()
+
+    # Once staff verify the person, the same Confirm is accepted (and held for review).
+    kyc_verify(user=user, staff_user=UserFactory(is_staff=True))
+    html = client.post(CREATE_URL, confirm, **HTMX).content.decode()
+    assert 'id="payout-kyc-required"' not in html
+    assert Payout.objects.get().status == Payout.Status.NEEDS_REVIEW
 
 
 def test_confirm_pays_once_and_swaps_in_the_updated_panel(client, user) -> None:
