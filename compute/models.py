@@ -12,9 +12,17 @@ from compute.models_gateway import (
     Via,
 )
 from compute.models_nodes import LATENCY_BUCKETS_MS, Node, NodeMinute, NodeVersion
+from compute.models_sla import (
+    AppealState,
+    ProposalSource,
+    ProposalState,
+    SevereSlashProposal,
+    SlashAppeal,
+)
 
 __all__ = [
     "LATENCY_BUCKETS_MS",
+    "AppealState",
     "CarryPart",
     "Entitlement",
     "InferenceRequest",
@@ -23,6 +31,10 @@ __all__ = [
     "NodeMinute",
     "NodeVersion",
     "Outcome",
+    "ProposalSource",
+    "ProposalState",
     "SettlementBatch",
+    "SevereSlashProposal",
+    "SlashAppeal",
     "Via",
 ]
