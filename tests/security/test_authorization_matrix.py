@@ -52,8 +52,8 @@ from tests.marketplace.factories import paid_order
 from tests.tokenomics.factories import funded_wallet
 from tests.tokenomics.payout_factories import funded_payable
 from tests.tokenomics.stripe.conftest import LocalStripe, _stripe_is_localstripe, localstripe  # noqa: F401
-from tokenomics.services.payments import payment_create
 from tokenomics.money import agr
+from tokenomics.services.payments import payment_create
 from tokenomics.services.payouts import payout_request
 from tokenomics.services.staking import stake_deposit, stake_slash
 
