@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from compute.models_batch import BatchItem, BatchJob, BatchState, ItemState, WebhookState
 from compute.models_gateway import (
     CarryPart,
     Entitlement,
@@ -23,9 +24,13 @@ from compute.models_sla import (
 __all__ = [
     "LATENCY_BUCKETS_MS",
     "AppealState",
+    "BatchItem",
+    "BatchJob",
+    "BatchState",
     "CarryPart",
     "Entitlement",
     "InferenceRequest",
+    "ItemState",
     "MeteringCarry",
     "Node",
     "NodeMinute",
@@ -37,4 +42,5 @@ __all__ = [
     "SevereSlashProposal",
     "SlashAppeal",
     "Via",
+    "WebhookState",
 ]
