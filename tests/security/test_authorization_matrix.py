@@ -20,6 +20,7 @@ own custom views need rows like any other route.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,7 +37,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import ApiKey, User, Wallet
-from compute.models import Node, SlashAppeal
+from compute.models import BatchItem, BatchJob, Node, SlashAppeal
 from governance.models import Proposal, Vote
 from marketplace.models import Collection, Listing, Order, Plan, PlanKind, Review
 from marketplace.services.featured import featured_purchase
@@ -124,6 +125,9 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
     }
     # The owner as a provider: a node (as a passed registration leaves it; no Triton is called).
     node = Node.objects.create(provider=owner, name="gpu-1", triton_url="http://127.0.0.1:9", healthy=True)
+    # The owner's batch job (one item not yet run): progress, results and cancel are theirs alone.
+    batch_job = BatchJob.objects.create(user=owner, listing=plan.listing, entitlement="prepaid", total=1)
+    BatchItem.objects.create(job=batch_job, index=0, request_id=uuid.uuid4(), body={"inputs": []})
     # The owner slashed (SLA): the console's appeal form is theirs alone.
     funded_wallet(user=owner, amount=agr(20_000), asset="AGR")
     stake_deposit(user=owner, amount=agr(20_000), idempotency_key="matrix")
@@ -158,6 +162,7 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
             "proposal": proposal.pk,
             "holder": owner.pk,
             "slash": slash.pk,
+            "batch_job": batch_job.pk,
         },
         objects={"order": order, "plan": plan, "own_plan": own_plan, "review": review},
     )
@@ -348,6 +353,13 @@ HTML_ROWS = [
     ),
     Row("models/<slug:slug>/", "GET", "/models/{listing}/", public_html()),
     Row("providers/<int:provider_id>/", "GET", "/providers/{provider}/", public_html()),
+    Row("batch-jobs/<int:job_id>/", "GET", "/batch-jobs/{batch_job}/", private_html(200)),
+    Row(
+        "batch-jobs/<int:job_id>/results.jsonl",
+        "GET",
+        "/batch-jobs/{batch_job}/results.jsonl",
+        private_html(200),
+    ),
     Row(
         "provider/slashes/<int:slash_id>/appeal",
         "POST",
@@ -688,6 +700,27 @@ API_ROWS = [
         private_api(200, read=403, write=200),
         lambda world: Node.objects.filter(pk=world.ids["node"], region="").exists(),
         data={"region": "eu-west"},
+    ),
+    # Issue 15: a buyer's batch jobs are theirs alone (an API key needs the inference scope).
+    Row(
+        "api/v1/batch-jobs/<int:job_id>",
+        "GET",
+        "/api/v1/batch-jobs/{batch_job}",
+        private_api(200, read=403, write=403, inference=200),
+    ),
+    Row(
+        "api/v1/batch-jobs/<int:job_id>/results",
+        "GET",
+        "/api/v1/batch-jobs/{batch_job}/results",
+        private_api(200, read=403, write=403, inference=200),
+    ),
+    Row(
+        "api/v1/batch-jobs/<int:job_id>/cancel",
+        "POST",
+        "/api/v1/batch-jobs/{batch_job}/cancel",
+        # The inference key cancels it; the owner in person then finds it already ended.
+        private_api(409, read=403, write=403, inference=200),
+        lambda world: BatchJob.objects.filter(pk=world.ids["batch_job"], state="running").exists(),
     ),
     Row(
         "api/v1/providers/<int:provider_id>",
