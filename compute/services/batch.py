@@ -40,7 +40,7 @@ from django.utils import timezone
 from accounts.models import User
 from compute import meter_store
 from compute.billing import MICRO_PER_CENT, batch_price_micro, per_call_price_micro
-from compute.errors import ComputeError
+from compute.errors import ComputeError, UrlRefused
 from compute.models_batch import BatchItem, BatchJob, BatchState, ItemState, WebhookState
 from compute.models_gateway import Entitlement
 from compute.services.gateway import VIA_BATCH, GatewayError, inference_run
@@ -231,7 +231,7 @@ def batch_create(
 ) -> BatchJob:
     """Store the items (in chunks, as they are read), quote the job and start it. Nothing is
     stored when the items are invalid or the quote cannot be paid. Raises BatchNotFound,
-    BatchInvalid, BatchTooLarge, BatchUnaffordable, UrlRefused (the webhook URL)."""
+    BatchInvalid (also a webhook URL our servers may not call), BatchTooLarge, BatchUnaffordable."""
     limits = batch_limits()
     ctx = _context(listing_slug)
     if version and version not in ctx.versions:
@@ -239,7 +239,10 @@ def batch_create(
             "No hosted version of this model has that version number.",
             detail={"version": [f"Choose one of {', '.join(sorted(ctx.versions)) or 'none'}."]},
         )
-    url = node_url_check(webhook_url) if webhook_url else ""
+    try:
+        url = node_url_check(webhook_url) if webhook_url else ""
+    except UrlRefused as exc:
+        raise BatchInvalid(str(exc), detail={"webhook_url": [str(exc)]}) from exc
     with transaction.atomic():
         job = BatchJob.objects.create(
             user=user,
