@@ -43,12 +43,24 @@ from compute.models_sla import (
     SevereSlashProposal,
     SlashAppeal,
 )
+from core.exceptions import ApplicationError
 from tokenomics.errors import AmountInvalid, InvalidState, PermissionDenied
 from tokenomics.models import Slash
 from tokenomics.selectors.parameters import parameters_get
 from tokenomics.services.staking import stake_slash, stake_slash_reverse
 
 logger = logging.getLogger(__name__)
+
+
+class ReportRefused(ApplicationError):
+    code = "not_found"
+    status_code = 404
+
+    def __init__(self, message: str, *, status_code: int = 404) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = "not_found" if status_code == 404 else "invalid_state"
+
 
 BPS = 10_000
 SLA_KIND = "sla"
@@ -251,6 +263,35 @@ def severe_slash_propose(
         reported_by=reported_by,
         reason=reason.strip()[:255],
         evidence=evidence,
+    )
+
+
+def buyer_report_create(*, buyer: User, request_id: str, reason: str) -> SevereSlashProposal:
+    """A buyer reports the output of one of their own served calls as malicious: a severe-slash
+    proposal against the provider that served it, with the call as evidence, for staff to decide.
+    Once per call. Raises ReportRefused (not their served call; already reported)."""
+    from compute.models_gateway import InferenceRequest, Outcome
+
+    call = (
+        InferenceRequest.objects.filter(request_id=request_id, user=buyer, outcome=Outcome.OK)
+        .select_related("provider", "listing")
+        .first()
+    )
+    if call is None or call.provider is None:
+        raise ReportRefused("No call of yours served by a provider has this request id.")
+    if SevereSlashProposal.objects.filter(evidence__request_id=str(call.request_id)).exists():
+        raise ReportRefused("This call was already reported.", status_code=409)
+    return severe_slash_propose(
+        provider=call.provider,
+        reason=reason,
+        reported_by=buyer,
+        evidence={
+            "request_id": str(call.request_id),
+            "node_id": call.node_id,
+            "listing": call.listing.slug,
+            "served_at": call.created_at.isoformat(),
+            "report": reason.strip()[:2000],
+        },
     )
 
 

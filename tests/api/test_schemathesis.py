@@ -132,7 +132,9 @@ CONFIG = schemathesis.Config.from_dict(
                 # KServe v2 body, a version the listing does not host, neither `items` nor `file`,
                 # or a webhook URL our servers may not call is `validation_error` (400, see
                 # _BUSINESS_RULE_400). POST /batch-jobs/{id}/cancel: an ended job is 409.
-                "include-operation-id": ["batch_jobs_create", "batch_jobs_cancel"],
+                # POST /provider-reports: a well-formed request id names no call of the fuzzer's
+                # (404), or one already reported (409).
+                "include-operation-id": ["batch_jobs_create", "batch_jobs_cancel", "provider_reports_create"],
                 "checks": {
                     "positive_data_acceptance": {
                         "expected-statuses": [

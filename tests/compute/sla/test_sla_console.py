@@ -97,3 +97,44 @@ def test_staff_uphold_a_severe_proposal_in_the_admin(client) -> None:
     assert SevereSlashProposal.objects.count() == 1
     assert proposal.decided_by is not None
     assert proposal.decided_by.is_staff
+
+
+def test_a_buyer_reports_a_served_call_and_it_becomes_a_severe_proposal() -> None:
+    import uuid
+
+    from rest_framework.test import APIClient
+
+    from accounts import services as account_services
+    from compute.models import InferenceRequest
+    from tests.marketplace.factories import ListingFactory
+
+    provider, buyer = staked_provider(), UserFactory()
+    call = InferenceRequest.objects.create(
+        request_id=uuid.uuid4(),
+        user=buyer,
+        listing=ListingFactory(),
+        entitlement="prepaid",
+        via="api",
+        node_id=7,
+        provider=provider,
+        outcome="ok",
+        created_at=timezone.now(),
+    )
+    client = APIClient()
+    key = account_services.api_key_create(user=buyer, name="k", scopes=["inference"]).secret
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    body = {"request_id": str(call.request_id), "reason": "It returned a phishing link."}
+
+    created = client.post("/api/v1/provider-reports", body, format="json")
+    assert created.status_code == 201, created.content
+    proposal = SevereSlashProposal.objects.get()
+    assert (proposal.provider, proposal.reported_by, proposal.source) == (provider, buyer, "buyer")
+    assert proposal.evidence["request_id"] == str(call.request_id)
+    assert proposal.evidence["node_id"] == 7
+    assert client.post("/api/v1/provider-reports", body, format="json").status_code == 409
+
+    stranger = APIClient()
+    other_key = account_services.api_key_create(user=UserFactory(), name="k", scopes=["inference"]).secret
+    stranger.credentials(HTTP_AUTHORIZATION=f"Bearer {other_key}")
+    assert stranger.post("/api/v1/provider-reports", body, format="json").status_code == 404
+    assert SevereSlashProposal.objects.count() == 1
