@@ -34,6 +34,13 @@ def per_call_price_micro(*, price_per_1000_cents: int, discount_bps: int) -> int
     return apply_discount(amount=price * MICRO_PER_CALL_PER_CENT_PER_1000, discount_bps=discount_bps)
 
 
+def batch_price_micro(*, creator_price_micro: int, batch_discount_bps: int) -> int:
+    """The creator's per-call price in a batch job: the batch discount (registry
+    `discount.batch_bps`) taken after the volume discount, floored like it (the buyer pays the
+    ceiling of the exact price). The quote and the gateway's draw both use this, so they agree."""
+    return apply_discount(amount=creator_price_micro, discount_bps=batch_discount_bps)
+
+
 def carry_settle(*, carry_micro: int, amount_micro: int) -> tuple[int, int]:
     """(whole cents to move now, the new carry) for `amount_micro` of new charges on top of a
     carry below one cent: cents = floor((carry + amount) / 10_000); carry + amount == cents x

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from compute.models_batch import BatchItem, BatchJob, BatchState, ItemState, WebhookState
 from compute.models_gateway import (
     CarryPart,
     Entitlement,
@@ -12,17 +13,34 @@ from compute.models_gateway import (
     Via,
 )
 from compute.models_nodes import LATENCY_BUCKETS_MS, Node, NodeMinute, NodeVersion
+from compute.models_sla import (
+    AppealState,
+    ProposalSource,
+    ProposalState,
+    SevereSlashProposal,
+    SlashAppeal,
+)
 
 __all__ = [
     "LATENCY_BUCKETS_MS",
+    "AppealState",
+    "BatchItem",
+    "BatchJob",
+    "BatchState",
     "CarryPart",
     "Entitlement",
     "InferenceRequest",
+    "ItemState",
     "MeteringCarry",
     "Node",
     "NodeMinute",
     "NodeVersion",
     "Outcome",
+    "ProposalSource",
+    "ProposalState",
     "SettlementBatch",
+    "SevereSlashProposal",
+    "SlashAppeal",
     "Via",
+    "WebhookState",
 ]

@@ -33,6 +33,7 @@ class Via(models.TextChoices):
     API = "api", "API (/api/v1/inference)"
     KSERVE = "kserve", "KServe v2 (/v2/models/…/infer)"
     PLAYGROUND = "playground", "Playground (browser session)"
+    BATCH = "batch", "Batch job item"
 
 
 class Outcome(models.TextChoices):

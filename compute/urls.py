@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from django.urls import URLPattern
 
-from compute.views import metrics, pages, provider, providers
+from compute.views import batch, metrics, pages, provider, providers
 
 app_name = "compute"
 
 urlpatterns: list[URLPattern] = [
+    *batch.urlpatterns,
     *metrics.urlpatterns,
     *pages.urlpatterns,
     *provider.urlpatterns,

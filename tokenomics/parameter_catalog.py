@@ -420,6 +420,60 @@ CATALOG: tuple[ParameterSpec, ...] = (
         100_000,
     ),
     _bps("slashing.min_uptime_bps", "slashing", 9500, "Uptime under this over 24 h is minor.", 5000, 10_000),
+    _count(
+        "slashing.repeat_count",
+        "slashing",
+        2,
+        "Earlier minor SLA slashes within the repeat window that make the next offence major.",
+        1,
+        100,
+    ),
+    _seconds(
+        "slashing.repeat_window_seconds",
+        "slashing",
+        30 * DAY,
+        "How far back earlier minor SLA slashes count as repeats.",
+        DAY,
+        365 * DAY,
+    ),
+    _seconds(
+        "slashing.appeal_window_seconds",
+        "slashing",
+        7 * DAY,
+        "How long after a slash its provider may appeal.",
+        3600,
+        90 * DAY,
+    ),
+    # --- Batch jobs (SPEC §6).
+    _bps(
+        "discount.batch_bps",
+        "discounts",
+        1000,
+        "Discount on the creator's per-call price in a batch job.",
+        0,
+        5000,
+    ),
+    _count("batch.max_items", "batch", 100_000, "Most items one batch job may carry.", 1, 10_000_000),
+    ParameterSpec(
+        "batch.max_upload_bytes",
+        "batch",
+        50 * 1024 * 1024,
+        "bytes",
+        1024,
+        1024**3,
+        "Largest JSON Lines file (or JSON body) a batch job may be created from.",
+    ),
+    _count(
+        "batch.concurrency_per_node", "batch", 4, "Items of one batch job in flight per serving node.", 1, 256
+    ),
+    _count(
+        "batch.webhook_max_attempts",
+        "batch",
+        8,
+        "Deliveries of a completion webhook before giving up.",
+        1,
+        30,
+    ),
     # --- Reputation (SPEC §6).
     ParameterSpec("reputation.max_score", "reputation", 1000, "score", 1000, 1000, "Highest trust score."),
     _seconds(

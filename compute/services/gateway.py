@@ -31,7 +31,8 @@ from core.exceptions import ApplicationError
 VIA_API = "api"
 VIA_KSERVE = "kserve"
 VIA_PLAYGROUND = "playground"
-VIAS = (VIA_API, VIA_KSERVE, VIA_PLAYGROUND)
+VIA_BATCH = "batch"  # an item of a batch job (compute.services.batch), run by a Celery worker
+VIAS = (VIA_API, VIA_KSERVE, VIA_PLAYGROUND, VIA_BATCH)
 
 
 class GatewayError(ApplicationError):
@@ -81,6 +82,8 @@ def inference_run(
     body: Any,
     via: str,
     integration_id: str | None = None,
+    request_id: str | None = None,
+    batch_discount_bps: int = 0,
 ) -> InferenceResult:
     """Run one inference for `user` on the listing `listing_slug`.
 
@@ -88,6 +91,11 @@ def inference_run(
     "version": "1.2.0"?, "priority": bool?}`. `via` is "api", "kserve" or "playground" (the
     playground allowance is only for "playground", a browser session). `integration_id` is the
     `Agora-Integration` header, recorded in the request log.
+
+    Batch jobs only (`via="batch"`): `request_id` is the item's own (so a re-run after a crashed
+    worker logs, and is billed, once), `batch_discount_bps` discounts the creator's price
+    (`compute.billing.batch_price_micro`), and the per-minute rate limit does not apply (the job's
+    bounded concurrency is the limit).
 
     Raises GatewayError with code: not_found (404), validation_error (400, detail names the
     tensor), license_required (402, detail.plans), quota_exhausted (429, detail.upgrade_plan,
@@ -99,7 +107,13 @@ def inference_run(
 
     try:
         result = inference_run_impl(
-            user=user, listing_slug=listing_slug, body=body, via=via, integration_id=integration_id
+            user=user,
+            listing_slug=listing_slug,
+            body=body,
+            via=via,
+            integration_id=integration_id,
+            request_id=request_id,
+            batch_discount_bps=batch_discount_bps,
         )
     except GatewayError as exc:
         # An unknown slug is not a label value (anyone could mint series by typing names).

@@ -22,10 +22,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from compute import meter_store
-from compute.billing import per_call_price_micro
+from compute.billing import batch_price_micro, per_call_price_micro
 from compute.models_gateway import Entitlement, Outcome
 from compute.selectors import quota as quota_service
 from compute.services.gateway import (
+    VIA_BATCH,
     VIA_PLAYGROUND,
     VIAS,
     GatewayError,
@@ -295,7 +296,15 @@ def rate_limit_check(*, user: User, ctx: ListingContext, buyer: BuyerContext, vi
         )
 
 
-def _entitle(*, user: User, ctx: ListingContext, buyer: BuyerContext, via: str, now: datetime) -> Draw:
+def _entitle(
+    *,
+    user: User,
+    ctx: ListingContext,
+    buyer: BuyerContext,
+    via: str,
+    now: datetime,
+    batch_discount_bps: int = 0,
+) -> Draw:
     """First match wins: subscription quota → prepaid credit (per-inference plan) → playground."""
     exhausted: SubscriptionInfo | None = None
     sub = buyer.subscription
@@ -332,6 +341,8 @@ def _entitle(*, user: User, ctx: ListingContext, buyer: BuyerContext, via: str, 
         creator = per_call_price_micro(
             price_per_1000_cents=ctx.per_inference.price_cents, discount_bps=buyer.discount_bps
         )
+        if batch_discount_bps:
+            creator = batch_price_micro(creator_price_micro=creator, batch_discount_bps=batch_discount_bps)
         price = creator + ctx.compute_fee_micro
         if credit_draw_or_reserve(user=user, amount_micro=price):
             return Draw(
@@ -476,7 +487,14 @@ def _log(
 
 
 def inference_run_impl(
-    *, user: User, listing_slug: str, body: Any, via: str, integration_id: str | None = None
+    *,
+    user: User,
+    listing_slug: str,
+    body: Any,
+    via: str,
+    integration_id: str | None = None,
+    request_id: str | None = None,
+    batch_discount_bps: int = 0,
 ) -> InferenceResult:
     if via not in VIAS:
         raise ValueError(f"via must be one of {VIAS}, not {via!r}")
@@ -486,8 +504,9 @@ def inference_run_impl(
         raise GatewayError("not_found", 404, "No published model has this name.")
     version, inputs, priority = _body(body, ctx)
     buyer = buyer_context(user, ctx.id)
-    rate_limit_check(user=user, ctx=ctx, buyer=buyer, via=via)
-    draw = _entitle(user=user, ctx=ctx, buyer=buyer, via=via, now=now)
+    if via != VIA_BATCH:  # a batch job's bounded concurrency is its limit
+        rate_limit_check(user=user, ctx=ctx, buyer=buyer, via=via)
+    draw = _entitle(user=user, ctx=ctx, buyer=buyer, via=via, now=now, batch_discount_bps=batch_discount_bps)
     backend = gateway_backend()
     try:
         prepared = backend.validate_inputs(version, inputs)
@@ -496,7 +515,7 @@ def inference_run_impl(
         raise GatewayError(
             "validation_error", 400, exc.message, detail={"tensor": exc.tensor, "inputs": [exc.message]}
         ) from exc
-    request_id = str(uuid.uuid4())
+    request_id = request_id or str(uuid.uuid4())
     try:
         routed = backend.route(version, prepared, priority=priority)
     except (NoProvider, ProviderFailure) as exc:

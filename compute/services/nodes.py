@@ -116,6 +116,13 @@ def node_register(
 ) -> Node:
     """Register a node serving `version_ids` after checking it (see the module doc); healthy at
     once when it passes. Raises UrlRefused, NodeRefused (detail["problems"])."""
+    from compute.services.sla import provider_banned
+
+    if provider_banned(provider_id=provider.pk):
+        raise NodeRefused(
+            "This provider is banned after an upheld severe slash.",
+            detail={"problems": ["the provider is banned"]},
+        )
     url = node_url_check(triton_url)
     versions, problems = _versions(version_ids)
     if not version_ids:

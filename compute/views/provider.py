@@ -10,19 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import authenticated_user
 from compute.selectors.nodes import node_list, stats_for
 from compute.selectors.provider_console import STATS_WINDOW, provider_node_call_stats
+from compute.selectors.sla import provider_slashes
+from compute.services.sla import slash_appeal_create
+from core.exceptions import ApplicationError
 from core.types import HtmxHttpRequest
+from tokenomics.errors import PermissionDenied
 from tokenomics.selectors.ledger import user_balances
+from tokenomics.selectors.parameters import parameters_get
 
 # How often the nodes card refreshes itself (the health probe runs at least every 10 s).
 POLL_SECONDS = 5
@@ -55,7 +61,40 @@ def provider_console(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == NODES_TARGET and not request.htmx.history_restore_request:
         return render(request, "compute/provider_console.html#nodes", context)
     context["balances"] = user_balances(user=user)
+    context.update(_slash_context(user, now))
     return render(request, "compute/provider_console.html", context)
 
 
-urlpatterns: list[URLPattern] = [path("provider/", provider_console, name="provider-console")]
+def _slash_context(user: Any, now: Any) -> dict[str, Any]:
+    params = parameters_get(
+        ["slashing.min_uptime_bps", "slashing.latency_factor_bps", "slashing.appeal_window_seconds"]
+    )
+    return {
+        "slashes": provider_slashes(provider=user, now=now),
+        "min_uptime_pct": params["slashing.min_uptime_bps"] / 100,
+        "latency_factor": params["slashing.latency_factor_bps"] / 10_000,
+        "appeal_days": params["slashing.appeal_window_seconds"] // 86_400,
+    }
+
+
+@login_required
+@require_POST
+def provider_slash_appeal(request: HttpRequest, slash_id: int) -> HttpResponse:
+    """The provider appeals one of their slashes (another's slash answers as not theirs)."""
+    try:
+        slash_appeal_create(
+            provider=authenticated_user(request), slash_id=slash_id, text=request.POST.get("text", "")
+        )
+    except PermissionDenied as exc:  # not their slash: its existence is not revealed
+        raise Http404("No such slash.") from exc
+    except ApplicationError as exc:
+        messages.error(request, str(exc))
+        return redirect("compute:provider-console")
+    messages.success(request, "Your appeal was sent; staff will decide it.")
+    return redirect("compute:provider-console")
+
+
+urlpatterns: list[URLPattern] = [
+    path("provider/", provider_console, name="provider-console"),
+    path("provider/slashes/<int:slash_id>/appeal", provider_slash_appeal, name="provider-slash-appeal"),
+]

@@ -63,6 +63,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "probe-nodes": {"task": "compute.probe_nodes", "schedule": 10.0},
     # Unused prepaid reservations go back to the buyers' wallets.
     "release-reservations": {"task": "compute.release_reservations", "schedule": 3600.0},
+    # SLA slashing: each provider's last whole UTC day is judged from the measured history (checked
+    # hourly; a day is judged once per provider: the slash's idempotency key is the day's end).
+    "evaluate-sla": {"task": "compute.evaluate_sla", "schedule": 3600.0},
 }
 
 

@@ -126,6 +126,34 @@ CONFIG = schemathesis.Config.from_dict(
                 },
             },
             {
+                # POST /batch-jobs: the fuzzer holds no credit, so a schema-valid batch of a hosted
+                # model is `license_required` (402); over the registry's caps it is
+                # `batch_too_large` (413); an item (any JSON object to the schema) that is not a
+                # KServe v2 body, a version the listing does not host, neither `items` nor `file`,
+                # or a webhook URL our servers may not call is `validation_error` (400, see
+                # _BUSINESS_RULE_400). POST /batch-jobs/{id}/cancel: an ended job is 409.
+                # POST /provider-reports: a well-formed request id names no call of the fuzzer's
+                # (404), or one already reported (409).
+                "include-operation-id": ["batch_jobs_create", "batch_jobs_cancel", "provider_reports_create"],
+                "checks": {
+                    "positive_data_acceptance": {
+                        "expected-statuses": [
+                            "2xx",
+                            "3xx",
+                            "400",
+                            "401",
+                            "402",
+                            "403",
+                            "404",
+                            "409",
+                            "413",
+                            "429",
+                            "5xx",
+                        ]
+                    }
+                },
+            },
+            {
                 # POST /payouts: the fuzzer's account has earned nothing, so a schema-valid payout is
                 # `insufficient_funds` (402); and `validation_error` (400) below the minimum
                 # (payout.minimum_cents, or its AGR value), for an address on a USD payout, or for
@@ -207,6 +235,12 @@ _BUSINESS_RULE_400 = {
     ),
     "PATCH /api/v1/nodes/{node_id}": lambda error: (
         error["code"] == "validation_error" and bool({"problems", "triton_url"} & set(error["detail"]))
+    ),
+    # A batch item that is not a KServe v2 body, a version not hosted, no items at all, a line
+    # of an upload that is not JSON, or a webhook URL our servers may not call.
+    "POST /api/v1/batch-jobs": lambda error: (
+        error["code"] == "validation_error"
+        and bool({"items", "file", "version", "webhook_url"} & set(error["detail"]))
     ),
     "GET /api/v1/usage": lambda error: (
         error["code"] == "validation_error" and error["detail"] == {"end": ["Must be after start."]}

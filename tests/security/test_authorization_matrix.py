@@ -20,6 +20,7 @@ own custom views need rows like any other route.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,7 +37,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import ApiKey, User, Wallet
-from compute.models import Node
+from compute.models import BatchItem, BatchJob, Node, SlashAppeal
 from governance.models import Proposal, Vote
 from marketplace.models import Collection, Listing, Order, Plan, PlanKind, Review
 from marketplace.services.featured import featured_purchase
@@ -49,10 +50,13 @@ from tests.governance.conftest import BOND, economic_proposal
 from tests.governance.factories import agr_credit
 from tests.marketplace.commerce import credit_arrival, on_sale
 from tests.marketplace.factories import paid_order
+from tests.tokenomics.factories import funded_wallet
 from tests.tokenomics.payout_factories import funded_payable
 from tests.tokenomics.stripe.conftest import LocalStripe, _stripe_is_localstripe, localstripe  # noqa: F401
+from tokenomics.money import agr
 from tokenomics.services.payments import payment_create
 from tokenomics.services.payouts import payout_request
+from tokenomics.services.staking import stake_deposit, stake_slash
 
 pytestmark = [pytest.mark.django_db]
 
@@ -121,6 +125,15 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
     }
     # The owner as a provider: a node (as a passed registration leaves it; no Triton is called).
     node = Node.objects.create(provider=owner, name="gpu-1", triton_url="http://127.0.0.1:9", healthy=True)
+    # The owner's batch job (one item not yet run): progress, results and cancel are theirs alone.
+    batch_job = BatchJob.objects.create(user=owner, listing=plan.listing, entitlement="prepaid", total=1)
+    BatchItem.objects.create(job=batch_job, index=0, request_id=uuid.uuid4(), body={"inputs": []})
+    # The owner slashed (SLA): the console's appeal form is theirs alone.
+    funded_wallet(user=owner, amount=agr(20_000), asset="AGR")
+    stake_deposit(user=owner, amount=agr(20_000), idempotency_key="matrix")
+    slash = stake_slash(
+        user=owner, fraction_bps=100, reason="SLA minor", evidence={"kind": "sla"}, idempotency_key="matrix"
+    )
     assert order.license is not None
     assert sub_order.subscription is not None
     return World(
@@ -148,6 +161,8 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
             "provider": owner.pk,
             "proposal": proposal.pk,
             "holder": owner.pk,
+            "slash": slash.pk,
+            "batch_job": batch_job.pk,
         },
         objects={"order": order, "plan": plan, "own_plan": own_plan, "review": review},
     )
@@ -338,6 +353,21 @@ HTML_ROWS = [
     ),
     Row("models/<slug:slug>/", "GET", "/models/{listing}/", public_html()),
     Row("providers/<int:provider_id>/", "GET", "/providers/{provider}/", public_html()),
+    Row("batch-jobs/<int:job_id>/", "GET", "/batch-jobs/{batch_job}/", private_html(200)),
+    Row(
+        "batch-jobs/<int:job_id>/results.jsonl",
+        "GET",
+        "/batch-jobs/{batch_job}/results.jsonl",
+        private_html(200),
+    ),
+    Row(
+        "provider/slashes/<int:slash_id>/appeal",
+        "POST",
+        "/provider/slashes/{slash}/appeal",
+        private_html(302),
+        intact=lambda w: not SlashAppeal.objects.exists(),
+        data={"text": "Our uplink was cut."},
+    ),
     Row("collections/<slug:slug>/", "GET", "/collections/{collection}/", public_html()),
     Row("checkout/<int:plan_id>/", "GET", "/checkout/{plan}/", private_html(200, not_owner=200)),
     Row(
@@ -671,6 +701,27 @@ API_ROWS = [
         lambda world: Node.objects.filter(pk=world.ids["node"], region="").exists(),
         data={"region": "eu-west"},
     ),
+    # Issue 15: a buyer's batch jobs are theirs alone (an API key needs the inference scope).
+    Row(
+        "api/v1/batch-jobs/<int:job_id>",
+        "GET",
+        "/api/v1/batch-jobs/{batch_job}",
+        private_api(200, read=403, write=403, inference=200),
+    ),
+    Row(
+        "api/v1/batch-jobs/<int:job_id>/results",
+        "GET",
+        "/api/v1/batch-jobs/{batch_job}/results",
+        private_api(200, read=403, write=403, inference=200),
+    ),
+    Row(
+        "api/v1/batch-jobs/<int:job_id>/cancel",
+        "POST",
+        "/api/v1/batch-jobs/{batch_job}/cancel",
+        # The inference key cancels it; the owner in person then finds it already ended.
+        private_api(409, read=403, write=403, inference=200),
+        lambda world: BatchJob.objects.filter(pk=world.ids["batch_job"], state="running").exists(),
+    ),
     Row(
         "api/v1/providers/<int:provider_id>",
         "GET",
@@ -800,6 +851,14 @@ def _admin_object(model: type[Any], world: World) -> Any:
         from accounts.services import integration_create
 
         return integration_create(user=world.users["owner"], name="Owner's app")
+    if model.__name__ == "SevereSlashProposal":
+        from compute.services.sla import severe_slash_propose
+
+        return severe_slash_propose(provider=world.users["owner"], reason="Malicious output", evidence={})
+    if model.__name__ == "SlashAppeal":
+        from compute.services.sla import slash_appeal_create
+
+        return slash_appeal_create(provider=world.users["owner"], slash_id=world.ids["slash"], text="Unfair")
     raise AssertionError(f"the matrix cannot make a {model.__name__} for its admin row")
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compute', '0002_provider_nodes_and_health_history'),
+        ('compute', '0004_batch_jobs'),
     ]
 
     operations = [
