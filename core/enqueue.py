@@ -16,12 +16,17 @@ from django.db import transaction
 
 def task_send(name: str, /, *args: Any, **kwargs: Any) -> None:
     """Queue the task registered as `name` now (the caller decides when: usually from an on_commit hook)."""
+    task_send_after(0, name, *args, **kwargs)
+
+
+def task_send_after(countdown: int, name: str, /, *args: Any, **kwargs: Any) -> None:
+    """Queue the task registered as `name` to run `countdown` seconds from now (0: at once)."""
     app = current_app
     if name not in app.tasks:
         # A web process has not imported the apps' task modules (a worker does at start): load them
         # once, as the worker does, so a task this code base defines runs through its own object.
         app.loader.import_default_modules()
-    app.signature(name, args=args, kwargs=kwargs).apply_async()
+    app.signature(name, args=args, kwargs=kwargs).apply_async(countdown=countdown or None)
 
 
 def task_on_commit(name: str, /, *args: Any, **kwargs: Any) -> None:

@@ -45,6 +45,7 @@ from compute.models_batch import BatchItem, BatchJob, BatchState, ItemState, Web
 from compute.models_gateway import Entitlement
 from compute.services.gateway import VIA_BATCH, GatewayError, inference_run
 from compute.url_safety import node_url_check
+from core.enqueue import task_send, task_send_after
 from tokenomics.models import Asset
 from tokenomics.models.ledger import AccountKind
 from tokenomics.selectors.parameters import parameters_get
@@ -284,10 +285,8 @@ def batch_create(
 
 
 def _start(job_id: int) -> None:
-    from compute.tasks.batch import batch_work
-
     for _ in range(batch_workers(job_id)):
-        batch_work.delay(job_id)
+        task_send("compute.batch_work", job_id)
 
 
 def batch_workers(job_id: int) -> int:
@@ -448,9 +447,7 @@ def webhook_payload(job: BatchJob) -> dict[str, Any]:
 
 
 def _webhook_enqueue(job_id: int, *, countdown: int = 0) -> None:
-    from compute.tasks.batch import batch_webhook
-
-    batch_webhook.apply_async((job_id,), countdown=countdown)
+    task_send_after(countdown, "compute.batch_webhook", job_id)
 
 
 def batch_webhook_deliver(job_id: int) -> bool | None:
