@@ -24,6 +24,7 @@ from accounts.models import User
 from compute import meter_store
 from compute.billing import per_call_price_micro
 from compute.models_gateway import Entitlement, Outcome
+from compute.services import provider_tiers
 from compute.services import quota as quota_service
 from compute.services.gateway import (
     VIA_PLAYGROUND,
@@ -497,6 +498,7 @@ def inference_run_impl(
             "validation_error", 400, exc.message, detail={"tensor": exc.tensor, "inputs": [exc.message]}
         ) from exc
     request_id = str(uuid.uuid4())
+    paid = provider_tiers.paid_call.set(draw.entitlement != Entitlement.PLAYGROUND)
     try:
         routed = backend.route(version, prepared, priority=priority)
     except (NoProvider, ProviderFailure) as exc:
@@ -525,6 +527,8 @@ def inference_run_impl(
     except BaseException:
         draw.give_back(user.pk)
         raise
+    finally:
+        provider_tiers.paid_call.reset(paid)
     _log(
         request_id=request_id,
         user=user,
