@@ -24,7 +24,7 @@ from accounts.models import User
 from compute import meter_store
 from compute.billing import per_call_price_micro
 from compute.models_gateway import Entitlement, Outcome
-from compute.services import provider_tiers
+from compute.services import pricing, provider_tiers
 from compute.services import quota as quota_service
 from compute.services.gateway import (
     VIA_PLAYGROUND,
@@ -47,7 +47,6 @@ from marketplace.models import (
 )
 from marketplace.services.pricing import buyer_volume_discount_bps
 from tokenomics.selectors.parameters import parameters_get
-from tokenomics.selectors.rates import inference_compute_fee_micro
 
 LISTING_TTL = 30.0
 BUYER_TTL = 10.0
@@ -173,7 +172,7 @@ def _load_listing(slug: str) -> ListingContext | None:
         latest=versions[0] if versions else None,  # ListingVersion's ordering: newest first
         plans=plans,
         per_inference=metered[0] if metered else None,
-        compute_fee_micro=inference_compute_fee_micro(size=listing.size),
+        compute_fee_micro=pricing.quote(listing_id=listing.pk, size=listing.size).compute_fee_micro,
         limits={kind: params[key] for kind, key in _LIMIT_KEYS.items()},
         free_per_day=params["playground.free_inferences_per_day"],
     )

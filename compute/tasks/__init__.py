@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from compute.tasks import health, metering  # noqa: F401
+from compute.tasks import health, metering, pricing  # noqa: F401
