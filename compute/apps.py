@@ -22,6 +22,11 @@ class ComputeConfig(AppConfig):
         routing.ejection_observers.append(_count_ejection)
         routing.retry_observers.append(_count_retry)
 
+        # The provider economy: stake gates and tier preference in routing, tier fee discounts.
+        from compute.services import provider_tiers
+
+        provider_tiers.register()
+
         # Revenue-distribution epochs: providers by volume served, integrations by traffic brought.
         distribution_weights_register("providers", provider_weights)
         distribution_weights_register("integrations", integration_developer_weights)

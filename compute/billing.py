@@ -9,9 +9,8 @@ Rounding (documented, SPEC §4 "rounding is explicit"):
   cents is exactly 10 micro-USD per cent, so this step is exact;
 - the buyer's volume discount (SPEC §3) is taken with `tokenomics.splits.apply_discount`: the
   discount is floored, so the buyer pays the ceiling of the exact discounted price in micro-USD;
-- the compute fee is `tokenomics.selectors.rates.inference_compute_fee_micro` (one floor of the
-  exact product), with the demand multiplier at 1.0 and the supply factor at 1 until the
-  provider-economy issue sets them;
+- the compute fee is `compute.services.pricing.quote`: base rate x complexity x the cached demand
+  multiplier / the supply factor, one floor of the exact product;
 - settlement bills each (buyer, listing, payee) pair floor(Σ its charges / 10_000) cents over
   time, carrying the sub-cent rest to the next batch, so nobody is ever charged more than consumed
   and a payee's rounding loss is under one cent per pair for ever, not per batch.

@@ -25,6 +25,7 @@ from compute import meter_store
 from compute.billing import batch_price_micro, per_call_price_micro
 from compute.models_gateway import Entitlement, Outcome
 from compute.selectors import quota as quota_service
+from compute.services import pricing, provider_tiers
 from compute.services.gateway import (
     VIA_BATCH,
     VIA_PLAYGROUND,
@@ -47,7 +48,6 @@ from marketplace.models import (
 )
 from marketplace.services.pricing import buyer_volume_discount_bps
 from tokenomics.selectors.parameters import parameters_get
-from tokenomics.selectors.rates import inference_compute_fee_micro
 
 LISTING_TTL = 30.0
 BUYER_TTL = 10.0
@@ -173,7 +173,7 @@ def _load_listing(slug: str) -> ListingContext | None:
         latest=versions[0] if versions else None,  # ListingVersion's ordering: newest first
         plans=plans,
         per_inference=metered[0] if metered else None,
-        compute_fee_micro=inference_compute_fee_micro(size=listing.size),
+        compute_fee_micro=pricing.quote(listing_id=listing.pk, size=listing.size).compute_fee_micro,
         limits={kind: params[key] for kind, key in _LIMIT_KEYS.items()},
         free_per_day=params["playground.free_inferences_per_day"],
     )
@@ -516,6 +516,7 @@ def inference_run_impl(
             "validation_error", 400, exc.message, detail={"tensor": exc.tensor, "inputs": [exc.message]}
         ) from exc
     request_id = request_id or str(uuid.uuid4())
+    paid = provider_tiers.paid_call.set(draw.entitlement != Entitlement.PLAYGROUND)
     try:
         routed = backend.route(version, prepared, priority=priority)
     except (NoProvider, ProviderFailure) as exc:
@@ -544,6 +545,8 @@ def inference_run_impl(
     except BaseException:
         draw.give_back(user.pk)
         raise
+    finally:
+        provider_tiers.paid_call.reset(paid)
     _log(
         request_id=request_id,
         user=user,

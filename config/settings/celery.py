@@ -49,6 +49,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sync-payouts": {"task": "tokenomics.sync_payouts", "schedule": 60.0},
     # Weekly revenue-distribution epochs: each closes once, at the first run after its end.
     "close-due-epochs": {"task": "tokenomics.close_due_epochs", "schedule": 3600.0},
+    # Dynamic compute prices (demand against healthy capacity, supply of healthy nodes) are
+    # recomputed and cached, so a quoted price is the price charged until the next refresh.
+    "refresh-prices": {"task": "compute.refresh_prices", "schedule": 15.0},
     # Unstaked AGR returns to the wallet once its cool-down has ended.
     "release-unstaked": {"task": "tokenomics.release_unstaked", "schedule": 300.0},
     # What the ledger burned goes to the burn address on chain, one batch at a time.

@@ -31,6 +31,7 @@ from tests.compute.pages.conftest import hosted_listing
 from tests.e2e.test_storefront_journeys import _pay_by_card, card_payments  # noqa: F401
 from tests.e2e.test_top_up import PASSWORD, POLL_TIMEOUT, _log_in
 from tests.marketplace.factories import PlanFactory
+from tests.tokenomics.factories import staked
 from tests.tokenomics.stripe.conftest import _stripe_is_localstripe, localstripe  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
@@ -43,7 +44,9 @@ def provider_node(pytriton_server: Any) -> Any:
     def register(listing: Any) -> Node:
         routing.candidates_forget()
         version = listing.versions.get()
-        return node_register(provider=UserFactory(), triton_url=pytriton_server.url, version_ids=[version.pk])
+        return node_register(
+            provider=staked(user=UserFactory()), triton_url=pytriton_server.url, version_ids=[version.pk]
+        )
 
     return register
 

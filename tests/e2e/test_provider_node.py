@@ -21,7 +21,7 @@ from marketplace.models import PlanKind
 from tests.accounts.factories import UserFactory
 from tests.compute.pages.conftest import hosted_listing
 from tests.marketplace.factories import PlanFactory
-from tests.tokenomics.factories import funded_wallet
+from tests.tokenomics.factories import funded_wallet, staked
 from tests.tokenomics.payout_factories import parameter_override
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
@@ -34,7 +34,7 @@ def test_provider_sees_the_node_healthy_and_earnings_move(
     page: Page, live_server: Any, pytriton_server: Any
 ) -> None:
     parameter_override("compute.base_rate_micro_usd", 10_000)  # a cent a call, so a few calls settle
-    provider = UserFactory(password=PASSWORD)
+    provider = staked(user=UserFactory(password=PASSWORD))  # paid traffic needs the minimum stake
     iris = hosted_listing(IRIS, slug="iris-provider")
     PlanFactory(listing=iris, kind=PlanKind.PER_INFERENCE, name="Metered", price_cents=500)
     routing.candidates_forget()

@@ -25,3 +25,15 @@ def funded_wallet(*, user: User, amount: int, asset: str = "USD") -> LedgerAccou
         prepaid_bonus=False,
     )
     return user_account_get_or_create(user=user, kind=AccountKind.WALLET, asset=asset)
+
+
+def staked(*, user: User, tier: str = "bronze", short: int = 0) -> User:
+    """`user` after bonding exactly the stake for `tier` (less `short` base units) through the
+    staking service: a provider whose nodes may take paid traffic (Bronze is the minimum)."""
+    from tokenomics.selectors.parameters import parameter_get
+    from tokenomics.services.staking import stake_deposit
+
+    amount = parameter_get(f"staking.{tier}_min") - short
+    funded_wallet(user=user, amount=amount, asset="AGR")
+    stake_deposit(user=user, amount=amount, idempotency_key=f"test-stake-{next(_keys)}-{user.pk}")
+    return user

@@ -77,6 +77,22 @@ def provider_tier(user: User) -> str | None:
     return rule.tier if rule else None
 
 
+def provider_tiers(user_ids: Iterable[int]) -> dict[int, str | None]:
+    """Each user's tier from bonded stake, in one read (None below Bronze, or with no stake)."""
+    ids = list(set(user_ids))
+    rules = tier_rules()
+    found = dict(
+        LedgerAccount.objects.filter(owner_id__in=ids, kind=AccountKind.STAKE, asset=Asset.AGR).values_list(
+            "owner_id", "balance"
+        )
+    )
+    tiers: dict[int, str | None] = {}
+    for user_id in ids:
+        rule = tier_for(int(found.get(user_id) or 0), rules)
+        tiers[user_id] = rule.tier if rule else None
+    return tiers
+
+
 @dataclass(frozen=True)
 class StakeAt:
     staked: int  # AGR base units bonded at the instant

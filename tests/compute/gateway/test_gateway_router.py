@@ -21,7 +21,7 @@ from tests.accounts.factories import UserFactory
 from tests.compute.gateway.conftest import per_inference_plan
 from tests.compute.stub_kserve import StubNode
 from tests.marketplace.factories import ListingFactory, VersionFactory
-from tests.tokenomics.factories import funded_wallet
+from tests.tokenomics.factories import funded_wallet, staked
 from tokenomics.selectors.ledger import ledger_verify
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
@@ -54,14 +54,14 @@ def test_a_call_is_routed_to_the_registered_node_and_a_failing_node_costs_nothin
     pytriton_server: Any, iris_version: Any
 ) -> None:
     routing.candidates_forget()
-    provider = UserFactory()
+    provider = staked(user=UserFactory())  # paid traffic needs the minimum stake
     good = node_register(provider=provider, triton_url=pytriton_server.url, version_ids=[iris_version.pk])
     stub = StubNode(mode="error", model=IRIS.triton_name).start()
     try:
         # A second provider's node that answers every call with 503 (stored as a passed probe
         # leaves it: the stub's metadata is not the iris model's, so it could not register itself).
         bad = Node.objects.create(
-            provider=UserFactory(),
+            provider=staked(user=UserFactory()),
             name="flaky",
             triton_url=stub.url,
             healthy=True,
