@@ -10,7 +10,7 @@ prepared statement per model. Only for plain rows: no relations are followed or 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.db import connection, models
 
@@ -18,6 +18,11 @@ M = TypeVar("M", bound=models.Model)
 
 Converter = Callable[[Any, Any, Any], Any]
 _readers: dict[tuple[type[models.Model], str], tuple[str, list[str], list[tuple[int, list[Converter]]]]] = {}
+
+
+def _quote(name: str | None) -> str:
+    assert name is not None
+    return connection.ops.quote_name(name)
 
 
 def _reader(model: type[models.Model]) -> tuple[str, list[str], list[tuple[int, list[Converter]]]]:
@@ -28,7 +33,7 @@ def _reader(model: type[models.Model]) -> tuple[str, list[str], list[tuple[int, 
     if found is None:
         fields = list(model._meta.concrete_fields)
         table = connection.ops.quote_name(model._meta.db_table)
-        columns = ", ".join(f"{table}.{connection.ops.quote_name(f.column)}" for f in fields)
+        columns = ", ".join(f"{table}.{_quote(f.column)}" for f in fields)
         converters = []
         for index, field in enumerate(fields):
             col = field.get_col(model._meta.db_table)
@@ -44,7 +49,7 @@ def rows_select(model: type[M], where: str, params: Sequence[Any], *, lock: bool
     with %s placeholders, no user text), locked FOR UPDATE when `lock` (PostgreSQL; SQLite's
     IMMEDIATE transactions serialise writers instead)."""
     columns, names, converters = _reader(model)
-    sql = f"SELECT {columns} FROM {connection.ops.quote_name(model._meta.db_table)} WHERE {where}"  # noqa: S608
+    sql = f"SELECT {columns} FROM {_quote(model._meta.db_table)} WHERE {where}"  # noqa: S608
     if lock and connection.vendor == "postgresql":
         sql += " FOR UPDATE"
     with connection.cursor() as cursor:
@@ -66,12 +71,11 @@ def row_insert(instance: models.Model) -> None:
     meta = instance._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key or not isinstance(f, models.AutoField)]
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    quote = connection.ops.quote_name
     pk = meta.pk
     assert pk is not None
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(pk.column)}"
+        f"INSERT INTO {_quote(meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {_quote(pk.column)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
@@ -85,15 +89,14 @@ def row_update(instance: models.Model, fields: Sequence[str]) -> None:
     """UPDATE these fields of the saved `instance` (its auto_now fields stamped, as
     `save(update_fields=...)` does). No signals are sent."""
     meta = instance._meta
-    chosen = [meta.get_field(name) for name in fields]
+    chosen = [cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields]
     chosen += [f for f in meta.concrete_fields if getattr(f, "auto_now", False) and f not in chosen]
-    quote = connection.ops.quote_name
-    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in chosen]  # type: ignore[union-attr]
+    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in chosen]
     pk = meta.pk
     assert pk is not None
     sql = (
-        f"UPDATE {quote(meta.db_table)} SET "  # noqa: S608
-        f"{', '.join(f'{quote(f.column)} = %s' for f in chosen)} WHERE {quote(pk.column)} = %s"  # type: ignore[union-attr]
+        f"UPDATE {_quote(meta.db_table)} SET "  # noqa: S608
+        f"{', '.join(f'{_quote(f.column)} = %s' for f in chosen)} WHERE {_quote(pk.column)} = %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, pk.get_db_prep_value(instance.pk, connection)])
