@@ -33,13 +33,19 @@ _TIER_KEYS = {
 _SALE_FEE_KEYS = ("sale.network_fee_bps", "sale.treasury_bps", "sale.validator_pool_bps")
 
 
-def creator_tier_rules() -> list[TierRule]:
-    keys = [key for pair in _TIER_KEYS.values() for key in pair if key is not None]
-    values = parameters_get(keys)
+_TIER_PARAMETERS = [key for pair in _TIER_KEYS.values() for key in pair if key is not None]
+_AGR_PRICE = "token.agr_price_micro_usd"
+
+
+def _tier_rules(values: dict[str, int]) -> list[TierRule]:
     return [
         TierRule(tier=tier, threshold=values[threshold] if threshold else 0, share_bps=values[share])
         for tier, (threshold, share) in _TIER_KEYS.items()
     ]
+
+
+def creator_tier_rules() -> list[TierRule]:
+    return _tier_rules(parameters_get(_TIER_PARAMETERS))
 
 
 def creator_net_sales_from_ledger(*, creator_id: int | None = None) -> dict[int, dict[str, int]]:
@@ -76,8 +82,11 @@ def creator_net_sales_by_asset(*, creator: User) -> dict[str, int]:
 
 def net_sales_cents(*, net_usd: int, net_agr: int) -> int:
     """Net sales in US cents; AGR counts at the registry's reference price (rounded down)."""
-    price = parameter_get("token.agr_price_micro_usd")
-    return net_usd + agr_base_units_to_usd_cents(base_units=net_agr, agr_price_micro_usd=price)
+    return _net_sales_cents(net_usd, net_agr, parameter_get(_AGR_PRICE))
+
+
+def _net_sales_cents(net_usd: int, net_agr: int, agr_price_micro_usd: int) -> int:
+    return net_usd + agr_base_units_to_usd_cents(base_units=net_agr, agr_price_micro_usd=agr_price_micro_usd)
 
 
 def creator_net_sales_cents(*, creator: User) -> int:
@@ -110,7 +119,20 @@ def standing_for(*, net_sales_cents: int) -> CreatorStanding:
 
 
 def sale_rates(*, creator_share_bps: int) -> SaleRates:
-    fees = parameters_get(_SALE_FEE_KEYS)
+    return _sale_rates(creator_share_bps, parameters_get(_SALE_FEE_KEYS))
+
+
+def sale_rates_at(*, net_usd: int, net_agr: int) -> SaleRates:
+    """The rates of a sale by a creator whose lifetime net sales are these (their tier's share, as
+    `creator_standing` derives it, and the registry's fees), from one read of the registry: what
+    every escrow release runs."""
+    values = parameters_get([*_TIER_PARAMETERS, *_SALE_FEE_KEYS, _AGR_PRICE])
+    sales = _net_sales_cents(net_usd, net_agr, values[_AGR_PRICE])
+    tier = creator_tier_for(lifetime_net_sales=sales, rules=_tier_rules(values))
+    return _sale_rates(tier.share_bps, values)
+
+
+def _sale_rates(creator_share_bps: int, fees: dict[str, int]) -> SaleRates:
     return SaleRates(
         creator_share_bps=creator_share_bps,
         network_fee_bps=fees["sale.network_fee_bps"],

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -29,8 +29,9 @@ from tokenomics.locks import accounts_lock, escrow_lock
 from tokenomics.models import Asset, CreatorSales, Escrow, LedgerAccount, LedgerTransaction
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind, TransactionKind
+from tokenomics.rows import row_insert, row_update, rows_select
 from tokenomics.selectors.parameters import parameter_get
-from tokenomics.selectors.rates import compute_rates, net_sales_cents, sale_rates, standing_for
+from tokenomics.selectors.rates import compute_rates, sale_rates_at
 from tokenomics.services.ledger import (
     Leg,
     legs_merge,
@@ -38,6 +39,7 @@ from tokenomics.services.ledger import (
     system_accounts_get_or_create,
     transaction_post,
     user_account_get_or_create,
+    user_account_of,
 )
 from tokenomics.splits import SaleRates, SaleSplit, split_compute, split_sale
 
@@ -67,8 +69,12 @@ def _owner_of(reference: str) -> EscrowOwner | None:
 
 def _owner_lock_then_escrow(escrow_id: int) -> tuple[Escrow, EscrowOwner | None]:
     """Lock the escrow's owner row (if an owner registered its prefix), then the escrow."""
-    reference = Escrow.objects.filter(pk=escrow_id).values_list("reference", flat=True).get()
-    owner = _owner_of(reference)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT reference FROM {Escrow._meta.db_table} WHERE id = %s", [escrow_id])  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:
+        raise Escrow.DoesNotExist(f"no escrow {escrow_id}")
+    owner = _owner_of(row[0])
     if owner is not None:
         owner.lock(escrow_id)
     return escrow_lock(escrow_id), owner
@@ -103,7 +109,7 @@ def escrow_hold(
         )
         if not posted.created:
             return Escrow.objects.get(hold_transaction=posted.transaction)
-        return Escrow.objects.create(
+        escrow = Escrow(
             reference=reference,
             asset=source_account.asset,
             amount=amount,
@@ -113,6 +119,18 @@ def escrow_hold(
             release_after=release_after,
             hold_transaction=posted.transaction,
         )
+        row_insert(escrow)
+        return escrow
+
+
+def _network_kind(asset: str) -> AccountKind:
+    """The network fee is burned when paid in AGR and set aside for buy-backs when paid in fiat."""
+    return AccountKind.BURN if asset == Asset.AGR else AccountKind.BUYBACK_RESERVE
+
+
+def _sale_split_kinds(asset: str) -> list[AccountKind]:
+    network = _network_kind(asset)
+    return [network, AccountKind.TREASURY, AccountKind.VALIDATOR_POOL, AccountKind.PLATFORM_REVENUE]
 
 
 def sale_split_legs(*, creator: User, asset: str, split: SaleSplit) -> list[Leg]:
@@ -120,15 +138,18 @@ def sale_split_legs(*, creator: User, asset: str, split: SaleSplit) -> list[Leg]
     platform revenue; zero parts left out). The caller adds the debit of `split.gross`. Used by
     escrow releases and by the settlement of metered inference calls (SPEC §4: the creator's part
     of a call is split like a sale)."""
-    # The network fee is burned when paid in AGR and set aside for buy-backs when paid in fiat.
-    network_kind = AccountKind.BURN if asset == Asset.AGR else AccountKind.BUYBACK_RESERVE
-    platform = system_accounts_get_or_create(
-        kinds=[network_kind, AccountKind.TREASURY, AccountKind.VALIDATOR_POOL, AccountKind.PLATFORM_REVENUE],
-        asset=asset,
-    )
+    platform = system_accounts_get_or_create(kinds=_sale_split_kinds(asset), asset=asset)
+    return _sale_split_legs(creator_id=creator.pk, asset=asset, split=split, platform=platform)
+
+
+def _sale_split_legs(
+    *, creator_id: int, asset: str, split: SaleSplit, platform: dict[str, LedgerAccount]
+) -> list[Leg]:
+    """`sale_split_legs` with the platform's accounts already read (by kind)."""
+    network_kind = _network_kind(asset)
     parts = [
         (
-            user_account_get_or_create(user=creator, kind=AccountKind.CREATOR_PAYABLE, asset=asset),
+            user_account_of(owner_id=creator_id, kind=AccountKind.CREATOR_PAYABLE, asset=asset),
             split.creator,
         ),
         (platform[network_kind], split.network_fee),
@@ -183,33 +204,37 @@ def escrow_release_deductions_register(source: ReleaseDeductions) -> None:
 def _creator_sales_lock(creator_id: int) -> CreatorSales:
     """The creator's running sales totals, locked: releases and clawbacks of one creator queue here
     (and only here), so each is split at a tier that counts every sale committed before it."""
-    totals = CreatorSales.objects.select_for_update().filter(pk=creator_id).first()
-    if totals is None:
+    found = rows_select(CreatorSales, "creator_id = %s", [creator_id], lock=True)
+    if not found:
         # ON CONFLICT DO NOTHING: a concurrent first sale of the same creator may insert it too.
         CreatorSales.objects.bulk_create([CreatorSales(creator_id=creator_id)], ignore_conflicts=True)
-        totals = CreatorSales.objects.select_for_update().get(pk=creator_id)
-    return totals
+        found = rows_select(CreatorSales, "creator_id = %s", [creator_id], lock=True)
+    return found[0]
 
 
 def _creator_sales_add(totals: CreatorSales, *, asset: str, amount: int) -> None:
     """Count `amount` (negative for a clawback) into the locked totals."""
     field = "net_usd" if asset == Asset.USD else "net_agr"
     setattr(totals, field, getattr(totals, field) + amount)
-    totals.save(update_fields=[field, "updated_at"])
+    row_update(totals, [field])
 
 
 def _sale_rates(totals: CreatorSales) -> SaleRates:
-    sales = net_sales_cents(net_usd=totals.net_usd, net_agr=totals.net_agr)
-    return sale_rates(creator_share_bps=standing_for(net_sales_cents=sales).tier.share_bps)
+    return sale_rates_at(net_usd=totals.net_usd, net_agr=totals.net_agr)
+
+
+def _release_accounts(asset: str) -> dict[str, LedgerAccount]:
+    """The platform's accounts a release touches (escrow and the split's), by kind, in one query."""
+    return system_accounts_get_or_create(kinds=[AccountKind.ESCROW, *_sale_split_kinds(asset)], asset=asset)
 
 
 def _release_legs(
-    *, escrow: Escrow, amount: int, escrow_account: LedgerAccount, totals: CreatorSales
+    *, escrow: Escrow, amount: int, platform: dict[str, LedgerAccount], totals: CreatorSales
 ) -> list[Leg]:
     """Debit `amount` from escrow: first what registered sources say it owes (each capped at what
     is left, in their order), then the rest split as a sale at the creator's tier (from the locked
-    running totals)."""
-    legs = [Leg(escrow_account, -amount)]
+    running totals). `platform`: `_release_accounts(escrow.asset)`."""
+    legs = [Leg(platform[AccountKind.ESCROW], -amount)]
     left = amount
     for source in _release_deductions:
         for deduction in source(escrow):
@@ -221,7 +246,7 @@ def _release_legs(
             )
             left -= paid
     split = split_sale(gross=left, rates=_sale_rates(totals))
-    legs += sale_split_legs(creator=escrow.creator, asset=escrow.asset, split=split)
+    legs += _sale_split_legs(creator_id=escrow.creator_id, asset=escrow.asset, split=split, platform=platform)
     return legs_merge(legs)
 
 
@@ -232,7 +257,7 @@ def _post_release(*, escrow: Escrow, legs: list[Leg], totals: CreatorSales) -> L
         idempotency_key=f"escrow:{escrow.reference}:release",
         memo=f"Sale {escrow.reference} released to the split",
         reference=escrow.reference,
-        party=escrow.creator,
+        party_id=escrow.creator_id,
     )
     if posted.created:
         gross = -sum(leg.amount for leg in legs if leg.account.kind == AccountKind.ESCROW)
@@ -247,7 +272,7 @@ def _post_refund(*, escrow: Escrow, amount: int, escrow_account: LedgerAccount) 
         idempotency_key=f"escrow:{escrow.reference}:refund",
         memo=f"Refund of {escrow.reference}",
         reference=escrow.reference,
-        party=escrow.creator,
+        party_id=escrow.creator_id,
     )
     return posted.transaction
 
@@ -266,15 +291,13 @@ def _release(*, escrow_id: int, due_at: datetime | None = None) -> tuple[Escrow,
             return escrow, False
         if escrow.state != EscrowState.HELD:
             raise InvalidState("This payment was already refunded.", detail={"state": escrow.state})
-        escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=escrow.asset)
+        platform = _release_accounts(escrow.asset)
         totals = _creator_sales_lock(escrow.creator_id)
-        legs = _release_legs(
-            escrow=escrow, amount=escrow.amount, escrow_account=escrow_account, totals=totals
-        )
+        legs = _release_legs(escrow=escrow, amount=escrow.amount, platform=platform, totals=totals)
         escrow.release_transaction = _post_release(escrow=escrow, legs=legs, totals=totals)
         escrow.state = EscrowState.RELEASED
         escrow.resolved_at = timezone.now()
-        escrow.save(update_fields=["release_transaction", "state", "resolved_at", "updated_at"])
+        row_update(escrow, ["release_transaction", "state", "resolved_at"])
         if owner is not None:
             owner.resolved(escrow)
         return escrow, True
@@ -303,13 +326,14 @@ def escrow_refund(*, escrow_id: int, amount: int | None = None) -> Escrow:
                 "A refund is a whole amount between 1 and the amount held.",
                 detail={"held": str(escrow.amount)},
             )
-        escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=escrow.asset)
+        platform = _release_accounts(escrow.asset)
+        escrow_account = platform[AccountKind.ESCROW]
         release_legs: list[Leg] = []
         totals: CreatorSales | None = None
         if refund < escrow.amount:
             totals = _creator_sales_lock(escrow.creator_id)
             release_legs = _release_legs(
-                escrow=escrow, amount=escrow.amount - refund, escrow_account=escrow_account, totals=totals
+                escrow=escrow, amount=escrow.amount - refund, platform=platform, totals=totals
             )
             # Two postings in one transaction: lock every account of both up front, in pk order,
             # or each posting's own ordered locking could still deadlock with another transaction.
@@ -323,15 +347,8 @@ def escrow_refund(*, escrow_id: int, amount: int | None = None) -> Escrow:
         else:
             escrow.state = EscrowState.REFUNDED
         escrow.resolved_at = timezone.now()
-        escrow.save(
-            update_fields=[
-                "refund_transaction",
-                "release_transaction",
-                "refunded_amount",
-                "state",
-                "resolved_at",
-                "updated_at",
-            ]
+        row_update(
+            escrow, ["refund_transaction", "release_transaction", "refunded_amount", "state", "resolved_at"]
         )
         if owner is not None:
             owner.resolved(escrow)
@@ -382,8 +399,8 @@ def sale_clawback(*, escrow_id: int, amount: int, reason: str = "") -> LedgerTra
             raise AmountInvalid(
                 "The amount must be between 1 and what was released.", detail={"released": str(released)}
             )
-        payable = user_account_get_or_create(
-            user=escrow.creator, kind=AccountKind.CREATOR_PAYABLE, asset=escrow.asset
+        payable = user_account_of(
+            owner_id=escrow.creator_id, kind=AccountKind.CREATOR_PAYABLE, asset=escrow.asset
         )
         totals = _creator_sales_lock(escrow.creator_id)
         posted = transaction_post(
@@ -392,7 +409,7 @@ def sale_clawback(*, escrow_id: int, amount: int, reason: str = "") -> LedgerTra
             idempotency_key=f"escrow:{escrow.reference}:clawback",
             memo=reason or f"Upheld dispute on {escrow.reference}",
             reference=escrow.reference,
-            party=escrow.creator,
+            party_id=escrow.creator_id,
         )
         if posted.created:
             _creator_sales_add(totals, asset=escrow.asset, amount=-amount)

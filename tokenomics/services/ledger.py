@@ -38,7 +38,7 @@ from tokenomics.errors import (
     TokenomicsError,
     UnbalancedTransaction,
 )
-from tokenomics.locks import AccountRow, accounts_lock, accounts_read
+from tokenomics.locks import AccountRow, accounts_lock_read
 from tokenomics.models import Asset, LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import (
     OVERDRAFT_ACCOUNT_KINDS,
@@ -46,6 +46,7 @@ from tokenomics.models.ledger import (
     AccountKind,
     TransactionKind,
 )
+from tokenomics.rows import rows_select
 
 MAX_KEY_LENGTH = 255
 
@@ -74,11 +75,23 @@ def legs_merge(legs: Sequence[Leg]) -> list[Leg]:
     return [leg for leg in by_account.values() if leg.amount]
 
 
+def _accounts_where(where: str, params: Sequence[Any]) -> list[LedgerAccount]:
+    return rows_select(LedgerAccount, where, params)
+
+
 def user_account_get_or_create(*, user: User, kind: AccountKind | str, asset: Asset | str) -> LedgerAccount:
     """The user's account of this kind and asset, created empty on first use. No money moves."""
+    return user_account_of(owner_id=user.pk, kind=kind, asset=asset)
+
+
+def user_account_of(*, owner_id: int, kind: AccountKind | str, asset: Asset | str) -> LedgerAccount:
+    """`user_account_get_or_create` for a user known by pk (one plain query when it exists)."""
     if kind not in USER_ACCOUNT_KINDS:
         raise ValueError(f"{kind} is not a user account kind")
-    account, _ = LedgerAccount.objects.get_or_create(owner=user, kind=kind, asset=asset)
+    found = _accounts_where("owner_id = %s AND kind = %s AND asset = %s", [owner_id, str(kind), str(asset)])
+    if found:
+        return found[0]
+    account, _ = LedgerAccount.objects.get_or_create(owner_id=owner_id, kind=kind, asset=asset)
     return account
 
 
@@ -86,6 +99,9 @@ def system_account_get_or_create(*, kind: AccountKind | str, asset: Asset | str)
     """The platform's account of this kind and asset, created empty on first use. No money moves."""
     if kind in USER_ACCOUNT_KINDS:
         raise ValueError(f"{kind} is a user account kind")
+    found = _accounts_where("owner_id IS NULL AND kind = %s AND asset = %s", [str(kind), str(asset)])
+    if found:
+        return found[0]
     account, _ = LedgerAccount.objects.get_or_create(
         owner=None, kind=kind, asset=asset, defaults={"overdraft_allowed": kind in OVERDRAFT_ACCOUNT_KINDS}
     )
@@ -97,13 +113,17 @@ def system_accounts_get_or_create(
 ) -> dict[str, LedgerAccount]:
     """The platform's accounts of these kinds in `asset`, by kind, in one query (creating any
     missing, empty). For postings that touch several at once, like a sale split."""
+    wanted = [str(kind) for kind in dict.fromkeys(kinds)]
     found = {
         account.kind: account
-        for account in LedgerAccount.objects.filter(owner__isnull=True, asset=asset, kind__in=list(kinds))
+        for account in _accounts_where(
+            f"owner_id IS NULL AND asset = %s AND kind IN ({', '.join(['%s'] * len(wanted))})",
+            [str(asset), *wanted],
+        )
     }
-    for kind in kinds:
+    for kind in wanted:
         if kind not in found:
-            found[str(kind)] = system_account_get_or_create(kind=kind, asset=asset)
+            found[kind] = system_account_get_or_create(kind=kind, asset=asset)
     return found
 
 
@@ -163,36 +183,66 @@ def _insert_transaction(cursor: CursorWrapper, values: list[Any]) -> int | None:
     return None if row is None else int(row[0])
 
 
-def _insert_entries(cursor: CursorWrapper, tx_id: int, legs: Sequence[Leg], assets: dict[int, str]) -> None:
-    rows = ", ".join(["(%s, %s, %s, %s)"] * len(legs))
+def _entry_params(legs: Sequence[Leg], assets: dict[int, str]) -> list[Any]:
     params: list[Any] = []
     for leg in legs:
         amount = _AMOUNT_FIELD.get_db_prep_value(leg.amount, connection)
-        params.extend((tx_id, leg.account.pk, assets[leg.account.pk], amount))
-    cursor.execute(
-        f"INSERT INTO {_ENTRY_TABLE} (transaction_id, account_id, asset, amount) VALUES {rows}",  # noqa: S608
-        params,
-    )
+        params.extend((leg.account.pk, assets[leg.account.pk], amount))
+    return params
 
 
-def _update_balances(cursor: CursorWrapper, balances: dict[int, int], now: datetime) -> None:
-    stamp = _UPDATED_AT_FIELD.get_db_prep_value(now, connection)
-    if connection.vendor == "postgresql":
-        rows = ", ".join(["(%s::bigint, %s::numeric)"] * len(balances))
-        params: list[Any] = [stamp]
-        for account_id, balance in balances.items():
-            params.extend((account_id, _AMOUNT_FIELD.get_db_prep_value(balance, connection)))
-        cursor.execute(
-            f"UPDATE {_ACCOUNT_TABLE} AS a SET balance = v.balance, updated_at = %s "  # noqa: S608
-            f"FROM (VALUES {rows}) AS v(id, balance) WHERE a.id = v.id",
-            params,
-        )
-        return
+def _balance_params(balances: dict[int, int]) -> list[Any]:
+    params: list[Any] = []
     for account_id, balance in balances.items():
-        cursor.execute(
-            f"UPDATE {_ACCOUNT_TABLE} SET balance = %s, updated_at = %s WHERE id = %s",  # noqa: S608
-            [_AMOUNT_FIELD.get_db_prep_value(balance, connection), stamp, account_id],
+        params.extend((account_id, _AMOUNT_FIELD.get_db_prep_value(balance, connection)))
+    return params
+
+
+def _write(
+    cursor: CursorWrapper,
+    values: list[Any],
+    legs: Sequence[Leg],
+    assets: dict[int, str],
+    balances: dict[int, int],
+    now: datetime,
+) -> int | None:
+    """Write the transaction, its entries and the users' new cached balances; None (nothing
+    written) when the idempotency key already exists. On PostgreSQL one statement: the entries
+    and balances are written only if the transaction row was (they join its RETURNING)."""
+    stamp = _UPDATED_AT_FIELD.get_db_prep_value(now, connection)
+    if connection.vendor != "postgresql":
+        tx_id = _insert_transaction(cursor, values)
+        if tx_id is not None:
+            rows = ", ".join([f"({tx_id}, %s, %s, %s)"] * len(legs))
+            cursor.execute(
+                f"INSERT INTO {_ENTRY_TABLE} (transaction_id, account_id, asset, amount) VALUES {rows}",  # noqa: S608
+                _entry_params(legs, assets),
+            )
+            for account_id, balance in balances.items():
+                cursor.execute(
+                    f"UPDATE {_ACCOUNT_TABLE} SET balance = %s, updated_at = %s WHERE id = %s",  # noqa: S608
+                    [_AMOUNT_FIELD.get_db_prep_value(balance, connection), stamp, account_id],
+                )
+        return tx_id
+    entry_rows = ", ".join(f"(%s::bigint, %s, %s::numeric, {n})" for n in range(len(legs)))
+    # Only table names, %s placeholders and leg ordinals are interpolated (hence the noqa).
+    sql = (
+        f"WITH tx AS ({_INSERT_TRANSACTION}), "  # noqa: S608
+        f"entries AS (INSERT INTO {_ENTRY_TABLE} (transaction_id, account_id, asset, amount) "
+        f"SELECT tx.id, v.account_id, v.asset, v.amount FROM tx, (VALUES {entry_rows}) "
+        "AS v(account_id, asset, amount, n) ORDER BY v.n)"
+    )
+    params = [*values, *_entry_params(legs, assets)]
+    if balances:
+        balance_rows = ", ".join(["(%s::bigint, %s::numeric)"] * len(balances))
+        sql += (
+            f", balances AS (UPDATE {_ACCOUNT_TABLE} AS a SET balance = v.balance, updated_at = %s "  # noqa: S608
+            f"FROM tx, (VALUES {balance_rows}) AS v(id, balance) WHERE a.id = v.id)"
         )
+        params += [stamp, *_balance_params(balances)]
+    cursor.execute(sql + " SELECT id FROM tx", params)  # noqa: S608
+    row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def _is_system(account: LedgerAccount) -> bool:
@@ -205,20 +255,19 @@ def _debit_checked(row: AccountRow, delta: int) -> bool:
 
 
 def _accounts_for(legs: Sequence[Leg], deltas: dict[int, int]) -> dict[int, AccountRow]:
-    """Every touched account's row: users' accounts and checked platform debits locked (pk order),
-    the other platform accounts read without a lock."""
-    system = {leg.account.pk for leg in legs if _is_system(leg.account)}
-    locked = [pk for pk in deltas if pk not in system]
-    locked += [
+    """Every touched account's row, in one statement: users' accounts and checked platform debits
+    locked (pk order), the other platform accounts read without a lock."""
+    locked = [
         leg.account.pk
         for leg in legs
-        if leg.account.pk in system
-        and deltas[leg.account.pk] < 0
-        and not leg.account.overdraft_allowed
-        and leg.account.kind != AccountKind.ESCROW
+        if not _is_system(leg.account)
+        or (
+            deltas[leg.account.pk] < 0
+            and not leg.account.overdraft_allowed
+            and leg.account.kind != AccountKind.ESCROW
+        )
     ]
-    rows = accounts_lock(locked) if locked else {}
-    rows.update(accounts_read(set(deltas) - set(rows)))
+    rows = accounts_lock_read(locked, deltas)
     for leg in legs:
         row = rows.get(leg.account.pk)
         if row is not None and row.system != _is_system(leg.account):
@@ -252,10 +301,14 @@ def transaction_post(
     memo: str = "",
     reference: str = "",
     party: User | None = None,
+    party_id: int | None = None,
     reverses: LedgerTransaction | None = None,
     posted_at: datetime | None = None,
 ) -> Posted:
     """Post a balanced transaction exactly once per idempotency key.
+
+    The `party` (whose transaction it is: the creator of a sale...) may be given by pk instead
+    (`party_id`), when the caller has no User loaded.
 
     `posted_at` backdates the posting (demo history, an epoch closed for a past week); it may not
     be in the future (ValueError). Balances are cached as of the write, whatever it says.
@@ -270,7 +323,8 @@ def transaction_post(
     now = timezone.now()
     if posted_at is not None and posted_at > now:
         raise ValueError(f"a posting cannot be dated in the future: {posted_at.isoformat()}")
-    party_id = party.pk if party is not None else None
+    if party is not None:
+        party_id = party.pk
     fingerprint = _fingerprint(str(kind), reference, party_id, legs)
     deltas: dict[int, int] = defaultdict(int)
     for leg in legs:
@@ -325,7 +379,7 @@ def transaction_post(
                     "This transaction was already reversed.", detail={"transaction": reverses.pk}
                 )
         if problem is None:
-            tx_id = _insert_transaction(
+            tx_id = _write(
                 cursor,
                 [
                     str(kind),
@@ -337,11 +391,12 @@ def transaction_post(
                     reverses.pk if reverses is not None else None,
                     _POSTED_AT_FIELD.get_db_prep_value(stamp, connection),
                 ],
+                legs,
+                {pk: row.asset for pk, row in rows.items()},
+                balances,
+                now,
             )
             if tx_id is not None:
-                _insert_entries(cursor, tx_id, legs, {pk: row.asset for pk, row in rows.items()})
-                if balances:
-                    _update_balances(cursor, balances, now)
                 posted = LedgerTransaction(
                     pk=tx_id,
                     kind=kind,
@@ -349,10 +404,12 @@ def transaction_post(
                     idempotency_key=idempotency_key,
                     fingerprint=fingerprint,
                     reference=reference,
-                    party=party,
+                    party_id=party_id,
                     reverses=reverses,
                     posted_at=stamp,
                 )
+                if party is not None:
+                    posted.party = party
                 posted._state.adding = False
                 posted._state.db = connection.alias
     if posted is not None:

@@ -1,0 +1,102 @@
+"""Single-row reads and writes in plain SQL, for the money hot paths (holds, releases).
+
+Each ORM query costs several times its round trip in Python (compiling the query, cloning
+querysets; `benchmarks/ledger.py`), and a benchmark thread, like a web worker, is bound by that
+Python time. These helpers build the same model instances the ORM would, with the same field
+conversions both ways (`from_db_value`, the backend's converters, `get_db_prep_save`), from one
+prepared statement per model. Only for plain rows: no relations are followed or prefetched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
+
+from django.db import connection, models
+
+M = TypeVar("M", bound=models.Model)
+
+Converter = Callable[[Any, Any, Any], Any]
+_readers: dict[tuple[type[models.Model], str], tuple[str, list[str], list[tuple[int, list[Converter]]]]] = {}
+
+
+def _quote(name: str | None) -> str:
+    assert name is not None
+    return connection.ops.quote_name(name)
+
+
+def _reader(model: type[models.Model]) -> tuple[str, list[str], list[tuple[int, list[Converter]]]]:
+    """The SELECT list of `model`'s columns, their attnames and, per column, its converters (as
+    the SQL compiler would apply them); computed once per model and database vendor."""
+    key = (model, connection.vendor)
+    found = _readers.get(key)
+    if found is None:
+        fields = list(model._meta.concrete_fields)
+        table = connection.ops.quote_name(model._meta.db_table)
+        columns = ", ".join(f"{table}.{_quote(f.column)}" for f in fields)
+        converters = []
+        for index, field in enumerate(fields):
+            col = field.get_col(model._meta.db_table)
+            chain = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+            if chain:
+                converters.append((index, chain))
+        found = _readers[key] = (columns, [f.attname for f in fields], converters)
+    return found
+
+
+def rows_select(model: type[M], where: str, params: Sequence[Any], *, lock: bool = False) -> list[M]:
+    """Instances of `model` for `SELECT <its columns> FROM <its table> WHERE <where>` (a condition
+    with %s placeholders, no user text), locked FOR UPDATE when `lock` (PostgreSQL; SQLite's
+    IMMEDIATE transactions serialise writers instead)."""
+    columns, names, converters = _reader(model)
+    sql = f"SELECT {columns} FROM {_quote(model._meta.db_table)} WHERE {where}"  # noqa: S608
+    if lock and connection.vendor == "postgresql":
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = []
+    for row in rows:
+        values = list(row)
+        for index, chain in converters:
+            for converter in chain:
+                values[index] = converter(values[index], None, connection)
+        found.append(model.from_db(connection.alias, names, values))
+    return found
+
+
+def row_insert(instance: models.Model) -> None:
+    """INSERT the unsaved `instance` (auto_now fields stamped, as `save()` does) and set its pk.
+    No signals are sent: only for models that have no receivers."""
+    meta = instance._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key or not isinstance(f, models.AutoField)]
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    pk = meta.pk
+    assert pk is not None
+    sql = (
+        f"INSERT INTO {_quote(meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {_quote(pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        (new_pk,) = cursor.fetchone()
+    setattr(instance, pk.attname, new_pk)
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
+def row_update(instance: models.Model, fields: Sequence[str]) -> None:
+    """UPDATE these fields of the saved `instance` (its auto_now fields stamped, as
+    `save(update_fields=...)` does). No signals are sent."""
+    meta = instance._meta
+    chosen = [cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields]
+    chosen += [f for f in meta.concrete_fields if getattr(f, "auto_now", False) and f not in chosen]
+    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in chosen]
+    pk = meta.pk
+    assert pk is not None
+    sql = (
+        f"UPDATE {_quote(meta.db_table)} SET "  # noqa: S608
+        f"{', '.join(f'{_quote(f.column)} = %s' for f in chosen)} WHERE {_quote(pk.column)} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, pk.get_db_prep_value(instance.pk, connection)])
