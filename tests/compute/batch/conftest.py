@@ -20,7 +20,7 @@ from tests.accounts.factories import UserFactory
 from tests.compute.gateway.conftest import per_inference_plan
 from tests.compute.stub_kserve import MODEL, StubNode
 from tests.marketplace.factories import ListingFactory, VersionFactory
-from tests.tokenomics.factories import funded_wallet
+from tests.tokenomics.factories import funded_wallet, staked
 
 INPUT = [{"name": "INPUT_1", "datatype": "FP32", "shape": [1, 4], "data": [1.0, 2.0, 3.0, 4.0]}]
 
@@ -59,7 +59,7 @@ def serve(version: Any, stubs: list[StubNode]) -> tuple[Node, StubNode]:
     stub = StubNode(mode="ok").start()
     stubs.append(stub)
     node = Node.objects.create(
-        provider=UserFactory(),
+        provider=staked(user=UserFactory()),  # paid traffic needs the minimum stake
         name=stub.url,
         triton_url=stub.url,
         healthy=True,

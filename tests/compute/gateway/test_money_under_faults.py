@@ -50,7 +50,7 @@ from tests.compute.gateway.conftest import active_subscription, per_inference_pl
 from tests.compute.nodes.conftest import _fresh_routing_state  # noqa: F401 - autouse here too
 from tests.compute.stub_kserve import MODEL, SPEC_IN, SPEC_OUT, StubNode, closed_port
 from tests.marketplace.factories import ListingFactory, VersionFactory
-from tests.tokenomics.factories import funded_wallet
+from tests.tokenomics.factories import funded_wallet, staked
 from tests.tokenomics.payout_factories import parameter_override
 from tokenomics.models import LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
@@ -214,7 +214,8 @@ def test_r4_no_double_charge_no_double_credit_no_lost_call_under_faults_and_kill
     # 7,330 micro-USD of compute fee a call (x10 for a large model): whole cents reach the providers
     # within a few calls, with sub-cent rests carried between batches.
     parameter_override("compute.base_rate_micro_usd", 733)
-    providers = [UserFactory() for _ in stubs]
+    # Staked at Bronze: only staked providers' nodes take paid traffic.
+    providers = [staked(user=UserFactory()) for _ in stubs]
     versions = []
     listings = []
     for name in ("r4-a", "r4-b"):
