@@ -27,6 +27,7 @@ from typing import Any
 
 from accounts.models import User
 from core.exceptions import ApplicationError
+from core.throttling import Rate
 
 VIA_API = "api"
 VIA_KSERVE = "kserve"
@@ -81,13 +82,16 @@ def inference_run(
     body: Any,
     via: str,
     integration_id: str | None = None,
+    api_limits: list[tuple[str, Rate]] | None = None,
 ) -> InferenceResult:
     """Run one inference for `user` on the listing `listing_slug`.
 
     `body` is the KServe v2 request body of API.md: `{"inputs": [...], "outputs": [...]?,
     "version": "1.2.0"?, "priority": bool?}`. `via` is "api", "kserve" or "playground" (the
     playground allowance is only for "playground", a browser session). `integration_id` is the
-    `Agora-Integration` header, recorded in the request log.
+    `Agora-Integration` header, recorded in the request log. `api_limits` are the API's
+    per-address and per-key limits a view deferred (`core.throttling.DeferredThrottles`), counted
+    with the tier limit in one Redis round trip.
 
     Raises GatewayError with code: not_found (404), validation_error (400, detail names the
     tensor), license_required (402, detail.plans), quota_exhausted (429, detail.upgrade_plan,
@@ -99,7 +103,12 @@ def inference_run(
 
     try:
         result = inference_run_impl(
-            user=user, listing_slug=listing_slug, body=body, via=via, integration_id=integration_id
+            user=user,
+            listing_slug=listing_slug,
+            body=body,
+            via=via,
+            integration_id=integration_id,
+            api_limits=api_limits,
         )
     except GatewayError as exc:
         # An unknown slug is not a label value (anyone could mint series by typing names).

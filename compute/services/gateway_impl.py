@@ -34,7 +34,7 @@ from compute.services.gateway import (
 from compute.services.gateway_backend import NoProvider, ProviderFailure, TensorInvalid, gateway_backend
 from compute.services.metering import credit_draw_or_reserve, credit_give_back
 from compute.services.settlement import log_entry_fields
-from core.throttling import Rate, rate_limit_hit
+from core.throttling import Hit, Rate, rate_limits_hit
 from marketplace.models import (
     Listing,
     ListingStatus,
@@ -277,21 +277,55 @@ def _tier(ctx: ListingContext, buyer: BuyerContext, via: str) -> tuple[str, int]
     return None
 
 
-def rate_limit_check(*, user: User, ctx: ListingContext, buyer: BuyerContext, via: str) -> None:
-    """Count the call against the buyer's per-minute limit for this listing at their tier (one
-    atomic Redis step, `core.throttling.rate_limit_hit`); `429 rate_limited` with Retry-After over it."""
+def _over_api_limit(hits: list[Hit]) -> GatewayError | None:
+    """429 `rate_limited` as DRF's throttles answer it, when an API-wide limit is over."""
+    over = [hit.retry_after for hit in hits if not hit.allowed]
+    if not over:
+        return None
+    wait = max(over)
+    return GatewayError(
+        "rate_limited",
+        429,
+        "Too many requests; slow down.",
+        headers={"Retry-After": str(wait)},
+        detail={"retry_after_seconds": wait},
+    )
+
+
+def rate_limit_check(
+    *,
+    user: User,
+    ctx: ListingContext,
+    buyer: BuyerContext,
+    via: str,
+    api_limits: list[tuple[str, Rate]] | None = None,
+) -> None:
+    """Count the call against the buyer's per-minute limit for this listing at their tier and
+    against `api_limits` (the API's per-address and per-key limits deferred by the view:
+    `core.throttling.DeferredThrottles`; emptied once counted), all in one atomic Redis step
+    (`core.throttling.rate_limits_hit`); `429 rate_limited` with Retry-After over any of them."""
+    api_limits = api_limits if api_limits is not None else []
     tier = _tier(ctx, buyer, via)
+    limits = list(api_limits)
+    api_count = len(api_limits)
+    api_limits.clear()
+    if tier is not None:  # None: nothing could allow the call, the entitlement step answers 402
+        kind, limit = tier
+        limits.append((f"inference:{kind}:{user.pk}:{ctx.id}", Rate(limit=limit, window=60)))
+    hits = rate_limits_hit(limits)
+    refused = _over_api_limit(hits[:api_count])
+    if refused is not None:
+        raise refused
     if tier is None:
-        return  # nothing could allow the call: the entitlement step answers 402
-    kind, limit = tier
-    hit = rate_limit_hit(key=f"inference:{kind}:{user.pk}:{ctx.id}", rate=Rate(limit=limit, window=60))
+        return
+    hit = hits[-1]
     if not hit.allowed:
         raise GatewayError(
             "rate_limited",
             429,
             "Too many calls to this model; slow down.",
             headers={"Retry-After": str(hit.retry_after)},
-            detail={"retry_after_seconds": hit.retry_after, "limit_per_minute": limit},
+            detail={"retry_after_seconds": hit.retry_after, "limit_per_minute": tier[1]},
         )
 
 
@@ -476,7 +510,13 @@ def _log(
 
 
 def inference_run_impl(
-    *, user: User, listing_slug: str, body: Any, via: str, integration_id: str | None = None
+    *,
+    user: User,
+    listing_slug: str,
+    body: Any,
+    via: str,
+    integration_id: str | None = None,
+    api_limits: list[tuple[str, Rate]] | None = None,
 ) -> InferenceResult:
     if via not in VIAS:
         raise ValueError(f"via must be one of {VIAS}, not {via!r}")
@@ -486,7 +526,7 @@ def inference_run_impl(
         raise GatewayError("not_found", 404, "No published model has this name.")
     version, inputs, priority = _body(body, ctx)
     buyer = buyer_context(user, ctx.id)
-    rate_limit_check(user=user, ctx=ctx, buyer=buyer, via=via)
+    rate_limit_check(user=user, ctx=ctx, buyer=buyer, via=via, api_limits=api_limits)
     draw = _entitle(user=user, ctx=ctx, buyer=buyer, via=via, now=now)
     backend = gateway_backend()
     try:
