@@ -537,11 +537,36 @@ def inference_run_impl(
             "validation_error", 400, exc.message, detail={"tensor": exc.tensor, "inputs": [exc.message]}
         ) from exc
     request_id = str(uuid.uuid4())
-    try:
-        routed = backend.route(version, prepared, priority=priority)
-    except (NoProvider, ProviderFailure) as exc:
-        draw.give_back(user.pk)
-        code = "no_provider_available" if isinstance(exc, NoProvider) else "provider_failed"
+    # The served call's node counters and its request-log entry: one Redis round trip.
+    with meter_store.batched():
+        try:
+            routed = backend.route(version, prepared, priority=priority)
+        except (NoProvider, ProviderFailure) as exc:
+            draw.give_back(user.pk)
+            code = "no_provider_available" if isinstance(exc, NoProvider) else "provider_failed"
+            _log(
+                request_id=request_id,
+                user=user,
+                ctx=ctx,
+                version=version,
+                draw=draw,
+                via=via,
+                integration_id=integration_id or "",
+                outcome=Outcome.FAILED,
+                error_code=code,
+                attempts=exc.attempts if isinstance(exc, ProviderFailure) else 0,
+                now=now,
+            )
+            status = 503 if code == "no_provider_available" else 502
+            message = (
+                "No provider can serve this model right now; nothing was charged."
+                if status == 503
+                else "The providers failed to serve this call; nothing was charged."
+            )
+            raise GatewayError(code, status, message, detail={"request_id": request_id}) from exc
+        except BaseException:
+            draw.give_back(user.pk)
+            raise
         _log(
             request_id=request_id,
             user=user,
@@ -550,36 +575,13 @@ def inference_run_impl(
             draw=draw,
             via=via,
             integration_id=integration_id or "",
-            outcome=Outcome.FAILED,
-            error_code=code,
-            attempts=exc.attempts if isinstance(exc, ProviderFailure) else 0,
+            outcome=Outcome.OK,
+            node_id=routed.node_id,
+            provider_id=routed.provider_id,
+            attempts=routed.attempts,
+            latency_us=int(routed.latency_ms * 1000),
             now=now,
         )
-        status = 503 if code == "no_provider_available" else 502
-        message = (
-            "No provider can serve this model right now; nothing was charged."
-            if status == 503
-            else "The providers failed to serve this call; nothing was charged."
-        )
-        raise GatewayError(code, status, message, detail={"request_id": request_id}) from exc
-    except BaseException:
-        draw.give_back(user.pk)
-        raise
-    _log(
-        request_id=request_id,
-        user=user,
-        ctx=ctx,
-        version=version,
-        draw=draw,
-        via=via,
-        integration_id=integration_id or "",
-        outcome=Outcome.OK,
-        node_id=routed.node_id,
-        provider_id=routed.provider_id,
-        attempts=routed.attempts,
-        latency_us=int(routed.latency_ms * 1000),
-        now=now,
-    )
     charge = (
         draw.creator_price_micro + draw.compute_fee_micro if draw.entitlement == Entitlement.PREPAID else 0
     )
