@@ -65,7 +65,9 @@ def _redis() -> Any:
     cache = caches["default"]
     if not isinstance(cache, RedisCache):
         return None
-    return cache._cache.get_client(None, write=True)
+    from core.throttling import redis_client_of
+
+    return redis_client_of(cache)
 
 
 _batch = threading.local()

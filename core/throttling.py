@@ -73,8 +73,22 @@ class Hit:
     key: str  # the cache key before the cache's prefix (for a refund)
 
 
+def redis_client_of(cache: RedisCache) -> Any:
+    """The raw redis client of `cache` for writes (the cache's first server), built once per
+    connection pool and kept on it. Django's RedisCacheClient.get_client builds a new redis.Redis
+    (and its table of ~170 response callbacks) on every call; reusing one keeps that off the hot
+    path. The client lives and dies with its pool (one per process and cache instance)."""
+    backend: Any = cache._cache  # Django's RedisCacheClient: its pool and client class are private
+    pool = backend._get_connection_pool(write=True)
+    client = getattr(pool, "_agora_client", None)
+    if client is None:
+        client = backend._client(connection_pool=pool)
+        pool._agora_client = client
+    return client
+
+
 def _redis_client(cache: RedisCache, cache_key: str) -> Any:
-    return cache._cache.get_client(cache_key, write=True)
+    return redis_client_of(cache)
 
 
 def rate_limit_hit(*, key: str, rate: Rate) -> Hit:
