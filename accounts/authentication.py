@@ -27,6 +27,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         except ApiKeyInvalid as exc:
             raise exceptions.AuthenticationFailed(exc.message) from exc
 
+    def authenticate_cached(self, request: Request) -> tuple[Any, services.ApiKeyPrincipal] | None:
+        """The caller when the presented key is a valid key held in the shared cache (one cache
+        read); None when that cannot be told without the full check (`authenticate`)."""
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        scheme, _, raw_key = header.partition(" ")
+        if scheme.lower() != "bearer" or not raw_key.strip():
+            return None
+        return services.api_key_authenticate_cached(raw_key=raw_key.strip())
+
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
 

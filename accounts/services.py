@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 import string
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -119,6 +120,40 @@ def api_key_revoke(*, user: User, key_id: int) -> ApiKey:
     return key
 
 
+# (key id, prefix) -> time of this process's last touch: the shared `apikey-touch` marker is asked
+# at most once a minute per key per process instead of on every call.
+_touched: dict[tuple[int, str], float] = {}
+
+
+def _touch(key_id: int, prefix: str) -> None:
+    """Record last_used_at at most once per API_KEY_TOUCH_SECONDS per key (across processes)."""
+    now = time.time()  # wall time: a once-a-minute hint, and tests travel it
+    last = _touched.get((key_id, prefix))
+    if last is not None and now - last < API_KEY_TOUCH_SECONDS:
+        return
+    if len(_touched) > 100_000:
+        _touched.clear()
+    _touched[(key_id, prefix)] = now
+    if cache.add(f"apikey-touch:{key_id}", 1, timeout=API_KEY_TOUCH_SECONDS):
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+
+
+def api_key_authenticate_cached(*, raw_key: str) -> tuple[User, ApiKeyPrincipal] | None:
+    """The key's user when the shared cache holds it and the key matches; None otherwise (unknown,
+    not cached, wrong secret, inactive user: `api_key_authenticate` decides). One cache read, no
+    database; a revoked key is dropped from the cache at revocation, so it is never answered here."""
+    prefix = _split_key(raw_key)
+    if prefix is None:
+        return None
+    entry: _CachedKey | None = cache.get(_cache_key(prefix))
+    if entry is None or not entry.user.is_active:
+        return None
+    if not hmac.compare_digest(entry.key_hash, _hash_key(raw_key)):
+        return None
+    _touch(entry.principal.key_id, entry.principal.prefix)
+    return entry.user, entry.principal
+
+
 def api_key_authenticate(*, raw_key: str) -> tuple[User, ApiKeyPrincipal]:
     """Resolve a presented key to its user, from the cache when possible. Raises ApiKeyInvalid."""
     prefix = _split_key(raw_key)
@@ -137,8 +172,7 @@ def api_key_authenticate(*, raw_key: str) -> tuple[User, ApiKeyPrincipal]:
         cache.set(_cache_key(prefix), entry, timeout=API_KEY_CACHE_SECONDS)
     if not hmac.compare_digest(entry.key_hash, _hash_key(raw_key)) or not entry.user.is_active:
         raise ApiKeyInvalid()
-    if cache.add(f"apikey-touch:{entry.principal.key_id}", 1, timeout=API_KEY_TOUCH_SECONDS):
-        ApiKey.objects.filter(pk=entry.principal.key_id).update(last_used_at=timezone.now())
+    _touch(entry.principal.key_id, entry.principal.prefix)
     return entry.user, entry.principal
 
 

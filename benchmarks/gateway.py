@@ -272,7 +272,7 @@ def _metrics_calls(port: int, slug: str) -> float:
     )
 
 
-def _wait_http(port: int, path: str, timeout: float = 60) -> None:
+def _wait_http(port: int, path: str, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -64,7 +65,35 @@ def _redis() -> Any:
     cache = caches["default"]
     if not isinstance(cache, RedisCache):
         return None
-    return cache._cache.get_client(None, write=True)
+    from core.throttling import redis_client_of
+
+    return redis_client_of(cache)
+
+
+_batch = threading.local()
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Writes made inside that need no answer (a served call's node counters, the request-log
+    entry) go to Redis together, in one pipelined round trip, when the block ends (also when it
+    raises). Nested blocks join the outer one; without Redis it changes nothing."""
+    client = _redis()
+    if client is None or getattr(_batch, "pipe", None) is not None:
+        yield
+        return
+    _batch.pipe = client.pipeline(transaction=False)
+    try:
+        yield
+    finally:
+        pipe, _batch.pipe = _batch.pipe, None
+        if len(pipe):
+            pipe.execute()
+
+
+def batch_pipeline() -> Any:
+    """The pipeline of the `batched` block this thread is in, or None."""
+    return getattr(_batch, "pipe", None)
 
 
 def _key(name: str) -> str:
@@ -211,6 +240,10 @@ def credit_users() -> list[int]:
 
 def log_append(fields: dict[str, str]) -> None:
     """Append one request-log entry (string fields) to the stream."""
+    pipe = batch_pipeline()
+    if pipe is not None:
+        pipe.xadd(_key("log"), fields)
+        return
     client = _redis()
     if client is not None:
         client.xadd(_key("log"), fields)

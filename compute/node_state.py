@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from compute.meter_store import _key, _redis
+from compute.meter_store import _key, _redis, batch_pipeline
 from compute.models_nodes import LATENCY_BUCKETS_MS
 
 CONSECUTIVE_FAILURES = 3  # eject after this many failures in a row
@@ -62,7 +62,10 @@ def record(node_id: int, *, ok: bool, latency_ms: float | None, now: float | Non
             window = [totals.get(s, [0, 0]) for s in _slots(now)]
         calls, fails = sum(w[0] for w in window), sum(w[1] for w in window)
     else:
-        pipe = client.pipeline(transaction=False)
+        # A served call's counters need no answer: they join the caller's batch when there is one
+        # (meter_store.batched: sent with the request-log entry, one round trip).
+        batch = batch_pipeline() if ok else None
+        pipe = batch if batch is not None else client.pipeline(transaction=False)
         stats = _key(f"node:{node_id}:min:{minute}")
         pipe.hincrby(stats, field, 1)
         if ok and latency_ms is not None:
@@ -74,7 +77,8 @@ def record(node_id: int, *, ok: bool, latency_ms: float | None, now: float | Non
         consec_key = _key(f"node:{node_id}:consec")
         if ok:
             pipe.set(consec_key, 0)
-            pipe.execute()
+            if batch is None:
+                pipe.execute()
             return False
         pipe.incr(fails_key)
         pipe.expire(fails_key, WINDOW_SECONDS * 2)

@@ -34,13 +34,19 @@ from rest_framework.throttling import BaseThrottle
 
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
-# KEYS[1] the counter, ARGV[1] the window in seconds. Returns {count after this hit, ttl}.
-_HIT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('TTL', KEYS[1])
-if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {count, ttl}
+# Several counters in one round trip: KEYS the counters, ARGV their windows in the same order.
+# Returns {count1, ttl1, count2, ttl2, ...}; each counter behaves exactly as _HIT_SCRIPT.
+_HIT_MANY_SCRIPT = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+  local ttl = redis.call('TTL', key)
+  if ttl < 0 then redis.call('EXPIRE', key, ARGV[i]); ttl = tonumber(ARGV[i]) end
+  out[#out + 1] = count
+  out[#out + 1] = ttl
+end
+return out
 """
 _REFUND_SCRIPT = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end return 0"
 
@@ -67,29 +73,59 @@ class Hit:
     key: str  # the cache key before the cache's prefix (for a refund)
 
 
+def redis_client_of(cache: RedisCache) -> Any:
+    """The raw redis client of `cache` for writes (the cache's first server), built once per
+    connection pool and kept on it. Django's RedisCacheClient.get_client builds a new redis.Redis
+    (and its table of ~170 response callbacks) on every call; reusing one keeps that off the hot
+    path. The client lives and dies with its pool (one per process and cache instance)."""
+    backend: Any = cache._cache  # Django's RedisCacheClient: its pool and client class are private
+    pool = backend._get_connection_pool(write=True)
+    client = getattr(pool, "_agora_client", None)
+    if client is None:
+        client = backend._client(connection_pool=pool)
+        pool._agora_client = client
+    return client
+
+
 def _redis_client(cache: RedisCache, cache_key: str) -> Any:
-    return cache._cache.get_client(cache_key, write=True)
+    return redis_client_of(cache)
 
 
 def rate_limit_hit(*, key: str, rate: Rate) -> Hit:
     """Count one hit of `key` and say whether it is within `rate`. Atomic on Redis; a hit over the
     limit still counts (an attacker who keeps trying keeps the window full)."""
-    cache_key = f"ratelimit:{key}"
+    return rate_limits_hit([(key, rate)])[0]
+
+
+def rate_limits_hit(limits: list[tuple[str, Rate]]) -> list[Hit]:
+    """`rate_limit_hit` of several keys at once, in one Redis round trip (one Lua script); the hits
+    in the order given. Every key counts its hit, whether or not another is over its limit."""
     cache = caches["default"]  # the backend itself: `django.core.cache.cache` is a proxy
-    if isinstance(cache, RedisCache):
-        full_key = cache.make_and_validate_key(cache_key)
-        count, ttl = _redis_client(cache, full_key).eval(_HIT_SCRIPT, 1, full_key, rate.window)
-        count, retry_after = int(count), max(int(ttl), 1)
-    else:
-        # LocMemCache: `add` is a no-op when the key exists, `incr` holds the cache's lock.
-        cache.add(cache_key, 0, timeout=rate.window)
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr
-            cache.add(cache_key, 1, timeout=rate.window)
-            count = 1
-        retry_after = rate.window
-    return Hit(allowed=count <= rate.limit, count=count, retry_after=retry_after, key=cache_key)
+    if not limits:
+        return []
+    if not isinstance(cache, RedisCache):
+        return [_memory_hit(cache, f"ratelimit:{key}", rate) for key, rate in limits]
+    cache_keys = [f"ratelimit:{key}" for key, _ in limits]
+    full_keys = [cache.make_and_validate_key(key) for key in cache_keys]
+    windows = [rate.window for _, rate in limits]
+    # Every key on the one client of the first: the default cache is a single Redis server.
+    raw = _redis_client(cache, full_keys[0]).eval(_HIT_MANY_SCRIPT, len(full_keys), *full_keys, *windows)
+    hits = []
+    for i, (cache_key, (_, rate)) in enumerate(zip(cache_keys, limits, strict=True)):
+        count, ttl = int(raw[2 * i]), int(raw[2 * i + 1])
+        hits.append(Hit(allowed=count <= rate.limit, count=count, retry_after=max(ttl, 1), key=cache_key))
+    return hits
+
+
+def _memory_hit(cache: Any, cache_key: str, rate: Rate) -> Hit:
+    # LocMemCache: `add` is a no-op when the key exists, `incr` holds the cache's lock.
+    cache.add(cache_key, 0, timeout=rate.window)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.add(cache_key, 1, timeout=rate.window)
+        count = 1
+    return Hit(allowed=count <= rate.limit, count=count, retry_after=rate.window, key=cache_key)
 
 
 def rate_limit_refund(hit: Hit) -> None:
@@ -147,11 +183,16 @@ class _CacheRateThrottle(BaseThrottle):
     def ident(self, request: Request) -> str | None:
         raise NotImplementedError
 
-    def allow_request(self, request: Request, view: Any) -> bool:
+    def limit(self, request: Request) -> tuple[str, Rate] | None:
+        """The counter key and rate this request counts against (None: not counted)."""
         ident = self.ident(request)
-        if ident is None:
+        return None if ident is None else (f"{self.scope}:{ident}", self.rate)
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        limit = self.limit(request)
+        if limit is None:
             return True
-        self.hit = rate_limit_hit(key=f"{self.scope}:{ident}", rate=self.rate)
+        self.hit = rate_limit_hit(key=limit[0], rate=limit[1])
         return self.hit.allowed
 
     def wait(self) -> float | None:
@@ -184,7 +225,8 @@ class ApiIpRateThrottle(_CacheRateThrottle):
 class CredentialAttemptLimit(BaseAuthentication):
     """Wraps the API-key authentication (settings.API_KEY_AUTHENTICATION_CLASS): every request
     that presents an `Authorization` header costs one attempt from the client address's
-    `auth_failure` budget before the key is looked up, and a key that authenticates gets it back.
+    `auth_failure` budget before the key is looked up, and a key that authenticates gets it back
+    (a valid key already in the shared cache skips the budget: `authenticate_cached`).
     Counting first is what makes the limit hold under concurrency: 200 parallel guesses against a
     limit of 10 reach the key lookup at most 10 times. The rest answer 429 `rate_limited`."""
 
@@ -194,6 +236,15 @@ class CredentialAttemptLimit(BaseAuthentication):
     def authenticate(self, request: Request) -> Any:
         if not get_authorization_header(request):
             return None
+        # A valid key the shared cache already holds is answered from that one read: it is no
+        # guess, so it neither costs nor refunds an attempt (two Redis round trips fewer per call).
+        # Anything else (unknown, not cached, wrong secret, revoked: dropped from the cache at
+        # revocation) takes the counted path below, so guesses stay bounded exactly as before.
+        cached = getattr(self.inner, "authenticate_cached", None)
+        if cached is not None:
+            found = cached(request)
+            if found is not None:
+                return found
         hit = rate_limit_hit(
             key=f"auth_failure:{client_bucket(request)}",
             rate=rate_parse(settings.API_RATE_LIMITS["auth_failure"]),
@@ -207,3 +258,38 @@ class CredentialAttemptLimit(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str | None:
         header: str | None = self.inner.authenticate_header(request)
         return header
+
+
+class DeferredThrottles:
+    """A view mixin for the hot path: the API-wide limits of its throttle classes (per address, per
+    key) are not counted before the view runs, one Redis round trip each, but handed to the view as
+    `self.deferred_limits`, for the service it calls to count together with its own limits in one
+    `rate_limits_hit` and then empty the list. Whatever is still in the list when the view fails
+    (it failed before counting them: a malformed body, an unknown model) is counted here, and
+    answered 429 `rate_limited` when over, as the throttles would have. Throttles that cannot be
+    deferred (no `limit` method) run as usual."""
+
+    deferred_limits: list[tuple[str, Rate]]
+
+    def check_throttles(self, request: Request) -> None:
+        self.deferred_limits = []
+        waits: list[float] = []
+        for throttle in self.get_throttles():  # type: ignore[attr-defined]
+            limit = getattr(throttle, "limit", None)
+            if limit is not None:
+                found = limit(request)
+                if found is not None:
+                    self.deferred_limits.append(found)
+            elif not throttle.allow_request(request, self):
+                waits.append(throttle.wait() or 0)
+        if waits:
+            raise exceptions.Throttled(wait=max(waits))
+
+    def handle_exception(self, exc: Exception) -> Any:
+        pending = getattr(self, "deferred_limits", [])
+        if pending:
+            over = [hit.retry_after for hit in rate_limits_hit(pending) if not hit.allowed]
+            pending.clear()
+            if over:
+                exc = exceptions.Throttled(wait=max(over))
+        return super().handle_exception(exc)  # type: ignore[misc]

@@ -36,7 +36,7 @@ from compute.services.gateway import (
 from compute.services.gateway_impl import listing_context
 from compute.services.settlement import log_drain
 from core.api import ErrorSerializer, query_params
-from core.throttling import CredentialAttemptLimit
+from core.throttling import CredentialAttemptLimit, DeferredThrottles
 
 INTEGRATION_HEADER = "HTTP_AGORA_INTEGRATION"
 
@@ -126,7 +126,7 @@ _ERRORS = {
 }
 
 
-class InferenceApi(_GatewayErrorHeaders, APIView):
+class InferenceApi(_GatewayErrorHeaders, DeferredThrottles, APIView):
     """Run one inference. An API key needs the `inference` scope; a browser session is the
     playground (its free daily runs apply, after any subscription or prepaid credit)."""
 
@@ -166,6 +166,7 @@ class InferenceApi(_GatewayErrorHeaders, APIView):
             body=request.data,
             via=VIA_PLAYGROUND if session else VIA_API,
             integration_id=_integration(request),
+            api_limits=self.deferred_limits,
         )
         return Response(inference_body(result))
 
@@ -306,7 +307,7 @@ def _binary_inputs_to_json(body: Any, blob: bytes) -> Any:
     return body
 
 
-class KServeInferApi(_GatewayErrorHeaders, APIView):
+class KServeInferApi(_GatewayErrorHeaders, DeferredThrottles, APIView):
     """KServe v2 `POST /v2/models/{slug}/infer` with `Authorization: Bearer <api key>` (scope
     `inference`); answers KServe v2 (`model_name`, `model_version`, `id`, `outputs`) plus Agora's
     `parameters` (node, latency, charge, quota left)."""
@@ -334,6 +335,7 @@ class KServeInferApi(_GatewayErrorHeaders, APIView):
             body=body,
             via=VIA_KSERVE,
             integration_id=_integration(request),
+            api_limits=self.deferred_limits,
         )
         agora = inference_body(result)
         return Response(

@@ -27,6 +27,7 @@ from typing import Any
 
 from accounts.models import User
 from core.exceptions import ApplicationError
+from core.throttling import Rate
 
 VIA_API = "api"
 VIA_KSERVE = "kserve"
@@ -84,13 +85,16 @@ def inference_run(
     integration_id: str | None = None,
     request_id: str | None = None,
     batch_discount_bps: int = 0,
+    api_limits: list[tuple[str, Rate]] | None = None,
 ) -> InferenceResult:
     """Run one inference for `user` on the listing `listing_slug`.
 
     `body` is the KServe v2 request body of API.md: `{"inputs": [...], "outputs": [...]?,
     "version": "1.2.0"?, "priority": bool?}`. `via` is "api", "kserve" or "playground" (the
     playground allowance is only for "playground", a browser session). `integration_id` is the
-    `Agora-Integration` header, recorded in the request log.
+    `Agora-Integration` header, recorded in the request log. `api_limits` are the API's
+    per-address and per-key limits a view deferred (`core.throttling.DeferredThrottles`), counted
+    with the tier limit in one Redis round trip.
 
     Batch jobs only (`via="batch"`): `request_id` is the item's own (so a re-run after a crashed
     worker logs, and is billed, once), `batch_discount_bps` discounts the creator's price
@@ -114,6 +118,7 @@ def inference_run(
             integration_id=integration_id,
             request_id=request_id,
             batch_discount_bps=batch_discount_bps,
+            api_limits=api_limits,
         )
     except GatewayError as exc:
         # An unknown slug is not a label value (anyone could mint series by typing names).

@@ -36,7 +36,7 @@ from compute.services.gateway import (
 from compute.services.gateway_backend import NoProvider, ProviderFailure, TensorInvalid, gateway_backend
 from compute.services.metering import credit_draw_or_reserve, credit_give_back
 from compute.services.settlement import log_entry_fields
-from core.throttling import Rate, rate_limit_hit
+from core.throttling import Hit, Rate, rate_limits_hit
 from marketplace.models import (
     Listing,
     ListingStatus,
@@ -278,21 +278,55 @@ def _tier(ctx: ListingContext, buyer: BuyerContext, via: str) -> tuple[str, int]
     return None
 
 
-def rate_limit_check(*, user: User, ctx: ListingContext, buyer: BuyerContext, via: str) -> None:
-    """Count the call against the buyer's per-minute limit for this listing at their tier (one
-    atomic Redis step, `core.throttling.rate_limit_hit`); `429 rate_limited` with Retry-After over it."""
+def _over_api_limit(hits: list[Hit]) -> GatewayError | None:
+    """429 `rate_limited` as DRF's throttles answer it, when an API-wide limit is over."""
+    over = [hit.retry_after for hit in hits if not hit.allowed]
+    if not over:
+        return None
+    wait = max(over)
+    return GatewayError(
+        "rate_limited",
+        429,
+        "Too many requests; slow down.",
+        headers={"Retry-After": str(wait)},
+        detail={"retry_after_seconds": wait},
+    )
+
+
+def rate_limit_check(
+    *,
+    user: User,
+    ctx: ListingContext,
+    buyer: BuyerContext,
+    via: str,
+    api_limits: list[tuple[str, Rate]] | None = None,
+) -> None:
+    """Count the call against the buyer's per-minute limit for this listing at their tier and
+    against `api_limits` (the API's per-address and per-key limits deferred by the view:
+    `core.throttling.DeferredThrottles`; emptied once counted), all in one atomic Redis step
+    (`core.throttling.rate_limits_hit`); `429 rate_limited` with Retry-After over any of them."""
+    api_limits = api_limits if api_limits is not None else []
     tier = _tier(ctx, buyer, via)
+    limits = list(api_limits)
+    api_count = len(api_limits)
+    api_limits.clear()
+    if tier is not None:  # None: nothing could allow the call, the entitlement step answers 402
+        kind, limit = tier
+        limits.append((f"inference:{kind}:{user.pk}:{ctx.id}", Rate(limit=limit, window=60)))
+    hits = rate_limits_hit(limits)
+    refused = _over_api_limit(hits[:api_count])
+    if refused is not None:
+        raise refused
     if tier is None:
-        return  # nothing could allow the call: the entitlement step answers 402
-    kind, limit = tier
-    hit = rate_limit_hit(key=f"inference:{kind}:{user.pk}:{ctx.id}", rate=Rate(limit=limit, window=60))
+        return
+    hit = hits[-1]
     if not hit.allowed:
         raise GatewayError(
             "rate_limited",
             429,
             "Too many calls to this model; slow down.",
             headers={"Retry-After": str(hit.retry_after)},
-            detail={"retry_after_seconds": hit.retry_after, "limit_per_minute": limit},
+            detail={"retry_after_seconds": hit.retry_after, "limit_per_minute": tier[1]},
         )
 
 
@@ -495,6 +529,7 @@ def inference_run_impl(
     integration_id: str | None = None,
     request_id: str | None = None,
     batch_discount_bps: int = 0,
+    api_limits: list[tuple[str, Rate]] | None = None,
 ) -> InferenceResult:
     if via not in VIAS:
         raise ValueError(f"via must be one of {VIAS}, not {via!r}")
@@ -505,7 +540,7 @@ def inference_run_impl(
     version, inputs, priority = _body(body, ctx)
     buyer = buyer_context(user, ctx.id)
     if via != VIA_BATCH:  # a batch job's bounded concurrency is its limit
-        rate_limit_check(user=user, ctx=ctx, buyer=buyer, via=via)
+        rate_limit_check(user=user, ctx=ctx, buyer=buyer, via=via, api_limits=api_limits)
     draw = _entitle(user=user, ctx=ctx, buyer=buyer, via=via, now=now, batch_discount_bps=batch_discount_bps)
     backend = gateway_backend()
     try:
@@ -517,11 +552,38 @@ def inference_run_impl(
         ) from exc
     request_id = request_id or str(uuid.uuid4())
     paid = provider_tiers.paid_call.set(draw.entitlement != Entitlement.PLAYGROUND)
-    try:
-        routed = backend.route(version, prepared, priority=priority)
-    except (NoProvider, ProviderFailure) as exc:
-        draw.give_back(user.pk)
-        code = "no_provider_available" if isinstance(exc, NoProvider) else "provider_failed"
+    # The served call's node counters and its request-log entry: one Redis round trip.
+    with meter_store.batched():
+        try:
+            routed = backend.route(version, prepared, priority=priority)
+        except (NoProvider, ProviderFailure) as exc:
+            draw.give_back(user.pk)
+            code = "no_provider_available" if isinstance(exc, NoProvider) else "provider_failed"
+            _log(
+                request_id=request_id,
+                user=user,
+                ctx=ctx,
+                version=version,
+                draw=draw,
+                via=via,
+                integration_id=integration_id or "",
+                outcome=Outcome.FAILED,
+                error_code=code,
+                attempts=exc.attempts if isinstance(exc, ProviderFailure) else 0,
+                now=now,
+            )
+            status = 503 if code == "no_provider_available" else 502
+            message = (
+                "No provider can serve this model right now; nothing was charged."
+                if status == 503
+                else "The providers failed to serve this call; nothing was charged."
+            )
+            raise GatewayError(code, status, message, detail={"request_id": request_id}) from exc
+        except BaseException:
+            draw.give_back(user.pk)
+            raise
+        finally:
+            provider_tiers.paid_call.reset(paid)
         _log(
             request_id=request_id,
             user=user,
@@ -530,38 +592,13 @@ def inference_run_impl(
             draw=draw,
             via=via,
             integration_id=integration_id or "",
-            outcome=Outcome.FAILED,
-            error_code=code,
-            attempts=exc.attempts if isinstance(exc, ProviderFailure) else 0,
+            outcome=Outcome.OK,
+            node_id=routed.node_id,
+            provider_id=routed.provider_id,
+            attempts=routed.attempts,
+            latency_us=int(routed.latency_ms * 1000),
             now=now,
         )
-        status = 503 if code == "no_provider_available" else 502
-        message = (
-            "No provider can serve this model right now; nothing was charged."
-            if status == 503
-            else "The providers failed to serve this call; nothing was charged."
-        )
-        raise GatewayError(code, status, message, detail={"request_id": request_id}) from exc
-    except BaseException:
-        draw.give_back(user.pk)
-        raise
-    finally:
-        provider_tiers.paid_call.reset(paid)
-    _log(
-        request_id=request_id,
-        user=user,
-        ctx=ctx,
-        version=version,
-        draw=draw,
-        via=via,
-        integration_id=integration_id or "",
-        outcome=Outcome.OK,
-        node_id=routed.node_id,
-        provider_id=routed.provider_id,
-        attempts=routed.attempts,
-        latency_us=int(routed.latency_ms * 1000),
-        now=now,
-    )
     charge = (
         draw.creator_price_micro + draw.compute_fee_micro if draw.entitlement == Entitlement.PREPAID else 0
     )

@@ -84,8 +84,20 @@ _in_flight: dict[int, int] = {}
 _candidates_cache: dict[int, tuple[float, list[Candidate]]] = {}
 
 
+# (expires at, monotonic; seconds): the registry's deadline, read once per process per
+# DEADLINE_CACHE_SECONDS instead of one cache round trip per call.
+DEADLINE_CACHE_SECONDS = 10.0
+_deadline_cache: list[tuple[float, float]] = []
+
+
 def deadline_seconds() -> float:
-    return parameter_get("inference.deadline_ms") / 1000
+    """`inference.deadline_ms` in seconds; a change applies within DEADLINE_CACHE_SECONDS."""
+    now = time.monotonic()
+    if _deadline_cache and _deadline_cache[0][0] > now:
+        return _deadline_cache[0][1]
+    value = parameter_get("inference.deadline_ms") / 1000
+    _deadline_cache[:] = [(now + DEADLINE_CACHE_SECONDS, value)]
+    return value
 
 
 def candidates(version_id: int) -> list[Candidate]:
@@ -114,8 +126,10 @@ def candidates(version_id: int) -> list[Candidate]:
 
 
 def candidates_forget() -> None:
-    """Drop the per-process candidate cache (after a probe or a registration in this process)."""
+    """Drop the per-process candidate cache (after a probe or a registration in this process)
+    and the cached deadline."""
     _candidates_cache.clear()
+    _deadline_cache.clear()
 
 
 def _score(candidate: Candidate) -> float:

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
-from accounts.services import api_key_create
+from accounts.services import api_key_create, api_key_revoke
 from config.settings import security as security_defaults
 from core.throttling import Rate, client_ip, rate_limit_hit
 
@@ -125,6 +125,20 @@ def test_a_valid_key_does_not_use_up_the_guessing_budget(settings, user):
     key = api_key_create(user=user, name="ci", scopes=["read"]).secret
     api = APIClient(HTTP_AUTHORIZATION=f"Bearer {key}")
     assert all(api.get("/api/v1/me").status_code == 200 for _ in range(10))
+
+
+@pytest.mark.django_db
+def test_a_cached_valid_key_costs_no_attempt_but_a_revoked_one_is_refused_at_once(settings, user):
+    settings.API_RATE_LIMITS = {"user": "1000/minute", "ip": "1000/minute", "auth_failure": "2/minute"}
+    created = api_key_create(user=user, name="ci", scopes=["read"])
+    api = APIClient(HTTP_AUTHORIZATION=f"Bearer {created.secret}")
+    assert api.get("/api/v1/me").status_code == 200  # now in the shared cache
+    budget = rate_limit_hit(key="auth_failure:127.0.0.1", rate=Rate(limit=1000, window=60))
+    assert budget.count == 1  # the valid key left the address's guessing budget untouched
+    api_key_revoke(user=user, key_id=created.api_key.pk)
+    refused = api.get("/api/v1/me")
+    assert refused.status_code == 401
+    assert rate_limit_hit(key="auth_failure:127.0.0.1", rate=Rate(limit=1000, window=60)).count == 3
 
 
 @pytest.mark.django_db
