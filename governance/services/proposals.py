@@ -285,7 +285,9 @@ def proposal_act(*, proposal_id: int, action: Action | str, actor: User | None =
             except ApplicationError as error:
                 failure = error
                 proposal.failed_at = now
-                proposal.failure_reason = f"{error.code}: {error.message} {error.detail or ''}".strip()[:500]
+                facts = ", ".join(f"{key} {value}" for key, value in (error.detail or {}).items())
+                reason = f"{error.code}: {error.message}" + (f" ({facts})" if facts else "")
+                proposal.failure_reason = reason[:500]
             else:
                 proposal.executed_at = now
         if proposal_view(proposal, now).state in ENDED:

@@ -17,6 +17,7 @@ from governance.state import Action, State
 from tests.accounts.factories import UserFactory
 from tests.governance.conftest import BOND, economic_proposal, travel_to, voting_open
 from tests.governance.factories import agr_credit
+from tokenomics.errors import ParameterOutOfBounds
 from tokenomics.models import LedgerTransaction, Parameter, ParameterChange
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr
@@ -179,3 +180,12 @@ def test_g3_quorum_boundaries_on_the_ledger(
         votes_against,
     )
     assert view.state is expected
+
+
+def test_g6_no_vote_outlasts_the_unstaking_cool_down(proposer) -> None:
+    """Stake cannot vote and leave mid-proposal: a proposal lengthening voting past the unstaking
+    cool-down is refused when submitted (the registry's relation between the two)."""
+    cooldown = parameter_get("staking.unstake_cooldown_seconds")
+    assert parameter_get("governance.voting_seconds") <= cooldown
+    with pytest.raises(ParameterOutOfBounds, match="ascending"):
+        economic_proposal(proposer, **{"governance.voting_seconds": cooldown + 3600})

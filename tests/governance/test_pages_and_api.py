@@ -37,6 +37,7 @@ def test_index_filters_and_the_proposal_page_renders_sanitised_markdown(proposer
     assert "<script>alert(1)</script>" not in detail
     assert "sale.treasury_bps" in detail  # the diff
     assert 'hx-trigger="every 5s"' in detail  # the live tally polls
+    assert "AGR AGR" not in detail
 
 
 def test_vote_comment_and_tally_from_the_page(proposer) -> None:
