@@ -186,6 +186,8 @@ def detail(request: HtmxHttpRequest, proposal_id: int) -> HttpResponse:
         "power": power,
         "power_text": _agr(power) if power is not None else "",
         "vote": vote,
+        "can_submit": user is not None and user.pk == proposal.proposer_id and Action.SUBMIT in actions,
+        "registry_bond_text": _agr(parameter_get(BOND_KEY)),
         "can_queue": Action.QUEUE in actions,
         "can_execute": Action.EXECUTE in actions
         and proposal.eta is not None
@@ -254,17 +256,19 @@ def comment(request: HtmxHttpRequest, proposal_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def act(request: HtmxHttpRequest, proposal_id: int, action: str) -> HttpResponse:
-    """Queue, execute, cancel or veto from the proposal page (the service checks who and when)."""
+    """Submit a draft, queue, execute, cancel or veto from the proposal page (the service checks who
+    and when)."""
     proposal = _proposal_or_404(proposal_id)
     user = authenticated_user(request)
-    if action not in ("queue", "execute", "cancel", "veto"):
+    if action not in ("submit", "queue", "execute", "cancel", "veto"):
         raise Http404
     chosen = Action(action)
     if chosen is Action.CANCEL and user.pk != proposal.proposer_id:
         chosen = Action.STAFF_CANCEL
     try:
         proposal_act(proposal_id=proposal_id, action=chosen, actor=user)
-        messages.success(request, f"Proposal {action}d." if action.endswith("e") else f"Proposal {action}ed.")
+        done = {"submit": "submitted", "queue": "queued", "execute": "executed", "cancel": "cancelled"}
+        messages.success(request, f"Proposal {done.get(action, 'vetoed')}.")
     except NotAllowed as error:
         raise PermissionDenied(error.message) from error
     except ApplicationError as error:
