@@ -1,7 +1,7 @@
 """Reads of governance: voting power at a snapshot, tallies, proposal states.
 
 Every power read goes through `voting_powers(user_ids, at)` with `at` a proposal's snapshot
-(`voting_starts_at`); nothing here reads a current balance (tests/governance/test_snapshot_reads.py
+(`voting_starts_at`); nothing here reads a current balance (tests/governance/test_voting_power.py
 checks that). State at an instant is the effect of what was posted or made strictly before it, so
 tokens, stake and delegations acquired at the snapshot or later add nothing (G2).
 

@@ -3,7 +3,6 @@ with delegation. Thin: forms in, services called, selectors read."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -16,14 +15,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import authenticated_user
 from accounts.models import User
-from core.charts import Chart, Series
 from core.exceptions import ApplicationError
 from core.markdown import render_markdown
 from core.types import HtmxHttpRequest
 from governance.errors import NotAllowed
 from governance.forms import CommentForm, DelegateForm, ProposeForm, VoteForm
-from governance.models import Proposal, ProposalKind, Vote
+from governance.models import Proposal, ProposalKind, Vote, VoteChoice
 from governance.selectors import (
+    LONG_STAKED_WEIGHT,
+    STAKED_WEIGHT,
     ProposalView,
     delegation_current,
     delegators_current,
@@ -33,13 +33,19 @@ from governance.selectors import (
     vote_of,
     voting_power,
 )
-from governance.services.proposals import MODERATE_PERMISSION, proposal_act, proposal_create
+from governance.services.proposals import (
+    BOND_KEY,
+    EMERGENCY_BEYOND_LIMIT_KEY,
+    MODERATE_PERMISSION,
+    proposal_act,
+    proposal_create,
+)
 from governance.services.votes import comment_add, delegation_remove, delegation_set, vote_cast
 from governance.state import ACTIONS, Action, State
 from tokenomics.models import Asset
 from tokenomics.money import format_amount_short
-from tokenomics.selectors.parameters import parameter_list
-from tokenomics.services.parameters import parameter_changes_check
+from tokenomics.selectors.parameters import parameter_get, parameter_list, parameters_get
+from tokenomics.services.parameters import MAX_CHANGE_KEY, WINDOW_KEY, parameter_changes_check
 
 
 def _agr(amount: int) -> str:
@@ -91,45 +97,67 @@ def _diff(proposal: Proposal, view: ProposalView) -> list[dict[str, Any]]:
             "quarter_use_pct": (c.used_bps * 100 // c.max_change_bps)
             if c.used_bps is not None and c.max_change_bps
             else None,
+            "limit_text": _percent(c.max_change_bps),
+            "reference": c.reference,
             "beyond": c.beyond_limit,
         }
         for c in checks
     ]
 
 
+def _percent(bps: int) -> str:
+    """Basis points as a percentage with up to two decimals: 5714 -> "57.14%", 6000 -> "60%"."""
+    whole, frac = divmod(bps, 100)
+    return f"{whole}.{frac:02d}".rstrip("0").rstrip(".") + "%"
+
+
+def _share_bps(part: int, whole: int) -> int:
+    return part * 10_000 // whole if whole else 0
+
+
+TALLY_BARS = (
+    (VoteChoice.FOR, "For", "#059669"),
+    (VoteChoice.AGAINST, "Against", "#b42318"),
+    (VoteChoice.ABSTAIN, "Abstain", "#94a3b8"),
+)
+
+
 def _tally_context(view: ProposalView) -> dict[str, Any]:
+    """The live tally: a bar per choice (its share of all votes cast), the quorum bar, the approval
+    share against the threshold, and the timelock. Amounts are voting power at the snapshot."""
     tally = view.tally
-    chart = Chart(
-        chart_id=f"tally-{view.proposal.pk}",
-        title="Votes",
-        description=(
-            f"For {_agr(tally.votes_for)}, against {_agr(tally.votes_against)}, "
-            f"abstain {_agr(tally.votes_abstain)} (voting power at the snapshot)."
-        ),
-        labels=["For", "Against", "Abstain"],
-        series=[
-            Series(
-                name="Votes", values=[tally.votes_for, tally.votes_against, tally.votes_abstain], kind="bar"
-            )
-        ],
-        format_value=_agr,
-        label_heading="Choice",
-    )
+    amounts = {
+        VoteChoice.FOR: tally.votes_for,
+        VoteChoice.AGAINST: tally.votes_against,
+        VoteChoice.ABSTAIN: tally.votes_abstain,
+    }
+    cast = sum(amounts.values())
+    bars = [
+        {
+            "choice": choice.value,
+            "label": label,
+            "color": color,
+            "amount_text": _agr(amounts[choice]),
+            "share_text": _percent(_share_bps(amounts[choice], cast)),
+            "width_pct": _share_bps(amounts[choice], cast) // 100,
+        }
+        for choice, label, color in TALLY_BARS
+    ]
     counted = tally.votes_for + tally.votes_abstain
     quorum_pct = 100 if tally.quorum == 0 else min(100, counted * 100 // tally.quorum)
-    decided = tally.votes_for + tally.votes_against
-    now = timezone.now()
     eta = view.proposal.eta
-    remaining = (eta - now) if eta and eta > now else timedelta(0)
     return {
         "view": view,
-        "chart": chart,
+        "bars": bars,
+        "chart_description": "; ".join(f"{b['label']} {b['amount_text']} ({b['share_text']})" for b in bars),
         "quorum_pct": quorum_pct,
-        "quorum_text": f"{_agr(counted)} of {_agr(tally.quorum)}",
-        "for_pct_bps": (tally.votes_for * 10_000 // decided) if decided else 0,
-        "threshold_pct": tally.threshold_bps / 100,
+        "quorum_text": f"{_agr(counted)} counted, {_agr(tally.quorum)} needed",
+        "quorum_bps_text": _percent(view.proposal.quorum_bps),
+        "supply_text": _agr(view.supply),
+        "for_share_text": _percent(_share_bps(tally.votes_for, tally.votes_for + tally.votes_against)),
+        "threshold_text": _percent(tally.threshold_bps),
         "live": view.state in (State.DISCUSSION, State.VOTING, State.QUEUED),
-        "eta_remaining": remaining,
+        "eta_pending": eta is not None and eta > timezone.now(),
     }
 
 
@@ -158,6 +186,8 @@ def detail(request: HtmxHttpRequest, proposal_id: int) -> HttpResponse:
         "power": power,
         "power_text": _agr(power) if power is not None else "",
         "vote": vote,
+        "can_submit": user is not None and user.pk == proposal.proposer_id and Action.SUBMIT in actions,
+        "registry_bond_text": _agr(parameter_get(BOND_KEY)),
         "can_queue": Action.QUEUE in actions,
         "can_execute": Action.EXECUTE in actions
         and proposal.eta is not None
@@ -169,6 +199,7 @@ def detail(request: HtmxHttpRequest, proposal_id: int) -> HttpResponse:
         ),
         "can_veto": user is not None and user.has_perm(MODERATE_PERMISSION) and Action.VETO in actions,
         "bond_text": _agr(proposal.bond),
+        "beyond_threshold_text": _percent(parameter_get(EMERGENCY_BEYOND_LIMIT_KEY)),
         "amount_text": format_amount_short(amount=proposal.amount, asset=proposal.asset)[0]
         if proposal.amount
         else "",
@@ -225,17 +256,19 @@ def comment(request: HtmxHttpRequest, proposal_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def act(request: HtmxHttpRequest, proposal_id: int, action: str) -> HttpResponse:
-    """Queue, execute, cancel or veto from the proposal page (the service checks who and when)."""
+    """Submit a draft, queue, execute, cancel or veto from the proposal page (the service checks who
+    and when)."""
     proposal = _proposal_or_404(proposal_id)
     user = authenticated_user(request)
-    if action not in ("queue", "execute", "cancel", "veto"):
+    if action not in ("submit", "queue", "execute", "cancel", "veto"):
         raise Http404
     chosen = Action(action)
     if chosen is Action.CANCEL and user.pk != proposal.proposer_id:
         chosen = Action.STAFF_CANCEL
     try:
         proposal_act(proposal_id=proposal_id, action=chosen, actor=user)
-        messages.success(request, f"Proposal {action}d." if action.endswith("e") else f"Proposal {action}ed.")
+        done = {"submit": "submitted", "queue": "queued", "execute": "executed", "cancel": "cancelled"}
+        messages.success(request, f"Proposal {done.get(action, 'vetoed')}.")
     except NotAllowed as error:
         raise PermissionDenied(error.message) from error
     except ApplicationError as error:
@@ -266,7 +299,15 @@ def propose(request: HtmxHttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Proposal submitted: discussion is open. Your bond is locked.")
             return redirect("governance:proposal", proposal_id=proposal.pk)
-    return render(request, "governance/propose.html", {"form": form, "parameters": parameters})
+    limits = parameters_get([BOND_KEY, MAX_CHANGE_KEY, WINDOW_KEY])
+    context = {
+        "form": form,
+        "parameters": parameters,
+        "bond_text": _agr(limits[BOND_KEY]),
+        "limit_text": _percent(limits[MAX_CHANGE_KEY]),
+        "window_days": limits[WINDOW_KEY] // 86_400,
+    }
+    return render(request, "governance/propose.html", context)
 
 
 @require_GET
@@ -280,6 +321,10 @@ def holder(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
     context = {
         "person": person,
         "power_text": _agr(voting_power(person.pk, timezone.now())),
+        "weights": {
+            key.rsplit(".", 1)[-1]: _percent(value // 100).removesuffix("%") + "x"  # 15000 bps: 1.5x
+            for key, value in parameters_get([STAKED_WEIGHT, LONG_STAKED_WEIGHT]).items()
+        },
         "delegation": delegation_current(person.pk),
         "delegators": list(delegators_current(person.pk)),
         "votes": Vote.objects.filter(voter=person).select_related("proposal").order_by("-created_at")[:20],

@@ -689,6 +689,8 @@ ORDER_RULES: tuple[tuple[str, ...], ...] = (
     ("slashing.minor_min_bps", "slashing.minor_max_bps"),
     ("slashing.major_min_bps", "slashing.major_max_bps"),
     ("slashing.severe_min_bps", "slashing.severe_max_bps"),
+    # G6: stake cannot vote and leave mid-proposal (the cool-down outlasts a vote).
+    ("governance.voting_seconds", "staking.unstake_cooldown_seconds"),
 )
 
 

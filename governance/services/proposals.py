@@ -10,6 +10,7 @@ bonds of ended ones, through the same function.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -21,8 +22,8 @@ from accounts.models import User
 from core.exceptions import ApplicationError
 from governance.errors import NotAllowed, ProposalInvalid, ProposalNotFound, ProposalStateError
 from governance.models import Proposal, ProposalChange, ProposalKind
-from governance.selectors import proposal_changes, proposal_view
-from governance.state import ENDED, Action, State, allowed
+from governance.selectors import proposal_changes, proposal_tally, proposal_view
+from governance.state import ENDED, Action, State, allowed, approved
 from tokenomics.errors import ParameterChangeTooLarge
 from tokenomics.models import Asset
 from tokenomics.models.ledger import AccountKind, TransactionKind
@@ -191,7 +192,8 @@ def _execute(proposal: Proposal) -> None:
     now: bounds or the quarterly limit moved, the treasury is short."""
     changes = proposal_changes(proposal)
     if changes:
-        proposal_changes_checked(kind=proposal.kind, changes=changes)
+        checks = proposal_changes_checked(kind=proposal.kind, changes=changes)
+        _check_approval_still_enough(proposal, checks)
         parameters_set(
             changes=changes,
             proposal_ref=proposal.reference,
@@ -210,6 +212,23 @@ def _execute(proposal: Proposal) -> None:
             memo=f"Treasury spend of proposal #{proposal.pk}",
             reference=proposal.reference,
             party=proposal.recipient,
+        )
+
+
+def _check_approval_still_enough(proposal: Proposal, checks: list[ParameterChangeCheck]) -> None:
+    """An emergency change that was within the quarterly limit when submitted (75%) may be beyond it
+    by now (another change landed in the window): then it executes only if its votes reached the
+    beyond-limit threshold (80%) too. The threshold needed now, and at least the one fixed at
+    submission."""
+    needed = max(proposal.threshold_bps, _threshold_bps(proposal.kind, checks))
+    if needed <= proposal.threshold_bps:
+        return
+    tally, _ = proposal_tally(proposal)
+    if not approved(dataclasses.replace(tally, threshold_bps=needed)):
+        raise ParameterChangeTooLarge(
+            "The change is now beyond the quarterly limit, and the vote did not reach the threshold "
+            "that needs.",
+            detail={"keys": [c.key for c in checks if c.beyond_limit], "threshold_bps": needed},
         )
 
 
@@ -266,7 +285,9 @@ def proposal_act(*, proposal_id: int, action: Action | str, actor: User | None =
             except ApplicationError as error:
                 failure = error
                 proposal.failed_at = now
-                proposal.failure_reason = f"{error.code}: {error.message} {error.detail or ''}".strip()[:500]
+                facts = ", ".join(f"{key} {value}" for key, value in (error.detail or {}).items())
+                reason = f"{error.code}: {error.message}" + (f" ({facts})" if facts else "")
+                proposal.failure_reason = reason[:500]
             else:
                 proposal.executed_at = now
         if proposal_view(proposal, now).state in ENDED:

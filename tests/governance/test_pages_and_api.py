@@ -9,6 +9,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from governance.models import Comment, Delegation, Proposal, Vote
+from governance.services.proposals import proposal_create
 from tests.accounts.factories import UserFactory
 from tests.governance.conftest import economic_proposal, travel_to, voting_open
 from tests.governance.factories import agr_credit
@@ -37,6 +38,7 @@ def test_index_filters_and_the_proposal_page_renders_sanitised_markdown(proposer
     assert "<script>alert(1)</script>" not in detail
     assert "sale.treasury_bps" in detail  # the diff
     assert 'hx-trigger="every 5s"' in detail  # the live tally polls
+    assert "AGR AGR" not in detail
 
 
 def test_vote_comment_and_tally_from_the_page(proposer) -> None:
@@ -168,3 +170,18 @@ def test_api_propose_with_an_idempotency_key_locks_one_bond(proposer) -> None:
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
     assert Proposal.objects.filter(title="Once").count() == 1
+
+
+def test_the_proposer_submits_a_draft_from_its_page(proposer) -> None:
+    draft = proposal_create(proposer=proposer, kind="technical", title="A draft", body="Later.", submit=False)
+    page = _client(proposer).get(f"/governance/proposals/{draft.pk}/").content.decode()
+    assert "Submit (locks the 100,000 AGR bond)" in page
+    assert (
+        "Submit (locks"
+        not in _client(UserFactory()).get(f"/governance/proposals/{draft.pk}/").content.decode()
+    )
+    assert _client(UserFactory()).post(f"/governance/proposals/{draft.pk}/submit/").status_code == 403
+    response = _client(proposer).post(f"/governance/proposals/{draft.pk}/submit/")
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.submitted_at is not None, draft.bond) == (True, agr(100_000))

@@ -58,9 +58,10 @@ OFFSETS = st.integers(min_value=-3, max_value=3)
     credits=st.lists(st.tuples(OFFSETS, st.integers(min_value=1, max_value=10**6)), min_size=1, max_size=4),
     stake_offset=st.none() | OFFSETS,
     delegation_offset=st.none() | OFFSETS,
+    delegation_end=st.none() | OFFSETS,
 )
 def test_power_counts_only_what_came_strictly_before_the_snapshot(
-    credits, stake_offset, delegation_offset
+    credits, stake_offset, delegation_offset, delegation_end
 ) -> None:
     snapshot = timezone.now() - timedelta(days=1)
     holder, delegate = UserFactory(), UserFactory()
@@ -76,9 +77,16 @@ def test_power_counts_only_what_came_strictly_before_the_snapshot(
             if stake_offset < 0:
                 staked_before = held_then
     own = owned_before - staked_before + staked_before * 3 // 2
+    # A delegation removed at or after the snapshot still counts for it; one removed before does not.
+    ends = delegation_offset is not None and delegation_end is not None and delegation_end > delegation_offset
     if delegation_offset is not None:
-        delegate_at(holder, delegate, snapshot + timedelta(seconds=delegation_offset))
-    moved = delegation_offset is not None and delegation_offset < 0
+        delegate_at(
+            holder,
+            delegate,
+            snapshot + timedelta(seconds=delegation_offset),
+            ended_at=snapshot + timedelta(seconds=delegation_end) if ends else None,
+        )
+    moved = delegation_offset is not None and delegation_offset < 0 and not (ends and delegation_end < 0)
     powers = voting_powers([holder.pk, delegate.pk], snapshot)
     assert powers == {holder.pk: 0 if moved else own, delegate.pk: own if moved else 0}
 
