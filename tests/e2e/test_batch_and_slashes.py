@@ -47,7 +47,7 @@ def test_a_buyer_submits_a_batch_and_downloads_the_results(page: Page, live_serv
     stub = StubNode(mode="ok").start()
     try:
         node = Node.objects.create(
-            provider=UserFactory(),
+            provider=staked_provider(),  # only staked providers' nodes take paid traffic
             name="stub",
             triton_url=stub.url,
             healthy=True,

@@ -20,6 +20,7 @@ class ParameterUnit(models.TextChoices):
     MILLISECONDS = "milliseconds", "milliseconds"
     COUNT = "count", "count"
     SCORE = "score", "score points"
+    BYTES = "bytes", "bytes"
 
 
 class Parameter(BaseModel):
