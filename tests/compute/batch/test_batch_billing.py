@@ -10,6 +10,7 @@ import pytest
 from django.db.models import Sum
 
 from compute.models import BatchItem, BatchJob, InferenceRequest, ItemState, MeteringCarry, SettlementBatch
+from compute.services import health
 from compute.services.batch import batch_create, batch_item_claim, batch_item_run, batch_work
 from compute.services.settlement import metering_settle
 from tests.compute.batch.conftest import BAD_ITEM, item, serve
@@ -41,11 +42,16 @@ def test_a_node_killed_midway_leaves_every_item_done_or_failed_once_and_billed_o
 
     # Half the items, then the first node dies (its port closes: connections are refused).
     loaded = BatchJob.objects.select_related("user", "listing").get(pk=job.pk)
-    for _ in range(ITEMS // 2):
+    # Beat probes every node every 10 s; here the test probes as it goes, so that a slow machine
+    # does not age both nodes past the health window (3 periods) halfway through.
+    for n in range(ITEMS // 2):
+        if n % 25 == 0:
+            health.nodes_probe_all()
         claimed = batch_item_claim(job.pk)
         assert claimed is not None
         batch_item_run(loaded, claimed)
-    first_stub.stop()
+    health.nodes_probe_all()
+    first_stub.stop()  # not probed again: the gateway meets the dead node and fails over
     batch_work(job.pk)  # the worker drains the rest
 
     job.refresh_from_db()
