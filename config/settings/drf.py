@@ -65,5 +65,7 @@ SPECTACULAR_SETTINGS = {
         "CreatorTierEnum": ["bronze", "silver", "gold", "platinum"],
         "ProposalKindEnum": "governance.models.ProposalKind",
         "PlanKindEnum": "marketplace.models.catalog.PlanKind",
+        # A batch job's state (a proposal's has its own name already).
+        "BatchStateEnum": ["running", "done", "canceled"],
     },
 }
