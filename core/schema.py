@@ -23,6 +23,15 @@ _ERRORS = {
 NO_NUL_PATTERN = r"^[^\u0000]*$"
 
 
+def _forbid_nul(prop: dict[str, Any], field: Any) -> None:
+    if (
+        prop.get("type") == "string"
+        and "pattern" not in prop
+        and any(isinstance(v, ProhibitNullCharactersValidator) for v in field.validators)
+    ):
+        prop["pattern"] = NO_NUL_PATTERN
+
+
 class AutoSchema(SpectacularAutoSchema):
     def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
@@ -32,13 +41,12 @@ class AutoSchema(SpectacularAutoSchema):
         # schema says so, unless the field's own pattern already decides which characters pass.
         for name, field in serializer.fields.items():
             prop = schema.get("properties", {}).get(name)
-            if (
-                prop is not None
-                and prop.get("type") == "string"
-                and "pattern" not in prop
-                and any(isinstance(v, ProhibitNullCharactersValidator) for v in field.validators)
-            ):
-                prop["pattern"] = NO_NUL_PATTERN
+            if prop is None:
+                continue
+            # A list of strings (ListField(child=CharField())) refuses NUL in each item.
+            if prop.get("type") == "array" and getattr(field, "child", None) is not None:
+                prop, field = prop.get("items", {}), field.child
+            _forbid_nul(prop, field)
         return schema
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:

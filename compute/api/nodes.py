@@ -17,6 +17,7 @@ from compute.errors import NodeNotFound
 from compute.models_nodes import Node
 from compute.selectors.nodes import NodeStats, node_list, provider_public, stats_for
 from compute.services import nodes as services
+from core.api import not_blank
 
 
 class StatsSerializer(serializers.Serializer[Any]):
@@ -65,7 +66,7 @@ class NodeInputSerializer(serializers.Serializer[Any]):
         min_value=1, max_value=600_000, required=False, default=100
     )
     versions = serializers.ListField(
-        child=serializers.CharField(max_length=200),
+        child=serializers.CharField(max_length=200, validators=[not_blank]),
         min_length=1,
         max_length=100,
         help_text='The listing versions this node serves, by id or as "<listing slug>@<version>" '
@@ -76,7 +77,10 @@ class NodeInputSerializer(serializers.Serializer[Any]):
 class NodePatchSerializer(NodeInputSerializer):
     triton_url = serializers.CharField(max_length=300, required=False)
     versions = serializers.ListField(
-        child=serializers.CharField(max_length=200), min_length=1, max_length=100, required=False
+        child=serializers.CharField(max_length=200, validators=[not_blank]),
+        min_length=1,
+        max_length=100,
+        required=False,
     )
 
 

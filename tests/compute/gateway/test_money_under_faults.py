@@ -363,7 +363,12 @@ def test_r4_no_double_charge_no_double_credit_no_lost_call_under_faults_and_kill
             p["providers"].get(provider.pk, 0) for batch in expected.values() for p in batch.values()
         )
         paid.append(credited.balance)
-    assert sum(1 for amount in paid if amount) >= 2  # the providers who served were paid
+    # The rounds spread the work: a node faulty in one round sends its calls to the others, so
+    # several providers served. (Whether each one's fees reached a whole cent yet is chance: a
+    # provider with a few calls may hold only a carried rest, which the carries check above covers.)
+    served_by = {row.provider_id for row in rows.values() if row.outcome == Outcome.OK}
+    assert len(served_by) >= 2, served_by
+    assert sum(paid) > 0
     # Subscription calls: counted against the quota once each, never billed per call.
     served_sub = sum(
         1 for r in rows.values() if r.entitlement == Entitlement.SUBSCRIPTION and r.outcome == Outcome.OK
