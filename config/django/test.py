@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-from config.django.base import *  # noqa: F403
-from config.django.base import CACHES
-from config.env import env
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+# Under pytest-xdist each worker ("gw0", "gw1", ...) gets its own Redis database, the suite's
+# database plus the worker's number, as pytest-django gives each its own PostgreSQL database: the
+# suite flushes its cache database between tests. The environment is rewritten before the settings
+# read it so that the children a test starts (a Celery worker, gunicorn) inherit the same database;
+# the marker keeps a child that loads these settings again from moving it twice.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if (
+    _worker.startswith("gw")
+    and os.environ.get("REDIS_URL")
+    and os.environ.get("AGORA_XDIST_REDIS") != _worker
+):
+    _url = urlsplit(os.environ["REDIS_URL"])
+    _db = int(_url.path.strip("/") or 0) + int(_worker[2:])
+    os.environ["REDIS_URL"] = urlunsplit(_url._replace(path=f"/{_db}"))
+    os.environ["AGORA_XDIST_REDIS"] = _worker
+
+from config.django.base import *  # noqa: E402, F403
+from config.django.base import CACHES  # noqa: E402
+from config.env import env  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="test-only-secret-key-not-for-production-use-0123456789")

@@ -15,6 +15,7 @@ browser cannot reach that chain itself). The page then submits the hash to the r
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 
 import pytest
@@ -126,7 +127,8 @@ def test_top_up_25_dollars_by_card(page: Page, live_server, localstripe, setting
 
         # Test mode says which card to use; the stand-in's Stripe.js is what the page loaded.
         expect(page.locator("#card-test-mode")).to_contain_text("4242 4242 4242 4242")
-        assert page.evaluate("document.querySelector('#card-element').textContent").startswith("localstripe")
+        # Mounting the card element is asynchronous: wait for it rather than read it at once.
+        expect(page.locator("#card-element")).to_have_text(re.compile(r"^localstripe"))
         fill_card(page)
         page.get_by_role("button", name="Pay $25.00").click()
         expect(page.locator("#pay-status")).to_have_text(
