@@ -11,7 +11,9 @@ thread. The throughput figures of `ledger.py` swing with the machine's load; the
 - Python CPU: `time.thread_time()` around the call (this thread only);
 - PostgreSQL CPU: the backend process's user + system time (`/proc/<pid>/stat`, clock ticks, so
   only meaningful over many operations; Linux only, same machine);
-- wall: elapsed time per operation (this one does depend on the load).
+- wall: elapsed time per operation (this one does depend on the load);
+- WAL bytes: write-ahead log written per operation (what each COMMIT must flush; the server's,
+  so other writers to the same cluster inflate it).
 
 Operations: a 2-leg transfer (`transaction_post`), an escrow hold (`escrow_hold`), a sale release
 (`escrow_release`, the 6-leg split). Same database rules as `ledger.py` (the name contains "bench";
@@ -69,6 +71,7 @@ class Cost:
     python_cpu: float = 0.0
     backend_cpu: float = 0.0
     wall: float = 0.0
+    wal_bytes: int = 0
 
     def row(self) -> str:
         n = self.ops
@@ -76,7 +79,7 @@ class Cost:
             f"{self.operation:<32} {self.statements / n:>10.1f} {self.round_trips / n:>11.1f} "
             f"{self.cache_round_trips / n:>5.1f} "
             f"{self.python_cpu / n * 1000:>13.3f} {self.backend_cpu / n * 1000:>9.3f} "
-            f"{self.wall / n * 1000:>8.3f}"
+            f"{self.wall / n * 1000:>8.3f} {self.wal_bytes / n:>9.0f}"
         )
 
 
@@ -112,8 +115,8 @@ def measure(operation: str, calls: Sequence[Callable[[], object]]) -> Cost:
     cost = Cost(operation, len(calls))
     connection.ensure_connection()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
+        cursor.execute("SELECT pg_backend_pid(), pg_current_wal_insert_lsn()")
+        pid, wal_started = cursor.fetchone()
     backend_started = _backend_cpu_seconds(pid)
     with _counting(cost):
         for call in calls:
@@ -122,6 +125,9 @@ def measure(operation: str, calls: Sequence[Callable[[], object]]) -> Cost:
             cost.python_cpu += time.thread_time() - cpu_started
             cost.wall += time.perf_counter() - started
     cost.backend_cpu = _backend_cpu_seconds(pid) - backend_started
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", [wal_started])
+        cost.wal_bytes = int(cursor.fetchone()[0])
     return cost
 
 
@@ -165,7 +171,7 @@ def main() -> None:
         print(f"\nper operation, 1 thread, {n} each (load average {os.getloadavg()[0]:.2f}):")
         print(
             f"{'operation':<32} {'statements':>10} {'round trips':>11} {'Redis':>5} "
-            f"{'Python CPU ms':>13} {'PG CPU ms':>9} {'wall ms':>8}"
+            f"{'Python CPU ms':>13} {'PG CPU ms':>9} {'wall ms':>8} {'WAL bytes':>9}"
         )
         for cost in costs:
             print(cost.row())

@@ -15,7 +15,7 @@ keep them (PgBouncer >= 1.21 with `max_prepared_statements`, or session pooling)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 import psycopg
@@ -131,23 +131,41 @@ def rows_select(model: type[M], where: str, params: Sequence[Any], *, lock: bool
     return found
 
 
-def row_insert(instance: models.Model) -> None:
+def row_insert(
+    instance: models.Model, *, computed: Mapping[str, tuple[str, Sequence[Any]]] | None = None
+) -> None:
     """INSERT the unsaved `instance` (auto_now fields stamped, as `save()` does) and set its pk.
-    No signals are sent: only for models that have no receivers."""
+    `computed`: fields whose value is an SQL expression (with its own %s parameters) instead of the
+    instance's, read back into the instance. No signals are sent: only for models that have no
+    receivers."""
     connection = db()
+    computed = computed or {}
     meta = instance._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key or not isinstance(f, models.AutoField)]
-    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    placeholders: list[str] = []
+    values: list[Any] = []
+    for f in fields:
+        if f.name in computed:
+            expression, params = computed[f.name]
+            placeholders.append(expression)
+            values.extend(params)
+        else:
+            placeholders.append("%s")
+            values.append(f.get_db_prep_save(f.pre_save(instance, True), connection))
     pk = meta.pk
     assert pk is not None
+    by_name = {f.name: f for f in fields}
+    returned = [pk, *(by_name[name] for name in computed)]
     sql = (
         f"INSERT INTO {_quote(meta.db_table)} ({', '.join(_quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {_quote(pk.column)}"
+        f"VALUES ({', '.join(placeholders)}) RETURNING {', '.join(_quote(f.column) for f in returned)}"
     )
     with prepared_cursor() as cursor:
         cursor.execute(sql, values)
-        (new_pk,) = cursor.fetchone()
+        new_pk, *new_values = cursor.fetchone()
     setattr(instance, pk.attname, new_pk)
+    for name, value in zip(computed, new_values, strict=True):
+        setattr(instance, name, value)
     instance._state.adding = False
     instance._state.db = connection.alias
 

@@ -16,7 +16,8 @@ so the owner never lags its escrow whoever resolved it (a buyer, staff, or the d
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -26,14 +27,14 @@ from django.db.models import DateTimeField
 from django.utils import timezone
 
 from accounts.models import User
-from tokenomics.errors import AmountInvalid, InvalidState
+from tokenomics.errors import AmountInvalid, InvalidState, ParameterNotFound
 from tokenomics.locks import accounts_lock, escrow_lock
-from tokenomics.models import Asset, CreatorSales, Escrow, LedgerAccount, LedgerTransaction
+from tokenomics.models import Asset, CreatorSales, Escrow, LedgerAccount, LedgerTransaction, Parameter
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.rows import db, prepared_cursor, row_insert, row_update, rows_select
 from tokenomics.selectors.parameters import parameter_get
-from tokenomics.selectors.rates import compute_rates, sale_rates_at
+from tokenomics.selectors.rates import SALE_RATE_PARAMETERS, compute_rates, sale_rates_at
 from tokenomics.services.ledger import (
     Leg,
     accounts_get_or_create,
@@ -95,6 +96,14 @@ def _owner_lock_then_escrow(escrow_id: int) -> tuple[Escrow, EscrowOwner | None]
     return escrow_lock(escrow_id), owner
 
 
+_REFUND_WINDOW = "escrow.refund_window_seconds"
+# Only the parameter table's name is interpolated (hence the noqa).
+_RELEASE_AFTER_SQL = (
+    "%s::timestamptz + interval '1 second' * "  # noqa: S608
+    f"(SELECT value FROM {Parameter._meta.db_table} WHERE key = %s)::float8"
+)
+
+
 def escrow_hold(
     *,
     reference: str,
@@ -110,8 +119,14 @@ def escrow_hold(
     IdempotencyConflict (same reference, other amount or source), AmountInvalid."""
     if type(amount) is not int or amount <= 0:
         raise AmountInvalid("An escrow holds a positive whole amount in minor units.")
+    window: dict[str, tuple[str, list[Any]]] = {}
+    now = timezone.now()
     if release_after is None:
-        release_after = timezone.now() + timedelta(seconds=parameter_get("escrow.refund_window_seconds"))
+        if db().vendor == "postgresql":
+            # The registry's window read by the INSERT itself (exact, and no cache round trip).
+            window["release_after"] = (_RELEASE_AFTER_SQL, [now, _REFUND_WINDOW])
+        else:
+            release_after = now + timedelta(seconds=parameter_get(_REFUND_WINDOW))
     escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=source_account.asset)
     with transaction.atomic():
         posted = transaction_post(
@@ -131,10 +146,10 @@ def escrow_hold(
             payer=payer,
             creator=creator,
             source_account=source_account,
-            release_after=release_after,
+            release_after=release_after or now,  # `window`, if given, replaces it
             hold_transaction=posted.transaction,
         )
-        row_insert(escrow)
+        row_insert(escrow, computed=window)
         return escrow
 
 
@@ -241,29 +256,36 @@ _SALES_UPDATED_AT = cast("DateTimeField[Any, Any]", CreatorSales._meta.get_field
 _SALES_AMOUNT = CreatorSales._meta.get_field("net_usd")  # net_agr: the same type
 
 
-def _creator_sales_count(creator_id: int, *, asset: str, amount: int) -> CreatorSales:
+def _creator_sales_count(creator_id: int, *, asset: str, amount: int) -> tuple[CreatorSales, dict[str, int]]:
     """`_creator_sales_lock` and `_creator_sales_add(amount)` in one statement (an UPDATE locks the
     row as FOR UPDATE does, and counts on its newest version): returns the totals as they were
-    before `amount`, which the sale being released is split at. The caller's transaction undoes
-    the count if the sale is not posted."""
+    before `amount`, which the sale being released is split at, and the registry's
+    `SALE_RATE_PARAMETERS` read by the same statement (exact; no cache round trip). The caller's
+    transaction undoes the count if the sale is not posted."""
     field = _sales_field(asset)
     connection = db()
     stamp = _SALES_UPDATED_AT.get_db_prep_value(timezone.now(), connection)
     delta = _SALES_AMOUNT.get_db_prep_value(amount, connection)
-    # Only the table and a column name of ours are interpolated (hence the noqa).
+    # Only table and column names of ours are interpolated (hence the noqa).
     sql = (
         f"UPDATE {_CREATOR_SALES_TABLE} SET {field} = {field} + %s, updated_at = %s "  # noqa: S608
-        "WHERE creator_id = %s RETURNING net_usd, net_agr"
+        "WHERE creator_id = %s RETURNING net_usd, net_agr, "
+        f"(SELECT json_object_agg(key, value)::text FROM {Parameter._meta.db_table} WHERE key = ANY(%s))"
     )
+    keys = list(SALE_RATE_PARAMETERS)
     for _ in range(2):
         with prepared_cursor() as cursor:
-            cursor.execute(sql, [delta, stamp, creator_id])
+            cursor.execute(sql, [delta, stamp, creator_id, keys])
             row = cursor.fetchone()
         if row is not None:
             totals = CreatorSales(creator_id=creator_id, net_usd=int(row[0]), net_agr=int(row[1]))
             setattr(totals, field, getattr(totals, field) - amount)
             totals._state.adding = False
-            return totals
+            values = {key: int(value) for key, value in json.loads(row[2] or "{}").items()}
+            unknown = sorted(set(keys) - set(values))
+            if unknown:
+                raise ParameterNotFound(detail={"keys": unknown})
+            return totals, values
         # The creator's first sale: ON CONFLICT DO NOTHING, a concurrent first sale may insert it too.
         CreatorSales.objects.bulk_create([CreatorSales(creator_id=creator_id)], ignore_conflicts=True)
     raise CreatorSales.DoesNotExist(f"no sales totals for creator {creator_id}")  # pragma: no cover
@@ -292,7 +314,12 @@ def _release_accounts(asset: str, creator_id: int) -> ReleaseAccounts:
 
 
 def _release_legs(
-    *, escrow: Escrow, amount: int, accounts: ReleaseAccounts, totals: CreatorSales
+    *,
+    escrow: Escrow,
+    amount: int,
+    accounts: ReleaseAccounts,
+    totals: CreatorSales,
+    rate_values: Mapping[str, int] | None = None,
 ) -> list[Leg]:
     """Debit `amount` from escrow: first what registered sources say it owes (each capped at what
     is left, in their order), then the rest split as a sale at the creator's tier (from the locked
@@ -309,7 +336,11 @@ def _release_legs(
                 provider=deduction.provider, asset=escrow.asset, fee=paid, staking_tier=deduction.staking_tier
             )
             left -= paid
-    split = split_sale(gross=left, rates=_sale_rates(totals))
+    if rate_values is None:
+        rates = _sale_rates(totals)
+    else:
+        rates = sale_rates_at(net_usd=totals.net_usd, net_agr=totals.net_agr, values=rate_values)
+    split = split_sale(gross=left, rates=rates)
     legs += _sale_split_legs(payable=accounts.payable, asset=escrow.asset, split=split, platform=platform)
     return legs_merge(legs)
 
@@ -361,9 +392,11 @@ def _release(*, escrow_id: int, due_at: datetime | None = None) -> tuple[Escrow,
             return escrow, False
         if escrow.state != EscrowState.HELD:
             raise InvalidState("This payment was already refunded.", detail={"state": escrow.state})
-        totals = _creator_sales_count(escrow.creator_id, asset=escrow.asset, amount=escrow.amount)
+        totals, values = _creator_sales_count(escrow.creator_id, asset=escrow.asset, amount=escrow.amount)
         accounts = _release_accounts(escrow.asset, escrow.creator_id)
-        legs = _release_legs(escrow=escrow, amount=escrow.amount, accounts=accounts, totals=totals)
+        legs = _release_legs(
+            escrow=escrow, amount=escrow.amount, accounts=accounts, totals=totals, rate_values=values
+        )
         escrow.release_transaction = _post_release(escrow=escrow, legs=legs, totals=totals, counted=True)
         escrow.state = EscrowState.RELEASED
         escrow.resolved_at = timezone.now()
