@@ -33,7 +33,7 @@ from tokenomics.models import Asset, CreatorSales, Escrow, LedgerAccount, Ledger
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.rows import db, prepared_cursor, row_insert, row_update, rows_select
-from tokenomics.selectors.parameters import parameter_get
+from tokenomics.selectors.parameters import parameter_get, parameters_get
 from tokenomics.selectors.rates import SALE_RATE_PARAMETERS, compute_rates, sale_rates_at
 from tokenomics.services.ledger import (
     Leg,
@@ -264,6 +264,12 @@ def _creator_sales_count(creator_id: int, *, asset: str, amount: int) -> tuple[C
     transaction undoes the count if the sale is not posted."""
     field = _sales_field(asset)
     connection = db()
+    if connection.vendor != "postgresql":  # SQLite: the same, in three steps
+        totals = _creator_sales_lock(creator_id)
+        before = CreatorSales(creator_id=creator_id, net_usd=totals.net_usd, net_agr=totals.net_agr)
+        before._state.adding = False
+        _creator_sales_add(totals, asset=asset, amount=amount)
+        return before, parameters_get(SALE_RATE_PARAMETERS)
     stamp = _SALES_UPDATED_AT.get_db_prep_value(timezone.now(), connection)
     delta = _SALES_AMOUNT.get_db_prep_value(amount, connection)
     # Only table and column names of ours are interpolated (hence the noqa).
