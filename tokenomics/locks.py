@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from django.db import connection
-
 from tokenomics.models import Escrow, LedgerAccount
-from tokenomics.rows import rows_select
+from tokenomics.rows import db, prepared_cursor, rows_select
 
 
 def escrow_lock(escrow_id: int) -> Escrow:
@@ -46,9 +44,9 @@ def _accounts_select(account_ids: Iterable[int], *, lock: bool) -> dict[int, Acc
         f"SELECT {_ACCOUNT_COLUMNS} FROM {LedgerAccount._meta.db_table} "  # noqa: S608
         f"WHERE id IN ({placeholders}) ORDER BY id"
     )
-    if lock and connection.vendor == "postgresql":
+    if lock and db().vendor == "postgresql":
         sql += " FOR UPDATE"
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, ids)
         return dict(map(_account_row, cursor.fetchall()))
 
@@ -74,7 +72,7 @@ def accounts_lock_read(lock: Iterable[int], read: Iterable[int]) -> dict[int, Ac
     if not locked or not unlocked:
         return accounts_lock(locked) if locked else accounts_read(unlocked)
     table = LedgerAccount._meta.db_table
-    suffix = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    suffix = " FOR UPDATE" if db().vendor == "postgresql" else ""
     # Only the table name and %s placeholders are interpolated (hence the noqa).
     sql = (
         f"WITH locked AS (SELECT {_ACCOUNT_COLUMNS} FROM {table} "  # noqa: S608
@@ -82,6 +80,6 @@ def accounts_lock_read(lock: Iterable[int], read: Iterable[int]) -> dict[int, Ac
         f"SELECT * FROM locked UNION ALL SELECT {_ACCOUNT_COLUMNS} FROM {table} "
         f"WHERE id IN ({', '.join(['%s'] * len(unlocked))})"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [*locked, *unlocked])
         return dict(map(_account_row, cursor.fetchall()))

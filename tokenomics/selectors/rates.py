@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -37,7 +38,7 @@ _TIER_PARAMETERS = [key for pair in _TIER_KEYS.values() for key in pair if key i
 _AGR_PRICE = "token.agr_price_micro_usd"
 
 
-def _tier_rules(values: dict[str, int]) -> list[TierRule]:
+def _tier_rules(values: Mapping[str, int]) -> list[TierRule]:
     return [
         TierRule(tier=tier, threshold=values[threshold] if threshold else 0, share_bps=values[share])
         for tier, (threshold, share) in _TIER_KEYS.items()
@@ -122,17 +123,22 @@ def sale_rates(*, creator_share_bps: int) -> SaleRates:
     return _sale_rates(creator_share_bps, parameters_get(_SALE_FEE_KEYS))
 
 
-def sale_rates_at(*, net_usd: int, net_agr: int) -> SaleRates:
+# Every registry parameter a sale's rates depend on (`sale_rates_at`).
+SALE_RATE_PARAMETERS = (*_TIER_PARAMETERS, *_SALE_FEE_KEYS, _AGR_PRICE)
+
+
+def sale_rates_at(*, net_usd: int, net_agr: int, values: Mapping[str, int] | None = None) -> SaleRates:
     """The rates of a sale by a creator whose lifetime net sales are these (their tier's share, as
     `creator_standing` derives it, and the registry's fees), from one read of the registry: what
-    every escrow release runs."""
-    values = parameters_get([*_TIER_PARAMETERS, *_SALE_FEE_KEYS, _AGR_PRICE])
+    every escrow release runs. `values`: the `SALE_RATE_PARAMETERS`, if the caller read them."""
+    if values is None:
+        values = parameters_get(SALE_RATE_PARAMETERS)
     sales = _net_sales_cents(net_usd, net_agr, values[_AGR_PRICE])
     tier = creator_tier_for(lifetime_net_sales=sales, rules=_tier_rules(values))
     return _sale_rates(tier.share_bps, values)
 
 
-def _sale_rates(creator_share_bps: int, fees: dict[str, int]) -> SaleRates:
+def _sale_rates(creator_share_bps: int, fees: Mapping[str, int]) -> SaleRates:
     return SaleRates(
         creator_share_bps=creator_share_bps,
         network_fee_bps=fees["sale.network_fee_bps"],

@@ -16,24 +16,28 @@ so the owner never lags its escrow whoever resolved it (a buyer, staff, or the d
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import DateTimeField
 from django.utils import timezone
 
 from accounts.models import User
-from tokenomics.errors import AmountInvalid, InvalidState
+from tokenomics.errors import AmountInvalid, InvalidState, ParameterNotFound
 from tokenomics.locks import accounts_lock, escrow_lock
-from tokenomics.models import Asset, CreatorSales, Escrow, LedgerAccount, LedgerTransaction
+from tokenomics.models import Asset, CreatorSales, Escrow, LedgerAccount, LedgerTransaction, Parameter
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind, TransactionKind
-from tokenomics.rows import row_insert, row_update, rows_select
-from tokenomics.selectors.parameters import parameter_get
-from tokenomics.selectors.rates import compute_rates, sale_rates_at
+from tokenomics.rows import db, prepared_cursor, row_insert, row_update, rows_select
+from tokenomics.selectors.parameters import parameter_get, parameters_get
+from tokenomics.selectors.rates import SALE_RATE_PARAMETERS, compute_rates, sale_rates_at
 from tokenomics.services.ledger import (
     Leg,
+    accounts_get_or_create,
     legs_merge,
     system_account_get_or_create,
     system_accounts_get_or_create,
@@ -68,8 +72,20 @@ def _owner_of(reference: str) -> EscrowOwner | None:
 
 
 def _owner_lock_then_escrow(escrow_id: int) -> tuple[Escrow, EscrowOwner | None]:
-    """Lock the escrow's owner row (if an owner registered its prefix), then the escrow."""
-    with connection.cursor() as cursor:
+    """Lock the escrow's owner row (if an owner registered its prefix), then the escrow.
+
+    On PostgreSQL an escrow whose reference no owner registered is locked by the first statement
+    (its condition leaves an owned escrow unlocked, to be locked after its owner's row)."""
+    if db().vendor == "postgresql":
+        unowned = rows_select(
+            Escrow,
+            "id = %s AND split_part(reference, ':', 1) <> ALL(%s::text[])",
+            [escrow_id, sorted(_owners)],
+            lock=True,
+        )
+        if unowned:
+            return unowned[0], None
+    with prepared_cursor() as cursor:
         cursor.execute(f"SELECT reference FROM {Escrow._meta.db_table} WHERE id = %s", [escrow_id])  # noqa: S608
         row = cursor.fetchone()
     if row is None:
@@ -78,6 +94,14 @@ def _owner_lock_then_escrow(escrow_id: int) -> tuple[Escrow, EscrowOwner | None]
     if owner is not None:
         owner.lock(escrow_id)
     return escrow_lock(escrow_id), owner
+
+
+_REFUND_WINDOW = "escrow.refund_window_seconds"
+# Only the parameter table's name is interpolated (hence the noqa).
+_RELEASE_AFTER_SQL = (
+    "%s::timestamptz + interval '1 second' * "  # noqa: S608
+    f"(SELECT value FROM {Parameter._meta.db_table} WHERE key = %s)::float8"
+)
 
 
 def escrow_hold(
@@ -95,8 +119,14 @@ def escrow_hold(
     IdempotencyConflict (same reference, other amount or source), AmountInvalid."""
     if type(amount) is not int or amount <= 0:
         raise AmountInvalid("An escrow holds a positive whole amount in minor units.")
+    window: dict[str, tuple[str, list[Any]]] = {}
+    now = timezone.now()
     if release_after is None:
-        release_after = timezone.now() + timedelta(seconds=parameter_get("escrow.refund_window_seconds"))
+        if db().vendor == "postgresql":
+            # The registry's window read by the INSERT itself (exact, and no cache round trip).
+            window["release_after"] = (_RELEASE_AFTER_SQL, [now, _REFUND_WINDOW])
+        else:
+            release_after = now + timedelta(seconds=parameter_get(_REFUND_WINDOW))
     escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=source_account.asset)
     with transaction.atomic():
         posted = transaction_post(
@@ -116,10 +146,10 @@ def escrow_hold(
             payer=payer,
             creator=creator,
             source_account=source_account,
-            release_after=release_after,
+            release_after=release_after or now,  # `window`, if given, replaces it
             hold_transaction=posted.transaction,
         )
-        row_insert(escrow)
+        row_insert(escrow, computed=window)
         return escrow
 
 
@@ -139,19 +169,17 @@ def sale_split_legs(*, creator: User, asset: str, split: SaleSplit) -> list[Leg]
     escrow releases and by the settlement of metered inference calls (SPEC §4: the creator's part
     of a call is split like a sale)."""
     platform = system_accounts_get_or_create(kinds=_sale_split_kinds(asset), asset=asset)
-    return _sale_split_legs(creator_id=creator.pk, asset=asset, split=split, platform=platform)
+    payable = user_account_of(owner_id=creator.pk, kind=AccountKind.CREATOR_PAYABLE, asset=asset)
+    return _sale_split_legs(payable=payable, asset=asset, split=split, platform=platform)
 
 
 def _sale_split_legs(
-    *, creator_id: int, asset: str, split: SaleSplit, platform: dict[str, LedgerAccount]
+    *, payable: LedgerAccount, asset: str, split: SaleSplit, platform: dict[str, LedgerAccount]
 ) -> list[Leg]:
-    """`sale_split_legs` with the platform's accounts already read (by kind)."""
+    """`sale_split_legs` with the creator's payable and the platform's accounts (by kind) read."""
     network_kind = _network_kind(asset)
     parts = [
-        (
-            user_account_of(owner_id=creator_id, kind=AccountKind.CREATOR_PAYABLE, asset=asset),
-            split.creator,
-        ),
+        (payable, split.creator),
         (platform[network_kind], split.network_fee),
         (platform[AccountKind.TREASURY], split.treasury),
         (platform[AccountKind.VALIDATOR_POOL], split.validator_pool),
@@ -214,26 +242,95 @@ def _creator_sales_lock(creator_id: int) -> CreatorSales:
 
 def _creator_sales_add(totals: CreatorSales, *, asset: str, amount: int) -> None:
     """Count `amount` (negative for a clawback) into the locked totals."""
-    field = "net_usd" if asset == Asset.USD else "net_agr"
+    field = _sales_field(asset)
     setattr(totals, field, getattr(totals, field) + amount)
     row_update(totals, [field])
+
+
+def _sales_field(asset: str) -> str:
+    return "net_usd" if asset == Asset.USD else "net_agr"
+
+
+_CREATOR_SALES_TABLE = CreatorSales._meta.db_table
+_SALES_UPDATED_AT = cast("DateTimeField[Any, Any]", CreatorSales._meta.get_field("updated_at"))
+_SALES_AMOUNT = CreatorSales._meta.get_field("net_usd")  # net_agr: the same type
+
+
+def _creator_sales_count(creator_id: int, *, asset: str, amount: int) -> tuple[CreatorSales, dict[str, int]]:
+    """`_creator_sales_lock` and `_creator_sales_add(amount)` in one statement (an UPDATE locks the
+    row as FOR UPDATE does, and counts on its newest version): returns the totals as they were
+    before `amount`, which the sale being released is split at, and the registry's
+    `SALE_RATE_PARAMETERS` read by the same statement (exact; no cache round trip). The caller's
+    transaction undoes the count if the sale is not posted."""
+    field = _sales_field(asset)
+    connection = db()
+    if connection.vendor != "postgresql":  # SQLite: the same, in three steps
+        totals = _creator_sales_lock(creator_id)
+        before = CreatorSales(creator_id=creator_id, net_usd=totals.net_usd, net_agr=totals.net_agr)
+        before._state.adding = False
+        _creator_sales_add(totals, asset=asset, amount=amount)
+        return before, parameters_get(SALE_RATE_PARAMETERS)
+    stamp = _SALES_UPDATED_AT.get_db_prep_value(timezone.now(), connection)
+    delta = _SALES_AMOUNT.get_db_prep_value(amount, connection)
+    # Only table and column names of ours are interpolated (hence the noqa).
+    sql = (
+        f"UPDATE {_CREATOR_SALES_TABLE} SET {field} = {field} + %s, updated_at = %s "  # noqa: S608
+        "WHERE creator_id = %s RETURNING net_usd, net_agr, "
+        f"(SELECT json_object_agg(key, value)::text FROM {Parameter._meta.db_table} WHERE key = ANY(%s))"
+    )
+    keys = list(SALE_RATE_PARAMETERS)
+    for _ in range(2):
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, [delta, stamp, creator_id, keys])
+            row = cursor.fetchone()
+        if row is not None:
+            totals = CreatorSales(creator_id=creator_id, net_usd=int(row[0]), net_agr=int(row[1]))
+            setattr(totals, field, getattr(totals, field) - amount)
+            totals._state.adding = False
+            values = {key: int(value) for key, value in json.loads(row[2] or "{}").items()}
+            unknown = sorted(set(keys) - set(values))
+            if unknown:
+                raise ParameterNotFound(detail={"keys": unknown})
+            return totals, values
+        # The creator's first sale: ON CONFLICT DO NOTHING, a concurrent first sale may insert it too.
+        CreatorSales.objects.bulk_create([CreatorSales(creator_id=creator_id)], ignore_conflicts=True)
+    raise CreatorSales.DoesNotExist(f"no sales totals for creator {creator_id}")  # pragma: no cover
 
 
 def _sale_rates(totals: CreatorSales) -> SaleRates:
     return sale_rates_at(net_usd=totals.net_usd, net_agr=totals.net_agr)
 
 
-def _release_accounts(asset: str) -> dict[str, LedgerAccount]:
-    """The platform's accounts a release touches (escrow and the split's), by kind, in one query."""
-    return system_accounts_get_or_create(kinds=[AccountKind.ESCROW, *_sale_split_kinds(asset)], asset=asset)
+@dataclass(frozen=True)
+class ReleaseAccounts:
+    platform: dict[str, LedgerAccount]  # escrow and the split's platform accounts, by kind
+    payable: LedgerAccount  # the creator's payable account
+
+
+def _release_accounts(asset: str, creator_id: int) -> ReleaseAccounts:
+    """The accounts a release touches (escrow, the split's and the creator's payable), in one query."""
+    platform, payable = accounts_get_or_create(
+        asset=asset,
+        system_kinds=[AccountKind.ESCROW, *_sale_split_kinds(asset)],
+        owner_id=creator_id,
+        user_kind=AccountKind.CREATOR_PAYABLE,
+    )
+    assert payable is not None
+    return ReleaseAccounts(platform=platform, payable=payable)
 
 
 def _release_legs(
-    *, escrow: Escrow, amount: int, platform: dict[str, LedgerAccount], totals: CreatorSales
+    *,
+    escrow: Escrow,
+    amount: int,
+    accounts: ReleaseAccounts,
+    totals: CreatorSales,
+    rate_values: Mapping[str, int] | None = None,
 ) -> list[Leg]:
     """Debit `amount` from escrow: first what registered sources say it owes (each capped at what
     is left, in their order), then the rest split as a sale at the creator's tier (from the locked
-    running totals). `platform`: `_release_accounts(escrow.asset)`."""
+    running totals). `accounts`: `_release_accounts(escrow.asset, escrow.creator_id)`."""
+    platform = accounts.platform
     legs = [Leg(platform[AccountKind.ESCROW], -amount)]
     left = amount
     for source in _release_deductions:
@@ -245,12 +342,20 @@ def _release_legs(
                 provider=deduction.provider, asset=escrow.asset, fee=paid, staking_tier=deduction.staking_tier
             )
             left -= paid
-    split = split_sale(gross=left, rates=_sale_rates(totals))
-    legs += _sale_split_legs(creator_id=escrow.creator_id, asset=escrow.asset, split=split, platform=platform)
+    if rate_values is None:
+        rates = _sale_rates(totals)
+    else:
+        rates = sale_rates_at(net_usd=totals.net_usd, net_agr=totals.net_agr, values=rate_values)
+    split = split_sale(gross=left, rates=rates)
+    legs += _sale_split_legs(payable=accounts.payable, asset=escrow.asset, split=split, platform=platform)
     return legs_merge(legs)
 
 
-def _post_release(*, escrow: Escrow, legs: list[Leg], totals: CreatorSales) -> LedgerTransaction:
+def _post_release(
+    *, escrow: Escrow, legs: list[Leg], totals: CreatorSales, counted: bool = False
+) -> LedgerTransaction:
+    """Post the release; its gross counts into the creator's totals once, if posted now (`counted`:
+    `_creator_sales_count` counted it already, taken back if the posting was an earlier one)."""
     posted = transaction_post(
         kind=TransactionKind.SALE,
         legs=legs,
@@ -259,9 +364,11 @@ def _post_release(*, escrow: Escrow, legs: list[Leg], totals: CreatorSales) -> L
         reference=escrow.reference,
         party_id=escrow.creator_id,
     )
-    if posted.created:
-        gross = -sum(leg.amount for leg in legs if leg.account.kind == AccountKind.ESCROW)
+    gross = -sum(leg.amount for leg in legs if leg.account.kind == AccountKind.ESCROW)
+    if posted.created and not counted:
         _creator_sales_add(totals, asset=escrow.asset, amount=gross)
+    elif counted and not posted.created:
+        _creator_sales_count(escrow.creator_id, asset=escrow.asset, amount=-gross)
     return posted.transaction
 
 
@@ -291,10 +398,12 @@ def _release(*, escrow_id: int, due_at: datetime | None = None) -> tuple[Escrow,
             return escrow, False
         if escrow.state != EscrowState.HELD:
             raise InvalidState("This payment was already refunded.", detail={"state": escrow.state})
-        platform = _release_accounts(escrow.asset)
-        totals = _creator_sales_lock(escrow.creator_id)
-        legs = _release_legs(escrow=escrow, amount=escrow.amount, platform=platform, totals=totals)
-        escrow.release_transaction = _post_release(escrow=escrow, legs=legs, totals=totals)
+        totals, values = _creator_sales_count(escrow.creator_id, asset=escrow.asset, amount=escrow.amount)
+        accounts = _release_accounts(escrow.asset, escrow.creator_id)
+        legs = _release_legs(
+            escrow=escrow, amount=escrow.amount, accounts=accounts, totals=totals, rate_values=values
+        )
+        escrow.release_transaction = _post_release(escrow=escrow, legs=legs, totals=totals, counted=True)
         escrow.state = EscrowState.RELEASED
         escrow.resolved_at = timezone.now()
         row_update(escrow, ["release_transaction", "state", "resolved_at"])
@@ -326,14 +435,14 @@ def escrow_refund(*, escrow_id: int, amount: int | None = None) -> Escrow:
                 "A refund is a whole amount between 1 and the amount held.",
                 detail={"held": str(escrow.amount)},
             )
-        platform = _release_accounts(escrow.asset)
-        escrow_account = platform[AccountKind.ESCROW]
+        accounts = _release_accounts(escrow.asset, escrow.creator_id)
+        escrow_account = accounts.platform[AccountKind.ESCROW]
         release_legs: list[Leg] = []
         totals: CreatorSales | None = None
         if refund < escrow.amount:
             totals = _creator_sales_lock(escrow.creator_id)
             release_legs = _release_legs(
-                escrow=escrow, amount=escrow.amount - refund, platform=platform, totals=totals
+                escrow=escrow, amount=escrow.amount - refund, accounts=accounts, totals=totals
             )
             # Two postings in one transaction: lock every account of both up front, in pk order,
             # or each posting's own ordered locking could still deadlock with another transaction.

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
@@ -46,7 +46,7 @@ from tokenomics.models.ledger import (
     AccountKind,
     TransactionKind,
 )
-from tokenomics.rows import rows_select
+from tokenomics.rows import db, prepared_cursor, rows_select
 
 MAX_KEY_LENGTH = 255
 
@@ -127,6 +127,39 @@ def system_accounts_get_or_create(
     return found
 
 
+def accounts_get_or_create(
+    *,
+    asset: Asset | str,
+    system_kinds: Sequence[AccountKind | str],
+    owner_id: int | None = None,
+    user_kind: AccountKind | str | None = None,
+) -> tuple[dict[str, LedgerAccount], LedgerAccount | None]:
+    """`system_accounts_get_or_create(kinds=system_kinds)` and, with `owner_id` and `user_kind`,
+    `user_account_of` that user's account, in one query (creating any missing, empty): what a sale
+    release reads before it posts."""
+    wanted = [str(kind) for kind in dict.fromkeys(system_kinds)]
+    where = f"(owner_id IS NULL AND asset = %s AND kind IN ({', '.join(['%s'] * len(wanted))}))"
+    params: list[Any] = [str(asset), *wanted]
+    if owner_id is not None and user_kind is not None:
+        if user_kind not in USER_ACCOUNT_KINDS:
+            raise ValueError(f"{user_kind} is not a user account kind")
+        where += " OR (owner_id = %s AND kind = %s AND asset = %s)"
+        params += [owner_id, str(user_kind), str(asset)]
+    system: dict[str, LedgerAccount] = {}
+    user: LedgerAccount | None = None
+    for account in _accounts_where(where, params):
+        if account.owner_id is None:
+            system[account.kind] = account
+        else:
+            user = account
+    for kind in wanted:
+        if kind not in system:
+            system[kind] = system_account_get_or_create(kind=kind, asset=asset)
+    if user is None and owner_id is not None and user_kind is not None:
+        user = user_account_of(owner_id=owner_id, kind=user_kind, asset=asset)
+    return system, user
+
+
 def _validate(legs: Sequence[Leg], idempotency_key: str) -> None:
     if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
         raise UnbalancedTransaction(f"An idempotency key of 1 to {MAX_KEY_LENGTH} characters is required.")
@@ -184,6 +217,7 @@ def _insert_transaction(cursor: CursorWrapper, values: list[Any]) -> int | None:
 
 
 def _entry_params(legs: Sequence[Leg], assets: dict[int, str]) -> list[Any]:
+    connection = db()
     params: list[Any] = []
     for leg in legs:
         amount = _AMOUNT_FIELD.get_db_prep_value(leg.amount, connection)
@@ -192,6 +226,7 @@ def _entry_params(legs: Sequence[Leg], assets: dict[int, str]) -> list[Any]:
 
 
 def _balance_params(balances: dict[int, int]) -> list[Any]:
+    connection = db()
     params: list[Any] = []
     for account_id, balance in balances.items():
         params.extend((account_id, _AMOUNT_FIELD.get_db_prep_value(balance, connection)))
@@ -209,6 +244,7 @@ def _write(
     """Write the transaction, its entries and the users' new cached balances; None (nothing
     written) when the idempotency key already exists. On PostgreSQL one statement: the entries
     and balances are written only if the transaction row was (they join its RETURNING)."""
+    connection = db()
     stamp = _UPDATED_AT_FIELD.get_db_prep_value(now, connection)
     if connection.vendor != "postgresql":
         tx_id = _insert_transaction(cursor, values)
@@ -331,9 +367,10 @@ def transaction_post(
         deltas[leg.account.pk] += leg.amount
     stamp = posted_at or now
 
+    connection = db()
     problem: TokenomicsError | None = None
     posted: LedgerTransaction | None = None
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), prepared_cursor() as cursor:
         rows = _accounts_for(legs, deltas)
         for leg in legs:
             # Sums were checked on the caller's copies; the rows just locked must agree.
