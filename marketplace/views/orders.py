@@ -23,6 +23,7 @@ from accounts.http import authenticated_user
 from accounts.models import User
 from core.api import error_body
 from core.exceptions import ApplicationError
+from core.forms import service_error_to_form
 from core.types import HtmxHttpRequest
 from marketplace.downloads import artefact_response
 from marketplace.errors import NotFound
@@ -57,7 +58,7 @@ from marketplace.services.orders import (
 )
 from marketplace.services.refunds import order_dispute_open, order_refund
 from marketplace.services.subscriptions import subscription_cancel
-from marketplace.views.buyer_common import BUYER, htmx_redirect, http404_of, safe_next, service_error_place
+from marketplace.views.buyer_common import BUYER, htmx_redirect, http404_of, safe_next
 from tokenomics.errors import REASON_TEXT, PaymentNotVerified
 from tokenomics.models import Asset, Rail
 from tokenomics.selectors.payments import payment_bonus_shown, payment_instructions
@@ -298,7 +299,7 @@ def order_dispute_view(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
             evidence_file=form.cleaned_data["evidence_file"],
         )
     except ApplicationError as exc:
-        error = service_error_place(form, exc, {"reason": "reason", "evidence": "evidence"})
+        error = service_error_to_form(form, exc, beside="message", top_on_form=False)
         return _order_page(
             request, user, order, status=exc.status_code, dispute_form=form, dispute_error=error
         )
