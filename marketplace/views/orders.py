@@ -267,7 +267,8 @@ def order_refund_view(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
         try:
             order_refund(buyer=user, order_id=order.pk, reason=form.cleaned_data["reason"])
         except ApplicationError as exc:
-            error, status = exc.message, exc.status_code
+            error = service_error_to_form(form, exc, beside="message", top_on_form=False)
+            status = exc.status_code
         else:
             messages.success(
                 request, "Refunded. The money goes back the way you paid; the license is revoked."
@@ -379,7 +380,8 @@ def subscription_cancel_view(request: HtmxHttpRequest, subscription_id: int) -> 
         try:
             subscription_cancel(buyer=user, subscription_id=sub.pk, at_period_end=at_period_end)
         except ApplicationError as exc:
-            error, status = exc.message, exc.status_code
+            error = service_error_to_form(form, exc, beside="message", top_on_form=False)
+            status = exc.status_code
         else:
             messages.success(
                 request,
