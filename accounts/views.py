@@ -35,6 +35,7 @@ from accounts.http import (
 )
 from accounts.models import INTEGRATION_HEADER, SiweNonce
 from core.api import error_body
+from core.forms import service_error_to_form
 from core.types import HtmxHttpRequest
 
 
@@ -128,7 +129,7 @@ def integration_create(request: HtmxHttpRequest) -> HttpResponse:
         try:
             integration = services.integration_create(user=authenticated_user(request), **form.cleaned_data)
         except AccountsError as exc:
-            form.add_error("name", exc.message)
+            service_error_to_form(form, exc, default_field="name")
         else:
             messages.success(request, f"Integration “{integration.name}” registered.")
             if not request.htmx:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.http import authenticated_user
 from accounts.models import User
 from core.exceptions import ApplicationError
+from core.forms import service_error_to_form
 from core.markdown import render_markdown
 from core.types import HtmxHttpRequest
 from governance.errors import NotAllowed
@@ -295,7 +296,7 @@ def propose(request: HtmxHttpRequest) -> HttpResponse:
                 amount=data.get("amount"),
             )
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            service_error_to_form(form, error)
         else:
             messages.success(request, "Proposal submitted: discussion is open. Your bond is locked.")
             return redirect("governance:proposal", proposal_id=proposal.pk)

@@ -2,13 +2,12 @@
 
 Forms check shape and turn what people type into the services' values (dollars into cents, lines
 into lists, JSON text into tensor specs); the business rules live in marketplace.services.listings,
-whose ValidationFailed details are put back next to the fields they name (`apply_errors`).
+whose refusals the views put back next to the fields they name (core.forms.service_error_to_form).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -17,21 +16,11 @@ from django.urls import reverse
 from marketplace.models import Category, PlanKind
 from marketplace.models.catalog import ModelSize, PlanInterval, TaskType
 from marketplace.services import listing_fields
-from tokenomics.money import AGR_DECIMALS, AmountError, parse_amount
+from tokenomics.money import AGR_DECIMALS, AmountError, format_amount, parse_amount
 from tokenomics.selectors.parameters import parameter_get
 
 SEPARATOR = "|"
 TENSOR_EXAMPLE = '[{"name": "INPUT_1", "datatype": "FP32", "shape": [-1, 4]}]'
-
-
-def apply_errors(
-    form: forms.Form, detail: Mapping[str, Any], *, names: Mapping[str, str] | None = None
-) -> None:
-    """Put a service's field errors next to the form's fields (unknown fields go to the top)."""
-    for field, messages in detail.items():
-        target = (names or {}).get(field, field)
-        for message in messages if isinstance(messages, list) else [messages]:
-            form.add_error(target if target in form.fields else None, str(message))
 
 
 class SectionForm(forms.Form):
@@ -155,7 +144,9 @@ class ListingForm(SectionForm):
 
 
 class VersionForm(SectionForm):
-    version = forms.CharField(max_length=40, help_text="Semantic version, e.g. 1.2.0; unique per listing.")
+    version = forms.CharField(
+        max_length=listing_fields.VERSION_MAX, help_text="Semantic version, e.g. 1.2.0; unique per listing."
+    )
     changelog = forms.CharField(
         required=False, max_length=listing_fields.CHANGELOG_MAX, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -165,7 +156,9 @@ class VersionForm(SectionForm):
         help_text="Stored encrypted at rest. Optional for a hosted-only version.",
     )
     triton_model_name = forms.CharField(
-        required=False, max_length=120, help_text="The model's name in the Triton model repository."
+        required=False,
+        max_length=listing_fields.TRITON_NAME_MAX,
+        help_text="The model's name in the Triton model repository.",
     )
     input_spec = forms.CharField(
         label="Input tensors",
@@ -229,7 +222,11 @@ class PlanForm(SectionForm):
         label="Billing interval", choices=PlanInterval.choices, initial=PlanInterval.MONTH, required=False
     )
     monthly_quota = forms.IntegerField(
-        label="Monthly inference quota", required=False, min_value=1, help_text="Empty means unlimited."
+        label="Monthly inference quota",
+        required=False,
+        min_value=1,
+        max_value=listing_fields.MONTHLY_QUOTA_MAX,
+        help_text="Empty means unlimited.",
     )
     download_limit = forms.IntegerField(
         label="Downloads per license",
@@ -267,7 +264,9 @@ class PlanForm(SectionForm):
         except AmountError as exc:
             raise forms.ValidationError(str(exc)) from exc
         if cents > listing_fields.PRICE_MAX_CENTS:
-            raise forms.ValidationError("The highest price is $999,999.99.")
+            raise forms.ValidationError(
+                f"The highest price is {format_amount(amount=listing_fields.PRICE_MAX_CENTS, asset='USD')}."
+            )
         return cents
 
     def clean_agr_price(self) -> int | None:

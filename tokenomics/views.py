@@ -20,6 +20,7 @@ from accounts.selectors import wallet_list
 from core.api import error_body
 from core.charts import Chart, Series, compact_number
 from core.exceptions import ApplicationError
+from core.forms import service_error_to_form
 from core.types import HtmxHttpRequest
 from tokenomics.errors import KycRequired, PaymentNotFound
 from tokenomics.forms import PayoutForm, TopUpForm
@@ -171,7 +172,7 @@ def top_up_start(request: HtmxHttpRequest) -> HttpResponse:
         else:
             payment = agr_payment_start(user=user, purpose=CREDIT_TOP_UP, amount=amount)
     except ApplicationError as exc:  # provider down or refusing, chain not configured, bad amount
-        form.add_error(None, exc.message)
+        service_error_to_form(form, exc)
         return _choose(request, form, status=exc.status_code if exc.status_code >= 500 else 400)
     return redirect("tokenomics:top-up-pay", payment_id=payment.pk)
 
@@ -288,7 +289,7 @@ def payout_quote(request: HtmxHttpRequest) -> HttpResponse:
             account_kind=PAYOUT_ACCOUNTS[form.cleaned_data["account"]],
         )
     except ApplicationError as exc:  # below the minimum, more than the payable balance
-        form.add_error("amount", exc.message)
+        service_error_to_form(form, exc, default_field="amount")
         return _payout_form_response(request, form)
     recipient = ""
     if quote.asset == Asset.AGR:
@@ -297,7 +298,7 @@ def payout_quote(request: HtmxHttpRequest) -> HttpResponse:
                 user=user, to_address=form.cleaned_data.get("to_address") or ""
             )
         except ApplicationError as exc:
-            form.add_error("to_address", exc.message)
+            service_error_to_form(form, exc, default_field="to_address")
             return _payout_form_response(request, form)
     confirm = {
         "account": form.cleaned_data["account"],
@@ -348,7 +349,7 @@ def payout_create(request: HtmxHttpRequest) -> HttpResponse:
             request, form, partial="panel", refused_status=exc.status_code, kyc_refused=True
         )
     except ApplicationError as exc:
-        form.add_error(None, exc.message)
+        service_error_to_form(form, exc)
         return _payout_form_response(request, form, partial="panel")
     if not request.htmx:
         back = request.headers.get("Referer", "")

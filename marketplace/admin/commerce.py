@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from accounts.http import authenticated_user
 from core.admin import ReadOnlyAdminMixin
 from core.exceptions import ApplicationError
+from core.forms import service_error_to_form
 from marketplace.models import Dispute, DisputeStatus, License, Order, Subscription
 from marketplace.services.refunds import RESOLVE_DISPUTE_PERMISSION, dispute_resolve
 from tokenomics.models import Asset, Rail
@@ -214,10 +215,7 @@ class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Dispute]):
                         note=form.cleaned_data["note"],
                     )
                 except ApplicationError as exc:
-                    if "refund_amount" in exc.detail:
-                        form.add_error("refund", exc.message)
-                    else:
-                        form.add_error(None, exc.message)
+                    service_error_to_form(form, exc, fields={"refund_amount": "refund"}, beside="message")
                     moves = []
                 else:
                     self.log_change(request, dispute, f"Resolved: {outcome}, refund {refund} minor units.")

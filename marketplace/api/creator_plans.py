@@ -41,7 +41,10 @@ def _amount_field(*, max_length: int, help_text: str) -> StrictCharField:
 
 
 class CreatorUsdPriceSerializer(serializers.Serializer[Any]):
-    amount = _amount_field(max_length=9, help_text="US cents as a string, 1 to 99999999.")
+    amount = _amount_field(
+        max_length=len(str(listing_fields.PRICE_MAX_CENTS)),
+        help_text=f"US cents as a string, 1 to {listing_fields.PRICE_MAX_CENTS}.",
+    )
     asset = serializers.ChoiceField(choices=Asset.choices, help_text="Always USD.")
 
     def validate_asset(self, value: str) -> str:
@@ -74,6 +77,7 @@ class CreatorPlanInputSerializer(serializers.Serializer[Any]):
     )
     monthly_quota = serializers.IntegerField(
         min_value=1,
+        max_value=listing_fields.MONTHLY_QUOTA_MAX,
         required=False,
         allow_null=True,
         help_text="Subscriptions only; null or absent: unlimited.",
@@ -82,7 +86,11 @@ class CreatorPlanInputSerializer(serializers.Serializer[Any]):
         min_value=1, max_value=listing_fields.RATE_LIMIT_MAX, required=False
     )
     download_limit = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, help_text="One-time only; absent: the platform default."
+        min_value=1,
+        max_value=listing_fields.DOWNLOAD_LIMIT_MAX,
+        required=False,
+        allow_null=True,
+        help_text="One-time only; absent: the platform default.",
     )
 
 

@@ -33,12 +33,16 @@ class ListingVersionCreateApi(APIView):
     parser_classes = (MultiPartParser, FormParser)
 
     class InputSerializer(serializers.Serializer[Any]):
-        version = StrictCharField(max_length=40, help_text="Semantic version X.Y.Z, unique per listing.")
+        version = StrictCharField(
+            max_length=listing_fields.VERSION_MAX, help_text="Semantic version X.Y.Z, unique per listing."
+        )
         changelog = StrictCharField(max_length=listing_fields.CHANGELOG_MAX, required=False, allow_blank=True)
         artefact = serializers.FileField(
             required=False, allow_empty_file=False, help_text="The model file; stored encrypted."
         )
-        triton_model_name = StrictCharField(max_length=120, required=False, allow_blank=True)
+        triton_model_name = StrictCharField(
+            max_length=listing_fields.TRITON_NAME_MAX, required=False, allow_blank=True
+        )
         input_spec = serializers.JSONField(
             binary=True,
             required=False,

@@ -35,6 +35,7 @@ SLUG_BASE_MAX = 120  # leaves room for "-<n>" within the column's 140
 # Paths under /creator/listings/ that are pages, not listings.
 RESERVED_SLUGS = frozenset({"new", "preview"})
 SLUG_ATTEMPTS = 5
+PLAN_POSITION_MAX = 32_767  # the column is a PositiveSmallIntegerField
 
 PRICE_MAX_CENTS = CARD_MAXIMUM_CENTS  # a plan must be payable in one card charge
 AGR_PRICE_MAX = 1_000_000_000 * AGR_BASE_UNITS_PER_AGR  # the total supply, in base units
@@ -45,9 +46,11 @@ RATE_LIMIT_MAX = 100_000  # calls a minute
 DOWNLOAD_LIMIT_MAX = 1_000
 MAX_ACTIVE_PLANS = 10
 
+VERSION_MAX = 40  # characters: the column; VERSION_RE allows at most 29
 VERSION_RE = re.compile(r"(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})")
 CHANGELOG_MAX = 20_000
-TRITON_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,119}")
+TRITON_NAME_MAX = 120
+TRITON_NAME_RE = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_.\-]{{0,{TRITON_NAME_MAX - 1}}}")
 TENSOR_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,63}")
 # KServe v2 / Triton tensor datatypes.
 KSERVE_DATATYPES = (
@@ -288,7 +291,9 @@ def plan_fields_clean(values: Mapping[str, Any]) -> dict[str, Any]:
             minimum=1,
             maximum=RATE_LIMIT_MAX,
         ),
-        "position": whole_clean(errors, "position", values.get("position", 0), minimum=0, maximum=32_767),
+        "position": whole_clean(
+            errors, "position", values.get("position", 0), minimum=0, maximum=PLAN_POSITION_MAX
+        ),
     }
     interval = values["interval"] or ""
     if kind == PlanKind.SUBSCRIPTION:

@@ -17,6 +17,7 @@ from marketplace.models import Listing, ListingVersion
 from marketplace.selectors.creator import listing_creator_check
 from marketplace.services.listing_fields import (
     CHANGELOG_MAX,
+    TRITON_NAME_MAX,
     TRITON_NAME_RE,
     Errors,
     errors_raise,
@@ -53,10 +54,13 @@ def version_upload(
     elif ListingVersion.objects.filter(listing=listing, version=version).exists():
         errors["version"] = [f"Version {version} already exists for this listing; choose a higher number."]
     notes = text_clean(errors, "changelog", changelog, maximum=CHANGELOG_MAX, required=False)
-    triton = text_clean(errors, "triton_model_name", triton_model_name, maximum=120, required=False)
+    triton = text_clean(
+        errors, "triton_model_name", triton_model_name, maximum=TRITON_NAME_MAX, required=False
+    )
     if triton and not TRITON_NAME_RE.fullmatch(triton):
         errors.setdefault("triton_model_name", []).append(
-            "Use the model's name in the Triton repository: letters, digits, _ . - (at most 120)."
+            "Use the model's name in the Triton repository: letters, digits, _ . - "
+            f"(at most {TRITON_NAME_MAX})."
         )
     specs: dict[str, list[dict[str, Any]]] = {}
     for field, spec in (("input_spec", input_spec), ("output_spec", output_spec)):

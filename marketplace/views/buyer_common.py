@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from core.exceptions import ApplicationError
 from marketplace.errors import NotFound
 
 BUYER = "marketplace/buyer"
@@ -31,14 +28,3 @@ def htmx_redirect(url: str) -> HttpResponse:
     response = HttpResponse(status=204)
     response["HX-Redirect"] = url
     return response
-
-
-def service_error_place(form: Any, exc: ApplicationError, fields: dict[str, str]) -> str:
-    """Show a service error next to the field its detail names (`fields` maps detail keys to form
-    fields); what has no field is returned as the page-level message ("" when placed)."""
-    detail = exc.detail if isinstance(exc.detail, dict) else {}
-    for key, field in fields.items():
-        if key in detail and field in form.fields:
-            form.add_error(field, exc.message)
-            return ""
-    return exc.message

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import authenticated_user
 from core.exceptions import ApplicationError
+from core.forms import service_error_to_form
 from core.types import HtmxHttpRequest
 from marketplace.errors import NotFound
 from marketplace.forms_buyer import (
@@ -32,7 +33,7 @@ from marketplace.services.orders import (
     order_create,
 )
 from marketplace.services.pricing import Quote, quote
-from marketplace.views.buyer_common import BUYER, htmx_redirect, service_error_place
+from marketplace.views.buyer_common import BUYER, htmx_redirect
 from tokenomics.models import Rail
 from tokenomics.selectors.ledger import user_balances
 
@@ -106,7 +107,8 @@ def _priced(request: HtmxHttpRequest, plan: Plan, form: CheckoutForm) -> tuple[Q
             credit_cents=form.cleaned_data["credit_cents"],
         )
     except ApplicationError as exc:
-        return None, service_error_place(form, exc, CHECKOUT_FIELDS), exc.status_code
+        error = service_error_to_form(form, exc, fields=CHECKOUT_FIELDS, beside="message", top_on_form=False)
+        return None, error, exc.status_code
     return priced, "", 200
 
 
@@ -150,7 +152,7 @@ def checkout_confirm(request: HtmxHttpRequest, plan_id: int) -> HttpResponse:
             credit_cents=form.cleaned_data["credit_cents"],
         )
     except ApplicationError as exc:
-        error = service_error_place(form, exc, CHECKOUT_FIELDS)
+        error = service_error_to_form(form, exc, fields=CHECKOUT_FIELDS, beside="message", top_on_form=False)
         return _checkout_respond(request, plan, form, status=exc.status_code, error=error)
     url = reverse("marketplace:order", kwargs={"order_id": started.order.pk})
     if request.htmx:

@@ -27,9 +27,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.http import authenticated_user
 from accounts.models import User
 from core.exceptions import ApplicationError
+from core.forms import service_error_to_form
 from core.types import HtmxHttpRequest
 from marketplace.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
-from marketplace.forms import ListingForm, PlanForm, SectionForm, VersionForm, apply_errors
+from marketplace.forms import ListingForm, PlanForm, SectionForm, VersionForm
 from marketplace.markdown import render_model_card
 from marketplace.models import Listing, ListingStatus, Plan
 from marketplace.selectors.creator import (
@@ -83,7 +84,7 @@ def listing_create(request: HtmxHttpRequest) -> HttpResponse:
         try:
             listing = services.listing_create(creator=authenticated_user(request), **form.cleaned_data)
         except ValidationFailed as exc:
-            apply_errors(form, exc.detail)
+            service_error_to_form(form, exc)
         else:
             messages.success(request, "Draft created. Add a version and a plan, then publish it.")
             return redirect("marketplace:listing-manage", slug=listing.slug)
@@ -179,10 +180,8 @@ def listing_manage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         try:
             services.listing_update(listing=listing, actor=user, **form.cleaned_data)
-        except ValidationFailed as exc:
-            apply_errors(form, exc.detail)
-        except InvalidState as exc:
-            form.add_error(None, exc.message)
+        except (ValidationFailed, InvalidState) as exc:
+            service_error_to_form(form, exc)
         else:
             messages.success(request, "Listing saved.")
             return _done(request, listing.slug, "details")
@@ -220,10 +219,8 @@ def version_upload(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 input_spec=data["input_spec"],
                 output_spec=data["output_spec"],
             )
-        except ValidationFailed as exc:
-            apply_errors(form, exc.detail, names=listing_fields.VERSION_FIELD_NAMES)
-        except InvalidState as exc:
-            form.add_error(None, exc.message)
+        except (ValidationFailed, InvalidState) as exc:
+            service_error_to_form(form, exc, fields=listing_fields.VERSION_FIELD_NAMES)
         else:
             messages.success(request, f"Version {version.version} uploaded.")
             return _done(request, listing.slug, "versions")
@@ -239,10 +236,8 @@ def plan_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         try:
             plan = plan_services.plan_add(listing=listing, actor=user, **form.service_values())
-        except ValidationFailed as exc:
-            apply_errors(form, exc.detail, names=listing_fields.PLAN_FIELD_NAMES)
-        except InvalidState as exc:
-            form.add_error(None, exc.message)
+        except (ValidationFailed, InvalidState) as exc:
+            service_error_to_form(form, exc, fields=listing_fields.PLAN_FIELD_NAMES)
         else:
             messages.success(request, f"Plan “{plan.name}” added.")
             return _done(request, listing.slug, "plans")

@@ -23,6 +23,7 @@ from accounts.http import authenticated_user
 from accounts.models import User
 from core.api import error_body
 from core.exceptions import ApplicationError
+from core.forms import service_error_to_form
 from core.types import HtmxHttpRequest
 from marketplace.downloads import artefact_response
 from marketplace.errors import NotFound
@@ -57,7 +58,7 @@ from marketplace.services.orders import (
 )
 from marketplace.services.refunds import order_dispute_open, order_refund
 from marketplace.services.subscriptions import subscription_cancel
-from marketplace.views.buyer_common import BUYER, htmx_redirect, http404_of, safe_next, service_error_place
+from marketplace.views.buyer_common import BUYER, htmx_redirect, http404_of, safe_next
 from tokenomics.errors import REASON_TEXT, PaymentNotVerified
 from tokenomics.models import Asset, Rail
 from tokenomics.selectors.payments import payment_bonus_shown, payment_instructions
@@ -266,7 +267,8 @@ def order_refund_view(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
         try:
             order_refund(buyer=user, order_id=order.pk, reason=form.cleaned_data["reason"])
         except ApplicationError as exc:
-            error, status = exc.message, exc.status_code
+            error = service_error_to_form(form, exc, beside="message", top_on_form=False)
+            status = exc.status_code
         else:
             messages.success(
                 request, "Refunded. The money goes back the way you paid; the license is revoked."
@@ -298,7 +300,7 @@ def order_dispute_view(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
             evidence_file=form.cleaned_data["evidence_file"],
         )
     except ApplicationError as exc:
-        error = service_error_place(form, exc, {"reason": "reason", "evidence": "evidence"})
+        error = service_error_to_form(form, exc, beside="message", top_on_form=False)
         return _order_page(
             request, user, order, status=exc.status_code, dispute_form=form, dispute_error=error
         )
@@ -378,7 +380,8 @@ def subscription_cancel_view(request: HtmxHttpRequest, subscription_id: int) -> 
         try:
             subscription_cancel(buyer=user, subscription_id=sub.pk, at_period_end=at_period_end)
         except ApplicationError as exc:
-            error, status = exc.message, exc.status_code
+            error = service_error_to_form(form, exc, beside="message", top_on_form=False)
+            status = exc.status_code
         else:
             messages.success(
                 request,

@@ -61,6 +61,7 @@ from marketplace.models import (
     Subscription,
     TaskType,
 )
+from marketplace.models.catalog import PlanInterval
 from marketplace.selectors.catalog import latest_downloadable_version
 from marketplace.services import listings as listing_services
 from marketplace.services import plans as plan_services
@@ -68,6 +69,7 @@ from marketplace.services import search as search_services
 from marketplace.services import versions as version_services
 from marketplace.services.licenses import license_download
 from marketplace.services.orders import (
+    PERIOD_SECONDS,
     order_create,
     order_fulfil,
     order_record,
@@ -79,7 +81,8 @@ from marketplace.services.reviews import review_reply, review_upsert
 from marketplace.services.subscriptions import subscription_cancel
 from tokenomics.models import Asset, Rail
 from tokenomics.models.ledger import AccountKind
-from tokenomics.money import agr
+from tokenomics.money import AGR_BASE_UNITS_PER_AGR, agr, usd_cents_to_agr_base_units
+from tokenomics.selectors.parameters import parameter_get
 from tokenomics.services.ledger import user_account_get_or_create
 from tokenomics.services.wallet import wallet_top_up
 
@@ -90,8 +93,8 @@ DEMO_BUYER = "buyer@agora.local"
 STAFF = "admin@agora.local"
 HISTORY_DAYS = 120  # sales are spread over this many days
 VIEW_DAYS = 30  # ListingDailyStat rows per listing
-SUBSCRIPTION_DAYS = 30  # marketplace.services.orders.PERIOD_SECONDS for a month
-REFUND_WINDOW_DAYS = 7  # the escrow.refund_window_seconds default
+# A monthly subscription's period, as the service bills it.
+SUBSCRIPTION_PERIOD = timedelta(seconds=PERIOD_SECONDS[PlanInterval.MONTH])
 # What the demo Triton serves for the made-up listings (manage.py run_provider): FP32 in, FP32 back.
 TRITON_MODEL = IDENTITY.triton_name
 IDENTITY_INPUT = IDENTITY.input_spec
@@ -820,13 +823,18 @@ class Event:
     durable: bool = field(default=False, compare=False)
 
 
-def _plans(spec: ListingSpec, rng: random.Random) -> list[PlanSpec]:
+def _plans(spec: ListingSpec, rng: random.Random, agr_price_micro_usd: int) -> list[PlanSpec]:
     """The listing's plans, priced by model size (one-time $9-$499; monthly tiers; per 1,000 calls)."""
     plans: list[PlanSpec] = []
-    with_agr = rng.random() < 0.35  # an own AGR price (1 AGR = $0.10 by default), about 10% below
+    # Some listings have their own AGR price: about 10% below the dollar price at the registry's AGR
+    # reference rate (token.agr_price_micro_usd), in whole AGR.
+    with_agr = rng.random() < 0.35
 
     def agr_price(cents: int) -> int | None:
-        return agr(cents * 9 // 100) if with_agr else None
+        if not with_agr:
+            return None
+        units = usd_cents_to_agr_base_units(cents=cents * 9 // 10, agr_price_micro_usd=agr_price_micro_usd)
+        return agr(max(1, units // AGR_BASE_UNITS_PER_AGR))
 
     if "O" in spec.plans:
         cents = rng.choice(
@@ -980,7 +988,9 @@ class Command(BaseCommand):
             for key, email, name in CREATORS:
                 self.creators[key] = self._user(email, name)
             buyers = [found[DEMO_BUYER]] + [self._user(email, name) for email, name in BUYERS]
-        plan_specs = {spec.title: _plans(spec, self.rng) for spec in LISTINGS}
+        self.refund_window = timedelta(seconds=parameter_get("escrow.refund_window_seconds"))
+        agr_price_micro_usd = parameter_get("token.agr_price_micro_usd")
+        plan_specs = {spec.title: _plans(spec, self.rng, agr_price_micro_usd) for spec in LISTINGS}
         published = self._schedule_listings(categories, plan_specs)
         self._schedule_sales(buyers, plan_specs, published)
         for durable, group in groupby(sorted(self.events), key=lambda event: event.durable):
@@ -1217,7 +1227,7 @@ class Command(BaseCommand):
                 sale.outcome_at = sale.at + _days(rng, 5, (now - sale.at).days - 1)
             else:
                 sale.outcome = "active"
-        elif now - sale.at < timedelta(days=REFUND_WINDOW_DAYS):
+        elif now - sale.at < self.refund_window:
             sale.outcome = "download" if roll < 0.5 else "escrow"
             sale.outcome_at = sale.at + _days(rng, 0.05, 2)
             if sale.outcome_at >= now:
@@ -1225,7 +1235,7 @@ class Command(BaseCommand):
         elif roll < 0.08:
             sale.outcome, sale.outcome_at = "refund", sale.at + _days(rng, 0.2, 5)
         elif roll < 0.16:
-            sale.outcome, sale.outcome_at = "window", sale.at + timedelta(days=REFUND_WINDOW_DAYS, minutes=1)
+            sale.outcome, sale.outcome_at = "window", sale.at + self.refund_window + timedelta(minutes=1)
         else:
             sale.outcome, sale.outcome_at = "download", sale.at + _days(rng, 0.02, 3)
 
@@ -1242,10 +1252,10 @@ class Command(BaseCommand):
             self._at(at, partial(self._dispute, sale), durable=True)
         if outcome in ("active", "cancel", "cancel_end"):
             end = at if outcome == "cancel" and at is not None else self.now
-            renewal, number = sale.at + timedelta(days=SUBSCRIPTION_DAYS), 1
+            renewal, number = sale.at + SUBSCRIPTION_PERIOD, 1
             while renewal < end:
                 self._at(renewal, partial(self._renew, sale, number))
-                renewal, number = renewal + timedelta(days=SUBSCRIPTION_DAYS), number + 1
+                renewal, number = renewal + SUBSCRIPTION_PERIOD, number + 1
             if outcome in ("cancel", "cancel_end") and at is not None:
                 self._at(at, partial(self._cancel, sale, outcome == "cancel_end"), durable=True)
 

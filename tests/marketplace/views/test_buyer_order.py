@@ -160,6 +160,25 @@ def test_card_order_page_shows_the_amounts_and_the_card_form(client, buyer, loca
     assert_ledger_balances()
 
 
+def test_reading_the_order_pages_calls_no_stripe_api(client, buyer, localstripe, settings):  # noqa: F811
+    """A GET answers from the database alone: with Stripe unreachable the order page, its status
+    partial and the library still render the pay step, and no second PaymentIntent is made."""
+    order = card_order(buyer, one_time_plan())
+    payment = Payment.objects.get(pk=order.payment_id)
+    pages = (order_url(order), order_url(order, "status/"), "/library/")
+    for url in pages:  # Stripe reachable: a GET that created an intent would leave a second one
+        assert client.get(url).status_code == 200, url
+    assert len(localstripe.intents_for(payment.reference)) == 1
+    real_base = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # discard port: a call to Stripe would fail
+    for url in pages:
+        assert client.get(url).status_code == 200, url
+    assert f'data-confirm-url="/payments/{payment.pk}/card/confirm/"' in page(client.get(order_url(order)))
+    settings.STRIPE_API_BASE = real_base
+    assert len(localstripe.intents_for(payment.reference)) == 1
+    assert Payment.objects.count() == 1
+
+
 def test_status_stops_polling_once_paid(client, buyer, localstripe):  # noqa: F811
     order = card_order(buyer, one_time_plan())
     status = order_url(order, "status/")

@@ -202,6 +202,27 @@ def test_starting_a_card_top_up_creates_one_payment_and_one_intent(client, user,
     assert Payment.objects.count() == 1
 
 
+def test_reading_the_top_up_pages_calls_no_stripe_api(client, user, localstripe, settings):  # noqa: F811
+    """With Stripe unreachable the card top-up's pay page, its status and the wallet still render
+    from the database: no GET calls Stripe or creates a PaymentIntent."""
+    client.force_login(user)
+    client.post(START, {"rail": "card", "amount": "25.00"})
+    payment = Payment.objects.get()
+    pages = (f"/wallet/top-up/{payment.pk}/", f"/wallet/top-up/{payment.pk}/status/", "/wallet/")
+    for url in pages:  # Stripe reachable: a GET that created an intent would leave a second one
+        assert client.get(url).status_code == 200, url
+    assert len(localstripe.intents_for(payment.reference)) == 1
+    real_base = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # discard port: a call to Stripe would fail
+    for url in pages:
+        assert client.get(url).status_code == 200, url
+    html = client.get(f"/wallet/top-up/{payment.pk}/").content.decode()
+    assert f'data-confirm-url="/payments/{payment.pk}/card/confirm/"' in html
+    settings.STRIPE_API_BASE = real_base
+    assert len(localstripe.intents_for(payment.reference)) == 1
+    assert Payment.objects.count() == 1
+
+
 def test_status_stops_polling_once_paid(client, user, localstripe):  # noqa: F811
     client.force_login(user)
     client.post(START, {"rail": "card", "amount": "0.50"})
