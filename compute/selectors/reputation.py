@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from accounts.models import User
+from compute.models_gateway import InferenceRequest, Outcome
 from compute.models_reputation import STARS_MAX, STARS_MIN, CallRating, TrustScore
 from compute.selectors.measurements import (
     NodeMeasure,
@@ -308,4 +310,38 @@ def trust_part_rows(snapshot: TrustScore) -> list[dict[str, Any]]:
             "measured": part not in unmeasured,
         }
         for part, bps in trust_parts_view(snapshot).items()
+    ]
+
+
+# --------------------------------------------------------------------------- the buyer's side
+
+RECENT_CALLS = 10
+
+
+@dataclass(frozen=True)
+class RecentCall:
+    call: InferenceRequest
+    stars: int | None  # the buyer's rating, if made
+    can_rate: bool  # not rated and still within the rating window
+
+
+def recent_calls_to_rate(*, user: User, now: datetime, limit: int = RECENT_CALLS) -> list[RecentCall]:
+    """The buyer's latest served calls (newest first), each with its rating or whether it may
+    still be rated (the usage page's rate control)."""
+    window = timedelta(
+        seconds=parameters_get(["reputation.rating_window_seconds"])["reputation.rating_window_seconds"]
+    )
+    calls = list(
+        InferenceRequest.objects.filter(user=user, outcome=Outcome.OK, provider__isnull=False)
+        .select_related("listing")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    stars = dict(CallRating.objects.filter(call__in=calls).values_list("call_id", "stars"))
+    return [
+        RecentCall(
+            call=call,
+            stars=stars.get(call.pk),
+            can_rate=call.pk not in stars and now <= call.created_at + window,
+        )
+        for call in calls
     ]

@@ -367,6 +367,15 @@ HTML_ROWS = [
     ),
     Row("models/<slug:slug>/", "GET", "/models/{listing}/", public_html()),
     Row("providers/<int:provider_id>/", "GET", "/providers/{provider}/", public_html()),
+    # Issue 15: the usage page's rate control rates the caller's own call only.
+    Row(
+        "usage/calls/<uuid:request_id>/rating",
+        "POST",
+        "/usage/calls/{call}/rating",
+        private_html(302),  # rated, back to the usage page
+        lambda world: not CallRating.objects.exists(),
+        data={"stars": "5"},
+    ),
     Row("batch-jobs/<int:job_id>/", "GET", "/batch-jobs/{batch_job}/", private_html(200)),
     Row(
         "batch-jobs/<int:job_id>/results.jsonl",
