@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -50,9 +50,17 @@ class NodeSerializer(serializers.Serializer[Any]):
     last_error = serializers.CharField()
     versions = ServedSerializer(source="served.all", many=True)
     stats = serializers.SerializerMethodField()
+    trust_score = serializers.SerializerMethodField(
+        help_text="The provider's trust score (0..1000, latest daily snapshot; null before the first)."
+    )
 
     def get_stats(self, node: Node) -> dict[str, Any]:
         return StatsSerializer(stats_for(node_ids=[node.pk])).data
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=0, max_value=1000))
+    def get_trust_score(self, node: Node) -> int | None:
+        trust = trust_current(provider_id=node.provider_id)
+        return None if trust is None else int(trust.score)
 
 
 class NodeInputSerializer(serializers.Serializer[Any]):

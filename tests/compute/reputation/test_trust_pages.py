@@ -106,3 +106,15 @@ def test_another_providers_console_shows_none_of_it(client) -> None:
 
     assert "data-trust-score-none" in body
     assert "data-trust-score>812" not in body
+
+
+def test_the_providers_own_nodes_carry_their_trust_score(client) -> None:
+    provider = UserFactory()
+    gpu = node(provider)
+    client.force_login(provider)
+    assert client.get(f"/api/v1/nodes/{gpu.pk}").json()["trust_score"] is None
+
+    _snapshot(provider, date(2026, 5, 31), 812)
+
+    assert client.get(f"/api/v1/nodes/{gpu.pk}").json()["trust_score"] == 812
+    assert [n["trust_score"] for n in client.get("/api/v1/nodes").json()] == [812]
