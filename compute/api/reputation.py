@@ -40,11 +40,14 @@ class CallRatingApi(APIView):
         request=RatingInputSerializer,
         responses={
             201: RatingSerializer,
-            404: OpenApiResponse(ErrorSerializer, description="`not_found`: not your served call"),
+            404: OpenApiResponse(
+                ErrorSerializer, description="`not_found`: not your served call (or a free playground call)"
+            ),
             409: OpenApiResponse(
                 ErrorSerializer,
-                description="`invalid_state`: already rated (`detail.reason` `already_rated`) or too "
-                "old to rate (`window_closed`, `reputation.rating_window_seconds`)",
+                description="`invalid_state`: already rated (`detail.reason` `already_rated`), too "
+                "old to rate (`window_closed`, `reputation.rating_window_seconds`), or served by your "
+                "own node (`own_call`)",
             ),
         },
         examples=[OpenApiExample("Five stars", value={"stars": 5}, request_only=True)],

@@ -39,7 +39,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from accounts.models import User
-from compute.models_gateway import InferenceRequest, Outcome
+from compute.models_gateway import Entitlement, InferenceRequest, Outcome
 from compute.models_reputation import STARS_MAX, STARS_MIN, CallRating, TrustScore
 from compute.selectors.measurements import (
     NodeMeasure,
@@ -326,13 +326,16 @@ class RecentCall:
 
 
 def recent_calls_to_rate(*, user: User, now: datetime, limit: int = RECENT_CALLS) -> list[RecentCall]:
-    """The buyer's latest served calls (newest first), each with its rating or whether it may
-    still be rated (the usage page's rate control)."""
+    """The buyer's latest served calls that may be rated (not playground calls, not served by the
+    buyer's own node), newest first, each with its rating or whether it may still be rated (the
+    usage page's rate control)."""
     window = timedelta(
         seconds=parameters_get(["reputation.rating_window_seconds"])["reputation.rating_window_seconds"]
     )
     calls = list(
         InferenceRequest.objects.filter(user=user, outcome=Outcome.OK, provider__isnull=False)
+        .exclude(entitlement=Entitlement.PLAYGROUND)
+        .exclude(provider=user)
         .select_related("listing")
         .order_by("-created_at", "-pk")[:limit]
     )

@@ -2,7 +2,9 @@
 every provider's trust score (`compute.selectors.reputation` computes it).
 
 A call is rated once (the rating's key is the call), by the buyer who made it, when it was served,
-within `reputation.rating_window_seconds` of it. The snapshot of a provider's day is written once
+within `reputation.rating_window_seconds` of it. Free playground calls are not rated, and nobody
+rates a call their own node served: ratings that cost nothing to make would let a provider's
+friends (or the provider) write its score. The snapshot of a provider's day is written once
 (unique per provider and day): the hourly beat run finds the day done and moves on.
 """
 
@@ -16,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from compute.errors import CallNotFound, RatingRefused
-from compute.models_gateway import InferenceRequest, Outcome
+from compute.models_gateway import Entitlement, InferenceRequest, Outcome
 from compute.models_nodes import Node
 from compute.models_reputation import STARS_MAX, STARS_MIN, CallRating, TrustScore
 from compute.selectors.reputation import trust_compute
@@ -37,11 +39,14 @@ def call_rate(*, buyer: User, request_id: str, stars: int, now: datetime | None 
         )
     call = (
         InferenceRequest.objects.filter(request_id=request_id, user=buyer, outcome=Outcome.OK)
+        .exclude(entitlement=Entitlement.PLAYGROUND)
         .only("pk", "request_id", "provider_id", "created_at")
         .first()
     )
     if call is None or call.provider_id is None:
         raise CallNotFound()
+    if call.provider_id == buyer.pk:
+        raise RatingRefused("You served this call yourself.", detail={"reason": "own_call"})
     window = timedelta(seconds=parameter_get("reputation.rating_window_seconds"))
     if now > call.created_at + window:
         raise RatingRefused(

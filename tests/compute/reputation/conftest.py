@@ -51,13 +51,15 @@ def minute(
     )
 
 
-def served_call(*, buyer: User, provider: User, at: datetime, outcome: str = "ok") -> InferenceRequest:
+def served_call(
+    *, buyer: User, provider: User, at: datetime, outcome: str = "ok", entitlement: str = "prepaid"
+) -> InferenceRequest:
     return InferenceRequest.objects.create(
         request_id=uuid.uuid4(),
         user=buyer,
         listing=ListingFactory(),
-        entitlement="prepaid",
-        via="api",
+        entitlement=entitlement,
+        via="playground" if entitlement == "playground" else "api",
         node_id=1,
         provider=provider if outcome == "ok" else None,
         outcome=outcome,

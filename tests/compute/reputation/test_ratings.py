@@ -68,6 +68,20 @@ def test_only_the_caller_may_rate_and_only_a_served_call() -> None:
     assert not CallRating.objects.exists()
 
 
+def test_free_playground_calls_and_ones_own_calls_are_not_rated() -> None:
+    """Ratings that cost nothing (free playground calls, a provider calling its own node) would let
+    anyone write a provider's score."""
+    buyer, provider = UserFactory(), UserFactory()
+    free = served_call(buyer=buyer, provider=provider, at=timezone.now(), entitlement="playground")
+    own = served_call(buyer=provider, provider=provider, at=timezone.now())
+
+    assert _rate(_client(buyer), free.request_id).status_code == 404
+    refused = _rate(_client(provider), own.request_id)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["detail"]["reason"] == "own_call"
+    assert not CallRating.objects.exists()
+
+
 @pytest.mark.parametrize("stars", [0, 6, -1, "5.5", None])
 def test_a_rating_is_one_to_five_whole_stars(stars) -> None:
     buyer = UserFactory()

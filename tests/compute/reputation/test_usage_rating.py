@@ -21,6 +21,8 @@ def test_recent_served_calls_are_listed_with_a_rate_control(client) -> None:
     old = served_call(buyer=buyer, provider=provider, at=timezone.now() - timedelta(days=31))
     failed = served_call(buyer=buyer, provider=provider, at=timezone.now(), outcome="failed")
     others = served_call(buyer=UserFactory(), provider=provider, at=timezone.now())
+    free = served_call(buyer=buyer, provider=provider, at=timezone.now(), entitlement="playground")
+    own = served_call(buyer=buyer, provider=buyer, at=timezone.now())
     client.force_login(buyer)
 
     body = client.get("/usage/").content.decode()
@@ -32,6 +34,8 @@ def test_recent_served_calls_are_listed_with_a_rate_control(client) -> None:
     assert "Too old to rate" in old_row
     assert str(failed.request_id) not in recent
     assert str(others.request_id) not in recent
+    assert str(free.request_id) not in recent  # free playground calls are not rated
+    assert str(own.request_id) not in recent  # nor calls the buyer's own node served
 
 
 def test_a_rating_from_the_page_is_stored_once_and_swapped_in(client) -> None:
