@@ -31,3 +31,21 @@ class UrlRefused(ComputeError):
     code = "validation_error"
     status_code = 400
     default_message = "This node URL is not allowed."
+
+
+class CallNotFound(ComputeError):
+    """Also raised for another buyer's call, or one that was not served: its existence is not
+    revealed."""
+
+    code = "not_found"
+    status_code = 404
+    default_message = "No served call of yours has this request id."
+
+
+class RatingRefused(ComputeError):
+    """The call was already rated, or its rating window has closed; `detail["reason"]` says which
+    (`already_rated`, `window_closed`)."""
+
+    code = "invalid_state"
+    status_code = 409
+    default_message = "This call cannot be rated."

@@ -13,6 +13,7 @@ from compute.models_gateway import (
     Via,
 )
 from compute.models_nodes import LATENCY_BUCKETS_MS, Node, NodeMinute, NodeVersion
+from compute.models_reputation import CallRating, TrustScore
 from compute.models_sla import (
     AppealState,
     ProposalSource,
@@ -27,6 +28,7 @@ __all__ = [
     "BatchItem",
     "BatchJob",
     "BatchState",
+    "CallRating",
     "CarryPart",
     "Entitlement",
     "InferenceRequest",
@@ -41,6 +43,7 @@ __all__ = [
     "SettlementBatch",
     "SevereSlashProposal",
     "SlashAppeal",
+    "TrustScore",
     "Via",
     "WebhookState",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern
 
-from compute.views import batch, metrics, pages, provider, providers
+from compute.views import batch, metrics, pages, provider, providers, ratings
 
 app_name = "compute"
 
@@ -16,4 +16,5 @@ urlpatterns: list[URLPattern] = [
     *pages.urlpatterns,
     *provider.urlpatterns,
     *providers.urlpatterns,
+    *ratings.urlpatterns,
 ]

@@ -517,6 +517,42 @@ CATALOG: tuple[ParameterSpec, ...] = (
         9000,
         10_000,
     ),
+    _bps(
+        "reputation.uptime_bonus_multiplier_bps",
+        "reputation",
+        11_000,
+        "Reward multiplier for uptime over the bonus threshold.",
+        10_000,
+        30_000,
+    ),
+    # The trust score's parts and their weights (they add up to 100%; compute.selectors.reputation).
+    _bps(
+        "reputation.weight.latency_bps",
+        "reputation",
+        2000,
+        "Trust score weight of latency against advertised.",
+    ),
+    _bps("reputation.weight.uptime_bps", "reputation", 2000, "Trust score weight of uptime (probes passed)."),
+    _bps(
+        "reputation.weight.success_bps", "reputation", 2500, "Trust score weight of the calls' success rate."
+    ),
+    _bps(
+        "reputation.weight.attestations_bps",
+        "reputation",
+        1500,
+        "Trust score weight of the health checker's attestations (minutes attested healthy).",
+    ),
+    _bps(
+        "reputation.weight.ratings_bps", "reputation", 2000, "Trust score weight of buyers' ratings of calls."
+    ),
+    _seconds(
+        "reputation.rating_window_seconds",
+        "reputation",
+        30 * DAY,
+        "How long after a served call its buyer may rate it.",
+        3600,
+        365 * DAY,
+    ),
     # --- Governance (SPEC §7).
     _bps(
         "governance.threshold.technical_bps",
@@ -659,6 +695,17 @@ SUM_RULES = (
         ),
         BPS_100,
         "The revenue distribution shares",
+    ),
+    _sum_exactly(
+        (
+            "reputation.weight.latency_bps",
+            "reputation.weight.uptime_bps",
+            "reputation.weight.success_bps",
+            "reputation.weight.attestations_bps",
+            "reputation.weight.ratings_bps",
+        ),
+        BPS_100,
+        "The trust score's weights",
     ),
 )
 # Each tuple must be non-decreasing (tier thresholds and shares, min/max pairs).

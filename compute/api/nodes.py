@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -16,6 +16,7 @@ from accounts.permissions import HasScope
 from compute.errors import NodeNotFound
 from compute.models_nodes import Node
 from compute.selectors.nodes import NodeStats, node_list, provider_public, stats_for
+from compute.selectors.reputation import trust_current, trust_parts_view
 from compute.services import nodes as services
 from core.api import not_blank
 
@@ -49,9 +50,17 @@ class NodeSerializer(serializers.Serializer[Any]):
     last_error = serializers.CharField()
     versions = ServedSerializer(source="served.all", many=True)
     stats = serializers.SerializerMethodField()
+    trust_score = serializers.SerializerMethodField(
+        help_text="The provider's trust score (0..1000, latest daily snapshot; null before the first)."
+    )
 
     def get_stats(self, node: Node) -> dict[str, Any]:
         return StatsSerializer(stats_for(node_ids=[node.pk])).data
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=0, max_value=1000))
+    def get_trust_score(self, node: Node) -> int | None:
+        trust = trust_current(provider_id=node.provider_id)
+        return None if trust is None else int(trust.score)
 
 
 class NodeInputSerializer(serializers.Serializer[Any]):
@@ -154,11 +163,35 @@ class PublicNodeSerializer(serializers.Serializer[Any]):
     healthy = serializers.BooleanField()
 
 
+class TrustPartsSerializer(serializers.Serializer[Any]):
+    latency = serializers.IntegerField(help_text="Latency against advertised, 0..10,000 bps of its best.")
+    uptime = serializers.IntegerField(help_text="Health probes passed, bps.")
+    success = serializers.IntegerField(help_text="Calls served of calls served or failed by the node, bps.")
+    attestations = serializers.IntegerField(
+        help_text="Minutes the health checker attested a node healthy, bps."
+    )
+    ratings = serializers.IntegerField(
+        help_text="Buyers' star ratings of calls (toward 3 stars when few), bps."
+    )
+
+
 class ProviderSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     nodes = PublicNodeSerializer(many=True)
     stats = StatsSerializer()
+    trust_score = serializers.IntegerField(
+        allow_null=True,
+        min_value=0,
+        max_value=1000,
+        help_text="0..1000 over the last 90 days, from the latest daily snapshot; null before the first.",
+    )
+    trust_scored_on = serializers.DateField(
+        allow_null=True, help_text="The last day the current score measured (UTC)."
+    )
+    trust_parts = TrustPartsSerializer(
+        allow_null=True, help_text="The score's parts; the weights are the registry's reputation.weight.*."
+    )
 
 
 def provider_data(provider_id: int) -> dict[str, Any] | None:
@@ -166,7 +199,16 @@ def provider_data(provider_id: int) -> dict[str, Any] | None:
     if found is None:
         return None
     provider, nodes, stats = found
-    return {"id": provider.pk, "name": provider.public_name, "nodes": nodes, "stats": _stats(stats)}
+    trust = trust_current(provider_id=provider.pk)
+    return {
+        "id": provider.pk,
+        "name": provider.public_name,
+        "nodes": nodes,
+        "stats": _stats(stats),
+        "trust_score": None if trust is None else trust.score,
+        "trust_scored_on": None if trust is None else trust.day,
+        "trust_parts": None if trust is None else trust_parts_view(trust),
+    }
 
 
 def _stats(stats: NodeStats) -> dict[str, Any]:

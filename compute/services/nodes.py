@@ -50,7 +50,9 @@ def version_refs_resolve(refs: Sequence[int | str]) -> list[int]:
     problems = []
     for ref in refs:
         text = str(ref).strip()
-        if text.isdigit():
+        # ASCII digits only ("¹" is a digit to str.isdigit but not to int()), and at most 18 of
+        # them so the id fits the database's bigint: anything else is looked up as a reference.
+        if text.isascii() and text.isdigit() and len(text) <= 18:
             ids.append(int(text))
             continue
         slug, sep, number = text.rpartition("@")

@@ -27,7 +27,7 @@ A day is evaluated once per provider (the slash's idempotency key is the window'
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +35,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from compute.models_nodes import LATENCY_BUCKETS_MS, Node, NodeMinute
+from compute.models_nodes import LATENCY_BUCKETS_MS, Node
 from compute.models_sla import (
     AppealState,
     ProposalSource,
@@ -43,6 +43,8 @@ from compute.models_sla import (
     SevereSlashProposal,
     SlashAppeal,
 )
+from compute.selectors.measurements import node_measurements
+from compute.selectors.measurements import p50_lower_bound_ms as p50_lower_bound_ms  # the rule reads it
 from core.exceptions import ApplicationError
 from tokenomics.errors import AmountInvalid, InvalidState, PermissionDenied
 from tokenomics.models import Slash
@@ -81,19 +83,6 @@ _RULE_KEYS = [
 # --------------------------------------------------------------------------- pure rules
 
 
-def p50_lower_bound_ms(histogram: list[int]) -> int | None:
-    """The lower bound (ms) of the latency bucket holding the median; None without calls."""
-    total = sum(histogram)
-    if not total:
-        return None
-    seen = 0
-    for index, count in enumerate(histogram):
-        seen += count
-        if 2 * seen >= total:
-            return 0 if index == 0 else LATENCY_BUCKETS_MS[index - 1]
-    raise AssertionError("unreachable: the counts add up to the total")
-
-
 def availability_breached(*, ok: int, total: int, min_bps: int) -> bool:
     """ok / total < min_bps / 10,000, in integers (no data is no breach)."""
     if total < 0 or not 0 <= ok <= total:
@@ -129,53 +118,25 @@ class DayVerdict:
     evidence: dict[str, Any]
 
 
-def _histogram_add(total: list[int], row: list[int]) -> None:
-    for index, count in enumerate(row or []):
-        total[index] += count
-
-
 def provider_day_measure(*, provider_id: int, end: datetime, params: dict[str, int]) -> DayVerdict:
     """The provider's measurements over [end - 24 h, end) and the rules they break."""
     start = end - timedelta(hours=24)
-    nodes = {
-        node.pk: node
-        for node in Node.objects.filter(provider_id=provider_id, is_active=True).only(
-            "pk", "name", "advertised_latency_ms"
-        )
-    }
-    per_node: dict[int, dict[str, Any]] = {
-        pk: {
-            "node": pk,
-            "name": node.name,
-            "advertised_latency_ms": node.advertised_latency_ms,
-            "probes": 0,
-            "probes_ok": 0,
-            "calls_ok": 0,
-            "calls_failed": 0,
-            "histogram": [0] * (len(LATENCY_BUCKETS_MS) + 1),
-        }
-        for pk, node in nodes.items()
-    }
-    rows = NodeMinute.objects.filter(node_id__in=list(nodes), minute__gte=start, minute__lt=end).values(
-        "node_id", "probes", "probes_ok", "calls_ok", "calls_failed", "latency_histogram"
-    )
-    for row in rows.iterator(chunk_size=2000):
-        entry = per_node[row["node_id"]]
-        for field in ("probes", "probes_ok", "calls_ok", "calls_failed"):
-            entry[field] += row[field]
-        _histogram_add(entry["histogram"], row["latency_histogram"])
+    measures = node_measurements(provider_id=provider_id, start=start, end=end)
+    per_node: list[dict[str, Any]] = []
     ok = total = 0
     slow: list[int] = []
-    for entry in per_node.values():
-        ok += entry["probes_ok"] + entry["calls_ok"]
-        total += entry["probes"] + entry["calls_ok"] + entry["calls_failed"]
-        entry["p50_floor_ms"] = p50_lower_bound_ms(entry["histogram"])
+    for measure in measures.values():
+        entry = asdict(measure)
+        ok += measure.probes_ok + measure.calls_ok
+        total += measure.probes + measure.calls_ok + measure.calls_failed
+        entry["p50_floor_ms"] = measure.p50_floor_ms
         if latency_breached(
             p50_floor_ms=entry["p50_floor_ms"],
-            advertised_ms=entry["advertised_latency_ms"],
+            advertised_ms=measure.advertised_latency_ms,
             factor_bps=params["slashing.latency_factor_bps"],
         ):
-            slow.append(entry["node"])
+            slow.append(measure.node)
+        per_node.append(entry)
     offences = []
     if availability_breached(ok=ok, total=total, min_bps=params["slashing.min_uptime_bps"]):
         offences.append("availability")
@@ -187,7 +148,7 @@ def provider_day_measure(*, provider_id: int, end: datetime, params: dict[str, i
         "offences": offences,
         "availability": {"ok": ok, "total": total, "min_bps": params["slashing.min_uptime_bps"]},
         "latency": {"factor_bps": params["slashing.latency_factor_bps"], "slow_nodes": slow},
-        "nodes": list(per_node.values()),
+        "nodes": per_node,
         "buckets_ms": list(LATENCY_BUCKETS_MS),
     }
     return DayVerdict(provider_id=provider_id, offences=offences, evidence=evidence)

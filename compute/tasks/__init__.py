@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from compute.tasks import batch, health, metering, pricing, sla  # noqa: F401
+from compute.tasks import batch, health, metering, pricing, reputation, sla  # noqa: F401

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,6 +29,7 @@ from compute.selectors.playground import (
     playground_free_per_day,
     playground_model,
 )
+from compute.selectors.reputation import recent_calls_to_rate
 from compute.selectors.usage import usage_summary
 from compute.selectors.usage_pages import creator_inference_revenue, prepaid_credit, usage_daily
 from compute.services.gateway import VIA_PLAYGROUND, GatewayError, InferenceResult, inference_run
@@ -231,6 +233,7 @@ def usage_page(request: HtmxHttpRequest) -> HttpResponse:
             "calls_chart": calls_chart,
             "spend_chart": spend_chart,
             "usage_days": USAGE_DAYS,
+            "recent_calls": recent_calls_to_rate(user=user, now=timezone.now()),
         },
     )
 

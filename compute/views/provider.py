@@ -22,8 +22,10 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.http import authenticated_user
 from compute.selectors.nodes import node_list, stats_for
 from compute.selectors.provider_console import STATS_WINDOW, provider_node_call_stats
+from compute.selectors.reputation import percent_text, trust_current, trust_history, trust_part_rows
 from compute.selectors.sla import provider_slashes
 from compute.services.sla import slash_appeal_create
+from core.charts import Chart, Series
 from core.exceptions import ApplicationError
 from core.types import HtmxHttpRequest
 from tokenomics.errors import PermissionDenied
@@ -62,6 +64,7 @@ def provider_console(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "compute/provider_console.html#nodes", context)
     context["balances"] = user_balances(user=user)
     context.update(_slash_context(user, now))
+    context.update(_trust_context(user))
     return render(request, "compute/provider_console.html", context)
 
 
@@ -75,6 +78,56 @@ def _slash_context(user: Any, now: Any) -> dict[str, Any]:
         "latency_factor": params["slashing.latency_factor_bps"] / 10_000,
         "appeal_days": params["slashing.appeal_window_seconds"] // 86_400,
     }
+
+
+def trust_chart(history: list[Any]) -> Chart:
+    """The provider's daily trust scores as a line (imitates the usage page's charts)."""
+    labels = [f"{snapshot.day.day} {snapshot.day:%b}" for snapshot in history]
+    scores = [int(snapshot.score) for snapshot in history]
+    return Chart(
+        chart_id="trust-history-svg",
+        title=f"Trust score, last {len(history)} days scored",
+        description=(
+            f"Daily trust score out of 1000 (line), from {scores[0]} to {scores[-1]}."
+            if scores
+            else "No trust score yet."
+        ),
+        labels=labels,
+        series=[Series(name="Trust score", values=scores, kind="line", color="#4f46e5")],
+        format_value=lambda value: f"{value:,}",
+        label_heading="Day",
+    )
+
+
+def _trust_context(user: Any) -> dict[str, Any]:
+    trust = trust_current(provider_id=user.pk)
+    if trust is None:
+        return {"trust": None}
+    params = parameters_get(
+        [
+            "reputation.max_quality_multiplier_bps",
+            "reputation.fast_multiplier_bps",
+            "reputation.fast_p50_ms",
+            "reputation.uptime_bonus_multiplier_bps",
+            "reputation.uptime_bonus_threshold_bps",
+        ]
+    )
+    return {
+        "trust": trust,
+        "trust_parts": trust_part_rows(trust),
+        "trust_chart": trust_chart(trust_history(provider_id=user.pk)),
+        "quality_max": _times(params["reputation.max_quality_multiplier_bps"]),
+        "fast_multiplier": _times(params["reputation.fast_multiplier_bps"]),
+        "fast_p50_ms": params["reputation.fast_p50_ms"],
+        "uptime_multiplier": _times(params["reputation.uptime_bonus_multiplier_bps"]),
+        "uptime_threshold": percent_text(params["reputation.uptime_bonus_threshold_bps"]),
+    }
+
+
+def _times(bps: int) -> str:
+    """A multiplier in bps as "1.2", "1.25" (trailing zeros dropped)."""
+    whole, rest = divmod(bps, 10_000)
+    return f"{whole}.{rest:04d}".rstrip("0").rstrip(".")
 
 
 @login_required

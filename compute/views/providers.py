@@ -1,4 +1,5 @@
-"""The public provider page: a provider's nodes, uptime over 24 h and 30 d, latency percentiles."""
+"""The public provider page: a provider's trust score with its parts, nodes, uptime over 24 h and
+30 d, latency percentiles."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.shortcuts import render
 from django.urls import URLPattern, path
 
 from compute.selectors.nodes import provider_public
+from compute.selectors.reputation import trust_current, trust_part_rows
 
 
 def provider_page(request: HttpRequest, provider_id: int) -> HttpResponse:
@@ -14,8 +16,17 @@ def provider_page(request: HttpRequest, provider_id: int) -> HttpResponse:
     if found is None:
         raise Http404("No such provider.")
     provider, nodes, stats = found
+    trust = trust_current(provider_id=provider.pk)
     return render(
-        request, "compute/provider_public.html", {"provider": provider, "nodes": nodes, "stats": stats}
+        request,
+        "compute/provider_public.html",
+        {
+            "provider": provider,
+            "nodes": nodes,
+            "stats": stats,
+            "trust": trust,
+            "trust_parts": [] if trust is None else trust_part_rows(trust),
+        },
     )
 
 

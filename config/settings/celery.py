@@ -69,6 +69,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # SLA slashing: each provider's last whole UTC day is judged from the measured history (checked
     # hourly; a day is judged once per provider: the slash's idempotency key is the day's end).
     "evaluate-sla": {"task": "compute.evaluate_sla", "schedule": 3600.0},
+    # Reputation: each provider's trust score over the 90 days to the last UTC midnight is stored
+    # as that day's snapshot (checked hourly; a day is scored once per provider).
+    "snapshot-trust-scores": {"task": "compute.snapshot_trust_scores", "schedule": 3600.0},
 }
 
 

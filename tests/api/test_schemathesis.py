@@ -133,8 +133,14 @@ CONFIG = schemathesis.Config.from_dict(
                 # or a webhook URL our servers may not call is `validation_error` (400, see
                 # _BUSINESS_RULE_400). POST /batch-jobs/{id}/cancel: an ended job is 409.
                 # POST /provider-reports: a well-formed request id names no call of the fuzzer's
-                # (404), or one already reported (409).
-                "include-operation-id": ["batch_jobs_create", "batch_jobs_cancel", "provider_reports_create"],
+                # (404), or one already reported (409). POST /inference-requests/{id}/rating: the
+                # same (404), or one already rated or too old (409).
+                "include-operation-id": [
+                    "batch_jobs_create",
+                    "batch_jobs_cancel",
+                    "provider_reports_create",
+                    "inference_requests_rating_create",
+                ],
                 "checks": {
                     "positive_data_acceptance": {
                         "expected-statuses": [

@@ -33,11 +33,12 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import ApiKey, User, Wallet
-from compute.models import BatchItem, BatchJob, Node, SlashAppeal
+from compute.models import BatchItem, BatchJob, CallRating, InferenceRequest, Node, SlashAppeal
 from governance.models import Proposal, Vote
 from marketplace.models import Collection, Listing, Order, Plan, PlanKind, Review
 from marketplace.services.featured import featured_purchase
@@ -128,6 +129,18 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
     # The owner's batch job (one item not yet run): progress, results and cancel are theirs alone.
     batch_job = BatchJob.objects.create(user=owner, listing=plan.listing, entitlement="prepaid", total=1)
     BatchItem.objects.create(job=batch_job, index=0, request_id=uuid.uuid4(), body={"inputs": []})
+    # A call the owner made that the seller's node served: only its caller may rate it.
+    call = InferenceRequest.objects.create(
+        request_id=uuid.uuid4(),
+        user=owner,
+        listing=plan.listing,
+        entitlement="prepaid",
+        via="api",
+        node_id=node.pk,
+        provider=seller,
+        outcome="ok",
+        created_at=timezone.now(),
+    )
     # The owner slashed (SLA): the console's appeal form is theirs alone.
     funded_wallet(user=owner, amount=agr(20_000), asset="AGR")
     stake_deposit(user=owner, amount=agr(20_000), idempotency_key="matrix")
@@ -163,6 +176,7 @@ def _world(localstripe: LocalStripe) -> World:  # noqa: F811
             "holder": owner.pk,
             "slash": slash.pk,
             "batch_job": batch_job.pk,
+            "call": call.request_id,
         },
         objects={"order": order, "plan": plan, "own_plan": own_plan, "review": review},
     )
@@ -353,6 +367,15 @@ HTML_ROWS = [
     ),
     Row("models/<slug:slug>/", "GET", "/models/{listing}/", public_html()),
     Row("providers/<int:provider_id>/", "GET", "/providers/{provider}/", public_html()),
+    # Issue 15: the usage page's rate control rates the caller's own call only.
+    Row(
+        "usage/calls/<uuid:request_id>/rating",
+        "POST",
+        "/usage/calls/{call}/rating",
+        private_html(302),  # rated, back to the usage page
+        lambda world: not CallRating.objects.exists(),
+        data={"stars": "5"},
+    ),
     Row("batch-jobs/<int:job_id>/", "GET", "/batch-jobs/{batch_job}/", private_html(200)),
     Row(
         "batch-jobs/<int:job_id>/results.jsonl",
@@ -722,6 +745,16 @@ API_ROWS = [
         private_api(409, read=403, write=403, inference=200),
         lambda world: BatchJob.objects.filter(pk=world.ids["batch_job"], state="running").exists(),
     ),
+    # Issue 15: a call is rated by its caller alone (a key needs the inference scope); the
+    # inference key rates it first, so the owner in person finds it already rated.
+    Row(
+        "api/v1/inference-requests/<uuid:request_id>/rating",
+        "POST",
+        "/api/v1/inference-requests/{call}/rating",
+        private_api(409, read=403, write=403, inference=201),
+        lambda world: not CallRating.objects.exists(),
+        data={"stars": 5},
+    ),
     Row(
         "api/v1/providers/<int:provider_id>",
         "GET",
@@ -825,8 +858,6 @@ def _admin_object(model: type[Any], world: World) -> Any:
 
         return TOTP.activate(world.users["owner"], generate_totp_secret()).instance
     if model.__name__ == "FeaturedPlacement":
-        from django.utils import timezone
-
         return model.objects.create(
             listing=Listing.objects.first(),
             starts_at=timezone.now(),
@@ -835,8 +866,6 @@ def _admin_object(model: type[Any], world: World) -> Any:
     if model.__name__ == "Tag":
         return model.objects.create(name="vision", slug="vision")
     if model.__name__ == "Epoch":
-        from django.utils import timezone
-
         # A closed epoch row as the epoch service records it (the admin page is what is tested).
         end = timezone.now() - timedelta(days=1)
         return model.objects.create(number=1, starts_at=end - timedelta(days=7), ends_at=end, closed_at=end)

@@ -44,7 +44,7 @@ def served(
     )
 
 
-def test_providers_weigh_by_calls_served_in_the_epoch() -> None:
+def test_providers_weigh_by_calls_served_in_the_epoch_times_their_multiplier() -> None:
     listing = ListingFactory()
     busy, quiet = UserFactory(), UserFactory()
     for _ in range(3):
@@ -52,8 +52,9 @@ def test_providers_weigh_by_calls_served_in_the_epoch() -> None:
     served(listing=listing, provider=quiet, at=END - timedelta(seconds=1))
     served(listing=listing, provider=quiet, at=END)  # the next epoch's
     served(listing=listing, provider=quiet, at=START, outcome=Outcome.FAILED)  # not served
-    assert provider_weights(START, END) == {busy.pk: 3, quiet.pk: 1}
-    assert distribution_weights("providers", START, END) == {busy.pk: 3, quiet.pk: 1}  # registered
+    # Neither has nodes measured nor a trust score: both at the 1x multiplier (10,000 bps).
+    assert provider_weights(START, END) == {busy.pk: 30_000, quiet.pk: 10_000}
+    assert distribution_weights("providers", START, END) == {busy.pk: 30_000, quiet.pk: 10_000}
 
 
 def test_integrations_weigh_their_developers_by_traffic() -> None:

@@ -174,3 +174,18 @@ def test_versions_may_be_named_by_listing_and_number(pytriton_server, provider_c
     )
     assert missing.status_code == 400
     assert "nope@1.0.0" in missing.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("ref", ["¹", "٣", "9" * 19])
+def test_a_version_reference_that_is_not_a_plain_id_is_refused_by_name(ref: str) -> None:
+    """Unicode digits ("¹" passes str.isdigit, not int()) and ids past bigint are not ids: the
+    registration names them as versions that do not exist (400), never a server error (found by
+    schemathesis)."""
+    from compute.errors import NodeRefused
+    from compute.services.nodes import version_refs_resolve
+
+    with pytest.raises(NodeRefused) as refused:
+        version_refs_resolve([ref])
+    assert refused.value.detail["problems"] == [
+        f"version {ref} does not exist (give an id or <listing slug>@<version>)"
+    ]
