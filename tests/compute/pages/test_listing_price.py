@@ -46,7 +46,9 @@ def test_the_listing_page_shows_the_current_price_with_its_parts(client) -> None
     assert '<dd data-part="creator">$0.005</dd>' in html
     assert '<dd data-part="compute">$0.002</dd>' in html
     assert '<dd class="muted" data-part="demand">2.0\u00d7</dd>' in html
-    assert "+$0.0007 (10%) = $0.0077" in html
+    assert "Priority fee (10%)</dt>" in html
+    assert '<dd data-part="priority">+$0.0007</dd>' in html
+    assert '<dd data-part="priority-total">$0.0077</dd>' in html
 
     assert client.get(f"{url}?plan=0").content.decode().count("per call now") == 0
     assert client.get(reverse("compute:listing-price", args=["no-such-model"])).status_code == 404
