@@ -50,7 +50,7 @@ def version_refs_resolve(refs: Sequence[int | str]) -> list[int]:
     problems = []
     for ref in refs:
         text = str(ref).strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():  # str.isdigit also takes "¹", which int() refuses
             ids.append(int(text))
             continue
         slug, sep, number = text.rpartition("@")
