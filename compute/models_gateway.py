@@ -89,6 +89,9 @@ class InferenceRequest(models.Model):
     # subscription call (its compute fee is paid from the period's escrow).
     creator_price_micro = WideIntegerField(default=0)
     compute_fee_micro = WideIntegerField(default=0)
+    # A priority-lane call, and its priority fee (included in compute_fee_micro, split like it).
+    priority = models.BooleanField(default=False)
+    priority_fee_micro = WideIntegerField(default=0)
     settlement = models.ForeignKey(
         SettlementBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
     )
@@ -109,11 +112,12 @@ class InferenceRequest(models.Model):
         ]
         constraints: ClassVar = [
             models.CheckConstraint(
-                condition=Q(outcome="ok") | Q(creator_price_micro=0, compute_fee_micro=0),
+                condition=Q(outcome="ok")
+                | Q(creator_price_micro=0, compute_fee_micro=0, priority_fee_micro=0),
                 name="inference_failed_costs_nothing",
             ),
             models.CheckConstraint(
-                condition=Q(creator_price_micro__gte=0, compute_fee_micro__gte=0),
+                condition=Q(creator_price_micro__gte=0, compute_fee_micro__gte=0, priority_fee_micro__gte=0),
                 name="inference_charge_not_negative",
             ),
         ]

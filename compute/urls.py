@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern
 
-from compute.views import batch, metrics, pages, provider, providers, ratings
+from compute.views import batch, metrics, pages, pricing, provider, providers, ratings
 
 app_name = "compute"
 
@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     *batch.urlpatterns,
     *metrics.urlpatterns,
     *pages.urlpatterns,
+    *pricing.urlpatterns,
     *provider.urlpatterns,
     *providers.urlpatterns,
     *ratings.urlpatterns,

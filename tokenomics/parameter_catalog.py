@@ -153,6 +153,30 @@ CATALOG: tuple[ParameterSpec, ...] = (
         0,
         5000,
     ),
+    _bps(
+        "compute.priority_fee_bps",
+        "compute",
+        1000,
+        "Priority-lane fee on the call price (paid as part of the compute fee, split like it).",
+        500,
+        2000,
+    ),
+    _bps(
+        "compute.priority_reserved_bps",
+        "compute",
+        2000,
+        "Share of each node's concurrent calls kept for priority calls (normal calls use the rest).",
+        0,
+        9000,
+    ),
+    _count(
+        "compute.node_concurrency",
+        "compute",
+        16,
+        "Calls in flight a node admits from one gateway process (priority calls may use them all).",
+        1,
+        10_000,
+    ),
     # --- The metered inference gateway (compute.services.gateway, metering, settlement).
     _cents(
         "inference.reservation_chunk_cents",
@@ -722,7 +746,7 @@ ORDER_RULES: tuple[tuple[str, ...], ...] = (
         "sale.creator_share.platinum_bps",
     ),
     ("compute.demand_multiplier.min_bps", "compute.demand_multiplier.max_bps"),
-    ("compute.priority_fee.min_bps", "compute.priority_fee.max_bps"),
+    ("compute.priority_fee.min_bps", "compute.priority_fee_bps", "compute.priority_fee.max_bps"),
     (
         "discount.volume.tier1_threshold_cents",
         "discount.volume.tier2_threshold_cents",

@@ -72,7 +72,16 @@ class InferenceInputSerializer(serializers.Serializer[Any]):
     inputs = TensorSerializer(many=True)
     version = serializers.CharField(required=False, help_text="A hosted version; default the newest.")
     priority = serializers.BooleanField(
-        required=False, default=False, help_text="The fast lane (a seam for now)."
+        required=False,
+        default=False,
+        help_text="The priority lane: the fastest healthy node and reserved capacity, for the "
+        "priority fee (GET /api/v1/listings/{slug}/price).",
+    )
+    max_price = serializers.RegexField(
+        r"^[0-9]{1,15}$",
+        required=False,
+        help_text="Refuse the call (409 price_above_max, nothing charged) if its current price, "
+        "in whole micro-USD as the price endpoint quotes it, is higher. A JSON number is accepted too.",
     )
 
 
@@ -117,6 +126,9 @@ _ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="`validation_error` (names the tensor)"),
     402: OpenApiResponse(ErrorSerializer, description="`license_required` (names the plans that allow it)"),
     404: OpenApiResponse(ErrorSerializer, description="`not_found`"),
+    409: OpenApiResponse(
+        ErrorSerializer, description="`price_above_max` (detail.price, detail.max_price; nothing charged)"
+    ),
     429: OpenApiResponse(
         ErrorSerializer,
         description="`quota_exhausted` (upgrade plan, reset time) or `rate_limited` (Retry-After)",
@@ -328,7 +340,7 @@ class KServeInferApi(_GatewayErrorHeaders, DeferredThrottles, APIView):
         if version is not None and isinstance(body, dict):
             body = {**body, "version": version}
         if isinstance(body, dict):
-            body = {key: value for key, value in body.items() if key != "parameters"}
+            body = _kserve_agora_parameters(body)
         result = inference_run(
             user=authenticated_user(request),
             listing_slug=slug,
@@ -355,6 +367,18 @@ class KServeInferApi(_GatewayErrorHeaders, DeferredThrottles, APIView):
                 },
             }
         )
+
+
+def _kserve_agora_parameters(body: dict[str, Any]) -> dict[str, Any]:
+    """KServe v2 carries request options in `parameters`: take Agora's (`priority`, `max_price`)
+    from there unless given at the top level, and drop the rest."""
+    params = body.get("parameters")
+    lifted = {key: value for key, value in body.items() if key != "parameters"}
+    if isinstance(params, dict):
+        for name in ("priority", "max_price"):
+            if name in params and name not in lifted:
+                lifted[name] = params[name]
+    return lifted
 
 
 def _tensor_meta(spec: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from compute.api import batch, nodes, reputation, sla
+from compute.api import batch, nodes, pricing, reputation, sla
 
 urlpatterns = [
+    path("listings/<slug:slug>/price", pricing.ListingPriceApi.as_view(), name="listing-price"),
     path("nodes", nodes.NodeListCreateApi.as_view(), name="nodes"),
     path("nodes/<int:node_id>", nodes.NodeDetailApi.as_view(), name="node"),
     path("providers/<int:provider_id>", nodes.ProviderApi.as_view(), name="provider"),

@@ -90,8 +90,9 @@ def inference_run(
     """Run one inference for `user` on the listing `listing_slug`.
 
     `body` is the KServe v2 request body of API.md: `{"inputs": [...], "outputs": [...]?,
-    "version": "1.2.0"?, "priority": bool?}`. `via` is "api", "kserve" or "playground" (the
-    playground allowance is only for "playground", a browser session). `integration_id` is the
+    "version": "1.2.0"?, "priority": bool?, "max_price": micro-USD?}` (`compute.services.quotes`).
+    `via` is "api", "kserve" or "playground" (the playground allowance is only for "playground", a
+    browser session). `integration_id` is the
     `Agora-Integration` header, recorded in the request log. `api_limits` are the API's
     per-address and per-key limits a view deferred (`core.throttling.DeferredThrottles`), counted
     with the tier limit in one Redis round trip.
@@ -103,7 +104,8 @@ def inference_run(
 
     Raises GatewayError with code: not_found (404), validation_error (400, detail names the
     tensor), license_required (402, detail.plans), quota_exhausted (429, detail.upgrade_plan,
-    detail.resets_at), rate_limited (429, headers Retry-After), no_provider_available (503),
+    detail.resets_at), rate_limited (429, headers Retry-After), price_above_max (409: the current
+    price is above `max_price`, refused before any draw), no_provider_available (503),
     provider_failed (502). Any refusal or failure costs nothing.
     """
     from compute import metrics

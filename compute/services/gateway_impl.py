@@ -25,7 +25,7 @@ from compute import meter_store
 from compute.billing import batch_price_micro, per_call_price_micro
 from compute.models_gateway import Entitlement, Outcome
 from compute.selectors import quota as quota_service
-from compute.services import pricing, provider_tiers
+from compute.services import pricing, provider_tiers, quotes
 from compute.services.gateway import (
     VIA_BATCH,
     VIA_PLAYGROUND,
@@ -112,6 +112,8 @@ class ListingContext:
     plans: list[PlanInfo]  # active plans
     per_inference: PlanInfo | None  # the cheapest active per-inference plan
     compute_fee_micro: int
+    price: pricing.PriceParts  # the compute fee's parts (compute_fee_micro is price.compute_fee_micro)
+    priority_fee_bps: int  # the priority lane's fee (`compute.priority_fee_bps`)
     limits: dict[str, int]  # registry rate limits per entitlement
     free_per_day: int
 
@@ -164,7 +166,10 @@ def _load_listing(slug: str) -> ListingContext | None:
     metered = sorted(
         (p for p in plans if p.kind == PlanKind.PER_INFERENCE), key=lambda p: (p.price_cents, p.id)
     )
-    params = parameters_get(["playground.free_inferences_per_day", *_LIMIT_KEYS.values()])
+    params = parameters_get(
+        ["playground.free_inferences_per_day", "compute.priority_fee_bps", *_LIMIT_KEYS.values()]
+    )
+    price = pricing.quote(listing_id=listing.pk, size=listing.size)
     return ListingContext(
         id=listing.pk,
         slug=listing.slug,
@@ -173,7 +178,9 @@ def _load_listing(slug: str) -> ListingContext | None:
         latest=versions[0] if versions else None,  # ListingVersion's ordering: newest first
         plans=plans,
         per_inference=metered[0] if metered else None,
-        compute_fee_micro=pricing.quote(listing_id=listing.pk, size=listing.size).compute_fee_micro,
+        compute_fee_micro=price.compute_fee_micro,
+        price=price,
+        priority_fee_bps=params["compute.priority_fee_bps"],
         limits={kind: params[key] for kind, key in _LIMIT_KEYS.items()},
         free_per_day=params["playground.free_inferences_per_day"],
     )
@@ -223,7 +230,9 @@ class Draw:
     counter: str = ""  # a capped counter taken (quota or playground allowance)
     credit_micro: int = 0  # prepaid credit drawn
     creator_price_micro: int = 0
-    compute_fee_micro: int = 0
+    compute_fee_micro: int = 0  # the priority fee included
+    priority: bool = False  # a priority-lane call (never a free playground run)
+    priority_fee_micro: int = 0
     quota_left: int | None = None
     free_left: int | None = None
     given_back: bool = field(default=False)
@@ -338,8 +347,10 @@ def _entitle(
     via: str,
     now: datetime,
     batch_discount_bps: int = 0,
+    priority: bool = False,
 ) -> Draw:
-    """First match wins: subscription quota → prepaid credit (per-inference plan) → playground."""
+    """First match wins: subscription quota → prepaid credit (per-inference plan) → playground.
+    A priority call pays the priority fee on its price, as part of the compute fee."""
     exhausted: SubscriptionInfo | None = None
     sub = buyer.subscription
     if sub is not None:
@@ -361,12 +372,15 @@ def _entitle(
             )
             quota_left = sub.monthly_quota - taken if taken >= 0 else 0
         if taken >= 0:
+            price = quotes.price_of(ctx, creator_price_micro=None, priority=priority)
             return Draw(
                 entitlement=Entitlement.SUBSCRIPTION,
                 plan_id=sub.plan_id,
                 subscription=sub,
                 counter=name,
-                compute_fee_micro=ctx.compute_fee_micro,
+                compute_fee_micro=price.compute.compute_fee_micro + price.priority_fee_micro,
+                priority=priority,
+                priority_fee_micro=price.priority_fee_micro,
                 quota_left=quota_left,
             )
         exhausted = sub
@@ -377,14 +391,16 @@ def _entitle(
         )
         if batch_discount_bps:
             creator = batch_price_micro(creator_price_micro=creator, batch_discount_bps=batch_discount_bps)
-        price = creator + ctx.compute_fee_micro
-        if credit_draw_or_reserve(user=user, amount_micro=price):
+        price = quotes.price_of(ctx, creator_price_micro=creator, priority=priority)
+        if credit_draw_or_reserve(user=user, amount_micro=price.total_micro):
             return Draw(
                 entitlement=Entitlement.PREPAID,
                 plan_id=ctx.per_inference.id,
-                credit_micro=price,
+                credit_micro=price.total_micro,
                 creator_price_micro=creator,
-                compute_fee_micro=ctx.compute_fee_micro,
+                compute_fee_micro=price.compute.compute_fee_micro + price.priority_fee_micro,
+                priority=priority,
+                priority_fee_micro=price.priority_fee_micro,
             )
         short_of_credit = True
     free_left = None
@@ -515,6 +531,8 @@ def _log(
             latency_us=latency_us,
             creator_price_micro=draw.creator_price_micro if served else 0,
             compute_fee_micro=draw.compute_fee_micro if served else 0,
+            priority=draw.priority,
+            priority_fee_micro=draw.priority_fee_micro if served else 0,
             at=now,
         )
     )
@@ -541,7 +559,16 @@ def inference_run_impl(
     buyer = buyer_context(user, ctx.id)
     if via != VIA_BATCH:  # a batch job's bounded concurrency is its limit
         rate_limit_check(user=user, ctx=ctx, buyer=buyer, via=via, api_limits=api_limits)
-    draw = _entitle(user=user, ctx=ctx, buyer=buyer, via=via, now=now, batch_discount_bps=batch_discount_bps)
+    quotes.max_price_check(ctx=ctx, buyer=buyer, body=body, priority=priority)  # 409, before any draw
+    draw = _entitle(
+        user=user,
+        ctx=ctx,
+        buyer=buyer,
+        via=via,
+        now=now,
+        batch_discount_bps=batch_discount_bps,
+        priority=priority,
+    )
     backend = gateway_backend()
     try:
         prepared = backend.validate_inputs(version, inputs)
@@ -555,7 +582,7 @@ def inference_run_impl(
     # The served call's node counters and its request-log entry: one Redis round trip.
     with meter_store.batched():
         try:
-            routed = backend.route(version, prepared, priority=priority)
+            routed = backend.route(version, prepared, priority=draw.priority)
         except (NoProvider, ProviderFailure) as exc:
             draw.give_back(user.pk)
             code = "no_provider_available" if isinstance(exc, NoProvider) else "provider_failed"

@@ -11,12 +11,18 @@ compute fee = base_rate x model_complexity x demand_multiplier / supply_factor (
 The demand and supply parts are recomputed on a short period (`prices_refresh`, a beat task) and
 cached, so the price a buyer is quoted is the price the call is charged; with no cached quote a
 listing is priced at 1.0x demand and its supply as of now.
+
+The priority lane (issue 15 item 3) adds `compute.priority_fee_bps` of the call's price (the
+creator's per-call price plus the compute fee), floored; SPEC §4 names no split for it, so it is
+part of the compute fee and goes through the compute split (provider, validators, treasury).
+`call_price` gives a call's whole price with its parts, as the price endpoint quotes it and as
+`max_price` is checked against.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -24,6 +30,7 @@ from django.utils import timezone
 from compute.models_gateway import InferenceRequest
 from compute.models_nodes import NodeVersion
 from compute.services.routing import STALE_AFTER_SECONDS
+from tokenomics.money import require_non_negative
 from tokenomics.selectors.parameters import parameters_get
 from tokenomics.splits import BPS_DENOMINATOR, compute_fee
 
@@ -38,6 +45,7 @@ class PriceParts:
     demand_multiplier_bps: int
     supply_factor: int
     compute_fee_micro: int
+    computed_at: datetime | None = None  # when demand and supply were measured (None: not cached)
 
 
 def demand_multiplier_bps(*, calls: int, capacity: int, min_bps: int, max_bps: int) -> int:
@@ -48,7 +56,9 @@ def demand_multiplier_bps(*, calls: int, capacity: int, min_bps: int, max_bps: i
     return min(max(ratio, min_bps), max_bps)
 
 
-def price_parts(*, size: str, demand_bps: int, supply: int) -> PriceParts:
+def price_parts(
+    *, size: str, demand_bps: int, supply: int, computed_at: datetime | None = None
+) -> PriceParts:
     keys = ["compute.base_rate_micro_usd", f"compute.complexity.{size}", "compute.supply_factor.min"]
     keys += ["compute.demand_multiplier.min_bps", "compute.demand_multiplier.max_bps"]
     values = parameters_get(keys)
@@ -66,6 +76,7 @@ def price_parts(*, size: str, demand_bps: int, supply: int) -> PriceParts:
         compute_fee_micro=compute_fee(
             base_rate=base, complexity=complexity, demand_multiplier_bps=demand, supply_factor=factor
         ),
+        computed_at=computed_at,
     )
 
 
@@ -99,8 +110,11 @@ def quote_refresh(*, listing_id: int, size: str) -> PriceParts:
         min_bps=values["compute.demand_multiplier.min_bps"],
         max_bps=values["compute.demand_multiplier.max_bps"],
     )
-    cache.set(_key(listing_id), {"demand_bps": demand, "supply": nodes}, QUOTE_TTL_SECONDS)
-    return price_parts(size=size, demand_bps=demand, supply=nodes)
+    at = timezone.now()
+    cache.set(
+        _key(listing_id), {"demand_bps": demand, "supply": nodes, "at": at.isoformat()}, QUOTE_TTL_SECONDS
+    )
+    return price_parts(size=size, demand_bps=demand, supply=nodes, computed_at=at)
 
 
 def quote(*, listing_id: int, size: str) -> PriceParts:
@@ -109,11 +123,55 @@ def quote(*, listing_id: int, size: str) -> PriceParts:
     if cached is None:
         _calls, nodes, _capacity = market_now(listing_id)
         return price_parts(size=size, demand_bps=BPS_DENOMINATOR, supply=nodes)
-    return price_parts(size=size, demand_bps=int(cached["demand_bps"]), supply=int(cached["supply"]))
+    at = cached.get("at")
+    return price_parts(
+        size=size,
+        demand_bps=int(cached["demand_bps"]),
+        supply=int(cached["supply"]),
+        computed_at=datetime.fromisoformat(at) if at else None,
+    )
 
 
-def quote_dict(parts: PriceParts) -> dict[str, int]:
+def quote_dict(parts: PriceParts) -> dict[str, object]:
     return asdict(parts)
+
+
+def priority_fee_micro(*, price_micro: int, fee_bps: int) -> int:
+    """The priority lane's fee on a call of `price_micro`: `fee_bps` of it, floored."""
+    price = require_non_negative("price_micro", price_micro)
+    if not 0 <= fee_bps <= BPS_DENOMINATOR:
+        raise ValueError(f"fee_bps must be 0..{BPS_DENOMINATOR}, got {fee_bps}")
+    return price * fee_bps // BPS_DENOMINATOR
+
+
+@dataclass(frozen=True)
+class CallPrice:
+    """One call's price with its parts, micro-USD: the creator's per-call price (None: the listing
+    has no per-inference plan, its calls are paid by a subscription), the compute fee and its
+    parts, and the priority fee (0 for a normal call). `total_micro` is what a prepaid call is
+    charged; the compute fee recorded for it is `compute_fee_micro + priority_fee_micro`."""
+
+    creator_price_micro: int | None
+    compute: PriceParts
+    priority: bool
+    priority_fee_bps: int
+    priority_fee_micro: int
+    total_micro: int
+
+
+def call_price(
+    *, creator_price_micro: int | None, compute: PriceParts, priority: bool, priority_fee_bps: int
+) -> CallPrice:
+    base = (creator_price_micro or 0) + compute.compute_fee_micro
+    fee = priority_fee_micro(price_micro=base, fee_bps=priority_fee_bps) if priority else 0
+    return CallPrice(
+        creator_price_micro=creator_price_micro,
+        compute=compute,
+        priority=priority,
+        priority_fee_bps=priority_fee_bps,
+        priority_fee_micro=fee,
+        total_micro=base + fee,
+    )
 
 
 def prices_refresh() -> int:
@@ -128,4 +186,13 @@ def prices_refresh() -> int:
     return count
 
 
-__all__ = ["PriceParts", "demand_multiplier_bps", "price_parts", "prices_refresh", "quote"]
+__all__ = [
+    "CallPrice",
+    "PriceParts",
+    "call_price",
+    "demand_multiplier_bps",
+    "price_parts",
+    "prices_refresh",
+    "priority_fee_micro",
+    "quote",
+]

@@ -9,8 +9,16 @@ runs under one end-to-end deadline (`inference.deadline_ms`); an attempt may use
 so a hung node leaves time to fail over. A timeout that only the deadline's remainder caused (ours,
 not the node's) is not counted against the provider.
 
-Seam for the provider economy: `candidate_filters` / `candidate_preferences` (stake gates, tiers,
-the priority lane) are lists of functions the provider-economy work registers; empty today.
+Seam for the provider economy: `candidate_filters` / `candidate_preferences` (stake gates, tiers)
+are lists of functions the provider-economy work registers.
+
+The priority lane (issue 15 item 3): a priority call goes to the fastest node left (the lowest
+measured latency, the EWMA, or the advertised one before any call) instead of the power of two
+choices, and gets reserved concurrency: a node admits at most `compute.node_concurrency` calls in
+flight from this process, of which normal calls may hold all but the reserved priority share
+(`compute.priority_reserved_bps`); priority calls may use every slot. A node with no slot left for
+the call's lane is passed over; when every node is full the call is refused as no provider
+available (503, nothing charged). Admission is per process, like the in-flight counts it uses.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from compute.triton_client import (
     TritonTimeout,
     infer,
 )
-from tokenomics.selectors.parameters import parameter_get
+from tokenomics.selectors.parameters import parameter_get, parameters_get
 
 PROBE_PERIOD_SECONDS = 10  # compute.tasks.health runs this often
 STALE_AFTER_SECONDS = 3 * PROBE_PERIOD_SECONDS  # a status older than 3 periods is unhealthy
@@ -100,6 +108,32 @@ def deadline_seconds() -> float:
     return value
 
 
+_lanes_cache: list[tuple[float, int, int]] = []
+
+
+def lane_limits() -> tuple[int, int]:
+    """(normal, priority): the calls in flight a node admits from this process in each lane
+    (registry values, re-read every DEADLINE_CACHE_SECONDS)."""
+    now = time.monotonic()
+    if _lanes_cache and _lanes_cache[0][0] > now:
+        return _lanes_cache[0][1], _lanes_cache[0][2]
+    values = parameters_get(["compute.node_concurrency", "compute.priority_reserved_bps"])
+    total = values["compute.node_concurrency"]
+    reserved = total * values["compute.priority_reserved_bps"] // 10_000
+    _lanes_cache[:] = [(now + DEADLINE_CACHE_SECONDS, total - reserved, total)]
+    return total - reserved, total
+
+
+def _admit(node_id: int, limit: int) -> bool:
+    """Take one of the node's slots if it has one under `limit` (released by `_attempt`)."""
+    with _state_lock:
+        held = _in_flight.get(node_id, 0)
+        if held >= limit:
+            return False
+        _in_flight[node_id] = held + 1
+        return True
+
+
 def candidates(version_id: int) -> list[Candidate]:
     """The version's healthy serving nodes (cached for 2 s per process: health changes every 10 s)."""
     now = time.monotonic()
@@ -130,6 +164,7 @@ def candidates_forget() -> None:
     and the cached deadline."""
     _candidates_cache.clear()
     _deadline_cache.clear()
+    _lanes_cache.clear()
 
 
 def _score(candidate: Candidate) -> float:
@@ -137,9 +172,16 @@ def _score(candidate: Candidate) -> float:
     return latency * (1 + _in_flight.get(candidate.node_id, 0))
 
 
-def _pick(pool: list[Candidate]) -> Candidate:
+def _latency(candidate: Candidate) -> float:
+    return _ewma_ms.get(candidate.node_id, float(candidate.advertised_latency_ms))
+
+
+def _pick(pool: list[Candidate], *, priority: bool = False) -> Candidate:
     if len(pool) == 1:
         return pool[0]
+    if priority:  # the fastest node, whatever its load (its reserved slots are for this)
+        with _state_lock:
+            return min(pool, key=lambda c: (_latency(c), c.node_id))
     first, second = random.sample(pool, 2)
     with _state_lock:
         return first if _score(first) <= _score(second) else second
@@ -156,8 +198,7 @@ def _observe(node_id: int, latency_ms: float) -> None:
 def _attempt(
     candidate: Candidate, version: Any, inputs: list[Tensor], timeout_s: float
 ) -> list[dict[str, Any]]:
-    with _state_lock:
-        _in_flight[candidate.node_id] = _in_flight.get(candidate.node_id, 0) + 1
+    """Call the node on a slot `_admit` took; the slot is released when the call ends."""
     try:
         names = [str(t["name"]) for t in version.output_spec]
         outputs = infer(candidate.url, candidate.model_name, inputs, names, timeout_s=timeout_s)
@@ -201,16 +242,25 @@ def route_infer(
         available = prefer(available, version, priority)
     if not available:
         raise NoProviderAvailable("No healthy node serves this model right now.")
+    normal_limit, priority_limit = lane_limits()
+    limit = priority_limit if priority else normal_limit
     tried: set[int] = set()
     attempts = 0
+    full = False  # a node was passed over because the call's lane had no slot left on it
     last_error = "no attempt"
     while attempts <= MAX_RETRIES:
         remaining = deadline_s - (time.perf_counter() - started)
-        choices = [c for c in available if c.node_id not in tried]
+        untried = [c for c in available if c.node_id not in tried]
+        with _state_lock:
+            choices = [c for c in untried if _in_flight.get(c.node_id, 0) < limit]
+        full = full or len(choices) < len(untried)
         if remaining <= 0 or not choices:
             break
-        candidate = _pick(choices)
+        candidate = _pick(choices, priority=priority)
         tried.add(candidate.node_id)
+        if not _admit(candidate.node_id, limit):  # taken meanwhile by another thread
+            full = True
+            continue
         attempts += 1
         cap = deadline_s / 2
         timeout_s = min(remaining, cap)
@@ -244,4 +294,6 @@ def route_infer(
             latency_ms=(time.perf_counter() - started) * 1000,
             attempts=attempts,
         )
+    if attempts == 0 and full:
+        raise NoProviderAvailable("Every node serving this model is at capacity for this call's lane.")
     raise ProviderFailed(f"No node could serve the call ({last_error}).", attempts=attempts)

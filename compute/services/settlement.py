@@ -99,8 +99,11 @@ def log_entry_fields(
     creator_price_micro: int,
     compute_fee_micro: int,
     at: datetime,
+    priority: bool = False,
+    priority_fee_micro: int = 0,
 ) -> dict[str, str]:
-    """One request-log entry as the stream stores it (strings; "" for None)."""
+    """One request-log entry as the stream stores it (strings; "" for None). A priority call's
+    `compute_fee_micro` includes its `priority_fee_micro` (settled with the compute fee)."""
 
     def text(value: object) -> str:
         return "" if value is None else str(value)
@@ -124,6 +127,8 @@ def log_entry_fields(
         "lat": text(latency_us),
         "cp": text(creator_price_micro),
         "cf": text(compute_fee_micro),
+        "prio": "1" if priority else "",
+        "pf": text(priority_fee_micro),
         "at": at.isoformat(),
     }
 
@@ -152,6 +157,8 @@ def _row(fields: dict[str, str]) -> tuple[InferenceRequest, datetime | None]:
         latency_us=int(fields.get("lat") or 0),
         creator_price_micro=int(fields.get("cp") or 0),
         compute_fee_micro=int(fields.get("cf") or 0),
+        priority=fields.get("prio") == "1",
+        priority_fee_micro=int(fields.get("pf") or 0),
         created_at=datetime.fromisoformat(fields["at"]),
     )
     return row, (datetime.fromisoformat(period) if period else None)

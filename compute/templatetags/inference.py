@@ -35,3 +35,19 @@ def percent_of(part: object, whole: object) -> int:
     if w <= 0:
         return 0
     return max(0, min(100, round(p * 100 / w)))
+
+
+@register.filter
+def bps_multiplier(bps: object, style: str = "") -> str:
+    """Basis points for display, exact: 12500 -> "1.25" (a multiplier), or with "percent"
+    1000 -> "10%", 1250 -> "12.5%". Integer arithmetic only; "" for what is not an integer."""
+    if isinstance(bps, bool) or not isinstance(bps, int):
+        return ""
+    sign = "-" if bps < 0 else ""
+    if style == "percent":
+        whole, fraction = divmod(abs(bps), 100)
+        decimals = f"{fraction:02d}".rstrip("0")
+        return f"{sign}{whole}{'.' + decimals if decimals else ''}%"
+    whole, fraction = divmod(abs(bps), 10_000)
+    decimals = f"{fraction:04d}".rstrip("0").ljust(1, "0")
+    return f"{sign}{whole}.{decimals}"

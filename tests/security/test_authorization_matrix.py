@@ -490,6 +490,8 @@ HTML_ROWS = [
     # signed in is answered with the sign-in invitation, an empty form with its field error (the
     # gateway itself decides what a signed-in caller may run: tests/compute).
     Row("compute/playground/<slug:slug>/", "GET", "/compute/playground/{listing}/", public_html()),
+    # The listing page's current per-call price (issue 15), loaded by URL: public like the page.
+    Row("compute/listing-price/<slug:slug>/", "GET", "/compute/listing-price/{listing}/", public_html()),
     Row("compute/playground/<slug:slug>/run", "POST", "/compute/playground/{listing}/run", public_html()),
     Row(
         "models/<slug:slug>/reviews/submit/",
@@ -759,6 +761,14 @@ API_ROWS = [
         "api/v1/providers/<int:provider_id>",
         "GET",
         "/api/v1/providers/{provider}",
+        dict.fromkeys(API_ROLES, 200),
+    ),
+    # Issue 15: a hosted listing's current per-call price is public (a caller is quoted with their
+    # own volume discount).
+    Row(
+        "api/v1/listings/<slug:slug>/price",
+        "GET",
+        "/api/v1/listings/{listing}/price",
         dict.fromkeys(API_ROLES, 200),
     ),
 ]

@@ -94,3 +94,58 @@ def test_a_refresh_caches_the_quote_from_load_and_healthy_supply() -> None:
     _healthy_node(version, 100)
     assert pricing.quote(listing_id=listing.pk, size=listing.size) == refreshed
     assert pricing.quote_refresh(listing_id=listing.pk, size=listing.size).supply_factor == 3
+
+
+@pytest.mark.parametrize(
+    ("price", "bps", "fee"),
+    [
+        (5600, 1000, 560),  # 10%
+        (5600, 500, 280),  # the registry's lowest, 5%
+        (5600, 2000, 1120),  # and highest, 20%
+        (999, 1000, 99),  # floored: the buyer never pays a fraction more than the rate
+        (0, 1000, 0),
+    ],
+)
+def test_priority_fee_is_a_floored_share_of_the_call_price(price: int, bps: int, fee: int) -> None:
+    assert pricing.priority_fee_micro(price_micro=price, fee_bps=bps) == fee
+
+
+@pytest.mark.parametrize("bad", [{"price_micro": -1}, {"fee_bps": -1}, {"fee_bps": 10_001}])
+def test_priority_fee_refuses_bad_inputs(bad: dict[str, int]) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - the messages are the money module's
+        pricing.priority_fee_micro(**{"price_micro": 100, "fee_bps": 1000, **bad})
+
+
+def test_a_calls_price_adds_up() -> None:
+    parts = pricing.PriceParts(
+        base_rate_micro=100,
+        complexity=3,
+        demand_multiplier_bps=15_000,
+        supply_factor=2,
+        compute_fee_micro=225,
+    )
+    normal = pricing.call_price(
+        creator_price_micro=5000, compute=parts, priority=False, priority_fee_bps=1000
+    )
+    fast = pricing.call_price(creator_price_micro=5000, compute=parts, priority=True, priority_fee_bps=1000)
+    subscription = pricing.call_price(
+        creator_price_micro=None, compute=parts, priority=True, priority_fee_bps=1000
+    )
+    assert (normal.total_micro, normal.priority_fee_micro) == (5225, 0)
+    assert (fast.total_micro, fast.priority_fee_micro) == (5225 + 522, 522)
+    assert (subscription.total_micro, subscription.priority_fee_micro) == (225 + 22, 22)
+
+
+@pytest.mark.django_db
+def test_the_priority_fee_parameter_stays_within_its_registry_bounds() -> None:
+    from tokenomics.parameter_catalog import CATALOG_BY_KEY, relation_violations
+    from tokenomics.selectors.parameters import parameters_get
+
+    spec = CATALOG_BY_KEY["compute.priority_fee_bps"]
+    assert (spec.default, spec.min_value, spec.max_value) == (1000, 500, 2000)
+    values = parameters_get(list(CATALOG_BY_KEY))
+    assert relation_violations(values) == []
+    (problem,) = relation_violations({**values, "compute.priority_fee_bps": 2500})
+    assert problem.startswith(
+        "compute.priority_fee.min_bps, compute.priority_fee_bps, compute.priority_fee.max_bps"
+    )
