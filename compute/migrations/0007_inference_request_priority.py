@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compute', '0005_metering_carry_plain_integer'),
+        ('compute', '0006_call_ratings_and_trust_scores'),
         ('marketplace', '0009_listing_daily_inferences'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

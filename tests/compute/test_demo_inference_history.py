@@ -14,6 +14,7 @@ from django.db.models import Sum
 
 from accounts.models import User
 from compute.models_gateway import Entitlement, InferenceRequest, Outcome
+from compute.models_reputation import CallRating, TrustScore
 from tokenomics.models import LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
 
@@ -47,6 +48,17 @@ def test_the_demo_has_a_settled_inference_history_that_feeds_the_epochs() -> Non
         or 0
     )
     assert int(compute_fee_cents) > 0
+
+    # Buyers rated some of their calls on the days they made them, and the provider has a trust
+    # score for each day of the history, so its console chart has a line from the first start.
+    ratings = CallRating.objects.filter(provider=provider)
+    assert ratings.count() > 50
+    assert ratings.filter(call__user=provider).count() == 0
+    assert len({r.created_at.date() for r in ratings}) > 20
+    scores = TrustScore.objects.filter(provider=provider).order_by("day")
+    assert scores.count() == 29
+    assert all(0 <= s.score <= 1000 for s in scores)
+    assert scores.last().ratings_bps != scores.first().ratings_bps  # the ratings moved the score
 
     call_command("load_demo_epochs", stdout=io.StringIO())
     paid_to_provider = LedgerEntry.objects.filter(

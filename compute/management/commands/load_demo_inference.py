@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -27,8 +27,10 @@ from accounts.services import integration_create
 from compute import meter_store
 from compute.billing import per_call_price_micro
 from compute.models_gateway import Entitlement, InferenceRequest, Outcome, Via
+from compute.models_reputation import CallRating
 from compute.services.gateway_impl import buyer_context, listing_context
 from compute.services.metering import credit_draw_or_reserve, reservations_release
+from compute.services.reputation import call_rate, provider_trust_snapshot
 from compute.services.settlement import log_entry_fields, metering_settle
 from marketplace.hosted_demo import REAL_MODELS
 from marketplace.models import Listing, Subscription, SubscriptionStatus
@@ -48,6 +50,9 @@ CALLERS = (
 INTEGRATION_OWNER = "priya.nair@agora.local"
 INTEGRATION_NAME = "Support inbox triage"
 FAILURE_RATE = 0.015
+# Buyers rate about one served call in eight, mostly well (stars, weight).
+RATED_SHARE = 0.125
+STARS = ((5, 55), (4, 30), (3, 10), (2, 4), (1, 1))
 
 
 class Command(BaseCommand):
@@ -145,12 +150,46 @@ class Command(BaseCommand):
                         failed += 0 if ok else 1
         settled = metering_settle(max_batches=10_000)
         returned = reservations_release()
+        rated = self._ratings(rng, provider)
+        scored = self._trust_history(provider, now)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo inference history: {calls} calls over {DAYS + 1} days ({failed} failed, not charged); "
-                f"{settled['batches']} settlement batches; {returned} cents of unused reservations returned."
+                f"{settled['batches']} settlement batches; {returned} cents of unused reservations returned; "
+                f"{rated} calls rated; {scored} daily trust scores."
             )
         )
+
+    def _ratings(self, rng: random.Random, provider: User) -> int:
+        """Buyers rate some of their served calls through the rating service, an hour after each."""
+        calls = (
+            InferenceRequest.objects.filter(provider=provider, outcome=Outcome.OK)
+            .exclude(entitlement=Entitlement.PLAYGROUND)
+            .select_related("user")
+            .order_by("created_at")
+        )
+        stars, weights = zip(*STARS, strict=True)
+        rated = 0
+        for call in calls:
+            if rng.random() >= RATED_SHARE:
+                continue
+            at = call.created_at + timedelta(hours=1)
+            rating = call_rate(
+                buyer=call.user, request_id=str(call.request_id), stars=rng.choices(stars, weights)[0], now=at
+            )
+            # The rating's own timestamp is when it was made in this story, not when the loader ran:
+            # the trust score counts ratings by the day they were given.
+            CallRating.objects.filter(pk=rating.pk).update(created_at=at)
+            rated += 1
+        return rated
+
+    def _trust_history(self, provider: User, now: datetime) -> int:
+        """The provider's daily trust-score snapshots for the days of the history (the beat task
+        stores each new day once the demo runs)."""
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        for day in range(DAYS - 1, -1, -1):
+            provider_trust_snapshot(provider_id=provider.pk, end=midnight - timedelta(days=day))
+        return DAYS
 
     def _integration(self) -> Integration:
         owner = User.objects.get(email=INTEGRATION_OWNER)
