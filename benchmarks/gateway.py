@@ -146,6 +146,10 @@ def _fixtures(run: str) -> tuple[str, str, str]:
     creator = accounts.user_create(email=f"creator-{run}@bench.local", password=None)
     buyer = accounts.user_create(email=f"buyer-{run}@bench.local", password=None)
     provider = accounts.user_create(email=f"provider-{run}@bench.local", password=None)
+    # Paid calls are routed only to providers with at least the minimum (Bronze) stake.
+    from tests.tokenomics.factories import staked
+
+    staked(user=provider)
     category, _ = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     listing = Listing.objects.create(
         creator=creator,
