@@ -13,7 +13,8 @@ an API key with the `inference` scope, every check on (DEBUG off). It prints, pe
   tritonclient; Triton runs in its own process and is not counted);
 - SQL queries (Django's CaptureQueriesContext; 0 when every read is cached);
 - Redis round trips (each command or pipeline sent by redis-py);
-- with `--profile N`: the top of a cProfile, by own time and by cumulative time.
+- function calls per call (cProfile's count, Python and C: it does not move with the load);
+- with `--profile N`: the top of a cProfile of N calls, by own time and by cumulative time.
 
 Process CPU time barely moves with the machine's load (a busy machine makes a call slower, not
 costlier), so figures from different runs compare; still, say `uptime` beside them.
@@ -65,7 +66,7 @@ def _environ(path: str, body: bytes, secret: str) -> dict[str, Any]:
 
 
 class Caller:
-    """One POST through the WSGI application, as gunicorn's sync worker makes it."""
+    """One POST through the WSGI application, as a gunicorn worker makes it."""
 
     def __init__(self, application: Any, path: str, body: bytes, secret: str) -> None:
         self.application = application
@@ -119,6 +120,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="also profile this many calls")
     parser.add_argument("--path", choices=["api", "kserve"], default="api")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--profile-file", default="", help="write the profile here (pstats format)")
     parser.add_argument(
         "--handler",
         choices=["site", "django", "both"],
@@ -223,18 +225,24 @@ def main() -> None:
                 f"(wall per call {walls[name] / done * 1000:.3f} ms, {done} calls)"
             )
 
-        if args.profile:
+        # Function calls (Python and C) per call: a count that does not move with the load.
+        profiled = args.profile or 100
+        for name, call in callers.items():
             fresh()
             profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on Triton
             profiler.enable()
-            first = next(iter(callers.values()))
-            for _ in range(args.profile):
-                first()
+            for _ in range(profiled):
+                call()
             profiler.disable()
-            for order in ("tottime", "cumulative"):
-                out = io.StringIO()
-                pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
-                print(out.getvalue())
+            stats = pstats.Stats(profiler, stream=io.StringIO())
+            print(f"  [{name} handler] function calls per call: {stats.total_calls / profiled:.0f}")
+            if args.profile_file and name == next(iter(callers)):
+                profiler.dump_stats(args.profile_file)
+            if args.profile and name == next(iter(callers)):
+                for order in ("tottime", "cumulative"):
+                    out = io.StringIO()
+                    pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
+                    print(out.getvalue())
     finally:
         pytriton_server_stop(triton_process)
 
