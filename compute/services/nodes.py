@@ -50,8 +50,7 @@ def version_refs_resolve(refs: Sequence[int | str]) -> list[int]:
     problems = []
     for ref in refs:
         text = str(ref).strip()
-        # ASCII digits only ("¹".isdigit() is true, int("¹") fails), and an id that fits a bigint.
-        if text.isascii() and text.isdigit() and len(text) <= 18:
+        if text.isdigit():
             ids.append(int(text))
             continue
         slug, sep, number = text.rpartition("@")
