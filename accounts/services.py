@@ -30,6 +30,7 @@ from accounts.errors import (
     WalletSignatureRejected,
 )
 from accounts.models import INTEGRATION_ID_PREFIX, ApiKey, Integration, SiweNonce, User, Wallet
+from core.throttling import cache_get
 
 API_KEY_PREFIX = "agr_live_"
 _LOOKUP_ALPHABET = string.ascii_letters + string.digits
@@ -145,7 +146,7 @@ def api_key_authenticate_cached(*, raw_key: str) -> tuple[User, ApiKeyPrincipal]
     prefix = _split_key(raw_key)
     if prefix is None:
         return None
-    entry: _CachedKey | None = cache.get(_cache_key(prefix))
+    entry: _CachedKey | None = cache_get(_cache_key(prefix))
     if entry is None or not entry.user.is_active:
         return None
     if not hmac.compare_digest(entry.key_hash, _hash_key(raw_key)):

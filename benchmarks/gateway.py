@@ -3,13 +3,13 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/agora_bench REDIS_URL=redis://127.0.0.1:6379/5 \
         .venv/bin/python benchmarks/gateway.py [--calls 2000] [--rss-calls 10000] [--workers 4] [--port 19310]
 
-What runs (issue 17, "How it is checked"): a real PyTriton server with the demo models
-(`python -m compute.demo_models.server`, as the test fixture starts it); the site under gunicorn
-with `--workers` sync workers (not runserver), PostgreSQL and Redis, DEBUG off, every check of the
-hot path on (API key with the `inference` scope, entitlement on a subscription quota counted in
-Redis, the per-tier rate limit, input validation against the tensor spec, routing, output
-validation, metering to the request-log stream, Prometheus counters). The node is registered the
-way a provider does it, with `POST /api/v1/nodes` and the provider's API key.
+What runs (issue 17, "How it is checked"): a real PyTriton server with the demo models (`python -m
+compute.demo_models.server`, as the test fixture starts it); the site under gunicorn with
+`--workers` workers of config/gunicorn.conf.py (gthread, keep-alive; not runserver), PostgreSQL and
+Redis, DEBUG off, every check of the hot path on (API key with the `inference` scope, entitlement on
+a subscription quota counted in Redis, the per-tier rate limit, input validation against the tensor
+spec, routing, output validation, metering to the request-log stream, Prometheus counters). The node
+is registered the way a provider does it, with `POST /api/v1/nodes` and the provider's API key.
 
 Measured in the same run, each at 1 and 8 concurrent clients (threads, one keep-alive connection
 each) on the `identity_fp32` model (FP32 [1, 4] in and out):
@@ -54,6 +54,16 @@ def _rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes used so far (their threads included)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
 
 
 def _children(pid: int) -> list[int]:
@@ -146,6 +156,10 @@ def _fixtures(run: str) -> tuple[str, str, str]:
     creator = accounts.user_create(email=f"creator-{run}@bench.local", password=None)
     buyer = accounts.user_create(email=f"buyer-{run}@bench.local", password=None)
     provider = accounts.user_create(email=f"provider-{run}@bench.local", password=None)
+    # Paid calls are routed only to providers with at least the minimum (Bronze) stake.
+    from tests.tokenomics.factories import staked
+
+    staked(user=provider)
     category, _ = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     listing = Listing.objects.create(
         creator=creator,
@@ -386,8 +400,13 @@ def main() -> None:
             _probe_every_period()  # what Celery beat does in production: routing needs fresh health
         _run(args.workers * 2, args.workers * 100, gateway)  # warm: connections, caches, imports
         for clients in (1, 8):
+            workers = _children(gunicorn.pid)
+            cpu_before = _cpu_seconds(workers)
             latencies, wall = _run(clients, args.calls, gateway)
             figures[("gateway", clients)] = _line("gateway", clients, latencies, wall)
+            # CPU of the gunicorn workers per call: what the machine's load does not change much.
+            cpu = (_cpu_seconds(workers) - cpu_before) / len(latencies) * 1000
+            print(f"           gunicorn workers' CPU per call: {cpu:.2f} ms")
 
         added = figures[("gateway", 1)]["p50"] - figures[("direct", 1)]["p50"]
         ratio = figures[("gateway", 8)]["rate"] / figures[("direct", 8)]["rate"]

@@ -71,7 +71,7 @@ def _host_port(url: str) -> str:
 
 # tritonclient's HTTP client runs on gevent and is bound to the thread that first used it, so the
 # pool is per thread (a threaded server such as runserver answers each request in its own thread;
-# a gunicorn sync worker has one).
+# a gunicorn gthread worker has `threads` of them, config/gunicorn.conf.py).
 _local = threading.local()
 
 

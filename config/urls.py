@@ -9,6 +9,11 @@ from compute.api import gateway_urls
 from core import views as core_views
 
 urlpatterns = [
+    # The inference hot path first: resolving a call walks a few patterns, not every page's. None
+    # of the patterns below matches these paths, so the order changes nothing else.
+    path("api/v1/", include((gateway_urls.api_urlpatterns, "gateway_api"), namespace="gateway_api")),
+    # KServe v2 (tritonclient and other KServe clients call a listing unchanged).
+    path("", include((gateway_urls.kserve_urlpatterns, "kserve"), namespace="kserve")),
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path(settings.ADMIN_URL, admin.site.urls),
@@ -20,8 +25,6 @@ urlpatterns = [
     path("", include("governance.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/", include("config.api_urls")),
-    # KServe v2 (tritonclient and other KServe clients call a listing unchanged).
-    path("", include((gateway_urls.kserve_urlpatterns, "kserve"), namespace="kserve")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

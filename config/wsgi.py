@@ -2,12 +2,18 @@ from __future__ import annotations
 
 import os
 
+import django
 from django.conf import settings
-from django.core.wsgi import get_wsgi_application
+
+from core.wsgi import AgoraWSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.django.production")
 
-application = get_wsgi_application()
+# django.core.wsgi.get_wsgi_application, with the site's handler (API-key calls to the inference
+# gateway skip the browser-only middleware: core/wsgi.py).
+django.setup(set_prefix=False)
+
+application = AgoraWSGIHandler()
 
 # Servers do not run system checks; production must not serve a request on a development default.
 if settings.AGORA_REFUSE_DEVELOPMENT_DEFAULTS:

@@ -87,6 +87,18 @@ def redis_client_of(cache: RedisCache) -> Any:
     return client
 
 
+def cache_get(key: str) -> Any:
+    """`caches["default"].get(key)` (None when missing) on the reused client of `redis_client_of`:
+    the same value, without Django building a new redis.Redis for the read (the API-key lookup of
+    every call)."""
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        return cache.get(key)
+    raw = redis_client_of(cache).get(cache.make_and_validate_key(key))
+    backend: Any = cache._cache  # Django's RedisCacheClient: its serializer is private
+    return None if raw is None else backend._serializer.loads(raw)
+
+
 def _redis_client(cache: RedisCache, cache_key: str) -> Any:
     return redis_client_of(cache)
 
