@@ -181,7 +181,9 @@ def test_a_swapped_wrapped_key_fails(media_root):
         b"".join(iter_plaintext(path=first.path, wrapped_key=second.wrapped_key))
 
 
-@pytest.mark.parametrize("wrapped", ["", "v1:", "v1:!!!", "v2:" + base64.b64encode(bytes(range(60))).decode()])
+@pytest.mark.parametrize(
+    "wrapped", ["", "v1:", "v1:!!!", "v2:" + base64.b64encode(bytes(range(60))).decode()]
+)
 def test_malformed_wrapped_keys_fail_cleanly(wrapped):
     with pytest.raises(ArtefactUnreadable):
         unwrap_key(wrapped)
