@@ -44,7 +44,10 @@ def subscription_cancel(
 ) -> Subscription:
     """Cancel a subscription. Now (default): access ends now and the unused part of the period is
     refunded pro rata through the rail that paid. `at_period_end`: no renewal, access until the
-    period ends, no refund. Raises NotFound, InvalidState (not active, or its period is disputed)."""
+    period ends, no refund. `now`: when the buyer cancels (default now; demo history passes a past
+    moment), the refund's or release's posting date. Raises NotFound, InvalidState (not active, or
+    its period is disputed)."""
+    at = now
     now = now or timezone.now()
     refund = 0
     order: Order | None = None
@@ -74,9 +77,9 @@ def subscription_cancel(
             refund = period_refund(order=order, now=now)
             # The escrow hook settles the order with its escrow.
             if refund:
-                escrow_refund(escrow_id=order.escrow.pk, amount=refund)
+                escrow_refund(escrow_id=order.escrow.pk, amount=refund, at=at)
             else:
-                escrow_release(escrow_id=order.escrow.pk)
+                escrow_release(escrow_id=order.escrow.pk, at=at)
             order.refresh_from_db()
         sub.status = SubscriptionStatus.CANCELED
         sub.canceled_at = now
