@@ -91,14 +91,13 @@ def order_duplicate_refund_send(*, order_id: int) -> str:
     return went
 
 
-def order_refund(*, buyer: User, order_id: int, reason: str = "", now: datetime | None = None) -> Order:
+def order_refund(*, buyer: User, order_id: int, reason: str = "", at: datetime | None = None) -> Order:
     """Refund a one-time order in full, no questions asked, inside the refund window if nothing
     was downloaded; the license is revoked and the money goes back through the rail that paid.
-    `now`: when the buyer asks (default now; demo history passes a past moment), checked against
-    the window and the refund's posting date.
+    `at`: when the buyer asks (default now; demo history passes a past moment), checked against
+    the window and dating the refund.
     Raises NotFound, RefundWindowClosed (downloaded, window over, or released), InvalidState."""
-    at = now
-    now = now or timezone.now()
+    now = at or timezone.now()
     with transaction.atomic(durable=True):
         order = (
             Order.objects.select_for_update(of=("self",))

@@ -40,15 +40,20 @@ logger = logging.getLogger(__name__)
 
 
 def subscription_cancel(
-    *, buyer: User, subscription_id: int, at_period_end: bool = False, now: datetime | None = None
+    *,
+    buyer: User,
+    subscription_id: int,
+    at_period_end: bool = False,
+    now: datetime | None = None,
+    at: datetime | None = None,
 ) -> Subscription:
     """Cancel a subscription. Now (default): access ends now and the unused part of the period is
     refunded pro rata through the rail that paid. `at_period_end`: no renewal, access until the
-    period ends, no refund. `now`: when the buyer cancels (default now; demo history passes a past
-    moment), the refund's or release's posting date. Raises NotFound, InvalidState (not active, or
-    its period is disputed)."""
-    at = now
-    now = now or timezone.now()
+    period ends, no refund. `now`: the moment the unused part is counted from and access ends;
+    `at`: when this happens (default now; demo history passes a past moment), the refund's or
+    release's posting date and `now`'s default. Raises NotFound, InvalidState (not active, or its
+    period is disputed)."""
+    now = now or at or timezone.now()
     refund = 0
     order: Order | None = None
     with transaction.atomic(durable=True):

@@ -1364,7 +1364,7 @@ class Command(BaseCommand):
 
     def _refund(self, sale: Sale) -> None:
         order_refund(
-            buyer=sale.buyer, order_id=self.orders[sale.key], reason="Not what I expected", now=self.at
+            buyer=sale.buyer, order_id=self.orders[sale.key], reason="Not what I expected", at=self.at
         )
         self._dated_order(self.orders[sale.key])
 
@@ -1396,7 +1396,7 @@ class Command(BaseCommand):
             buyer=sale.buyer,
             subscription_id=self.subscriptions[sale.key],
             at_period_end=at_period_end,
-            now=self.at,
+            at=self.at,
         )
         self._dated(Subscription.objects.filter(pk=self.subscriptions[sale.key]))
         self._dated_order(self.orders[sale.key])
