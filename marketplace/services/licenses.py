@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -58,9 +59,10 @@ def license_check(*, key: str) -> License:
     return lic
 
 
-def license_download(*, buyer: User, license_id: int) -> ListingVersion:
+def license_download(*, buyer: User, license_id: int, at: datetime | None = None) -> ListingVersion:
     """Count one download of the buyer's license and return the version to stream. The first
-    download releases the order's escrow to the creator (the refund window closes with it).
+    download releases the order's escrow to the creator (the refund window closes with it), dated
+    `at` (default now; demo history passes a past moment).
     Raises NotFound, LicenseRequired (revoked), DownloadLimitReached, ArtefactUnreadable (nothing
     counted)."""
     lic = License.objects.filter(pk=license_id, buyer=buyer).select_related("version").first()
@@ -83,7 +85,7 @@ def license_download(*, buyer: User, license_id: int) -> ListingVersion:
         lic.downloads_used += 1
         lic.save(update_fields=["downloads_used", "updated_at"])
         LicenseDownload.objects.create(license=lic, version=lic.version, user=buyer)
-        order_release(order_id=order.pk)
+        order_release(order_id=order.pk, at=at)
         return lic.version
 
 

@@ -135,8 +135,12 @@ def escrow_order_resolved(escrow: Escrow) -> None:
     order = Order.objects.select_for_update().filter(escrow_id=escrow.pk).first()
     if order is None:
         return  # held under an order reference by something else (tests of the ledger alone)
+    # Dated as the escrow was resolved (now, or the past moment demo history resolved it at).
     order_transition(
-        order=order, event=_ESCROW_EVENTS[EscrowState(escrow.state)], refunded=escrow.refunded_amount
+        order=order,
+        event=_ESCROW_EVENTS[EscrowState(escrow.state)],
+        refunded=escrow.refunded_amount,
+        now=escrow.resolved_at,
     )
 
 

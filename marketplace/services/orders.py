@@ -234,12 +234,17 @@ def _unusable_key_hash() -> str:
     return hashlib.sha256(secrets.token_bytes(32)).hexdigest()
 
 
-def order_fulfil(*, order: Order, source: LedgerAccount, now: datetime | None = None) -> Order:
+def order_fulfil(
+    *, order: Order, source: LedgerAccount, now: datetime | None = None, at: datetime | None = None
+) -> Order:
     """Move a paid order's money on from `source` (the buyer's wallet) and grant what it buys:
     escrow + license (one-time), escrow for the period + access (subscription), or nothing held
     (pay-per-inference credit). `order` is locked by the caller, inside its transaction.
+    `now`: when it counts as paid (a renewal passes the end of the last period); `at`: when this
+    happens (default now; demo history passes a past moment), the escrow hold's posting date and
+    the start of a one-time order's refund window, and `now`'s default.
     Raises InsufficientFunds."""
-    now = now or timezone.now()
+    now = now or at or timezone.now()
     plan = order.plan
     listing = order.listing
     if order.kind == PlanKind.PER_INFERENCE:
@@ -252,6 +257,7 @@ def order_fulfil(*, order: Order, source: LedgerAccount, now: datetime | None = 
             amount=int(order.total),
             payer=order.buyer,
             memo=f"Order {order.pk}: {listing.title}",
+            at=at,
         )
         order.escrow = escrow
         order.save(update_fields=["escrow", "updated_at"])
@@ -279,6 +285,7 @@ def order_fulfil(*, order: Order, source: LedgerAccount, now: datetime | None = 
             payer=order.buyer,
             release_after=end,
             memo=f"Order {order.pk}: {listing.title}, {plan.name} until {end:%Y-%m-%d}",
+            at=at,
         )
         order.escrow = escrow
         order.period_start, order.period_end = start, end
@@ -396,15 +403,15 @@ def register_payment_handlers() -> None:
 # ------------------------------------------------------------------------- release
 
 
-def order_release(*, order_id: int) -> Order:
-    """Release a held order's escrow to the sale split now (first download or first call); the
-    escrow hook moves the order. An order not in escrow (released, refunded, disputed) is returned
-    unchanged."""
+def order_release(*, order_id: int, at: datetime | None = None) -> Order:
+    """Release a held order's escrow to the sale split now (first download or first call), or
+    `at` (demo history); the escrow hook moves the order. An order not in escrow (released,
+    refunded, disputed) is returned unchanged."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status != OrderStatus.IN_ESCROW or order.escrow_id is None:
             return order
-        escrow_release(escrow_id=order.escrow_id)
+        escrow_release(escrow_id=order.escrow_id, at=at)
         order.refresh_from_db()
         return order
 

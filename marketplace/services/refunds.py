@@ -10,6 +10,7 @@ money in the buyer's wallet (Stripe refunds stay pending and are retried by reco
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.core.files import File
@@ -90,11 +91,13 @@ def order_duplicate_refund_send(*, order_id: int) -> str:
     return went
 
 
-def order_refund(*, buyer: User, order_id: int, reason: str = "") -> Order:
+def order_refund(*, buyer: User, order_id: int, reason: str = "", at: datetime | None = None) -> Order:
     """Refund a one-time order in full, no questions asked, inside the refund window if nothing
     was downloaded; the license is revoked and the money goes back through the rail that paid.
+    `at`: when the buyer asks (default now; demo history passes a past moment), checked against
+    the window and dating the refund.
     Raises NotFound, RefundWindowClosed (downloaded, window over, or released), InvalidState."""
-    now = timezone.now()
+    now = at or timezone.now()
     with transaction.atomic(durable=True):
         order = (
             Order.objects.select_for_update(of=("self",))
@@ -127,7 +130,7 @@ def order_refund(*, buyer: User, order_id: int, reason: str = "") -> Order:
                 "The refund window of this order has closed.",
                 detail={"window_closed_at": closes.isoformat() if closes else None},
             )
-        escrow_refund(escrow_id=escrow.pk)  # the escrow hook marks the order refunded
+        escrow_refund(escrow_id=escrow.pk, at=at)  # the escrow hook marks the order refunded
         order.refresh_from_db()
     went = rail_refund(order=order, amount=int(order.total), reason=reason or "Refund within the window")
     order_refunded_notify(order=order, amount=int(order.total), destination=went, why="window")

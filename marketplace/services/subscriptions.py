@@ -40,12 +40,20 @@ logger = logging.getLogger(__name__)
 
 
 def subscription_cancel(
-    *, buyer: User, subscription_id: int, at_period_end: bool = False, now: datetime | None = None
+    *,
+    buyer: User,
+    subscription_id: int,
+    at_period_end: bool = False,
+    now: datetime | None = None,
+    at: datetime | None = None,
 ) -> Subscription:
     """Cancel a subscription. Now (default): access ends now and the unused part of the period is
     refunded pro rata through the rail that paid. `at_period_end`: no renewal, access until the
-    period ends, no refund. Raises NotFound, InvalidState (not active, or its period is disputed)."""
-    now = now or timezone.now()
+    period ends, no refund. `now`: the moment the unused part is counted from and access ends;
+    `at`: when this happens (default now; demo history passes a past moment), the refund's or
+    release's posting date and `now`'s default. Raises NotFound, InvalidState (not active, or its
+    period is disputed)."""
+    now = now or at or timezone.now()
     refund = 0
     order: Order | None = None
     with transaction.atomic(durable=True):
@@ -74,9 +82,9 @@ def subscription_cancel(
             refund = period_refund(order=order, now=now)
             # The escrow hook settles the order with its escrow.
             if refund:
-                escrow_refund(escrow_id=order.escrow.pk, amount=refund)
+                escrow_refund(escrow_id=order.escrow.pk, amount=refund, at=at)
             else:
-                escrow_release(escrow_id=order.escrow.pk)
+                escrow_release(escrow_id=order.escrow.pk, at=at)
             order.refresh_from_db()
         sub.status = SubscriptionStatus.CANCELED
         sub.canceled_at = now

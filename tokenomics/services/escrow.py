@@ -113,14 +113,19 @@ def escrow_hold(
     payer: User | None = None,
     release_after: datetime | None = None,
     memo: str = "",
+    at: datetime | None = None,
 ) -> Escrow:
     """Move `amount` from `source_account` (the payer's wallet, or a rail's external account) into
     escrow for a sale by `creator`. Idempotent per `reference`. Raises InsufficientFunds,
-    IdempotencyConflict (same reference, other amount or source), AmountInvalid."""
+    IdempotencyConflict (same reference, other amount or source), AmountInvalid.
+
+    `at`: when the payment is held (default now; demo history passes a past moment, never a
+    future one): the hold is posted then and the refund window, unless `release_after` is given,
+    runs from then."""
     if type(amount) is not int or amount <= 0:
         raise AmountInvalid("An escrow holds a positive whole amount in minor units.")
     window: dict[str, tuple[str, list[Any]]] = {}
-    now = timezone.now()
+    now = at or timezone.now()
     if release_after is None:
         if db().vendor == "postgresql":
             # The registry's window read by the INSERT itself (exact, and no cache round trip).
@@ -136,6 +141,7 @@ def escrow_hold(
             memo=memo or f"Payment held for {reference}",
             reference=reference,
             party=creator,
+            posted_at=at,
         )
         if not posted.created:
             return Escrow.objects.get(hold_transaction=posted.transaction)
@@ -352,10 +358,16 @@ def _release_legs(
 
 
 def _post_release(
-    *, escrow: Escrow, legs: list[Leg], totals: CreatorSales, counted: bool = False
+    *,
+    escrow: Escrow,
+    legs: list[Leg],
+    totals: CreatorSales,
+    counted: bool = False,
+    at: datetime | None = None,
 ) -> LedgerTransaction:
-    """Post the release; its gross counts into the creator's totals once, if posted now (`counted`:
-    `_creator_sales_count` counted it already, taken back if the posting was an earlier one)."""
+    """Post the release (dated `at`, default now); its gross counts into the creator's totals
+    once, if posted now (`counted`: `_creator_sales_count` counted it already, taken back if the
+    posting was an earlier one)."""
     posted = transaction_post(
         kind=TransactionKind.SALE,
         legs=legs,
@@ -363,6 +375,7 @@ def _post_release(
         memo=f"Sale {escrow.reference} released to the split",
         reference=escrow.reference,
         party_id=escrow.creator_id,
+        posted_at=at,
     )
     gross = -sum(leg.amount for leg in legs if leg.account.kind == AccountKind.ESCROW)
     if posted.created and not counted:
@@ -372,7 +385,9 @@ def _post_release(
     return posted.transaction
 
 
-def _post_refund(*, escrow: Escrow, amount: int, escrow_account: LedgerAccount) -> LedgerTransaction:
+def _post_refund(
+    *, escrow: Escrow, amount: int, escrow_account: LedgerAccount, at: datetime | None = None
+) -> LedgerTransaction:
     posted = transaction_post(
         kind=TransactionKind.REFUND,
         legs=[Leg(escrow_account, -amount), Leg(escrow.source_account, amount)],
@@ -380,13 +395,17 @@ def _post_refund(*, escrow: Escrow, amount: int, escrow_account: LedgerAccount) 
         memo=f"Refund of {escrow.reference}",
         reference=escrow.reference,
         party_id=escrow.creator_id,
+        posted_at=at,
     )
     return posted.transaction
 
 
-def _release(*, escrow_id: int, due_at: datetime | None = None) -> tuple[Escrow, bool]:
+def _release(
+    *, escrow_id: int, due_at: datetime | None = None, at: datetime | None = None
+) -> tuple[Escrow, bool]:
     """Release under the row lock; with `due_at`, only a held, unfrozen escrow due by then (the
-    batch listed it without a lock, and a refund or a dispute may have come since).
+    batch listed it without a lock, and a refund or a dispute may have come since). `at`: when
+    (default now), the posting's date and the escrow's resolved_at.
     Returns the escrow and whether this call released it."""
     with transaction.atomic():
         escrow, owner = _owner_lock_then_escrow(escrow_id)
@@ -403,26 +422,30 @@ def _release(*, escrow_id: int, due_at: datetime | None = None) -> tuple[Escrow,
         legs = _release_legs(
             escrow=escrow, amount=escrow.amount, accounts=accounts, totals=totals, rate_values=values
         )
-        escrow.release_transaction = _post_release(escrow=escrow, legs=legs, totals=totals, counted=True)
+        escrow.release_transaction = _post_release(
+            escrow=escrow, legs=legs, totals=totals, counted=True, at=at
+        )
         escrow.state = EscrowState.RELEASED
-        escrow.resolved_at = timezone.now()
+        escrow.resolved_at = at or timezone.now()
         row_update(escrow, ["release_transaction", "state", "resolved_at"])
         if owner is not None:
             owner.resolved(escrow)
         return escrow, True
 
 
-def escrow_release(*, escrow_id: int) -> Escrow:
-    """Release a held payment to the sale split (creator tier as of now). Releasing a released
-    escrow returns it unchanged; a refunded one raises InvalidState."""
-    escrow, _ = _release(escrow_id=escrow_id)
+def escrow_release(*, escrow_id: int, at: datetime | None = None) -> Escrow:
+    """Release a held payment to the sale split (creator tier as of now), dated `at` (default
+    now; demo history passes a past moment). Releasing a released escrow returns it unchanged; a
+    refunded one raises InvalidState."""
+    escrow, _ = _release(escrow_id=escrow_id, at=at)
     return escrow
 
 
-def escrow_refund(*, escrow_id: int, amount: int | None = None) -> Escrow:
+def escrow_refund(*, escrow_id: int, amount: int | None = None, at: datetime | None = None) -> Escrow:
     """Refund a held payment to where it came from: all of it, or `amount` with the rest released
-    to the split. Raises InvalidState once resolved (a repeat of a full refund returns it), and
-    AmountInvalid for an amount outside 1..held."""
+    to the split; dated `at` (default now; demo history passes a past moment). Raises InvalidState
+    once resolved (a repeat of a full refund returns it), and AmountInvalid for an amount outside
+    1..held."""
     with transaction.atomic():
         escrow, owner = _owner_lock_then_escrow(escrow_id)
         refund = escrow.amount if amount is None else amount
@@ -447,15 +470,17 @@ def escrow_refund(*, escrow_id: int, amount: int | None = None) -> Escrow:
             # Two postings in one transaction: lock every account of both up front, in pk order,
             # or each posting's own ordered locking could still deadlock with another transaction.
             accounts_lock([escrow.source_account_id, *(leg.account.pk for leg in release_legs)])
-        escrow.refund_transaction = _post_refund(escrow=escrow, amount=refund, escrow_account=escrow_account)
+        escrow.refund_transaction = _post_refund(
+            escrow=escrow, amount=refund, escrow_account=escrow_account, at=at
+        )
         escrow.refunded_amount = refund
         if release_legs:
             assert totals is not None
-            escrow.release_transaction = _post_release(escrow=escrow, legs=release_legs, totals=totals)
+            escrow.release_transaction = _post_release(escrow=escrow, legs=release_legs, totals=totals, at=at)
             escrow.state = EscrowState.PARTIALLY_REFUNDED
         else:
             escrow.state = EscrowState.REFUNDED
-        escrow.resolved_at = timezone.now()
+        escrow.resolved_at = at or timezone.now()
         row_update(
             escrow, ["refund_transaction", "release_transaction", "refunded_amount", "state", "resolved_at"]
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from accounts.models import User
 from tokenomics.errors import AmountInvalid
 from tokenomics.models import Asset, LedgerTransaction
@@ -29,10 +31,12 @@ def deposit_post(
     memo: str,
     prepaid_bonus_applies: bool,
     reference: str = "",
+    at: datetime | None = None,
 ) -> Posted:
     """Move `amount` from the external `source_kind` account into the user's wallet, plus the
     prepaid bonus (funded by promotions) when it applies; once per key. The one deposit path of
-    both rails. Raises AmountInvalid, IdempotencyConflict."""
+    both rails. `at` dates the posting (default now; demo history passes a past moment). Raises
+    AmountInvalid, IdempotencyConflict."""
     if type(amount) is not int or amount <= 0:
         raise AmountInvalid("A deposit is a positive whole amount in minor units.")
     bonus = prepaid_bonus(amount=amount) if prepaid_bonus_applies else 0
@@ -49,6 +53,7 @@ def deposit_post(
         memo=memo + (", with the prepaid bonus" if bonus else ""),
         reference=reference,
         party=user,
+        posted_at=at,
     )
 
 
@@ -61,10 +66,11 @@ def wallet_top_up(
     idempotency_key: str,
     prepaid_bonus: bool = True,
     reference: str = "",
+    at: datetime | None = None,
 ) -> LedgerTransaction:
     """Credit `amount` paid through `rail` ("stripe" or "chain") to the user's wallet, plus the
-    prepaid-credit bonus unless `prepaid_bonus` is False (see `deposit_post`). Idempotent per key.
-    Raises AmountInvalid, IdempotencyConflict."""
+    prepaid-credit bonus unless `prepaid_bonus` is False (see `deposit_post`), posted `at` (default
+    now). Idempotent per key. Raises AmountInvalid, IdempotencyConflict."""
     if rail not in RAIL_ACCOUNTS:
         raise AmountInvalid("Unknown payment rail.", detail={"rail": rail})
     posted = deposit_post(
@@ -76,5 +82,6 @@ def wallet_top_up(
         memo=f"Top-up {RAIL_LABELS[rail]}",
         prepaid_bonus_applies=prepaid_bonus,
         reference=reference,
+        at=at,
     )
     return posted.transaction

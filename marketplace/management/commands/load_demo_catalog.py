@@ -10,10 +10,12 @@ order_fulfil), as the payment handler does. There is no Stripe payment behind th
 stays in the buyer's wallet as credit.
 
 History: the story (listings published, versions uploaded, sales, downloads, refunds, renewals,
-reviews) is played in time order over the last ~200 days, each step with Django's clock set to the
-moment it happens (`_clock`), so every row the services write, ledger postings included, carries
-the date it would have had; nothing is edited afterwards. The run is deterministic (seeded) and
-idempotent: when the first listing exists it stops, changing nothing. A run that fails halfway
+reviews) is played in time order over the last ~200 days, each step at the moment it happens
+(`self.at`). The services that move money take that moment (`at` / `now`), so the ledger postings
+(which nothing may edit), escrow windows and order dates carry the date they would have had; the
+plain timestamps of the other rows a step writes (created_at, published_at, replied_at...) are
+set to it by the step right after the service call (`_dated`). The run is deterministic (seeded)
+and idempotent: when the first listing exists it stops, changing nothing. A run that fails halfway
 leaves a partial catalog: start again from a fresh database.
 """
 
@@ -23,19 +25,18 @@ import io
 import json
 import random
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from itertools import groupby
 from typing import Any
-from unittest import mock
 
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -48,11 +49,14 @@ from marketplace.models import (
     Category,
     Collection,
     CollectionItem,
+    Dispute,
     FeaturedPlacement,
     License,
+    LicenseDownload,
     Listing,
     ListingDailyStat,
     ListingStatus,
+    ListingVersion,
     Order,
     Plan,
     PlanKind,
@@ -79,7 +83,7 @@ from marketplace.services.pricing import quote
 from marketplace.services.refunds import order_dispute_open, order_refund
 from marketplace.services.reviews import review_reply, review_upsert
 from marketplace.services.subscriptions import subscription_cancel
-from tokenomics.models import Asset, Rail
+from tokenomics.models import Asset, Escrow, Rail
 from tokenomics.models.ledger import AccountKind
 from tokenomics.money import AGR_BASE_UNITS_PER_AGR, agr, usd_cents_to_agr_base_units
 from tokenomics.selectors.parameters import parameter_get
@@ -780,14 +784,6 @@ FEATURED = ("Lumen Diffusion XL", "Forge Coder 3B", "Tinyquill 1.1B")
 KIND_WEIGHTS: dict[str, int] = {PlanKind.ONE_TIME: 6, PlanKind.SUBSCRIPTION: 3, PlanKind.PER_INFERENCE: 1}
 
 
-@contextmanager
-def _clock(moment: datetime) -> Iterator[None]:
-    """Django's clock reads `moment` inside the block: the services stamp what they write (rows'
-    created_at, ledger postings' posted_at, escrow windows) with it, as if it happened then."""
-    with mock.patch.object(timezone, "now", return_value=moment):
-        yield
-
-
 @dataclass(frozen=True)
 class PlanSpec:
     kind: str
@@ -974,6 +970,7 @@ class Command(BaseCommand):
             raise CommandError("Run `manage.py load_demo_data` first: the demo accounts are missing.")
         self.rng = random.Random(SEED)  # noqa: S311  (demo data, not secrets)
         self.now = timezone.now()
+        self.at = self.now  # the moment of the story step being played (set by the loop below)
         self.staff = found[STAFF]
         self.creators: dict[str, User] = {"demo": found[DEMO_CREATOR]}
         self.listings: dict[str, Listing] = {}
@@ -996,8 +993,8 @@ class Command(BaseCommand):
         for durable, group in groupby(sorted(self.events), key=lambda event: event.durable):
             with nullcontext() if durable else transaction.atomic():
                 for event in group:
-                    with _clock(event.at):
-                        event.run()
+                    self.at = event.at  # the moment the step happens, read by the step
+                    event.run()
         self._collections_and_featured()
         self._daily_views()
         self._hosted_models()
@@ -1038,6 +1035,20 @@ class Command(BaseCommand):
     def _at(self, event_at: datetime, run: Callable[[], None], *, durable: bool = False) -> None:
         at = min(event_at, self.now - timedelta(minutes=5))
         self.events.append(Event(at, len(self.events), run, durable))
+
+    def _dated(self, rows: QuerySet[Any], *fields: str) -> None:
+        """Date the plain timestamps (`fields`, and updated_at) of rows the current step just wrote
+        at the step's moment: the services stamp them with the real clock. Never ledger rows
+        (their triggers refuse any update): the services date those themselves, from `at`."""
+        rows.update(**dict.fromkeys(("updated_at", *fields), self.at))
+
+    def _dated_order(self, order_id: int, *fields: str) -> None:
+        """`_dated` for an order and what goes with it: its license and its escrow."""
+        self._dated(Order.objects.filter(pk=order_id), *fields)
+        self._dated(License.objects.filter(order_id=order_id), *fields)
+        self._dated(
+            Escrow.objects.filter(pk__in=Order.objects.filter(pk=order_id).values("escrow_id")), *fields
+        )
 
     # ------------------------------------------------------------------ listings
 
@@ -1094,6 +1105,7 @@ class Command(BaseCommand):
             ],
         )
         self.listings[spec.title] = listing
+        self._dated(Listing.objects.filter(pk=listing.pk), "created_at")
         self.plans[spec.title] = [
             plan_services.plan_add(
                 listing=listing,
@@ -1109,6 +1121,7 @@ class Command(BaseCommand):
             )
             for plan in plans
         ]
+        self._dated(Plan.objects.filter(listing=listing), "created_at")
 
     def _upload_version(self, spec: ListingSpec, number: int) -> None:
         listing = self.listings[spec.title]
@@ -1117,7 +1130,7 @@ class Command(BaseCommand):
         content = f"AGORA-DEMO-MODEL {listing.slug} {version}\n".encode() + self.rng.randbytes(
             self.rng.randint(2_048, 6_144)
         )
-        version_services.version_upload(
+        uploaded = version_services.version_upload(
             listing=listing,
             actor=listing.creator,
             version=version,
@@ -1127,15 +1140,19 @@ class Command(BaseCommand):
             input_spec=IDENTITY_INPUT if spec.hosted else [],
             output_spec=IDENTITY_OUTPUT if spec.hosted else [],
         )
+        self._dated(ListingVersion.objects.filter(pk=uploaded.pk), "created_at")
+        self._dated(Listing.objects.filter(pk=listing.pk))
 
     def _publish(self, spec: ListingSpec) -> None:
         listing = self.listings[spec.title]
         self.listings[spec.title] = listing_services.listing_publish(listing=listing, actor=listing.creator)
+        self._dated(Listing.objects.filter(pk=listing.pk), "published_at")
 
     def _tier(self, spec: ListingSpec) -> None:
         self.listings[spec.title] = listing_services.listing_quality_tier_set(
             listing=self.listings[spec.title], actor=self.staff, tier=spec.tier
         )
+        self._dated(Listing.objects.filter(pk=self.listings[spec.title].pk))
 
     def _suspend(self, spec: ListingSpec) -> None:
         self.listings[spec.title] = listing_services.listing_moderate(
@@ -1144,6 +1161,7 @@ class Command(BaseCommand):
             status=ListingStatus.SUSPENDED,
             reason=SUSPENSION_REASON,
         )
+        self._dated(Listing.objects.filter(pk=self.listings[spec.title].pk))
 
     # ------------------------------------------------------------------ sales
 
@@ -1311,6 +1329,7 @@ class Command(BaseCommand):
                 idempotency_key=f"{KEY_PREFIX}:{key or sale.key}",
                 prepaid_bonus=plan.kind == PlanKind.PER_INFERENCE,
                 reference=order.reference,
+                at=self.at,
             )
             wallet = user_account_get_or_create(user=buyer, kind=AccountKind.WALLET, asset=priced.asset)
             locked = (
@@ -1318,7 +1337,13 @@ class Command(BaseCommand):
                 .select_related("plan", "listing", "buyer")
                 .get(pk=order.pk)
             )
-            order_fulfil(order=locked, source=wallet, now=timezone.now())
+            order_fulfil(order=locked, source=wallet, at=self.at)
+            self._dated_order(order.pk, "created_at")
+            if subscription is not None:
+                first = sale.key not in self.subscriptions
+                self._dated(
+                    Subscription.objects.filter(pk=subscription.pk), *(("created_at",) if first else ())
+                )
         self.orders[sale.key] = order.pk
         if subscription is not None:
             self.subscriptions[sale.key] = subscription.pk
@@ -1329,13 +1354,19 @@ class Command(BaseCommand):
 
     def _download(self, sale: Sale) -> None:
         license_id = License.objects.filter(order_id=self.orders[sale.key]).values_list("pk", flat=True).get()
-        license_download(buyer=sale.buyer, license_id=license_id)
+        license_download(buyer=sale.buyer, license_id=license_id, at=self.at)
+        self._dated(LicenseDownload.objects.filter(license_id=license_id), "created_at")
+        self._dated_order(self.orders[sale.key])
 
     def _release(self, sale: Sale) -> None:
-        order_release(order_id=self.orders[sale.key])
+        order_release(order_id=self.orders[sale.key], at=self.at)
+        self._dated_order(self.orders[sale.key])
 
     def _refund(self, sale: Sale) -> None:
-        order_refund(buyer=sale.buyer, order_id=self.orders[sale.key], reason="Not what I expected")
+        order_refund(
+            buyer=sale.buyer, order_id=self.orders[sale.key], reason="Not what I expected", at=self.at
+        )
+        self._dated_order(self.orders[sale.key])
 
     def _dispute(self, sale: Sale) -> None:
         order_dispute_open(
@@ -1347,6 +1378,8 @@ class Command(BaseCommand):
                 "96% field-level F1. Sample receipts and outputs attached to my support ticket."
             ),
         )
+        self._dated(Dispute.objects.filter(order_id=self.orders[sale.key]), "created_at")
+        self._dated_order(self.orders[sale.key])
 
     def _renew(self, sale: Sale, number: int) -> None:
         """A subscription period paid at the end of the last one, as the renewal task does."""
@@ -1355,26 +1388,34 @@ class Command(BaseCommand):
             return
         previous = self.orders[sale.key]
         self._sell(sale, subscription=sub, key=f"{sale.key}:renewal:{number}")
-        order_release(order_id=previous)
+        order_release(order_id=previous, at=self.at)
+        self._dated_order(previous)
 
     def _cancel(self, sale: Sale, at_period_end: bool) -> None:
         subscription_cancel(
             buyer=sale.buyer,
             subscription_id=self.subscriptions[sale.key],
             at_period_end=at_period_end,
-            now=timezone.now(),
+            at=self.at,
         )
+        self._dated(Subscription.objects.filter(pk=self.subscriptions[sale.key]))
+        self._dated_order(self.orders[sale.key])
 
     def _review(self, sale: Sale, stars: int, title: str, body: str) -> None:
         listing = self.listings[sale.spec.title]
-        self.reviews[sale.key], _ = review_upsert(
+        self.reviews[sale.key], created = review_upsert(
             buyer=sale.buyer, listing=listing, rating=stars, title=title, body=body
         )
+        self._dated(
+            Review.objects.filter(pk=self.reviews[sale.key].pk), *(("created_at",) if created else ())
+        )
+        self._dated(Listing.objects.filter(pk=listing.pk))  # its rating, recounted
 
     def _reply(self, sale: Sale, text: str) -> None:
         review = self.reviews.get(sale.key)
         if review is not None:
             review_reply(creator=self.listings[sale.spec.title].creator, review=review, reply=text)
+            self._dated(Review.objects.filter(pk=review.pk), "replied_at")
 
     # ------------------------------------------------------------------ the models the demo serves
 

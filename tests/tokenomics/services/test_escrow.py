@@ -123,6 +123,27 @@ def test_hold_release_after_defaults_to_the_refund_window(buyer, creator) -> Non
         assert escrow.release_after == timezone.now() + timedelta(days=7)
 
 
+def test_a_past_moment_dates_the_hold_its_window_and_its_resolution(buyer, creator) -> None:
+    # Demo history plays sales at past moments (`at`): the postings, the refund window and the
+    # resolution carry them (the row is read back, as the INSERT computes the window itself).
+    then = timezone.now() - timedelta(days=30)
+    held = hold(buyer, creator, 100, reference="order:past", at=then)
+    escrow = Escrow.objects.select_related("hold_transaction").get(pk=held.pk)
+    assert escrow.hold_transaction.posted_at == then
+    assert escrow.release_after == then + timedelta(days=7)
+
+    released = escrow_release(escrow_id=escrow.pk, at=then + timedelta(days=2))
+    escrow = Escrow.objects.select_related("release_transaction").get(pk=released.pk)
+    assert escrow.resolved_at == then + timedelta(days=2)
+    assert escrow.release_transaction.posted_at == then + timedelta(days=2)
+
+    refunded = escrow_refund(
+        escrow_id=hold(buyer, creator, 100, reference="order:past2", at=then).pk, at=then
+    )
+    refunded = Escrow.objects.select_related("refund_transaction").get(pk=refunded.pk)
+    assert (refunded.resolved_at, refunded.refund_transaction.posted_at) == (then, then)
+
+
 def test_hold_from_an_external_account(creator) -> None:
     stripe = system_account_get_or_create(kind=AccountKind.EXTERNAL_STRIPE, asset="USD")
 
