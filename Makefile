@@ -5,6 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# pytest-xdist workers for `make test`: each has its own PostgreSQL and Redis database
+# (config/django/test.py); two keep a 2-core machine busy while tests wait on browsers and servers.
+TEST_WORKERS ?= 2
 
 .PHONY: install demo serve test lint format typecheck importlint migrations-check deploy-check ci clean
 
@@ -22,10 +25,11 @@ install: $(STAMP)
 demo: install
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) scripts/demo-services.sh run
 
-## make test: install and run the whole suite. scripts/test-bootstrap.sh installs Debian's Chromium
-## when missing and uses a local PostgreSQL/Redis when DATABASE_URL/REDIS_URL are not set.
+## make test: install and run the whole suite in $(TEST_WORKERS) pytest-xdist workers (TEST_WORKERS=0: one
+## process). scripts/test-bootstrap.sh installs Debian's Chromium when missing and uses a local
+## PostgreSQL/Redis when DATABASE_URL/REDIS_URL are not set.
 test: install
-	PYTHON=$(PY) scripts/test-bootstrap.sh $(PY) -m pytest
+	PYTHON=$(PY) scripts/test-bootstrap.sh $(PY) -m pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(VENV)/bin/ruff check .
