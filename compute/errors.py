@@ -39,7 +39,12 @@ class CallNotFound(ComputeError):
 
     code = "not_found"
     status_code = 404
-    default_message = "No served call of yours has this request id."
+    # Calls reach the request log within seconds (the settlement beat drains it), so a rating sent
+    # right after the call can arrive first: the message says so instead of leaving the caller guessing.
+    default_message = (
+        "No served call of yours has this request id. A call made in the last few seconds is still "
+        "being recorded: try again shortly."
+    )
 
 
 class RatingRefused(ComputeError):
