@@ -1,6 +1,6 @@
 """Reads behind the provider console (/provider/): per node, the calls it served and their latency
 as the gateway measured them (the request log, `InferenceRequest`), and the provider's earnings
-(the provider payable balance in the ledger)."""
+by source (ledger credits)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import Sum
+
 from accounts.models import User
 from compute.models_gateway import InferenceRequest, Outcome
+from tokenomics.models import LedgerEntry
+from tokenomics.models.ledger import TransactionKind
 
 STATS_WINDOW = timedelta(hours=24)
 # Percentiles are taken over at most this many of a node's latest served calls in the window.
@@ -57,3 +61,40 @@ def provider_node_call_stats(*, provider: User, now: datetime) -> dict[int, Node
             p99_ms=percentile_ms(latencies, 0.99),
         )
     return stats
+
+
+# Where a provider's money comes from, in the console's words: the compute share of the calls its
+# nodes served (settlement), and the epochs' revenue shares and AGR rewards.
+EARNING_SOURCES = (
+    (TransactionKind.INFERENCE, "Calls your nodes served (compute fee share)"),
+    (TransactionKind.DISTRIBUTION, "Epoch revenue shares"),
+    (TransactionKind.EMISSION, "Epoch provider rewards"),
+)
+
+
+@dataclass(frozen=True)
+class EarningSource:
+    label: str
+    asset: str
+    amount: int  # minor units of `asset`, credited to the provider's own accounts, lifetime
+
+
+def provider_earnings_by_source(*, provider: User) -> list[EarningSource]:
+    """Lifetime credits to the provider's accounts per source and asset (credits only: payouts and
+    stake movements are not earnings)."""
+    totals = (
+        LedgerEntry.objects.filter(
+            account__owner=provider,
+            amount__gt=0,
+            transaction__kind__in=[kind for kind, _ in EARNING_SOURCES],
+        )
+        .values("transaction__kind", "account__asset")
+        .annotate(total=Sum("amount"))
+    )
+    found = {(row["transaction__kind"], row["account__asset"]): int(row["total"]) for row in totals}
+    return [
+        EarningSource(label=label, asset=asset, amount=found[(kind, asset)])
+        for kind, label in EARNING_SOURCES
+        for asset in ("USD", "AGR")
+        if found.get((kind, asset))
+    ]

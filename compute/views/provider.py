@@ -21,7 +21,11 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import authenticated_user
 from compute.selectors.nodes import node_list, stats_for
-from compute.selectors.provider_console import STATS_WINDOW, provider_node_call_stats
+from compute.selectors.provider_console import (
+    STATS_WINDOW,
+    provider_earnings_by_source,
+    provider_node_call_stats,
+)
 from compute.selectors.reputation import percent_text, trust_current, trust_history, trust_part_rows
 from compute.selectors.sla import provider_slashes
 from compute.services.sla import slash_appeal_create
@@ -31,6 +35,7 @@ from core.types import HtmxHttpRequest
 from tokenomics.errors import PermissionDenied
 from tokenomics.selectors.ledger import user_balances
 from tokenomics.selectors.parameters import parameters_get
+from tokenomics.selectors.staking import position
 
 # How often the nodes card refreshes itself (the health probe runs at least every 10 s).
 POLL_SECONDS = 5
@@ -63,6 +68,8 @@ def provider_console(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == NODES_TARGET and not request.htmx.history_restore_request:
         return render(request, "compute/provider_console.html#nodes", context)
     context["balances"] = user_balances(user=user)
+    context["earnings"] = provider_earnings_by_source(provider=user)
+    context["stake"] = position(user, now=now)
     context.update(_slash_context(user, now))
     context.update(_trust_context(user))
     return render(request, "compute/provider_console.html", context)

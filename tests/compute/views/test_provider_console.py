@@ -15,6 +15,7 @@ from compute.models_gateway import Entitlement, InferenceRequest, Outcome, Via
 from compute.selectors.provider_console import percentile_ms
 from tests.accounts.factories import UserFactory
 from tests.marketplace.factories import ListingFactory
+from tests.tokenomics.factories import staked
 from tests.tokenomics.payout_factories import funded_payable
 from tokenomics.models.ledger import AccountKind
 
@@ -101,3 +102,29 @@ def test_percentiles_are_nearest_rank() -> None:
     assert percentile_ms([4_000], 0.99) == 4.0
     assert percentile_ms([1_000, 2_000, 3_000, 4_000], 0.5) == 2.0
     assert percentile_ms([1_000, 2_000, 3_000, 4_000], 0.99) == 4.0
+
+
+def test_an_unstaked_provider_is_told_its_nodes_serve_only_the_playground(client, user) -> None:
+    client.force_login(user)
+
+    body = client.get("/provider/").content.decode()
+
+    assert "data-stake-tier>None<" in body
+    assert "serve only the free playground" in body
+    assert 'id="earnings-empty"' in body
+
+
+def test_stake_tier_and_earnings_by_source(client, user) -> None:
+    staked(user=user, tier="silver")
+    funded_payable(user=user, amount=1234, kind=AccountKind.PROVIDER_PAYABLE)  # a settled call share
+    client.force_login(user)
+
+    body = client.get("/provider/").content.decode()
+
+    assert "data-stake-tier>Silver<" in body
+    assert "Gold from" in body  # the next tier and what it takes
+    sources = body[body.index('id="earnings-by-source"') :]
+    assert "Calls your nodes served" in sources
+    assert 'data-earning="USD">$12.34' in sources
+    # Staking moved AGR but earned nothing: no AGR earning is listed.
+    assert 'data-earning="AGR"' not in sources
