@@ -238,10 +238,15 @@ def route_infer(
         pool = keep(pool, version, priority)
     out = node_state.ejected([c.node_id for c in pool])
     available = [c for c in pool if c.node_id not in out]
-    for prefer in candidate_preferences:
-        available = prefer(available, version, priority)
     if not available:
         raise NoProviderAvailable("No healthy node serves this model right now.")
+    # Preferences (higher stake tiers first) pick the nodes tried first; the others are the
+    # failover when every preferred node fails or is full, so a preference never costs a call.
+    preferred = available
+    for prefer in candidate_preferences:
+        preferred = prefer(preferred, version, priority)
+    preferred_ids = {c.node_id for c in preferred}
+    groups = (preferred, [c for c in available if c.node_id not in preferred_ids])
     normal_limit, priority_limit = lane_limits()
     limit = priority_limit if priority else normal_limit
     tried: set[int] = set()
@@ -250,10 +255,14 @@ def route_infer(
     last_error = "no attempt"
     while attempts <= MAX_RETRIES:
         remaining = deadline_s - (time.perf_counter() - started)
-        untried = [c for c in available if c.node_id not in tried]
+        choices: list[Candidate] = []
         with _state_lock:
-            choices = [c for c in untried if _in_flight.get(c.node_id, 0) < limit]
-        full = full or len(choices) < len(untried)
+            for group in groups:
+                untried = [c for c in group if c.node_id not in tried]
+                choices = [c for c in untried if _in_flight.get(c.node_id, 0) < limit]
+                full = full or len(choices) < len(untried)
+                if choices:
+                    break
         if remaining <= 0 or not choices:
             break
         candidate = _pick(choices, priority=priority)

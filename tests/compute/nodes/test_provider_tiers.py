@@ -90,6 +90,15 @@ def test_routing_prefers_the_highest_tier(version, stubs, tiers: list[str | None
     assert _served(version, paid=True) == {nodes[winner].pk}
 
 
+def test_when_the_preferred_tier_fails_a_lower_tier_serves_the_call(version, stubs) -> None:
+    gold = _node(version, stubs, provider("gold"))
+    bronze = _node(version, stubs, provider("bronze"))
+    stubs[0].mode = "error"  # the gold node answers 500 to every call
+    # The preference is an order, not a filter: each call fails over to the Bronze node.
+    assert _served(version, paid=True, calls=5) == {bronze.pk}
+    assert gold.pk not in _served(version, paid=True, calls=5)
+
+
 def test_an_exclusive_listing_is_served_by_platinum_only(version, stubs) -> None:
     version.listing.quality_tier = QualityTier.EXCLUSIVE
     version.listing.save(update_fields=["quality_tier"])
