@@ -24,7 +24,7 @@ class RatingInputSerializer(serializers.Serializer[Any]):
     stars = serializers.IntegerField(min_value=STARS_MIN, max_value=STARS_MAX, help_text="1 to 5 stars.")
 
 
-class RatingSerializer(serializers.Serializer[Any]):
+class CallRatingSerializer(serializers.Serializer[Any]):
     request_id = serializers.UUIDField(source="call.request_id")
     stars = serializers.IntegerField()
     provider = serializers.IntegerField(source="provider_id", help_text="The provider that served the call.")
@@ -39,7 +39,7 @@ class CallRatingApi(APIView):
         operation_id="inference_requests_rating_create",
         request=RatingInputSerializer,
         responses={
-            201: RatingSerializer,
+            201: CallRatingSerializer,
             404: OpenApiResponse(
                 ErrorSerializer, description="`not_found`: not your served call (or a free playground call)"
             ),
@@ -59,4 +59,4 @@ class CallRatingApi(APIView):
         rating = call_rate(
             buyer=authenticated_user(request), request_id=str(request_id), stars=data.validated_data["stars"]
         )
-        return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
+        return Response(CallRatingSerializer(rating).data, status=status.HTTP_201_CREATED)
