@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from compute import meter_store
+from compute.services.gateway_backend import gateway_backend_set
 from compute.services.gateway_impl import gateway_caches_clear
 from marketplace.models import Listing, ListingVersion, Plan, PlanKind, Subscription, SubscriptionStatus
 from tests.accounts.factories import UserFactory
+from tests.compute.gateway.backend import DirectTritonBackend
 from tests.marketplace.factories import ListingFactory, PlanFactory, VersionFactory
 
 IRIS_INPUT = [{"name": "INPUT_1", "datatype": "FP32", "shape": [-1, 4]}]
@@ -76,3 +78,17 @@ def active_subscription(*, buyer: User, plan: Plan) -> Subscription:
 @pytest.fixture
 def buyer(db: Any) -> User:
     return UserFactory()
+
+
+@pytest.fixture
+def provider(db: Any) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def triton(pytriton_server: Any, provider: Any) -> Iterator[DirectTritonBackend]:
+    """The gateway's backend pointed straight at the session's real Triton server (node 7 of `provider`)."""
+    backend = DirectTritonBackend(address=pytriton_server.http_address, node_id=7, provider_id=provider.pk)
+    previous = gateway_backend_set(backend)
+    yield backend
+    gateway_backend_set(previous)

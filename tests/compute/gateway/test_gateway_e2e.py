@@ -6,7 +6,6 @@ is the real thing. test_gateway_router.py runs the same path through the real ro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,6 @@ from compute.models_gateway import InferenceRequest, Outcome
 from compute.services.gateway_backend import gateway_backend_set
 from compute.services.settlement import metering_settle
 from marketplace.hosted_demo import IRIS
-from tests.accounts.factories import UserFactory
 from tests.compute.gateway.backend import DirectTritonBackend
 from tests.compute.gateway.conftest import per_inference_plan
 from tests.marketplace.factories import ListingFactory, VersionFactory
@@ -30,19 +28,6 @@ from tokenomics.selectors.ledger import ledger_verify
 from tokenomics.services.ledger import user_account_get_or_create
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
-
-
-@pytest.fixture
-def provider(db: Any) -> Any:
-    return UserFactory()
-
-
-@pytest.fixture
-def triton(pytriton_server: Any, provider: Any) -> Iterator[DirectTritonBackend]:
-    backend = DirectTritonBackend(address=pytriton_server.http_address, node_id=7, provider_id=provider.pk)
-    previous = gateway_backend_set(backend)
-    yield backend
-    gateway_backend_set(previous)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ router. Everything else (entitlement, credit, quota, the request log, settlement
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,12 +15,9 @@ from accounts import services as account_services
 from compute import meter_store
 from compute.models_gateway import CarryPart, InferenceRequest, MeteringCarry
 from compute.services import pricing
-from compute.services.gateway_backend import gateway_backend_set
 from compute.services.settlement import log_drain, metering_settle
 from marketplace.hosted_demo import IRIS
 from marketplace.models import Subscription
-from tests.accounts.factories import UserFactory
-from tests.compute.gateway.backend import DirectTritonBackend
 from tests.compute.gateway.conftest import active_subscription, per_inference_plan, subscription_plan
 from tests.marketplace.factories import ListingFactory, VersionFactory
 from tests.tokenomics.factories import funded_wallet
@@ -32,19 +28,6 @@ from tokenomics.selectors.ledger import ledger_verify
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 BODY = {"inputs": [{"name": "FEATURES", "shape": [1, 4], "datatype": "FP32", "data": SETOSA}]}
-
-
-@pytest.fixture
-def provider(db: Any) -> Any:
-    return UserFactory()
-
-
-@pytest.fixture
-def triton(pytriton_server: Any, provider: Any) -> Iterator[DirectTritonBackend]:
-    backend = DirectTritonBackend(address=pytriton_server.http_address, node_id=7, provider_id=provider.pk)
-    previous = gateway_backend_set(backend)
-    yield backend
-    gateway_backend_set(previous)
 
 
 @pytest.fixture
