@@ -35,6 +35,7 @@ from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.rows import db, prepared_cursor, row_insert, row_update, rows_select
 from tokenomics.selectors.parameters import parameter_get, parameters_get
 from tokenomics.selectors.rates import SALE_RATE_PARAMETERS, compute_rates, sale_rates_at
+from tokenomics.services.hold_statement import escrow_account_seen, hold_in_one_statement
 from tokenomics.services.ledger import (
     Leg,
     accounts_get_or_create,
@@ -125,7 +126,25 @@ def escrow_hold(
     if type(amount) is not int or amount <= 0:
         raise AmountInvalid("An escrow holds a positive whole amount in minor units.")
     window: dict[str, tuple[str, list[Any]]] = {}
-    now = at or timezone.now()
+    clock = timezone.now()
+    now = at or clock
+    memo = memo or f"Payment held for {reference}"
+    if db().vendor == "postgresql" and source_account.owner_id is not None and now <= clock:
+        escrow = hold_in_one_statement(
+            reference=reference,
+            creator=creator,
+            source_account=source_account,
+            amount=amount,
+            payer=payer,
+            release_after=release_after,
+            memo=memo,
+            held_at=now,
+            posted_at=now,
+            now=clock,
+            window_key=_REFUND_WINDOW,
+        )
+        if escrow is not None:
+            return escrow
     if release_after is None:
         if db().vendor == "postgresql":
             # The registry's window read by the INSERT itself (exact, and no cache round trip).
@@ -133,12 +152,13 @@ def escrow_hold(
         else:
             release_after = now + timedelta(seconds=parameter_get(_REFUND_WINDOW))
     escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=source_account.asset)
+    escrow_account_seen(escrow_account.asset, escrow_account.pk)
     with transaction.atomic():
         posted = transaction_post(
             kind=TransactionKind.ESCROW_HOLD,
             legs=[Leg(source_account, -amount), Leg(escrow_account, amount)],
             idempotency_key=f"escrow:{reference}:hold",
-            memo=memo or f"Payment held for {reference}",
+            memo=memo,
             reference=reference,
             party=creator,
             posted_at=at,

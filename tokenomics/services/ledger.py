@@ -1,4 +1,6 @@
-"""The posting service: the one writer of ledger transactions, entries and cached balances.
+"""The posting service: the one writer of ledger transactions, entries and cached balances (with
+one specialisation: `hold_statement` writes an escrow hold from a user's wallet in one statement,
+under the same rules, and falls back to `transaction_post` whenever it writes nothing).
 
 Who is locked. A user's account (wallet, payables, stake) has a cached balance that must never go
 below zero, so every posting that touches it locks its row. The platform's accounts (escrow,
@@ -181,8 +183,12 @@ def _validate(legs: Sequence[Leg], idempotency_key: str) -> None:
         raise UnbalancedTransaction(detail={"imbalance": unbalanced})
 
 
-def _fingerprint(kind: str, reference: str, party_id: int | None, legs: Sequence[Leg]) -> str:
-    body = [kind, reference, party_id, sorted((leg.account.pk, str(leg.amount)) for leg in legs)]
+def posting_fingerprint(
+    kind: str, reference: str, party_id: int | None, amounts: Iterable[tuple[int, int]]
+) -> str:
+    """What a replay under the same idempotency key must match: the kind, reference, party and
+    (account id, amount) of every entry."""
+    body = [kind, reference, party_id, sorted((account_id, str(amount)) for account_id, amount in amounts)]
     return hashlib.sha256(json.dumps(body, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -361,7 +367,9 @@ def transaction_post(
         raise ValueError(f"a posting cannot be dated in the future: {posted_at.isoformat()}")
     if party is not None:
         party_id = party.pk
-    fingerprint = _fingerprint(str(kind), reference, party_id, legs)
+    fingerprint = posting_fingerprint(
+        str(kind), reference, party_id, [(leg.account.pk, leg.amount) for leg in legs]
+    )
     deltas: dict[int, int] = defaultdict(int)
     for leg in legs:
         deltas[leg.account.pk] += leg.amount
