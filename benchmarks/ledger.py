@@ -13,7 +13,7 @@ Figures, each against a baseline from the same run:
   its own connection and its own pair of accounts, so the figure is throughput, not one hot row),
   and at N threads all paying from one hot wallet;
 - escrow holds (2 legs: the payer's wallet is locked; the escrow account, a platform account, is
-  credited without a lock; one statement, `tokenomics.services.hold_statement`) at N threads;
+  credited without a lock; the posting and the escrow row in one statement) at N threads;
 - the 6-leg sale split posted by `escrow_release` at 1 and N threads, each release of another
   creator (the platform's split accounts take entries without a lock; only the escrow row, the
   creator's payable and the creator's running sales totals are locked, all per sale or per creator);

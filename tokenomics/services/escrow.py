@@ -43,9 +43,11 @@ from tokenomics.services.ledger import (
     system_account_get_or_create,
     system_accounts_get_or_create,
     transaction_post,
+    transaction_post_in_one_statement,
     user_account_get_or_create,
     user_account_of,
 )
+from tokenomics.services.posting_statement import Companion
 from tokenomics.splits import SaleRates, SaleSplit, split_compute, split_sale
 
 
@@ -126,10 +128,9 @@ def escrow_hold(
     if type(amount) is not int or amount <= 0:
         raise AmountInvalid("An escrow holds a positive whole amount in minor units.")
     window: dict[str, tuple[str, list[Any]]] = {}
-    clock = timezone.now()
-    now = at or clock
+    now = at or timezone.now()
     memo = memo or f"Payment held for {reference}"
-    if db().vendor == "postgresql" and source_account.owner_id is not None and now <= clock:
+    if source_account.owner_id is not None:
         escrow = hold_in_one_statement(
             reference=reference,
             creator=creator,
@@ -138,9 +139,7 @@ def escrow_hold(
             payer=payer,
             release_after=release_after,
             memo=memo,
-            held_at=now,
-            posted_at=now,
-            now=clock,
+            at=at,
             window_key=_REFUND_WINDOW,
         )
         if escrow is not None:
@@ -152,7 +151,7 @@ def escrow_hold(
         else:
             release_after = now + timedelta(seconds=parameter_get(_REFUND_WINDOW))
     escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset=source_account.asset)
-    escrow_account_seen(escrow_account.asset, escrow_account.pk)
+    escrow_account_seen(escrow_account)
     with transaction.atomic():
         posted = transaction_post(
             kind=TransactionKind.ESCROW_HOLD,
@@ -405,6 +404,51 @@ def _post_release(
     return posted.transaction
 
 
+_ESCROW_TABLE = Escrow._meta.db_table
+_ESCROW_STAMP = Escrow._meta.get_field("resolved_at")
+# Only our table name is interpolated (hence the noqa).
+_ESCROW_RESOLVED_SQL = (
+    f"UPDATE {_ESCROW_TABLE} SET state = %s, release_transaction_id = tx.id, resolved_at = %s, "  # noqa: S608
+    f"updated_at = %s FROM tx WHERE {_ESCROW_TABLE}.id = %s RETURNING {_ESCROW_TABLE}.updated_at"
+)
+
+
+def _release_in_one_statement(
+    *, escrow: Escrow, legs: list[Leg], resolved_at: datetime, at: datetime | None
+) -> Escrow | None:
+    """The release's posting and the locked escrow's new state written by one statement (the
+    posting service's, with the escrow row as its companion); None when nothing was written. The
+    creator's totals were counted already (`_creator_sales_count`)."""
+    connection = db()
+    now = timezone.now()
+    written = transaction_post_in_one_statement(
+        kind=TransactionKind.SALE,
+        legs=legs,
+        idempotency_key=f"escrow:{escrow.reference}:release",
+        companion=Companion(
+            sql=_ESCROW_RESOLVED_SQL,
+            params=[
+                str(EscrowState.RELEASED),
+                _ESCROW_STAMP.get_db_prep_value(resolved_at, connection),
+                _ESCROW_STAMP.get_db_prep_value(now, connection),
+                escrow.pk,
+            ],
+        ),
+        memo=f"Sale {escrow.reference} released to the split",
+        reference=escrow.reference,
+        party_id=escrow.creator_id,
+        posted_at=at,
+    )
+    if written is None:
+        return None
+    posted, (updated_at,) = written
+    escrow.release_transaction = posted.transaction
+    escrow.state = EscrowState.RELEASED
+    escrow.resolved_at = resolved_at
+    escrow.updated_at = updated_at
+    return escrow
+
+
 def _post_refund(
     *, escrow: Escrow, amount: int, escrow_account: LedgerAccount, at: datetime | None = None
 ) -> LedgerTransaction:
@@ -442,12 +486,15 @@ def _release(
         legs = _release_legs(
             escrow=escrow, amount=escrow.amount, accounts=accounts, totals=totals, rate_values=values
         )
-        escrow.release_transaction = _post_release(
-            escrow=escrow, legs=legs, totals=totals, counted=True, at=at
-        )
-        escrow.state = EscrowState.RELEASED
-        escrow.resolved_at = at or timezone.now()
-        row_update(escrow, ["release_transaction", "state", "resolved_at"])
+        resolved_at = at or timezone.now()
+        released = _release_in_one_statement(escrow=escrow, legs=legs, resolved_at=resolved_at, at=at)
+        if released is None:  # not written: the general path finds out why (a replay, a refusal)
+            escrow.release_transaction = _post_release(
+                escrow=escrow, legs=legs, totals=totals, counted=True, at=at
+            )
+            escrow.state = EscrowState.RELEASED
+            escrow.resolved_at = resolved_at
+            row_update(escrow, ["release_transaction", "state", "resolved_at"])
         if owner is not None:
             owner.resolved(escrow)
         return escrow, True

@@ -1,6 +1,6 @@
-"""The posting service: the one writer of ledger transactions, entries and cached balances (with
-one specialisation: `hold_statement` writes an escrow hold from a user's wallet in one statement,
-under the same rules, and falls back to `transaction_post` whenever it writes nothing).
+"""The posting service: the one writer of ledger transactions, entries and cached balances. On
+PostgreSQL the common case is one statement (`posting_statement`); the rest, and anything that
+statement declines, takes the general path below.
 
 Who is locked. A user's account (wallet, payables, stake) has a cached balance that must never go
 below zero, so every posting that touches it locks its row. The platform's accounts (escrow,
@@ -49,6 +49,8 @@ from tokenomics.models.ledger import (
     TransactionKind,
 )
 from tokenomics.rows import db, prepared_cursor, rows_select
+from tokenomics.services.posting_statement import Companion, post_in_one_statement
+from tokenomics.services.posting_statement import eligible as statement_eligible
 
 MAX_KEY_LENGTH = 255
 
@@ -335,6 +337,123 @@ def _derived_balances(account_ids: Iterable[int]) -> dict[int, int]:
     return {pk: found.get(pk, 0) for pk in ids}
 
 
+@dataclass(frozen=True)
+class _Posting:
+    """A validated posting's transaction row, as both write paths write it."""
+
+    kind: str
+    memo: str
+    idempotency_key: str
+    fingerprint: str
+    reference: str
+    party: User | None
+    party_id: int | None
+    reverses: LedgerTransaction | None
+    stamp: datetime  # posted_at
+    now: datetime  # when it is written (cached balances' updated_at)
+
+    def values(self) -> list[Any]:
+        return [
+            self.kind,
+            self.memo,
+            self.idempotency_key,
+            self.fingerprint,
+            self.reference,
+            self.party_id,
+            self.reverses.pk if self.reverses is not None else None,
+            _POSTED_AT_FIELD.get_db_prep_value(self.stamp, db()),
+        ]
+
+    def posted(self, tx_id: int) -> Posted:
+        posted = LedgerTransaction(
+            pk=tx_id,
+            kind=self.kind,
+            memo=self.memo,
+            idempotency_key=self.idempotency_key,
+            fingerprint=self.fingerprint,
+            reference=self.reference,
+            party_id=self.party_id,
+            reverses=self.reverses,
+            posted_at=self.stamp,
+        )
+        if self.party is not None:
+            posted.party = self.party
+        posted._state.adding = False
+        posted._state.db = db().alias
+        return Posted(transaction=posted, created=True)
+
+
+def _posting(
+    *,
+    kind: TransactionKind | str,
+    legs: Sequence[Leg],
+    idempotency_key: str,
+    memo: str,
+    reference: str,
+    party: User | None,
+    party_id: int | None,
+    reverses: LedgerTransaction | None,
+    posted_at: datetime | None,
+) -> _Posting:
+    _validate(legs, idempotency_key)
+    now = timezone.now()
+    if posted_at is not None and posted_at > now:
+        raise ValueError(f"a posting cannot be dated in the future: {posted_at.isoformat()}")
+    if party is not None:
+        party_id = party.pk
+    fingerprint = posting_fingerprint(
+        str(kind), reference, party_id, [(leg.account.pk, leg.amount) for leg in legs]
+    )
+    return _Posting(
+        kind=str(kind),
+        memo=memo[:255],
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        reference=reference,
+        party=party,
+        party_id=party_id,
+        reverses=reverses,
+        stamp=posted_at or now,
+        now=now,
+    )
+
+
+def transaction_post_in_one_statement(
+    *,
+    kind: TransactionKind | str,
+    legs: Sequence[Leg],
+    idempotency_key: str,
+    companion: Companion,
+    memo: str = "",
+    reference: str = "",
+    party: User | None = None,
+    party_id: int | None = None,
+    posted_at: datetime | None = None,
+) -> tuple[Posted, tuple[Any, ...]] | None:
+    """`transaction_post` and the caller's `companion` row written by one statement
+    (`posting_statement`), with the companion's RETURNING values; None when nothing was written
+    (not PostgreSQL, too little money, a replay...): the caller then posts with `transaction_post`
+    and writes its row itself, in one transaction."""
+    posting = _posting(
+        kind=kind,
+        legs=legs,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        reference=reference,
+        party=party,
+        party_id=party_id,
+        reverses=None,
+        posted_at=posted_at,
+    )
+    if not statement_eligible(legs, reverses=None):
+        return None
+    written = post_in_one_statement(values=posting.values(), legs=legs, now=posting.now, companion=companion)
+    if written is None:
+        return None
+    tx_id, returned = written
+    return posting.posted(tx_id), returned
+
+
 def transaction_post(
     *,
     kind: TransactionKind | str,
@@ -361,23 +480,29 @@ def transaction_post(
     for entries that do not sum to zero per asset. Joins a caller's transaction (no savepoint:
     business errors are raised after the block, having written nothing).
     """
-    _validate(legs, idempotency_key)
-    now = timezone.now()
-    if posted_at is not None and posted_at > now:
-        raise ValueError(f"a posting cannot be dated in the future: {posted_at.isoformat()}")
-    if party is not None:
-        party_id = party.pk
-    fingerprint = posting_fingerprint(
-        str(kind), reference, party_id, [(leg.account.pk, leg.amount) for leg in legs]
+    posting = _posting(
+        kind=kind,
+        legs=legs,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        reference=reference,
+        party=party,
+        party_id=party_id,
+        reverses=reverses,
+        posted_at=posted_at,
     )
+    if statement_eligible(legs, reverses=reverses):
+        # The common case in one statement; when it writes nothing, the general path below finds
+        # out why (and a replay, a refusal or a mismatched account is answered as always).
+        written = post_in_one_statement(values=posting.values(), legs=legs, now=posting.now)
+        if written is not None:
+            return posting.posted(written[0])
     deltas: dict[int, int] = defaultdict(int)
     for leg in legs:
         deltas[leg.account.pk] += leg.amount
-    stamp = posted_at or now
-
-    connection = db()
+    fingerprint = posting.fingerprint
     problem: TokenomicsError | None = None
-    posted: LedgerTransaction | None = None
+    posted: Posted | None = None
     with transaction.atomic(savepoint=False), prepared_cursor() as cursor:
         rows = _accounts_for(legs, deltas)
         for leg in legs:
@@ -426,39 +551,16 @@ def transaction_post(
         if problem is None:
             tx_id = _write(
                 cursor,
-                [
-                    str(kind),
-                    memo[:255],
-                    idempotency_key,
-                    fingerprint,
-                    reference,
-                    party_id,
-                    reverses.pk if reverses is not None else None,
-                    _POSTED_AT_FIELD.get_db_prep_value(stamp, connection),
-                ],
+                posting.values(),
                 legs,
                 {pk: row.asset for pk, row in rows.items()},
                 balances,
-                now,
+                posting.now,
             )
             if tx_id is not None:
-                posted = LedgerTransaction(
-                    pk=tx_id,
-                    kind=kind,
-                    memo=memo[:255],
-                    idempotency_key=idempotency_key,
-                    fingerprint=fingerprint,
-                    reference=reference,
-                    party_id=party_id,
-                    reverses=reverses,
-                    posted_at=stamp,
-                )
-                if party is not None:
-                    posted.party = party
-                posted._state.adding = False
-                posted._state.db = connection.alias
+                posted = posting.posted(tx_id)
     if posted is not None:
-        return Posted(transaction=posted, created=True)
+        return posted
     # A replay is answered with the first posting even when it could not be posted again now
     # (the money it moved may since have been spent). The accounts were locked above, so a
     # concurrent first posting has committed by the time this reads.

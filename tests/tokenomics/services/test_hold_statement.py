@@ -42,10 +42,10 @@ def statements() -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def cold(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+def cold(monkeypatch: pytest.MonkeyPatch) -> dict[str, LedgerAccount]:
     """The process has seen no escrow account yet: the first hold takes the general path."""
-    seen: dict[str, int] = {}
-    monkeypatch.setattr(hold_statement, "_escrow_account_ids", seen)
+    seen: dict[str, LedgerAccount] = {}
+    monkeypatch.setattr(hold_statement, "_escrow_accounts", seen)
     return seen
 
 
@@ -87,7 +87,9 @@ def _written(escrow: Escrow) -> dict[str, Any]:
 
 
 @pytest.mark.django_db
-def test_a_warm_hold_is_one_statement_and_writes_what_the_general_path_writes(cold: dict[str, int]) -> None:
+def test_a_warm_hold_is_one_statement_and_writes_what_the_general_path_writes(
+    cold: dict[str, LedgerAccount],
+) -> None:
     buyer, creator = UserFactory(), UserFactory()
     wallet = funded_wallet(user=buyer, amount=10_000)
 
@@ -95,7 +97,8 @@ def test_a_warm_hold_is_one_statement_and_writes_what_the_general_path_writes(co
         first = _hold(wallet, creator, "order:general")
     assert len(general) > 1
     escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset="USD")
-    assert cold == {"USD": escrow_account.pk}
+    assert list(cold) == ["USD"]
+    assert cold["USD"].pk == escrow_account.pk
 
     with statements() as fast:
         second = _hold(wallet, creator, "order:fast")
@@ -108,7 +111,7 @@ def test_a_warm_hold_is_one_statement_and_writes_what_the_general_path_writes(co
 
 
 @pytest.mark.django_db
-def test_the_statement_fingerprint_is_the_general_paths(cold: dict[str, int]) -> None:
+def test_the_statement_fingerprint_is_the_general_paths(cold: dict[str, LedgerAccount]) -> None:
     """A replay through the general path compares fingerprints: a hold the statement wrote is
     recognised as the same posting, not refused as a conflict."""
     buyer, creator = UserFactory(), UserFactory()
@@ -144,10 +147,16 @@ def test_when_the_statement_writes_nothing_the_general_path_answers() -> None:
     with pytest.raises(IdempotencyConflict):
         _hold(wallet, creator, "order:warm-up", amount=7)
 
-    # A stale escrow account id (a rolled-back database) is refused by the statement itself.
-    hold_statement._escrow_account_ids["USD"] = 10**12
-    held = _hold(wallet, creator, "order:after-stale", amount=500)
-    assert held.hold_transaction.entries.filter(account__kind=AccountKind.ESCROW).exists()
+    # A stale escrow account (a rolled-back database), or another platform account under its id, is
+    # refused by the statement itself, and the general path finds the real one.
+    treasury = system_account_get_or_create(kind=AccountKind.TREASURY, asset="USD")
+    for stale_id in (10**12, treasury.pk):
+        hold_statement._escrow_accounts["USD"] = LedgerAccount(
+            pk=stale_id, kind=AccountKind.ESCROW, asset="USD"
+        )
+        held = _hold(wallet, creator, f"order:after-stale-{stale_id}", amount=250)
+        assert held.hold_transaction.entries.filter(account__kind=AccountKind.ESCROW).exists()
+    assert not treasury.entries.exists()
     wallet.refresh_from_db()
     assert wallet.balance == 1_000 == account_balance(account=wallet)
 
