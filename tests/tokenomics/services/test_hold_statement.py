@@ -5,13 +5,12 @@ statement writes nothing, the general path answers as it always has."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,18 +26,6 @@ from tokenomics.services.escrow import escrow_hold, escrow_release
 from tokenomics.services.ledger import system_account_get_or_create
 
 pytestmark = [pytest.mark.postgres]
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        sent.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        yield sent
 
 
 @pytest.fixture
@@ -93,14 +80,14 @@ def test_a_warm_hold_is_one_statement_and_writes_what_the_general_path_writes(
     buyer, creator = UserFactory(), UserFactory()
     wallet = funded_wallet(user=buyer, amount=10_000)
 
-    with statements() as general:
+    with CaptureQueriesContext(connection) as general:
         first = _hold(wallet, creator, "order:general")
     assert len(general) > 1
     escrow_account = system_account_get_or_create(kind=AccountKind.ESCROW, asset="USD")
     assert list(cold) == ["USD"]
     assert cold["USD"].pk == escrow_account.pk
 
-    with statements() as fast:
+    with CaptureQueriesContext(connection) as fast:
         second = _hold(wallet, creator, "order:fast")
     assert len(fast) == 1, fast
     assert _written(second) == _written(first)
@@ -119,7 +106,7 @@ def test_the_statement_fingerprint_is_the_general_paths(cold: dict[str, LedgerAc
     _hold(wallet, creator, "order:warm-up")
     fast = _hold(wallet, creator, "order:1")
     cold.clear()  # the next call takes the general path, and finds the first posting there
-    with statements() as sent:
+    with CaptureQueriesContext(connection) as sent:
         again = _hold(wallet, creator, "order:1")
     assert len(sent) > 1
     assert again.pk == fast.pk
@@ -168,7 +155,7 @@ def test_given_dates_and_windows_are_kept() -> None:
     _hold(wallet, creator, "order:warm-up")
     earlier = timezone.now() - timedelta(days=3)
     period_end = timezone.now() + timedelta(days=30)
-    with statements() as sent:
+    with CaptureQueriesContext(connection) as sent:
         dated = _hold(wallet, creator, "order:dated", at=earlier)
         subscription = _hold(wallet, creator, "order:period", release_after=period_end)
     assert len(sent) == 2

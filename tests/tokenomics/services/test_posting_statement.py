@@ -6,12 +6,10 @@ now runs through this statement wherever it applies."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.accounts.factories import UserFactory
 from tests.tokenomics.factories import funded_wallet
@@ -30,23 +28,11 @@ from tokenomics.services.ledger import (
 pytestmark = [pytest.mark.postgres]
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        sent.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(record):
-        yield sent
-
-
 @pytest.mark.django_db
 def test_a_transfer_is_one_statement_that_writes_entries_and_balances() -> None:
     payer = funded_wallet(user=UserFactory(), amount=1_000)
     payee = user_account_get_or_create(user=UserFactory(), kind=AccountKind.WALLET, asset="USD")
-    with statements() as sent:
+    with CaptureQueriesContext(connection) as sent:
         posted = transaction_post(
             kind=TransactionKind.TRANSFER, legs=[Leg(payer, -300), Leg(payee, 300)], idempotency_key="t-1"
         )
@@ -76,7 +62,7 @@ def test_a_checked_platform_debit_and_a_reversal_take_the_general_path() -> None
         kind=TransactionKind.TRANSFER, legs=[Leg(stripe, -500), Leg(treasury, 500)], idempotency_key="fund"
     )
     wallet = user_account_get_or_create(user=UserFactory(), kind=AccountKind.WALLET, asset="USD")
-    with statements() as debit:
+    with CaptureQueriesContext(connection) as debit:
         spend = transaction_post(
             kind=TransactionKind.TRANSFER,
             legs=[Leg(treasury, -200), Leg(wallet, 200)],
@@ -90,7 +76,7 @@ def test_a_checked_platform_debit_and_a_reversal_take_the_general_path() -> None
             idempotency_key="over",
         )
     assert account_balance(account=treasury) == 300
-    with statements() as reversal:
+    with CaptureQueriesContext(connection) as reversal:
         transaction_reverse(original=spend.transaction)
     assert len(reversal) > 1
     assert account_balance(account=treasury) == 500
@@ -106,7 +92,7 @@ def test_outside_a_transaction_a_posting_is_one_round_trip_and_concurrent_payers
         for _ in range(16)
     ]
     assert connection.get_autocommit()
-    with statements() as sent:
+    with CaptureQueriesContext(connection) as sent:
         transaction_post(
             kind=TransactionKind.TRANSFER, legs=[Leg(payer, -40), Leg(payees[0], 40)], idempotency_key="alone"
         )
