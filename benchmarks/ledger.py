@@ -57,12 +57,8 @@ from tokenomics.models import Escrow, LedgerAccount  # noqa: E402
 from tokenomics.models.ledger import AccountKind, TransactionKind  # noqa: E402
 from tokenomics.selectors.ledger import ledger_verify  # noqa: E402
 from tokenomics.services.escrow import escrow_hold, escrow_release  # noqa: E402
-from tokenomics.services.ledger import (  # noqa: E402
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post  # noqa: E402
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create  # noqa: E402
 from tokenomics.services.wallet import wallet_top_up  # noqa: E402
 
 EMAIL_PREFIX = "bench-ledger-"

@@ -12,7 +12,7 @@ class ComputeConfig(AppConfig):
         from compute.selectors.epochs import integration_developer_weights, provider_weights
         from compute.services.subscription_fees import subscription_compute_fees
         from tokenomics.services.distribution_weights import distribution_weights_register
-        from tokenomics.services.escrow import escrow_release_deductions_register
+        from tokenomics.services.split_legs import escrow_release_deductions_register
 
         escrow_release_deductions_register(subscription_compute_fees)
 

@@ -49,7 +49,7 @@ from core.enqueue import task_send, task_send_after
 from tokenomics.models import Asset
 from tokenomics.models.ledger import AccountKind
 from tokenomics.selectors.parameters import parameters_get
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 
 logger = logging.getLogger(__name__)
 

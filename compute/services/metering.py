@@ -31,7 +31,8 @@ from tokenomics.errors import InsufficientFunds
 from tokenomics.models import Asset, LedgerAccount
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.parameters import parameter_get
-from tokenomics.services.ledger import Leg, transaction_post, user_account_get_or_create
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 
 _LOCK_SECONDS = 10
 _LOCK_WAIT_SECONDS = 3.0

@@ -46,13 +46,9 @@ from tokenomics.models import Asset
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.selectors.rates import sale_rates_for_creator
-from tokenomics.services.escrow import compute_split_legs, sale_split_legs
-from tokenomics.services.ledger import (
-    Leg,
-    legs_merge,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, legs_merge, transaction_post
+from tokenomics.services.ledger_accounts import user_account_get_or_create
+from tokenomics.services.split_legs import compute_split_legs, sale_split_legs
 from tokenomics.splits import split_sale
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 Calls under a subscription are not billed per call: the buyer paid the period, held in escrow
 (marketplace). Their compute fees (recorded per call in the request log, at the fee of the moment)
 are owed to the providers who served them, so every release of a subscription order's escrow pays
-them first (`tokenomics.services.escrow.escrow_release_deductions_register`, one release path),
+them first (`tokenomics.services.split_legs.escrow_release_deductions_register`, one release path),
 and the creator's sale split gets the rest. Fees are summed per provider over the period and
 floored to the escrow's minor unit (cents; AGR at the registry's reference price); if they exceed
 what is released they are capped at it, in provider order (the listing editor warns a creator whose
@@ -21,7 +21,7 @@ from marketplace.models import Order, PlanKind
 from tokenomics.models import Asset, Escrow
 from tokenomics.money import micro_usd_to_cents_floor, usd_cents_to_agr_base_units
 from tokenomics.selectors.parameters import parameter_get
-from tokenomics.services.escrow import ReleaseDeduction
+from tokenomics.services.split_legs import ReleaseDeduction
 
 
 def subscription_compute_fees(escrow: Escrow) -> list[ReleaseDeduction]:

@@ -29,12 +29,8 @@ from tokenomics.models import Asset
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.parameters import parameters_get
 from tokenomics.services.burns import burn_post
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 from tokenomics.services.parameters import ParameterChangeCheck, parameter_changes_check, parameters_set
 
 logger = logging.getLogger(__name__)

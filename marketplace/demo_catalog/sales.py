@@ -39,7 +39,7 @@ from marketplace.services.reviews import review_reply, review_upsert
 from marketplace.services.subscriptions import subscription_cancel
 from tokenomics.models import Asset, Rail
 from tokenomics.models.ledger import AccountKind
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.services.wallet import wallet_top_up
 
 

@@ -27,12 +27,8 @@ from marketplace.selectors.creator import listing_creator_check
 from tokenomics.models import Asset, Payment, Rail
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.parameters import parameter_get
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 from tokenomics.services.payments import payment_create, payment_handler_register
 from tokenomics.services.stripe_rail import card_amount_check
 

@@ -61,7 +61,7 @@ from tokenomics.services.escrow import (
     escrow_release,
     escrows_release_due,
 )
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.services.payments import payment_create, payment_handler_register, payment_mark
 from tokenomics.services.stripe_rail import card_amount_check, card_payment_intent_ensure
 from tokenomics.services.stripe_subscriptions import card_payment_method_of, stripe_subscription_start

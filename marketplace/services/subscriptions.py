@@ -30,7 +30,7 @@ from tokenomics.errors import InsufficientFunds, TokenomicsError
 from tokenomics.models import Rail, StripeSubscription
 from tokenomics.models.ledger import AccountKind
 from tokenomics.services.escrow import escrow_refund, escrow_release
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.services.stripe_subscriptions import (
     stripe_renewal_handlers_register,
     stripe_subscription_cancel,

@@ -48,7 +48,7 @@ from tests.tokenomics.factories import funded_wallet
 from tokenomics.models.ledger import AccountKind
 from tokenomics.money import agr
 from tokenomics.services.escrow import escrow_hold, escrow_release
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.services.wallet import deposit_post
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]

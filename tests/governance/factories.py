@@ -10,12 +10,8 @@ from accounts.models import User
 from governance.models import Delegation
 from tokenomics.models import Asset
 from tokenomics.models.ledger import AccountKind, TransactionKind
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 
 _keys = itertools.count()
 

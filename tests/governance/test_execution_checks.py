@@ -23,7 +23,8 @@ from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr
 from tokenomics.selectors.ledger import system_balance, user_balances
 from tokenomics.selectors.parameters import parameter_get
-from tokenomics.services.ledger import Leg, system_account_get_or_create, transaction_post
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create
 from tokenomics.services.parameters import parameters_set
 
 pytestmark = [pytest.mark.django_db]

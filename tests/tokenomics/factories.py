@@ -7,7 +7,7 @@ import itertools
 from accounts.models import User
 from tokenomics.models import LedgerAccount
 from tokenomics.models.ledger import AccountKind
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.services.wallet import wallet_top_up
 
 _keys = itertools.count()

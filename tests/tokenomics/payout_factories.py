@@ -17,7 +17,8 @@ from tokenomics.models import LedgerAccount, Parameter
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.ledger import account_balance
 from tokenomics.selectors.parameters import parameter_cache_key
-from tokenomics.services.ledger import Leg, transaction_post, user_account_get_or_create
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 
 _keys = itertools.count()
 

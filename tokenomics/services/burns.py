@@ -34,7 +34,8 @@ from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.ledger import account_balance
 from tokenomics.services.chain_payouts import hot_wallet_signer, hot_wallet_transfer_sign
 from tokenomics.services.chain_rail import agr_rail_config, client_on_chain, confirmations_required
-from tokenomics.services.ledger import Leg, system_account_get_or_create, transaction_post
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create
 
 logger = logging.getLogger(__name__)
 

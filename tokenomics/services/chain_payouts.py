@@ -39,13 +39,8 @@ from tokenomics.services.chain_rail import (
     hot_wallet_key,
     logger,
 )
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    transaction_reverse,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post, transaction_reverse
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 
 # ----------------------------------------------------------------------------- paying out
 

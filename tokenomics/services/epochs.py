@@ -61,12 +61,8 @@ from tokenomics.services.distribution_weights import (
     distribution_weights,
     distribution_weights_registered,
 )
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 from tokenomics.splits import split_by_weights, split_pool
 
 # Where each share's recipients are credited.

@@ -16,39 +16,28 @@ so the owner never lags its escrow whoever resolved it (a buyer, staff, or the d
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from django.db import transaction
-from django.db.models import DateTimeField
 from django.utils import timezone
 
 from accounts.models import User
-from tokenomics.errors import AmountInvalid, InvalidState, ParameterNotFound
+from tokenomics.errors import AmountInvalid, InvalidState
 from tokenomics.locks import accounts_lock, escrow_lock
-from tokenomics.models import Asset, CreatorSales, Escrow, LedgerAccount, LedgerTransaction, Parameter
+from tokenomics.models import CreatorSales, Escrow, LedgerAccount, LedgerTransaction, Parameter
 from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.rows import db, prepared_cursor, row_insert, row_update, rows_select
-from tokenomics.selectors.parameters import parameter_get, parameters_get
-from tokenomics.selectors.rates import SALE_RATE_PARAMETERS, compute_rates, sale_rates_at
+from tokenomics.selectors.parameters import parameter_get
+from tokenomics.services.creator_sales import creator_sales_add, creator_sales_count, creator_sales_lock
 from tokenomics.services.hold_statement import escrow_account_seen, hold_in_one_statement
-from tokenomics.services.ledger import (
-    Leg,
-    accounts_get_or_create,
-    legs_merge,
-    system_account_get_or_create,
-    system_accounts_get_or_create,
-    transaction_post,
-    transaction_post_in_one_statement,
-    user_account_get_or_create,
-    user_account_of,
-)
+from tokenomics.services.ledger import Leg, transaction_post, transaction_post_in_one_statement
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_of
 from tokenomics.services.posting_statement import Companion
-from tokenomics.splits import SaleRates, SaleSplit, split_compute, split_sale
+from tokenomics.services.split_legs import release_accounts, release_legs
 
 
 @dataclass(frozen=True)
@@ -178,204 +167,6 @@ def escrow_hold(
         return escrow
 
 
-def _network_kind(asset: str) -> AccountKind:
-    """The network fee is burned when paid in AGR and set aside for buy-backs when paid in fiat."""
-    return AccountKind.BURN if asset == Asset.AGR else AccountKind.BUYBACK_RESERVE
-
-
-def _sale_split_kinds(asset: str) -> list[AccountKind]:
-    network = _network_kind(asset)
-    return [network, AccountKind.TREASURY, AccountKind.VALIDATOR_POOL, AccountKind.PLATFORM_REVENUE]
-
-
-def sale_split_legs(*, creator: User, asset: str, split: SaleSplit) -> list[Leg]:
-    """The credit legs of a sale's split (creator payable, network fee, treasury, validator pool,
-    platform revenue; zero parts left out). The caller adds the debit of `split.gross`. Used by
-    escrow releases and by the settlement of metered inference calls (SPEC §4: the creator's part
-    of a call is split like a sale)."""
-    platform = system_accounts_get_or_create(kinds=_sale_split_kinds(asset), asset=asset)
-    payable = user_account_of(owner_id=creator.pk, kind=AccountKind.CREATOR_PAYABLE, asset=asset)
-    return _sale_split_legs(payable=payable, asset=asset, split=split, platform=platform)
-
-
-def _sale_split_legs(
-    *, payable: LedgerAccount, asset: str, split: SaleSplit, platform: dict[str, LedgerAccount]
-) -> list[Leg]:
-    """`sale_split_legs` with the creator's payable and the platform's accounts (by kind) read."""
-    network_kind = _network_kind(asset)
-    parts = [
-        (payable, split.creator),
-        (platform[network_kind], split.network_fee),
-        (platform[AccountKind.TREASURY], split.treasury),
-        (platform[AccountKind.VALIDATOR_POOL], split.validator_pool),
-        (platform[AccountKind.PLATFORM_REVENUE], split.platform),
-    ]
-    return [Leg(account, amount) for account, amount in parts if amount]
-
-
-def compute_split_legs(*, provider: User, asset: str, fee: int, staking_tier: str | None = None) -> list[Leg]:
-    """The credit legs of a compute fee's split (SPEC §4: provider payable, validators' network
-    operations, treasury, platform; zero parts left out). The caller adds the debit of `fee`."""
-    split = split_compute(fee=fee, rates=compute_rates(staking_tier=staking_tier))
-    platform = system_accounts_get_or_create(
-        kinds=[AccountKind.VALIDATOR_POOL, AccountKind.TREASURY, AccountKind.PLATFORM_REVENUE], asset=asset
-    )
-    parts = [
-        (
-            user_account_get_or_create(user=provider, kind=AccountKind.PROVIDER_PAYABLE, asset=asset),
-            split.provider,
-        ),
-        (platform[AccountKind.VALIDATOR_POOL], split.network_ops),
-        (platform[AccountKind.TREASURY], split.treasury),
-        (platform[AccountKind.PLATFORM_REVENUE], split.platform),
-    ]
-    return [Leg(account, amount) for account, amount in parts if amount]
-
-
-@dataclass(frozen=True)
-class ReleaseDeduction:
-    """A part of a released payment owed to someone other than the creator before the sale split:
-    today a provider's compute fees for the calls a subscription period made (SPEC §4)."""
-
-    provider: User
-    amount: int  # minor units of the escrow's asset
-    staking_tier: str | None = None
-
-
-ReleaseDeductions = Callable[[Escrow], list[ReleaseDeduction]]
-_release_deductions: list[ReleaseDeductions] = []
-
-
-def escrow_release_deductions_register(source: ReleaseDeductions) -> None:
-    """Let a higher app say what a released payment owes before the creator's split (compute:
-    a subscription period's compute fees). Called from an AppConfig.ready(); every release path
-    (due, first use, a partial refund's kept part) goes through `_release_legs`, so all pay them."""
-    if source not in _release_deductions:
-        _release_deductions.append(source)
-
-
-def _creator_sales_lock(creator_id: int) -> CreatorSales:
-    """The creator's running sales totals, locked: releases and clawbacks of one creator queue here
-    (and only here), so each is split at a tier that counts every sale committed before it."""
-    found = rows_select(CreatorSales, "creator_id = %s", [creator_id], lock=True)
-    if not found:
-        # ON CONFLICT DO NOTHING: a concurrent first sale of the same creator may insert it too.
-        CreatorSales.objects.bulk_create([CreatorSales(creator_id=creator_id)], ignore_conflicts=True)
-        found = rows_select(CreatorSales, "creator_id = %s", [creator_id], lock=True)
-    return found[0]
-
-
-def _creator_sales_add(totals: CreatorSales, *, asset: str, amount: int) -> None:
-    """Count `amount` (negative for a clawback) into the locked totals."""
-    field = _sales_field(asset)
-    setattr(totals, field, getattr(totals, field) + amount)
-    row_update(totals, [field])
-
-
-def _sales_field(asset: str) -> str:
-    return "net_usd" if asset == Asset.USD else "net_agr"
-
-
-_CREATOR_SALES_TABLE = CreatorSales._meta.db_table
-_SALES_UPDATED_AT = cast("DateTimeField[Any, Any]", CreatorSales._meta.get_field("updated_at"))
-_SALES_AMOUNT = CreatorSales._meta.get_field("net_usd")  # net_agr: the same type
-
-
-def _creator_sales_count(creator_id: int, *, asset: str, amount: int) -> tuple[CreatorSales, dict[str, int]]:
-    """`_creator_sales_lock` and `_creator_sales_add(amount)` in one statement (an UPDATE locks the
-    row as FOR UPDATE does, and counts on its newest version): returns the totals as they were
-    before `amount`, which the sale being released is split at, and the registry's
-    `SALE_RATE_PARAMETERS` read by the same statement (exact; no cache round trip). The caller's
-    transaction undoes the count if the sale is not posted."""
-    field = _sales_field(asset)
-    connection = db()
-    if connection.vendor != "postgresql":  # SQLite: the same, in three steps
-        totals = _creator_sales_lock(creator_id)
-        before = CreatorSales(creator_id=creator_id, net_usd=totals.net_usd, net_agr=totals.net_agr)
-        before._state.adding = False
-        _creator_sales_add(totals, asset=asset, amount=amount)
-        return before, parameters_get(SALE_RATE_PARAMETERS)
-    stamp = _SALES_UPDATED_AT.get_db_prep_value(timezone.now(), connection)
-    delta = _SALES_AMOUNT.get_db_prep_value(amount, connection)
-    # Only table and column names of ours are interpolated (hence the noqa).
-    sql = (
-        f"UPDATE {_CREATOR_SALES_TABLE} SET {field} = {field} + %s, updated_at = %s "  # noqa: S608
-        "WHERE creator_id = %s RETURNING net_usd, net_agr, "
-        f"(SELECT json_object_agg(key, value)::text FROM {Parameter._meta.db_table} WHERE key = ANY(%s))"
-    )
-    keys = list(SALE_RATE_PARAMETERS)
-    for _ in range(2):
-        with prepared_cursor() as cursor:
-            cursor.execute(sql, [delta, stamp, creator_id, keys])
-            row = cursor.fetchone()
-        if row is not None:
-            totals = CreatorSales(creator_id=creator_id, net_usd=int(row[0]), net_agr=int(row[1]))
-            setattr(totals, field, getattr(totals, field) - amount)
-            totals._state.adding = False
-            values = {key: int(value) for key, value in json.loads(row[2] or "{}").items()}
-            unknown = sorted(set(keys) - set(values))
-            if unknown:
-                raise ParameterNotFound(detail={"keys": unknown})
-            return totals, values
-        # The creator's first sale: ON CONFLICT DO NOTHING, a concurrent first sale may insert it too.
-        CreatorSales.objects.bulk_create([CreatorSales(creator_id=creator_id)], ignore_conflicts=True)
-    raise CreatorSales.DoesNotExist(f"no sales totals for creator {creator_id}")  # pragma: no cover
-
-
-def _sale_rates(totals: CreatorSales) -> SaleRates:
-    return sale_rates_at(net_usd=totals.net_usd, net_agr=totals.net_agr)
-
-
-@dataclass(frozen=True)
-class ReleaseAccounts:
-    platform: dict[str, LedgerAccount]  # escrow and the split's platform accounts, by kind
-    payable: LedgerAccount  # the creator's payable account
-
-
-def _release_accounts(asset: str, creator_id: int) -> ReleaseAccounts:
-    """The accounts a release touches (escrow, the split's and the creator's payable), in one query."""
-    platform, payable = accounts_get_or_create(
-        asset=asset,
-        system_kinds=[AccountKind.ESCROW, *_sale_split_kinds(asset)],
-        owner_id=creator_id,
-        user_kind=AccountKind.CREATOR_PAYABLE,
-    )
-    assert payable is not None
-    return ReleaseAccounts(platform=platform, payable=payable)
-
-
-def _release_legs(
-    *,
-    escrow: Escrow,
-    amount: int,
-    accounts: ReleaseAccounts,
-    totals: CreatorSales,
-    rate_values: Mapping[str, int] | None = None,
-) -> list[Leg]:
-    """Debit `amount` from escrow: first what registered sources say it owes (each capped at what
-    is left, in their order), then the rest split as a sale at the creator's tier (from the locked
-    running totals). `accounts`: `_release_accounts(escrow.asset, escrow.creator_id)`."""
-    platform = accounts.platform
-    legs = [Leg(platform[AccountKind.ESCROW], -amount)]
-    left = amount
-    for source in _release_deductions:
-        for deduction in source(escrow):
-            paid = min(deduction.amount, left)
-            if paid <= 0:
-                continue
-            legs += compute_split_legs(
-                provider=deduction.provider, asset=escrow.asset, fee=paid, staking_tier=deduction.staking_tier
-            )
-            left -= paid
-    if rate_values is None:
-        rates = _sale_rates(totals)
-    else:
-        rates = sale_rates_at(net_usd=totals.net_usd, net_agr=totals.net_agr, values=rate_values)
-    split = split_sale(gross=left, rates=rates)
-    legs += _sale_split_legs(payable=accounts.payable, asset=escrow.asset, split=split, platform=platform)
-    return legs_merge(legs)
-
-
 def _post_release(
     *,
     escrow: Escrow,
@@ -385,7 +176,7 @@ def _post_release(
     at: datetime | None = None,
 ) -> LedgerTransaction:
     """Post the release (dated `at`, default now); its gross counts into the creator's totals
-    once, if posted now (`counted`: `_creator_sales_count` counted it already, taken back if the
+    once, if posted now (`counted`: `creator_sales_count` counted it already, taken back if the
     posting was an earlier one)."""
     posted = transaction_post(
         kind=TransactionKind.SALE,
@@ -398,9 +189,9 @@ def _post_release(
     )
     gross = -sum(leg.amount for leg in legs if leg.account.kind == AccountKind.ESCROW)
     if posted.created and not counted:
-        _creator_sales_add(totals, asset=escrow.asset, amount=gross)
+        creator_sales_add(totals, asset=escrow.asset, amount=gross)
     elif counted and not posted.created:
-        _creator_sales_count(escrow.creator_id, asset=escrow.asset, amount=-gross)
+        creator_sales_count(escrow.creator_id, asset=escrow.asset, amount=-gross)
     return posted.transaction
 
 
@@ -418,7 +209,7 @@ def _release_in_one_statement(
 ) -> Escrow | None:
     """The release's posting and the locked escrow's new state written by one statement (the
     posting service's, with the escrow row as its companion); None when nothing was written. The
-    creator's totals were counted already (`_creator_sales_count`)."""
+    creator's totals were counted already (`creator_sales_count`)."""
     connection = db()
     now = timezone.now()
     written = transaction_post_in_one_statement(
@@ -481,9 +272,9 @@ def _release(
             return escrow, False
         if escrow.state != EscrowState.HELD:
             raise InvalidState("This payment was already refunded.", detail={"state": escrow.state})
-        totals, values = _creator_sales_count(escrow.creator_id, asset=escrow.asset, amount=escrow.amount)
-        accounts = _release_accounts(escrow.asset, escrow.creator_id)
-        legs = _release_legs(
+        totals, values = creator_sales_count(escrow.creator_id, asset=escrow.asset, amount=escrow.amount)
+        accounts = release_accounts(escrow.asset, escrow.creator_id)
+        legs = release_legs(
             escrow=escrow, amount=escrow.amount, accounts=accounts, totals=totals, rate_values=values
         )
         resolved_at = at or timezone.now()
@@ -525,25 +316,25 @@ def escrow_refund(*, escrow_id: int, amount: int | None = None, at: datetime | N
                 "A refund is a whole amount between 1 and the amount held.",
                 detail={"held": str(escrow.amount)},
             )
-        accounts = _release_accounts(escrow.asset, escrow.creator_id)
+        accounts = release_accounts(escrow.asset, escrow.creator_id)
         escrow_account = accounts.platform[AccountKind.ESCROW]
-        release_legs: list[Leg] = []
+        kept_legs: list[Leg] = []
         totals: CreatorSales | None = None
         if refund < escrow.amount:
-            totals = _creator_sales_lock(escrow.creator_id)
-            release_legs = _release_legs(
+            totals = creator_sales_lock(escrow.creator_id)
+            kept_legs = release_legs(
                 escrow=escrow, amount=escrow.amount - refund, accounts=accounts, totals=totals
             )
             # Two postings in one transaction: lock every account of both up front, in pk order,
             # or each posting's own ordered locking could still deadlock with another transaction.
-            accounts_lock([escrow.source_account_id, *(leg.account.pk for leg in release_legs)])
+            accounts_lock([escrow.source_account_id, *(leg.account.pk for leg in kept_legs)])
         escrow.refund_transaction = _post_refund(
             escrow=escrow, amount=refund, escrow_account=escrow_account, at=at
         )
         escrow.refunded_amount = refund
-        if release_legs:
+        if kept_legs:
             assert totals is not None
-            escrow.release_transaction = _post_release(escrow=escrow, legs=release_legs, totals=totals, at=at)
+            escrow.release_transaction = _post_release(escrow=escrow, legs=kept_legs, totals=totals, at=at)
             escrow.state = EscrowState.PARTIALLY_REFUNDED
         else:
             escrow.state = EscrowState.REFUNDED
@@ -603,7 +394,7 @@ def sale_clawback(*, escrow_id: int, amount: int, reason: str = "") -> LedgerTra
         payable = user_account_of(
             owner_id=escrow.creator_id, kind=AccountKind.CREATOR_PAYABLE, asset=escrow.asset
         )
-        totals = _creator_sales_lock(escrow.creator_id)
+        totals = creator_sales_lock(escrow.creator_id)
         posted = transaction_post(
             kind=TransactionKind.SALE_CLAWBACK,
             legs=[Leg(payable, -amount), Leg(escrow.source_account, amount)],
@@ -613,5 +404,5 @@ def sale_clawback(*, escrow_id: int, amount: int, reason: str = "") -> LedgerTra
             party_id=escrow.creator_id,
         )
         if posted.created:
-            _creator_sales_add(totals, asset=escrow.asset, amount=-amount)
+            creator_sales_add(totals, asset=escrow.asset, amount=-amount)
         return posted.transaction

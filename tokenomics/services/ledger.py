@@ -41,14 +41,12 @@ from tokenomics.errors import (
     UnbalancedTransaction,
 )
 from tokenomics.locks import AccountRow, accounts_lock_read
-from tokenomics.models import Asset, LedgerAccount, LedgerEntry, LedgerTransaction
+from tokenomics.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import (
-    OVERDRAFT_ACCOUNT_KINDS,
-    USER_ACCOUNT_KINDS,
     AccountKind,
     TransactionKind,
 )
-from tokenomics.rows import db, prepared_cursor, rows_select
+from tokenomics.rows import db, prepared_cursor
 from tokenomics.services.posting_statement import Companion, post_in_one_statement
 from tokenomics.services.posting_statement import eligible as statement_eligible
 
@@ -77,91 +75,6 @@ def legs_merge(legs: Sequence[Leg]) -> list[Leg]:
         seen = by_account.get(leg.account.pk)
         by_account[leg.account.pk] = leg if seen is None else Leg(leg.account, seen.amount + leg.amount)
     return [leg for leg in by_account.values() if leg.amount]
-
-
-def _accounts_where(where: str, params: Sequence[Any]) -> list[LedgerAccount]:
-    return rows_select(LedgerAccount, where, params)
-
-
-def user_account_get_or_create(*, user: User, kind: AccountKind | str, asset: Asset | str) -> LedgerAccount:
-    """The user's account of this kind and asset, created empty on first use. No money moves."""
-    return user_account_of(owner_id=user.pk, kind=kind, asset=asset)
-
-
-def user_account_of(*, owner_id: int, kind: AccountKind | str, asset: Asset | str) -> LedgerAccount:
-    """`user_account_get_or_create` for a user known by pk (one plain query when it exists)."""
-    if kind not in USER_ACCOUNT_KINDS:
-        raise ValueError(f"{kind} is not a user account kind")
-    found = _accounts_where("owner_id = %s AND kind = %s AND asset = %s", [owner_id, str(kind), str(asset)])
-    if found:
-        return found[0]
-    account, _ = LedgerAccount.objects.get_or_create(owner_id=owner_id, kind=kind, asset=asset)
-    return account
-
-
-def system_account_get_or_create(*, kind: AccountKind | str, asset: Asset | str) -> LedgerAccount:
-    """The platform's account of this kind and asset, created empty on first use. No money moves."""
-    if kind in USER_ACCOUNT_KINDS:
-        raise ValueError(f"{kind} is a user account kind")
-    found = _accounts_where("owner_id IS NULL AND kind = %s AND asset = %s", [str(kind), str(asset)])
-    if found:
-        return found[0]
-    account, _ = LedgerAccount.objects.get_or_create(
-        owner=None, kind=kind, asset=asset, defaults={"overdraft_allowed": kind in OVERDRAFT_ACCOUNT_KINDS}
-    )
-    return account
-
-
-def system_accounts_get_or_create(
-    *, kinds: Sequence[AccountKind | str], asset: Asset | str
-) -> dict[str, LedgerAccount]:
-    """The platform's accounts of these kinds in `asset`, by kind, in one query (creating any
-    missing, empty). For postings that touch several at once, like a sale split."""
-    wanted = [str(kind) for kind in dict.fromkeys(kinds)]
-    found = {
-        account.kind: account
-        for account in _accounts_where(
-            f"owner_id IS NULL AND asset = %s AND kind IN ({', '.join(['%s'] * len(wanted))})",
-            [str(asset), *wanted],
-        )
-    }
-    for kind in wanted:
-        if kind not in found:
-            found[kind] = system_account_get_or_create(kind=kind, asset=asset)
-    return found
-
-
-def accounts_get_or_create(
-    *,
-    asset: Asset | str,
-    system_kinds: Sequence[AccountKind | str],
-    owner_id: int | None = None,
-    user_kind: AccountKind | str | None = None,
-) -> tuple[dict[str, LedgerAccount], LedgerAccount | None]:
-    """`system_accounts_get_or_create(kinds=system_kinds)` and, with `owner_id` and `user_kind`,
-    `user_account_of` that user's account, in one query (creating any missing, empty): what a sale
-    release reads before it posts."""
-    wanted = [str(kind) for kind in dict.fromkeys(system_kinds)]
-    where = f"(owner_id IS NULL AND asset = %s AND kind IN ({', '.join(['%s'] * len(wanted))}))"
-    params: list[Any] = [str(asset), *wanted]
-    if owner_id is not None and user_kind is not None:
-        if user_kind not in USER_ACCOUNT_KINDS:
-            raise ValueError(f"{user_kind} is not a user account kind")
-        where += " OR (owner_id = %s AND kind = %s AND asset = %s)"
-        params += [owner_id, str(user_kind), str(asset)]
-    system: dict[str, LedgerAccount] = {}
-    user: LedgerAccount | None = None
-    for account in _accounts_where(where, params):
-        if account.owner_id is None:
-            system[account.kind] = account
-        else:
-            user = account
-    for kind in wanted:
-        if kind not in system:
-            system[kind] = system_account_get_or_create(kind=kind, asset=asset)
-    if user is None and owner_id is not None and user_kind is not None:
-        user = user_account_of(owner_id=owner_id, kind=user_kind, asset=asset)
-    return system, user
 
 
 def _validate(legs: Sequence[Leg], idempotency_key: str) -> None:

@@ -67,13 +67,8 @@ from tokenomics.models.rails import ChainPayout
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.selectors.payouts import kyc_verified, payout_destination_get, payout_minimum, payout_quote
 from tokenomics.services.chain_payouts import chain_payout_record
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    transaction_reverse,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post, transaction_reverse
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 from tokenomics.services.notifications import payout_notify
 
 logger = logging.getLogger(__name__)

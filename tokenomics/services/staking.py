@@ -20,12 +20,8 @@ from tokenomics.models import KycVerification, LedgerAccount, Slash, Unbonding, 
 from tokenomics.models.ledger import AccountKind, Asset, TransactionKind
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.selectors.staking import tier_for, tier_rules
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 
 BPS = 10_000
 

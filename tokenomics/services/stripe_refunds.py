@@ -22,13 +22,8 @@ from tokenomics.models import (
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.models.rails import PaymentStatus
 from tokenomics.selectors.payments import payment_bonus_granted
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    transaction_reverse,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post, transaction_reverse
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 
 # ---------------------------------------------------------------- refunds
 

@@ -9,13 +9,8 @@ from tokenomics.errors import AmountInvalid
 from tokenomics.models import Asset, LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.rates import prepaid_bonus
-from tokenomics.services.ledger import (
-    Leg,
-    Posted,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, Posted, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 
 RAIL_ACCOUNTS = {"stripe": AccountKind.EXTERNAL_STRIPE, "chain": AccountKind.EXTERNAL_CHAIN}
 RAIL_LABELS = {"stripe": "by card (Stripe)", "chain": "on chain"}

@@ -21,12 +21,8 @@ from tokenomics.models import Asset
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr
 from tokenomics.selectors.parameters import parameters_get
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 
 # AGR each demo holder received on chain 90 days ago (before every demo snapshot).
 HOLDINGS = {

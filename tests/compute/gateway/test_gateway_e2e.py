@@ -25,7 +25,7 @@ from tests.tokenomics.factories import funded_wallet
 from tokenomics.models import LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.ledger import ledger_verify
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 

@@ -56,7 +56,7 @@ from tokenomics.models import LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.ledger import ledger_verify
 from tokenomics.selectors.rates import compute_rates
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.splits import split_compute
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -16,7 +16,7 @@ from tests.compute.gateway.helpers import log_call
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.models.ledger import AccountKind
 from tokenomics.selectors.ledger import ledger_verify
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 
 pytestmark = pytest.mark.django_db
 

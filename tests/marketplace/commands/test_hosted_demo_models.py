@@ -20,7 +20,7 @@ from marketplace.models import Listing, ListingStatus, Order, PlanKind, Subscrip
 from marketplace.services.listing_fields import tensor_spec_validate
 from tokenomics.models.ledger import AccountKind
 from tokenomics.selectors.ledger import ledger_verify
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 
 pytestmark = pytest.mark.django_db
 

@@ -31,7 +31,7 @@ from tests.tokenomics.stripe.conftest import LocalStripe
 from tokenomics.models import StripeSubscription
 from tokenomics.models.ledger import AccountKind
 from tokenomics.money import agr, format_amount
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.services.payments import payment_create
 
 pytestmark = pytest.mark.django_db

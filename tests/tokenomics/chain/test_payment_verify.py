@@ -33,9 +33,7 @@ from tokenomics.services.chain_rail import (
     agr_payment_verify,
 )
 from tokenomics.services.escrow import escrow_hold
-from tokenomics.services.ledger import (
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.services.payments import payment_mark
 
 pytestmark = pytest.mark.django_db

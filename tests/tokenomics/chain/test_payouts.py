@@ -30,7 +30,7 @@ from tokenomics.services.chain_payouts import (
     chain_payouts_process,
 )
 from tokenomics.services.chain_rail import ChainAddressInvalid, ChainNotConfigured
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.tasks.chain import chain_payout_send_task, chain_process_payouts
 
 AMOUNT = agr(40)

@@ -20,7 +20,7 @@ from tokenomics.models.rails import ChainTransfer, PaymentStatus
 from tokenomics.money import agr
 from tokenomics.selectors.ledger import ledger_verify
 from tokenomics.services.chain_rail import PaymentNotVerified, Reason, agr_payment_start, agr_payment_verify
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 
 DUE = agr(12)
 

@@ -15,7 +15,7 @@ from tokenomics.models.rails import ChainScanCursor, ChainTransfer, PaymentStatu
 from tokenomics.money import agr
 from tokenomics.services.chain_rail import agr_payment_start, agr_payment_verify
 from tokenomics.services.chain_scan import transfers_scan, transfers_scan_recent
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.tasks.chain import chain_scan_transfers
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,7 @@ from tokenomics.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr
 from tokenomics.services.escrow import escrow_hold, escrow_release
-from tokenomics.services.ledger import system_account_get_or_create
+from tokenomics.services.ledger_accounts import system_account_get_or_create
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-import tokenomics.services.escrow as escrow_services
+import tokenomics.services.split_legs as split_legs
 from tests.accounts.factories import UserFactory
 from tests.tokenomics.concurrency.threads import (
     Outcome,
@@ -111,13 +111,13 @@ def pause(monkeypatch: pytest.MonkeyPatch) -> PauseOnce:
     the refund and the release of the rest. When the two postings locked separately, the refund had been
     posted there (escrow-account and payer rows locked) and the release's accounts were not locked."""
     pause = PauseOnce()
-    original = escrow_services._sale_rates
+    original = split_legs.sale_rates_of
 
     def rates_then_pause(totals: Any) -> Any:
         pause.checkpoint()
         return original(totals)
 
-    monkeypatch.setattr(escrow_services, "_sale_rates", rates_then_pause)
+    monkeypatch.setattr(split_legs, "sale_rates_of", rates_then_pause)
     return pause
 
 

@@ -36,12 +36,8 @@ from tokenomics.models.escrow import EscrowState
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.ledger import account_balance, ledger_verify
 from tokenomics.services.escrow import escrow_hold, escrow_refund, escrow_release, escrows_release_due
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

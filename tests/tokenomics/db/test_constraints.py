@@ -11,7 +11,7 @@ from tokenomics.models import Escrow, LedgerAccount, LedgerEntry, LedgerTransact
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.ledger import account_balance
 from tokenomics.services.escrow import escrow_hold
-from tokenomics.services.ledger import system_account_get_or_create
+from tokenomics.services.ledger_accounts import system_account_get_or_create
 
 pytestmark = pytest.mark.django_db
 

@@ -25,12 +25,8 @@ from hypothesis import strategies as st
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.models import LedgerAccount, LedgerEntry, LedgerTransaction, Parameter, ParameterChange
 from tokenomics.models.ledger import AccountKind, TransactionKind
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 from tokenomics.services.parameters import parameter_set
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -19,7 +19,7 @@ from tokenomics.selectors.history import (
 )
 from tokenomics.selectors.rates import prepaid_bonus
 from tokenomics.services.escrow import escrow_hold, escrow_refund, escrow_release
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.services.wallet import deposit_post, wallet_top_up
 
 pytestmark = pytest.mark.django_db

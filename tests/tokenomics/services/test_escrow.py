@@ -31,12 +31,8 @@ from tokenomics.services.escrow import (
     escrows_release_due,
     sale_clawback,
 )
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 from tokenomics.splits import CreatorTier
 
 pytestmark = pytest.mark.django_db

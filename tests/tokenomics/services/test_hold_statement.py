@@ -23,7 +23,7 @@ from tokenomics.selectors.ledger import account_balance
 from tokenomics.selectors.parameters import parameter_get
 from tokenomics.services import hold_statement
 from tokenomics.services.escrow import escrow_hold, escrow_release
-from tokenomics.services.ledger import system_account_get_or_create
+from tokenomics.services.ledger_accounts import system_account_get_or_create
 
 pytestmark = [pytest.mark.postgres]
 

@@ -28,14 +28,8 @@ from tokenomics.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.money import agr
 from tokenomics.selectors.ledger import account_balance
-from tokenomics.services.ledger import (
-    MAX_KEY_LENGTH,
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    transaction_reverse,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import MAX_KEY_LENGTH, Leg, transaction_post, transaction_reverse
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 
 pytestmark = pytest.mark.django_db
 

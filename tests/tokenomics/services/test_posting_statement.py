@@ -17,13 +17,8 @@ from tokenomics.errors import InsufficientFunds
 from tokenomics.models import LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.ledger import account_balance
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    transaction_reverse,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post, transaction_reverse
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 
 pytestmark = [pytest.mark.postgres]
 

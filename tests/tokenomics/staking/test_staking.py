@@ -26,7 +26,7 @@ from tokenomics.selectors.staking import (
     stake_at,
     staked_totals_by_tier,
 )
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.services.staking import (
     stake_deposit,
     stake_slash,

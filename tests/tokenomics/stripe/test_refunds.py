@@ -11,12 +11,8 @@ from tokenomics.errors import AmountInvalid, InsufficientFunds, InvalidState
 from tokenomics.models import LedgerTransaction, Payment, PaymentRefund, StripeEvent
 from tokenomics.models.ledger import AccountKind, TransactionKind
 from tokenomics.selectors.ledger import account_balance, user_balances
-from tokenomics.services.ledger import (
-    Leg,
-    system_account_get_or_create,
-    transaction_post,
-    user_account_get_or_create,
-)
+from tokenomics.services.ledger import Leg, transaction_post
+from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 from tokenomics.services.payments import payment_create, payment_credit
 from tokenomics.services.stripe_rail import PaymentProviderRejected, card_payment_start
 from tokenomics.services.stripe_refunds import payment_refund, payment_refund_submit

@@ -158,7 +158,7 @@ def test_creator_tier_progress_appears_with_sales(client, user, other_user):
 def test_a_card_purchase_reads_as_one_row_naming_the_model_with_references_behind_details(client):
     from tests.marketplace.factories import ListingFactory, paid_order
     from tokenomics.models.ledger import AccountKind
-    from tokenomics.services.ledger import user_account_get_or_create
+    from tokenomics.services.ledger_accounts import user_account_get_or_create
     from tokenomics.services.wallet import deposit_post
 
     listing = ListingFactory(title="Sonnet Summariser")

@@ -13,7 +13,7 @@ from tokenomics.models import Escrow
 from tokenomics.models.ledger import AccountKind
 from tokenomics.money import agr
 from tokenomics.services.escrow import escrow_hold, escrow_refund, escrow_release
-from tokenomics.services.ledger import user_account_get_or_create
+from tokenomics.services.ledger_accounts import user_account_get_or_create
 from tokenomics.services.staking import stake_deposit
 from tokenomics.services.wallet import wallet_top_up
 
