@@ -9,9 +9,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from django.db import connection
 
 BARRIER_TIMEOUT = 60
+# For a test whose threads hold about 40 or more connections at once: pytest-xdist (`--dist
+# loadgroup`) runs all of them in one worker, one after another, so that two of them never meet on
+# the other worker and pass PostgreSQL's max_connections (100 by default) together.
+MANY_CONNECTIONS = pytest.mark.xdist_group("many_connections")
 
 
 @dataclass(frozen=True)
