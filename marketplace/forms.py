@@ -31,7 +31,7 @@ class SectionForm(forms.Form):
     the focus (`autofocus`, which the browser honours on a full page and htmx after a swap), so the
     creator lands on it instead of at the top of the page."""
 
-    # True when the errors belong to no field: the error box (_form_errors.html) takes the focus.
+    # True when the errors belong to no field: the error box (_components/form_errors.html) takes the focus.
     focus_summary = False
 
     def focus_first_error(self) -> None:
