@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 
+from compute.models_reputation import STARS_MAX, STARS_MIN
 from compute.services.batch import BatchInvalid, BatchNotFound, BatchTooLarge
 from core.exceptions import ApplicationError
 
@@ -43,3 +44,20 @@ class BatchForm(forms.Form):
         if isinstance(exc, BatchNotFound):
             return {"default_field": "listing"}
         return {}
+
+
+class CallRatingForm(forms.Form):
+    """A buyer's 1-5 star rating of one served call (the usage page's rate control, one per row)."""
+
+    stars = forms.TypedChoiceField(
+        choices=[(n, str(n)) for n in range(STARS_MAX, STARS_MIN - 1, -1)],
+        coerce=int,
+        error_messages={
+            "required": f"A rating is {STARS_MIN} to {STARS_MAX} stars.",
+            "invalid_choice": f"A rating is {STARS_MIN} to {STARS_MAX} stars.",
+        },
+    )
+
+    def __init__(self, *args: Any, request_id: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"rating-{request_id}-%s")
+        super().__init__(*args, **kwargs)
