@@ -1,4 +1,5 @@
-"""Forms of compute's pages: a batch job's submission and a served call's rating.
+"""Forms of compute's pages: the playground's run, a batch job's submission and a served call's
+rating.
 
 Forms check shape; the rules live in compute's services, whose refusals the views put on these
 forms (core.forms.service_error_to_form): beside the field they name, else at the top.
@@ -6,13 +7,106 @@ forms (core.forms.service_error_to_form): beside the field they name, else at th
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from django import forms
 
 from compute.models_reputation import STARS_MAX, STARS_MIN
+from compute.selectors.playground import (
+    KIND_NUMBERS,
+    KIND_PAD,
+    KIND_TEXT,
+    PAD_MAX,
+    PlaygroundInput,
+    PlaygroundModel,
+)
 from compute.services.batch import BatchInvalid, BatchNotFound, BatchTooLarge
 from core.exceptions import ApplicationError
+
+# ----------------------------------------------------------------------------- the playground
+
+INTEGER_DATATYPES = frozenset({"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"})
+
+
+class PlaygroundInputError(Exception):
+    def __init__(self, tensor: str, message: str) -> None:
+        super().__init__(message)
+        self.tensor = tensor
+        self.message = message
+
+
+def _number(tensor: PlaygroundInput, text: Any) -> int | float:
+    try:
+        value = float(str(text).strip())
+    except ValueError as exc:
+        raise PlaygroundInputError(tensor.name, f"{tensor.name}: “{text}” is not a number.") from exc
+    if not math.isfinite(value):
+        raise PlaygroundInputError(tensor.name, f"{tensor.name}: numbers must be finite.")
+    if tensor.datatype in INTEGER_DATATYPES:
+        if value != int(value):
+            raise PlaygroundInputError(tensor.name, f"{tensor.name} takes whole numbers.")
+        return int(value)
+    return value
+
+
+def _flatten(tensor: PlaygroundInput, value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return [item for part in value for item in _flatten(tensor, part)]
+    return [_number(tensor, value)]
+
+
+def playground_body(model: PlaygroundModel, form: Any) -> dict[str, Any]:
+    """The KServe v2 request body of a playground form: one batch row per input tensor."""
+    inputs = []
+    for tensor in model.inputs:
+        field = f"in-{tensor.name}"
+        if tensor.kind == KIND_TEXT:
+            text = str(form.get(field, "")).strip()
+            if not text:
+                raise PlaygroundInputError(tensor.name, f"Write some text for {tensor.name}.")
+            data: list[Any] = [text]
+        elif tensor.kind == KIND_NUMBERS:
+            data = [_number(tensor, form.get(f"{field}-{i}", "")) for i in range(tensor.count)]
+        else:
+            try:
+                parsed = json.loads(str(form.get(field, "")))
+            except ValueError as exc:
+                raise PlaygroundInputError(tensor.name, f"{tensor.name}: this is not valid JSON.") from exc
+            data = _flatten(tensor, parsed)
+            if tensor.kind == KIND_PAD and any(not 0 <= v <= PAD_MAX for v in data):
+                raise PlaygroundInputError(tensor.name, f"{tensor.name}: each cell is 0 to {PAD_MAX}.")
+        inputs.append(
+            {"name": tensor.name, "datatype": tensor.datatype, "shape": [1, *tensor.shape], "data": data}
+        )
+    return {"inputs": inputs, "version": model.version.version}
+
+
+class PlaygroundForm(forms.Form):
+    """A playground run: one field per input tensor of `model`, named as the page's inputs
+    (`in-<tensor>`; a numbers tensor sends `in-<tensor>-<i>` too). The page draws the inputs itself
+    (the drawing pad, the number fields); the fields hold each tensor's errors, and a valid form's
+    `cleaned_data["body"]` is the KServe v2 request body."""
+
+    def __init__(self, *args: Any, model: PlaygroundModel, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "playground-%s")
+        super().__init__(*args, **kwargs)
+        self.model = model
+        for tensor in model.inputs:
+            self.fields[self.field_name(tensor.name)] = forms.Field(required=False)
+
+    @staticmethod
+    def field_name(tensor: str) -> str:
+        return f"in-{tensor}"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            data["body"] = playground_body(self.model, self.data)
+        except PlaygroundInputError as exc:
+            self.add_error(self.field_name(exc.tensor), exc.message)
+        return data
 
 
 class BatchForm(forms.Form):
