@@ -1,8 +1,10 @@
-"""Forms of the creator's listing pages: the listing itself, a version upload and a plan.
+"""Forms of the creator's listing pages (the listing itself, a version upload and a plan) and of the
+reviews section (a buyer's review, the creator's reply).
 
 Forms check shape and turn what people type into the services' values (dollars into cents, lines
 into lists, JSON text into tensor specs); the business rules live in marketplace.services.listings,
-whose refusals the views put back next to the fields they name (core.forms.service_error_to_form).
+and marketplace.services.reviews, whose refusals the views put back next to the fields they name
+(core.forms.service_error_to_form).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.urls import reverse
 from marketplace.models import Category, PlanKind
 from marketplace.models.catalog import ModelSize, PlanInterval, TaskType
 from marketplace.services import listing_fields
+from marketplace.services.reviews import RATING_MAX, RATING_MIN, TEXT_MAX, TITLE_MAX
 from tokenomics.money import AGR_DECIMALS, AmountError, format_amount, parse_amount
 from tokenomics.selectors.parameters import parameter_get
 
@@ -28,7 +31,7 @@ class SectionForm(forms.Form):
     the focus (`autofocus`, which the browser honours on a full page and htmx after a swap), so the
     creator lands on it instead of at the top of the page."""
 
-    # True when the errors belong to no field: the error box (_form_errors.html) takes the focus.
+    # True when the errors belong to no field: the error box (_components/form_errors.html) takes the focus.
     focus_summary = False
 
     def focus_first_error(self) -> None:
@@ -301,3 +304,32 @@ class PlanForm(SectionForm):
             "rate_limit_per_minute": data["rate_limit_per_minute"],
             "description": data["description"],
         }
+
+
+# ----------------------------------------------------------------------------- reviews
+
+
+class ReviewForm(SectionForm):
+    """A buyer's review. The section's markup writes the inputs by hand (star radios); its ids are
+    `review-<field>`, so a field's errors are `review-<field>_error` for aria-describedby."""
+
+    rating = forms.TypedChoiceField(
+        choices=[(n, str(n)) for n in range(RATING_MAX, RATING_MIN - 1, -1)], coerce=int
+    )
+    title = forms.CharField(max_length=TITLE_MAX, required=False)
+    body = forms.CharField(max_length=TEXT_MAX, required=False, widget=forms.Textarea)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "review-%s")
+        super().__init__(*args, **kwargs)
+
+
+class ReplyForm(SectionForm):
+    """The creator's one reply to review `review_id` (one form per unanswered review on the page)."""
+
+    reply = forms.CharField(max_length=TEXT_MAX, widget=forms.Textarea)
+
+    def __init__(self, *args: Any, review_id: int, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"review-{review_id}-%s")
+        super().__init__(*args, **kwargs)
+        self.review_id = review_id

@@ -1,4 +1,5 @@
-"""Forms of the money pages: the prepaid top-up (rail and amount, typed as people write money)."""
+"""Forms of the money pages: the prepaid top-up (rail and amount, typed as people write money), the
+payout, and the stake page's review step."""
 
 from __future__ import annotations
 
@@ -116,4 +117,48 @@ class PayoutForm(forms.Form):
         if data["asset"] == "USD" and data.get("to_address"):
             self.add_error("to_address", "An address is only for AGR payouts; USD is paid through Stripe.")
         data["minor_units"] = minor
+        return data
+
+
+class StakeForm(forms.Form):
+    """The /stake/ page's review step: stake or unstake an amount of AGR. Nothing moves here, so
+    what the holder has is checked against the numbers the page shows: the wallet for a stake,
+    the bonded stake for an unstake (the services check again when the AGR moves)."""
+
+    ACTIONS = {"stake": "Stake", "unstake": "Unstake"}
+
+    action = forms.ChoiceField(choices=list(ACTIONS.items()), required=False)
+    amount = forms.CharField(label="Amount (AGR)", max_length=48)
+
+    def __init__(self, *args: Any, wallet: int, bonded: int, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "stake-%s")
+        super().__init__(*args, **kwargs)
+        self.wallet = wallet  # AGR base units
+        self.bonded = bonded  # AGR base units
+
+    def chosen_action(self) -> str:
+        """The action asked for; anything else is a stake (as the radio's default)."""
+        action = self.data.get("action") if self.is_bound else None
+        return action if action in self.ACTIONS else "stake"
+
+    def clean_action(self) -> str:
+        return self.chosen_action()
+
+    def clean_amount(self) -> int:
+        try:
+            return parse_amount(self.cleaned_data["amount"], decimals=AGR_DECIMALS, unit="AGR")
+        except AmountError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        amount = data.get("amount")
+        if amount is None:
+            return data
+        if data["action"] == "stake" and amount > self.wallet:
+            self.add_error("amount", f"Your wallet holds {format_amount(amount=self.wallet, asset='AGR')}.")
+        elif data["action"] == "unstake" and amount > self.bonded:
+            self.add_error("amount", f"You have {format_amount(amount=self.bonded, asset='AGR')} staked.")
+        else:
+            data["bonded_after"] = self.bonded + (amount if data["action"] == "stake" else -amount)
         return data

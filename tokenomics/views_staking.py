@@ -16,12 +16,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.http import authenticated_user
 from core.exceptions import ApplicationError
+from tokenomics.forms import StakeForm
 from tokenomics.money import AmountError, format_amount, parse_amount
 from tokenomics.selectors.staking import position, slashes_for_user, tier_for, tier_rules
 from tokenomics.services.staking import stake_deposit, unstake_start
 
 AGR_DECIMALS = 18
-ACTIONS = {"stake": "Stake", "unstake": "Unstake"}
 
 
 def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -51,39 +51,25 @@ def _wallet_agr(user: Any) -> int:
 @require_http_methods(["GET", "POST"])
 def stake_page(request: HttpRequest) -> HttpResponse:
     """GET: the page. POST: the review step (nothing moves): the amount and the tier it leads to."""
+    context = _context(request)
     if request.method == "GET":
-        return render(request, "tokenomics/stake.html", _context(request))
-    action = request.POST.get("action", "stake")
-    if action not in ACTIONS:
-        action = "stake"
-    try:
-        amount = parse_amount(request.POST.get("amount", ""), decimals=AGR_DECIMALS, unit="AGR")
-    except AmountError as exc:
-        return render(
-            request,
-            "tokenomics/stake.html",
-            _context(request, errors={"amount": str(exc)}, action=action),
-            status=400,
-        )
-    context = _context(request, action=action)
-    bonded_after = context["position"].bonded + (amount if action == "stake" else -amount)
-    problem = ""
-    if action == "stake" and amount > context["wallet_agr"]:
-        problem = f"Your wallet holds {format_amount(amount=context['wallet_agr'], asset='AGR')}."
-    if action == "unstake" and bonded_after < 0:
-        problem = f"You have {format_amount(amount=context['position'].bonded, asset='AGR')} staked."
-    if problem:
-        return render(
-            request, "tokenomics/stake.html", {**context, "errors": {"amount": problem}}, status=400
-        )
-    after = tier_for(bonded_after)
+        return render(request, "tokenomics/stake.html", context | {"form": _stake_form(context)})
+    form = _stake_form(context, data=request.POST)
+    context |= {"form": form, "action": form.chosen_action()}
+    if not form.is_valid():
+        return render(request, "tokenomics/stake.html", context, status=400)
+    bonded_after = form.cleaned_data["bonded_after"]
     review = {
-        "amount": amount,
+        "amount": form.cleaned_data["amount"],
         "amount_text": request.POST.get("amount", ""),
-        "tier_after": after,
+        "tier_after": tier_for(bonded_after),
         "bonded_after": bonded_after,
     }
-    return render(request, "tokenomics/stake.html", {**context, "review": review})
+    return render(request, "tokenomics/stake.html", context | {"review": review})
+
+
+def _stake_form(context: dict[str, Any], data: Any = None) -> StakeForm:
+    return StakeForm(data, wallet=context["wallet_agr"], bonded=context["position"].bonded)
 
 
 @login_required

@@ -15,8 +15,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import authenticated_user
 from compute.api.batch import results_response
+from compute.forms import BatchForm
 from compute.services import batch as services
 from core.exceptions import ApplicationError
+from core.forms import service_error_to_form
 from core.types import HtmxHttpRequest
 
 POLL_SECONDS = 2
@@ -27,29 +29,27 @@ PROGRESS_TARGET = "batch-progress"
 @require_http_methods(["GET", "POST"])
 def batch_new(request: HtmxHttpRequest) -> HttpResponse:
     user = authenticated_user(request)
-    context: dict[str, Any] = {
-        "listing": request.GET.get("listing", "") or request.POST.get("listing", ""),
-        "lines": request.POST.get("lines", ""),
-        "webhook_url": request.POST.get("webhook_url", ""),
-        "discount_bps": services.batch_limits()["discount.batch_bps"],
-    }
-    if request.method == "POST":
-        limits = services.batch_limits()
-        upload = request.FILES.get("file")
-        source: Any = upload if upload is not None else context["lines"].splitlines()
+    limits = services.batch_limits()
+    context: dict[str, Any] = {"discount_bps": limits["discount.batch_bps"]}
+    if request.method == "GET":
+        form = BatchForm(initial={"listing": request.GET.get("listing", "")})
+        return render(request, "compute/batch_new.html", context | {"form": form})
+    form = BatchForm(request.POST, request.FILES)
+    if form.is_valid():
         try:
             job = services.batch_create(
                 user=user,
-                listing_slug=context["listing"].strip(),
-                items=services.jsonl_items(source, max_bytes=limits["batch.max_upload_bytes"]),
-                webhook_url=context["webhook_url"].strip(),
+                listing_slug=form.cleaned_data["listing"].strip(),
+                items=services.jsonl_items(form.items_source(), max_bytes=limits["batch.max_upload_bytes"]),
+                webhook_url=form.cleaned_data["webhook_url"].strip(),
             )
         except ApplicationError as exc:
-            context["error"] = str(exc)
-            context["error_detail"] = exc.detail
-            return render(request, "compute/batch_new.html", context, status=400)
-        return redirect("compute:batch-job", job_id=job.pk)
-    return render(request, "compute/batch_new.html", context)
+            # The message a person reads beside the field ("Line 3 is not JSON."); the detail is
+            # the API client's.
+            service_error_to_form(form, exc, beside="message", **form.error_places(exc))
+        else:
+            return redirect("compute:batch-job", job_id=job.pk)
+    return render(request, "compute/batch_new.html", context | {"form": form}, status=400)
 
 
 def _job(request: HtmxHttpRequest, job_id: int) -> Any:

@@ -4,8 +4,6 @@ creator dashboard by hx-get). Thin: the gateway runs the call, selectors read th
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -17,13 +15,10 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import authenticated_user
+from compute.forms import PlaygroundForm
 from compute.models_gateway import Entitlement
 from compute.selectors.playground import (
-    KIND_NUMBERS,
-    KIND_PAD,
-    KIND_TEXT,
     PAD_MAX,
-    PlaygroundInput,
     PlaygroundModel,
     playground_free_left,
     playground_free_per_day,
@@ -35,6 +30,7 @@ from compute.selectors.usage_pages import creator_inference_revenue, prepaid_cre
 from compute.services.gateway import VIA_PLAYGROUND, GatewayError, InferenceResult, inference_run
 from compute.services.settlement import log_drain
 from compute.templatetags.inference import micro_usd
+from core.forms import service_error_to_form
 from core.types import HtmxHttpRequest
 from marketplace.charts import Chart, Series
 from marketplace.errors import NotFound
@@ -42,14 +38,6 @@ from marketplace.selectors.catalog import listing_get_public
 
 USAGE_DAYS = 30
 REVENUE_DAYS = 30
-INTEGER_DATATYPES = frozenset({"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"})
-
-
-class PlaygroundInputError(Exception):
-    def __init__(self, tensor: str, message: str) -> None:
-        super().__init__(message)
-        self.tensor = tensor
-        self.message = message
 
 
 def _model(request: HtmxHttpRequest, slug: str) -> PlaygroundModel:
@@ -62,52 +50,6 @@ def _model(request: HtmxHttpRequest, slug: str) -> PlaygroundModel:
     if model is None or not listing.is_published:
         raise Http404("This model is not hosted.")
     return model
-
-
-def _number(tensor: PlaygroundInput, text: Any) -> int | float:
-    try:
-        value = float(str(text).strip())
-    except ValueError as exc:
-        raise PlaygroundInputError(tensor.name, f"{tensor.name}: “{text}” is not a number.") from exc
-    if not math.isfinite(value):
-        raise PlaygroundInputError(tensor.name, f"{tensor.name}: numbers must be finite.")
-    if tensor.datatype in INTEGER_DATATYPES:
-        if value != int(value):
-            raise PlaygroundInputError(tensor.name, f"{tensor.name} takes whole numbers.")
-        return int(value)
-    return value
-
-
-def _flatten(tensor: PlaygroundInput, value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return [item for part in value for item in _flatten(tensor, part)]
-    return [_number(tensor, value)]
-
-
-def playground_body(model: PlaygroundModel, form: Any) -> dict[str, Any]:
-    """The KServe v2 request body of a playground form: one batch row per input tensor."""
-    inputs = []
-    for tensor in model.inputs:
-        field = f"in-{tensor.name}"
-        if tensor.kind == KIND_TEXT:
-            text = str(form.get(field, "")).strip()
-            if not text:
-                raise PlaygroundInputError(tensor.name, f"Write some text for {tensor.name}.")
-            data: list[Any] = [text]
-        elif tensor.kind == KIND_NUMBERS:
-            data = [_number(tensor, form.get(f"{field}-{i}", "")) for i in range(tensor.count)]
-        else:
-            try:
-                parsed = json.loads(str(form.get(field, "")))
-            except ValueError as exc:
-                raise PlaygroundInputError(tensor.name, f"{tensor.name}: this is not valid JSON.") from exc
-            data = _flatten(tensor, parsed)
-            if tensor.kind == KIND_PAD and any(not 0 <= v <= PAD_MAX for v in data):
-                raise PlaygroundInputError(tensor.name, f"{tensor.name}: each cell is 0 to {PAD_MAX}.")
-        inputs.append(
-            {"name": tensor.name, "datatype": tensor.datatype, "shape": [1, *tensor.shape], "data": data}
-        )
-    return {"inputs": inputs, "version": model.version.version}
 
 
 def _flat_data(output: dict[str, Any]) -> list[Any]:
@@ -163,27 +105,30 @@ def playground(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def playground_run(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Run the model once through the gateway (via="playground": the browser session's
-    entitlement, then the free allowance) and answer the result partial."""
+    entitlement, then the free allowance) and answer the result partial. A refusal is put on the
+    form (core.forms.service_error_to_form): beside the tensor it names, else at the form's top;
+    the partial swaps those places out of band."""
     model = _model(request, slug)
     if not request.user.is_authenticated:
         return render(request, "compute/_playground_result.html", {"signed_out": True}, status=200)
     user = authenticated_user(request)
-    context: dict[str, Any] = {"model": model}
-    try:
-        body = playground_body(model, request.POST)
-        result = inference_run(user=user, listing_slug=model.listing.slug, body=body, via=VIA_PLAYGROUND)
-    except PlaygroundInputError as exc:
-        context["error"] = {"code": "validation_error", "message": exc.message, "tensor": exc.tensor}
-    except GatewayError as exc:
-        detail = exc.detail if isinstance(exc.detail, dict) else {}
-        context["error"] = {
-            "code": exc.code,
-            "message": str(exc.message),
-            "tensor": detail.get("tensor", ""),
-            "plans": detail.get("plans", []),
-        }
-    else:
-        context |= result_view(model, result)
+    form = PlaygroundForm(request.POST, model=model)
+    context: dict[str, Any] = {"model": model, "form": form, "error_code": "validation_error"}
+    if form.is_valid():
+        try:
+            result = inference_run(
+                user=user, listing_slug=model.listing.slug, body=form.cleaned_data["body"], via=VIA_PLAYGROUND
+            )
+        except GatewayError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {}
+            tensor = detail.get("tensor")
+            # The message is the person's; the detail (the tensor's name, the plans) is context.
+            service_error_to_form(
+                form, exc, beside="message", default_field=form.field_name(tensor) if tensor else None
+            )
+            context |= {"error_code": exc.code, "plans": detail.get("plans", [])}
+        else:
+            context |= result_view(model, result)
     context["free_left"] = playground_free_left(user=user, listing=model.listing)
     context["free_per_day"] = playground_free_per_day()
     # htmx swaps 2xx answers only: a refusal is content here, its code in data-error-code.

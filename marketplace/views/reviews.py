@@ -2,15 +2,16 @@
 and standalone for paging without JavaScript), and the htmx posts that write, reply and delete.
 
 Every post answers an htmx request with the re-rendered section (status 200, so that htmx swaps
-it in, errors shown next to the form), and a plain form post with a redirect back on success or
-the reviews page with the error status."""
+it in), and a plain form post with a redirect back on success or the reviews page with the error
+status. A refused review or reply is shown on its form (core.forms.service_error_to_form: beside
+the field it names, else at the top); a refused delete, a bare button, in the messages."""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,8 +25,10 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.http import authenticated_user
 from accounts.models import User
 from core.exceptions import ApplicationError
+from core.forms import service_error_to_form
 from core.types import HtmxHttpRequest
 from marketplace.errors import NotFound
+from marketplace.forms import ReplyForm, ReviewForm
 from marketplace.models import Listing, Review
 from marketplace.selectors.reviews import (
     listing_get_for_reviews,
@@ -34,22 +37,12 @@ from marketplace.selectors.reviews import (
     review_list,
     review_permissions,
 )
-from marketplace.services.reviews import TEXT_MAX, TITLE_MAX, review_delete, review_reply, review_upsert
+from marketplace.services.reviews import review_delete, review_reply, review_upsert
 
 REVIEWS_PAGE_SIZE = 10
 PAGE_PARAM = "reviews_page"
 SECTION_TEMPLATE = "marketplace/reviews/_section_body.html"
 RATING_TEMPLATE = "marketplace/catalog/_rating.html"
-
-
-class ReviewForm(forms.Form):
-    rating = forms.TypedChoiceField(choices=[(n, str(n)) for n in range(5, 0, -1)], coerce=int)
-    title = forms.CharField(max_length=TITLE_MAX, required=False)
-    body = forms.CharField(max_length=TEXT_MAX, required=False, widget=forms.Textarea)
-
-
-class ReplyForm(forms.Form):
-    reply = forms.CharField(max_length=TEXT_MAX, widget=forms.Textarea)
 
 
 def _viewer(request: HttpRequest) -> User | None:
@@ -62,23 +55,21 @@ def section_context(
     request: HttpRequest,
     listing: Listing,
     page_number: int | str | None = None,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, list[str]] | None = None,
-    error: str = "",
+    form: ReviewForm | None = None,
     notice: str = "",
-    reply_errors: dict[int, str] | None = None,
-    reply_values: dict[int, str] | None = None,
+    reply_form: ReplyForm | None = None,
 ) -> dict[str, Any]:
     """Everything `_section_body.html` shows for `listing` to the request's user: the summary, a
-    page of reviews, and the forms this user may use (pre-filled with their review when editing)."""
+    page of reviews, and the forms this user may use (pre-filled with their review when editing;
+    `form` and `reply_form` are a refused post's, shown again with its errors)."""
     viewer = _viewer(request)
     permissions = review_permissions(user=viewer, listing=listing)
     if page_number is None:
         page_number = request.GET.get(PAGE_PARAM)
     page = Paginator(review_list(listing=listing), REVIEWS_PAGE_SIZE).get_page(page_number)
     own = permissions.own_review
-    if values is None:
-        values = {"rating": own.rating, "title": own.title, "body": own.body} if own else {}
+    if form is None:
+        form = ReviewForm(initial={"rating": own.rating, "title": own.title, "body": own.body} if own else {})
     return {
         "request": request,
         "user": request.user if hasattr(request, "user") else None,
@@ -90,12 +81,9 @@ def section_context(
         "reviews": page.object_list,
         "page_param": PAGE_PARAM,
         "permissions": permissions,
-        "values": values,
-        "errors": errors or {},
-        "error": error,
+        "form": form,
         "notice": notice,
-        "reply_errors": reply_errors or {},
-        "reply_values": reply_values or {},
+        "reply_form": reply_form,
         "reviews_url": reverse("marketplace:listing-reviews", kwargs={"slug": listing.slug}),
         "next_url": request.get_full_path() if request.method == "GET" else request.POST.get("next", ""),
     }
@@ -155,14 +143,15 @@ def review_submit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     user = authenticated_user(request)
     listing = _listing_or_404(slug, user)
     form = ReviewForm(request.POST)
-    values = {key: request.POST.get(key, "") for key in ("rating", "title", "body")}
     if not form.is_valid():
-        errors = {field: [str(message) for message in messages] for field, messages in form.errors.items()}
-        return _respond(request, listing, status=400, values=values, errors=errors)
+        form.focus_first_error()
+        return _respond(request, listing, status=400, form=form)
     try:
         _, created = review_upsert(buyer=user, listing=listing, **form.cleaned_data)
     except ApplicationError as exc:
-        return _respond(request, listing, status=exc.status_code, values=values, error=exc.message)
+        service_error_to_form(form, exc)
+        form.focus_first_error()
+        return _respond(request, listing, status=exc.status_code, form=form)
     if not request.htmx:
         return _back(request, listing)
     notice = "Thank you: your review is published." if created else "Your review is updated."
@@ -176,23 +165,16 @@ def review_reply_submit(request: HtmxHttpRequest, review_id: int) -> HttpRespons
     user = authenticated_user(request)
     review = _review_or_404(review_id)
     listing = _listing_or_404(review.listing.slug, user)
-    form = ReplyForm(request.POST)
-    text = request.POST.get("reply", "")
+    form = ReplyForm(request.POST, review_id=review.pk)
     if not form.is_valid():
-        message = " ".join(str(m) for messages in form.errors.values() for m in messages)
-        return _respond(
-            request, listing, status=400, reply_errors={review.pk: message}, reply_values={review.pk: text}
-        )
+        form.focus_first_error()
+        return _respond(request, listing, status=400, reply_form=form)
     try:
         review_reply(creator=user, review=review, reply=form.cleaned_data["reply"])
     except ApplicationError as exc:
-        return _respond(
-            request,
-            listing,
-            status=exc.status_code,
-            reply_errors={review.pk: exc.message},
-            reply_values={review.pk: text},
-        )
+        service_error_to_form(form, exc)
+        form.focus_first_error()
+        return _respond(request, listing, status=exc.status_code, reply_form=form)
     if not request.htmx:
         return _back(request, listing)
     return _respond(request, listing, notice="Your reply is published.")
@@ -201,20 +183,19 @@ def review_reply_submit(request: HtmxHttpRequest, review_id: int) -> HttpRespons
 @login_required
 @require_POST
 def review_delete_submit(request: HtmxHttpRequest, review_id: int) -> HttpResponse:
-    """Delete the user's own review."""
+    """Delete the user's own review (a bare button: a refusal goes to the messages)."""
     user = authenticated_user(request)
     review = _review_or_404(review_id)
     listing = review.listing
     try:
         review_delete(user=user, review=review)
     except ApplicationError as exc:
-        return _respond(
-            request, _listing_or_404(listing.slug, user), status=exc.status_code, error=exc.message
-        )
+        messages.error(request, exc.message)
+        return _respond(request, _listing_or_404(listing.slug, user), status=exc.status_code)
     listing.refresh_from_db()
     if not request.htmx:
         return _back(request, listing)
-    return _respond(request, listing, values={}, notice="Your review is deleted.")
+    return _respond(request, listing, form=ReviewForm(), notice="Your review is deleted.")
 
 
 urlpatterns: list[URLPattern] = [

@@ -34,7 +34,7 @@ def test_stake_see_the_tier_unstake_and_the_countdown(
 
     page.get_by_label("Amount (AGR)").fill("90000")
     page.get_by_role("button", name="Review").click()
-    expect(page.locator("#stake-amount-error")).to_contain_text("Your wallet holds")  # next to its field
+    expect(page.locator("#stake-amount_error")).to_contain_text("Your wallet holds")  # next to its field
 
     page.get_by_label("Amount (AGR)").fill("60000")
     page.get_by_role("button", name="Review").click()

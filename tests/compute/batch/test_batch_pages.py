@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from compute.models import BatchJob
+from compute.models import BatchItem, BatchJob
 from tests.accounts.factories import UserFactory
 from tests.compute.batch.conftest import item, serve
 
@@ -61,3 +63,67 @@ def test_a_form_error_is_shown_and_nothing_is_stored(client: Any, hosted: Any, b
     assert response.status_code == 400
     assert "Line 1 is not JSON." in response.content.decode()
     assert not BatchJob.objects.exists()
+
+
+# ----------------------------------------------------------------------------- where a refusal lands
+
+
+def field_errors(html: str, auto_id: str) -> str:
+    """The text of the error list Django renders beside the field whose id is `auto_id`."""
+    found = re.search(rf'<ul class="errorlist" id="{re.escape(auto_id)}_error">(.*?)</ul>', html, re.S)
+    assert found, f"no error list beside {auto_id}"
+    return found.group(1)
+
+
+def top_errors(html: str) -> str:
+    found = re.search(
+        r'<div class="form-errors"[^>]*><ul class="errorlist nonfield">(.*?)</ul></div>', html, re.S
+    )
+    assert found, "no form-errors box"
+    return found.group(1)
+
+
+def test_a_line_that_is_not_json_is_shown_beside_the_pasted_lines(
+    client: Any, hosted: Any, buyer: Any
+) -> None:
+    client.force_login(buyer)
+    lines = json.dumps(item()) + "\n{oops"
+    response = client.post("/batch-jobs/new/", {"listing": "identity-batch", "lines": lines})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Line 2 is not JSON." in field_errors(html, "batch-lines")
+    assert 'aria-describedby="batch-lines_error"' in html
+    assert 'value="identity-batch"' in html  # the form comes back as sent
+    assert 'class="form-errors"' not in html
+    assert not BatchJob.objects.exists()
+    assert not BatchItem.objects.exists()
+
+
+def test_an_uploaded_line_that_is_not_json_is_shown_beside_the_upload(
+    client: Any, hosted: Any, buyer: Any
+) -> None:
+    client.force_login(buyer)
+    upload = SimpleUploadedFile("items.jsonl", b"[not json\n", content_type="application/jsonl")
+    response = client.post("/batch-jobs/new/", {"listing": "identity-batch", "file": upload})
+    assert response.status_code == 400
+    assert "Line 1 is not JSON." in field_errors(response.content.decode(), "batch-file")
+    assert not BatchJob.objects.exists()
+
+
+def test_a_model_that_is_not_published_is_shown_beside_its_slug(client: Any, hosted: Any, buyer: Any) -> None:
+    client.force_login(buyer)
+    response = client.post("/batch-jobs/new/", {"listing": "no-such-model", "lines": json.dumps(item())})
+    assert response.status_code == 400
+    assert "No published model has this name." in field_errors(response.content.decode(), "batch-listing")
+    assert not BatchJob.objects.exists()
+
+
+def test_a_batch_nobody_pays_for_is_refused_at_the_top(client: Any, hosted: Any) -> None:
+    client.force_login(UserFactory())  # no subscription, no prepaid credit
+    response = client.post("/batch-jobs/new/", {"listing": "identity-batch", "lines": json.dumps(item())})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Your prepaid balance cannot pay for this batch; add credit or split it." in top_errors(html)
+    assert 'class="errorlist" id="batch-' not in html  # nothing beside a field
+    assert not BatchJob.objects.exists()
+    assert not BatchItem.objects.exists()

@@ -5,19 +5,38 @@ the KServe v2 body the gateway validates; a refusal shows its code, naming the t
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from django.urls import reverse
 
+from compute.forms import PlaygroundInputError, playground_body
 from compute.selectors.playground import KIND_JSON, KIND_NUMBERS, KIND_PAD, playground_model
-from compute.views.pages import PlaygroundInputError, playground_body
 from marketplace.hosted_demo import DIGIT_ZERO
 from marketplace.models import ListingStatus
 from tests.accounts.factories import UserFactory
 from tests.marketplace.factories import ListingFactory, VersionFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def tensor_errors(html: str, tensor: str) -> str:
+    """What a run's answer swaps into the tensor's error container, beside its inputs."""
+    found = re.search(
+        rf'<div class="field-errors" id="playground-in-{tensor}-errors" hx-swap-oob="true"[^>]*>(.*?)</div>',
+        html,
+        re.S,
+    )
+    assert found, f"no error container for {tensor}"
+    return found.group(1)
+
+
+def top_errors(html: str) -> str:
+    """What a run's answer swaps into the top of the form (the errors that name no tensor)."""
+    found = re.search(r'<div id="playground-form-errors" hx-swap-oob="true"[^>]*>(.*?)\n  </div>', html, re.S)
+    assert found, "no top-of-form container"
+    return found.group(1).strip()
 
 
 def _get(client: Any, listing: Any) -> str:
@@ -169,7 +188,11 @@ def test_a_refused_run_answers_the_code_beside_the_tensor_and_costs_no_free_run(
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-error-code="validation_error"' in html
-    assert '<strong class="mono">FEATURES</strong>' in html
+    # Beside the tensor it names (its field's error container, swapped in out of band), not at the top.
+    beside = tensor_errors(html, "FEATURES")
+    assert "FEATURES: “oops” is not a number." in beside
+    assert 'id="playground-in-FEATURES_error"' in beside
+    assert top_errors(html) == ""
     # The free-runs line is refreshed out of band, unchanged: nothing was called.
     assert 'id="playground-free" hx-swap-oob="true"' in html
 
@@ -268,4 +291,30 @@ def test_a_refusal_by_the_gateway_names_the_plans_that_allow_the_call(client, ir
     form = {f"in-FEATURES-{i}": "1" for i in range(4)}
     html = client.post(reverse("compute:playground-run", args=[iris.slug]), form).content.decode()
     assert 'data-error-code="license_required"' in html
-    assert f'<a href="{reverse("marketplace:checkout", args=[9])}">Metered</a>' in html
+    # It names no tensor: at the top of the form, with the plans under it.
+    top = top_errors(html)
+    assert "You have no plan that allows this call." in top
+    assert f'<a href="{reverse("marketplace:checkout", args=[9])}">Metered</a>' in top
+    assert "errorlist" not in tensor_errors(html, "FEATURES")
+
+
+def test_a_gateway_refusal_naming_a_tensor_is_shown_beside_it(client, iris, monkeypatch):
+    """The gateway's own tensor check (validation_error, detail.tensor) lands beside that tensor."""
+    from compute.services.gateway import GatewayError
+
+    def refuse(**kwargs):
+        raise GatewayError(
+            "validation_error",
+            400,
+            "FEATURES: expected 4 values.",
+            detail={"tensor": "FEATURES", "inputs": ["FEATURES: expected 4 values."]},
+        )
+
+    monkeypatch.setattr("compute.views.pages.inference_run", refuse)
+    client.force_login(UserFactory())
+    form = {f"in-FEATURES-{i}": "1" for i in range(4)}
+    html = client.post(reverse("compute:playground-run", args=[iris.slug]), form, HTTP_HX_REQUEST="true")
+    html = html.content.decode()
+    assert "FEATURES: expected 4 values." in tensor_errors(html, "FEATURES")
+    assert top_errors(html) == ""
+    assert 'data-error-code="validation_error"' in html

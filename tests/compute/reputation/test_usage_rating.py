@@ -3,6 +3,7 @@ rated (htmx swaps the cell in place); only the caller may rate, once."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -79,3 +80,44 @@ def test_another_buyers_call_is_not_found_and_anonymous_visitors_log_in(client) 
     client.force_login(UserFactory())
     assert client.post(url, {"stars": "5"}).status_code == 404
     assert not CallRating.objects.exists()
+
+
+def test_stars_outside_one_to_five_are_shown_beside_the_stars(client) -> None:
+    buyer = UserFactory()
+    call = served_call(buyer=buyer, provider=UserFactory(), at=timezone.now())
+    client.force_login(buyer)
+
+    html = client.post(
+        f"/usage/calls/{call.request_id}/rating", {"stars": "9"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+
+    beside = re.search(
+        rf'<ul class="errorlist" id="rating-{call.request_id}-stars_error">(.*?)</ul>', html, re.S
+    )
+    assert beside
+    assert "A rating is 1 to 5 stars." in beside.group(1)
+    assert f'aria-describedby="rating-{call.request_id}-stars_error"' in html
+    assert 'class="form-errors"' not in html
+    assert not CallRating.objects.exists()
+
+
+def test_a_second_rating_is_refused_at_the_top_of_the_cells_form(client) -> None:
+    buyer = UserFactory()
+    call = served_call(buyer=buyer, provider=UserFactory(), at=timezone.now())
+    client.force_login(buyer)
+    url = f"/usage/calls/{call.request_id}/rating"
+    client.post(url, {"stars": "4"}, HTTP_HX_REQUEST="true")
+
+    html = client.post(url, {"stars": "1"}, HTTP_HX_REQUEST="true").content.decode()
+
+    top = re.search(
+        r'<div class="form-errors"[^>]*><ul class="errorlist nonfield">(.*?)</ul></div>', html, re.S
+    )
+    assert top
+    assert "This call was already rated." in top.group(1)
+    assert CallRating.objects.get().stars == 4
+    # Without htmx the usage page says it in the messages.
+    page = client.post(url, {"stars": "1"}, follow=True).content.decode()
+    listed = re.search(r'<ul class="messages" id="messages">(.*?)</ul>', page, re.S)
+    assert listed
+    assert "This call was already rated." in listed.group(1)

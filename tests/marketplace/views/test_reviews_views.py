@@ -222,3 +222,88 @@ def test_full_pages_have_the_rating_without_out_of_band_swap(client, listing):
     plain = client.post(submit_url(listing), {"rating": "4"})
     assert plain.status_code == 302
     assert "hx-swap-oob" not in plain.content.decode()
+
+
+# ----------------------------------------------------------------------------- where a refusal lands
+# core.forms.service_error_to_form: a message that names a field beside it, the rest at the top.
+
+
+def field_errors(html: str, auto_id: str) -> str:
+    """The text of the error list Django renders for the field whose id is `auto_id`."""
+    found = re.search(rf'<ul class="errorlist" id="{re.escape(auto_id)}_error">(.*?)</ul>', html, re.S)
+    assert found, f"no error list beside {auto_id}"
+    return found.group(1)
+
+
+def top_errors(html: str) -> list[str]:
+    """The messages of every form-errors box (a form's non-field errors) in `html`."""
+    boxes = re.findall(
+        r'<div class="form-errors"[^>]*><ul class="errorlist nonfield">(.*?)</ul></div>', html, re.S
+    )
+    return [message for box in boxes for message in re.findall(r"<li>(.*?)</li>", box, re.S)]
+
+
+def test_a_too_long_title_is_shown_beside_the_title_and_nothing_is_written(client, listing):
+    client.force_login(verified_buyer(listing))
+    response = client.post(submit_url(listing), {"rating": "4", "title": "x" * 121, "body": "Kept"}, **HX)
+    html = response.content.decode()
+    assert "at most 120 characters" in field_errors(html, "review-title")
+    assert 'aria-describedby="review-title_error"' in html
+    assert ">Kept</textarea>" in html
+    assert top_errors(html) == []
+    assert not Review.objects.exists()
+
+
+def test_the_creators_own_review_is_refused_at_the_top_and_nothing_is_written(client, listing):
+    client.force_login(listing.creator)
+    response = client.post(submit_url(listing), {"rating": "5", "title": "Mine"}, **HX)
+    assert response.status_code == 200  # htmx swaps only 2xx; the refusal is in the markup
+    html = response.content.decode()
+    assert top_errors(html) == ["You cannot review your own model."]
+    assert 'class="alert alert-error"' not in html  # no ad-hoc alert beside the form's own box
+    plain = client.post(submit_url(listing), {"rating": "5"})
+    assert plain.status_code == 403
+    assert top_errors(plain.content.decode()) == ["You cannot review your own model."]
+    assert not Review.objects.exists()
+
+
+def test_an_unverified_buyers_review_is_refused_at_the_top(client, listing):
+    client.force_login(UserFactory())
+    html = client.post(submit_url(listing), {"rating": "5"}, **HX).content.decode()
+    assert top_errors(html) == ["Only buyers of this model can review it."]
+    assert not Review.objects.exists()
+
+
+def test_a_blank_reply_is_shown_beside_the_reply_box_and_nothing_is_written(client, listing):
+    review, _ = review_upsert(buyer=verified_buyer(listing), listing=listing, rating=2)
+    client.force_login(listing.creator)
+    html = client.post(f"/reviews/{review.pk}/reply/", {"reply": "   "}, **HX).content.decode()
+    assert "This field is required." in field_errors(html, f"review-{review.pk}-reply")
+    assert f'aria-describedby="review-{review.pk}-reply_error"' in html
+    stored = Review.objects.get()
+    assert (stored.reply, stored.replied_at) == ("", None)
+
+
+def test_a_second_reply_is_refused_beside_the_review_and_the_first_stands(client, listing):
+    review, _ = review_upsert(buyer=verified_buyer(listing), listing=listing, rating=2)
+    review_reply(creator=listing.creator, review=review, reply="First")
+    client.force_login(listing.creator)
+    response = client.post(f"/reviews/{review.pk}/reply/", {"reply": "Second"}, **HX)
+    html = response.content.decode()
+    assert top_errors(html) == ["You have already replied to this review."]
+    block = html[html.index(f'id="review-{review.pk}"') :]
+    assert block.index("First") < block.index("You have already replied to this review.")
+    assert Review.objects.get().reply == "First"
+
+
+def test_a_refused_delete_goes_to_the_messages(client, listing):
+    buyer = verified_buyer(listing)
+    review, _ = review_upsert(buyer=buyer, listing=listing, rating=2)
+    client.force_login(listing.creator)
+    html = client.post(f"/reviews/{review.pk}/delete/", **HX).content.decode()
+    assert re.search(
+        r'<ul class="messages" id="messages">\s*<li class="alert alert-error" role="status">'
+        r"Only the author of a review can delete it.</li>",
+        html,
+    )
+    assert Review.objects.filter(pk=review.pk).exists()
