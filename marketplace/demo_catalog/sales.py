@@ -32,7 +32,7 @@ from marketplace.models import (
 )
 from marketplace.selectors.catalog import latest_downloadable_version
 from marketplace.services.licenses import license_download
-from marketplace.services.orders import order_fulfil, order_record, order_release
+from marketplace.services.orders import order_fulfil, order_record, order_release, subscription_open
 from marketplace.services.pricing import quote
 from marketplace.services.refunds import order_dispute_open, order_refund
 from marketplace.services.reviews import review_reply, review_upsert
@@ -192,13 +192,7 @@ class SalesMixin(LoaderBase):
         version = latest_downloadable_version(listing=listing) if plan.kind == PlanKind.ONE_TIME else None
         with transaction.atomic():
             if plan.kind == PlanKind.SUBSCRIPTION and subscription is None:
-                subscription = Subscription.objects.create(
-                    buyer=buyer,
-                    plan=plan,
-                    listing=listing,
-                    rail=priced.rail,
-                    monthly_quota=plan.monthly_quota,
-                )
+                subscription = subscription_open(buyer=buyer, plan=plan, rail=priced.rail)
             order = order_record(
                 buyer=buyer, plan=plan, priced=priced, version=version, subscription=subscription
             )

@@ -124,6 +124,14 @@ def order_record(
     )
 
 
+def subscription_open(*, buyer: User, plan: Plan, rail: str) -> Subscription:
+    """The buyer's subscription to `plan`, opened at checkout (not active: its first order's
+    payment activates it), paid through `rail`, with the plan's monthly quota."""
+    return Subscription.objects.create(
+        buyer=buyer, plan=plan, listing=plan.listing, rail=rail, monthly_quota=plan.monthly_quota
+    )
+
+
 def order_create(*, buyer: User, plan_id: int, rail: str, credit_cents: int | None = None) -> OrderStarted:
     """Start an order for a plan, priced by marketplace.services.pricing.quote, with its payment
     due through `rail`; card orders come back with the PaymentIntent's client secret (Stripe is
@@ -155,13 +163,7 @@ def order_create(*, buyer: User, plan_id: int, rail: str, credit_cents: int | No
             subscription = None
             if plan.kind == PlanKind.SUBSCRIPTION:
                 _close_abandoned_subscription(buyer=buyer, listing=listing)
-                subscription = Subscription.objects.create(
-                    buyer=buyer,
-                    plan=plan,
-                    listing=listing,
-                    rail=priced.rail,
-                    monthly_quota=plan.monthly_quota,
-                )
+                subscription = subscription_open(buyer=buyer, plan=plan, rail=priced.rail)
             order = order_record(
                 buyer=buyer, plan=plan, priced=priced, version=version, subscription=subscription
             )
