@@ -19,9 +19,8 @@ transaction's id (an escrow hold's escrow row), so that the posting and its row 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -66,6 +65,11 @@ def eligible(legs: Sequence[Leg], *, reverses: object | None) -> bool:
     )
 
 
+def _literal(values: Iterable[object]) -> str:
+    """A PostgreSQL array literal of integers, booleans (t/f), NULLs or plain words."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 def post_in_one_statement(
     *,
     values: list[Any],
@@ -83,30 +87,35 @@ def post_in_one_statement(
         accounts[leg.account.pk] = leg.account
         deltas[leg.account.pk] += leg.amount
     users = sorted(pk for pk, account in accounts.items() if account.owner_id is not None)
-    # The accounts and legs as JSON, not a VALUES row per leg: one statement text for every posting
-    # (prepared once per connection), few parameters (psycopg caches its parsing of a query of at
-    # most 50) and one C-encoded string each (psycopg dumps lists element by element in Python).
-    held = json.dumps(
-        [
-            {
-                "id": pk,
-                "asset": account.asset,
-                "kind": account.kind,
-                "owner_id": account.owner_id,
-                "overdraft_allowed": account.overdraft_allowed,
-                "delta": deltas[pk],
-            }
-            for pk, account in accounts.items()
-        ]
-    )
-    entries = json.dumps([[leg.account.pk, leg.account.asset, leg.amount] for leg in legs])
-    # Integers only, so array literals are exact; the ids also let every read of the accounts go
-    # through the primary key whatever plan PostgreSQL picks.
-    user_ids = "{" + ",".join(map(str, users)) + "}"
-    account_ids = "{" + ",".join(map(str, accounts)) + "}"
+    # The accounts and legs as arrays, one per column, not a VALUES row per leg: one statement text
+    # for every posting (prepared once per connection) and few parameters (psycopg caches its
+    # parsing of a query of at most 50). Each array is sent as a literal string: every value is an
+    # integer, a boolean or one of our own enum values (asset, kind), so the literal is exact, and
+    # psycopg would dump a list element by element in Python.
+    held = list(accounts.values())
+    for account in held:
+        if not (account.asset.isalnum() and account.kind.replace("_", "").isalnum()):
+            raise ValueError(f"unexpected account kind or asset: {account.kind!r} {account.asset!r}")
+    held_columns = [
+        _literal(account.pk for account in held),
+        _literal(account.asset for account in held),
+        _literal(account.kind for account in held),
+        _literal("NULL" if account.owner_id is None else account.owner_id for account in held),
+        _literal("t" if account.overdraft_allowed else "f" for account in held),
+        _literal(deltas[account.pk] for account in held),
+    ]
+    entries = [
+        _literal(leg.account.pk for leg in legs),
+        _literal(leg.account.asset for leg in legs),
+        _literal(leg.amount for leg in legs),
+    ]
+    # The ids again, so that every read of the accounts goes through the primary key whatever plan
+    # PostgreSQL picks.
+    user_ids = _literal(users)
+    account_ids = _literal(accounts)
     params: list[Any] = [
-        held,
-        entries,
+        *held_columns,
+        *entries,
         user_ids,
         len(accounts),
         account_ids,
@@ -117,11 +126,11 @@ def post_in_one_statement(
     # Only our table names are interpolated (hence the noqa).
     sql = f"""
 WITH held AS (
-    SELECT * FROM json_to_recordset(%s::json)
-        AS h(id bigint, asset text, kind text, owner_id bigint, overdraft_allowed boolean, delta numeric)
+    SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::boolean[], %s::numeric[])
+        AS h(id, asset, kind, owner_id, overdraft_allowed, delta)
 ), legs AS (
-    SELECT (e ->> 0)::bigint AS account_id, e ->> 1 AS asset, (e ->> 2)::numeric AS amount, n
-      FROM json_array_elements(%s::json) WITH ORDINALITY AS l(e, n)
+    SELECT * FROM unnest(%s::bigint[], %s::text[], %s::numeric[])
+        WITH ORDINALITY AS l(account_id, asset, amount, n)
 ), locked AS (
     SELECT id, balance FROM {_ACCOUNT} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE
 ), checked AS (
