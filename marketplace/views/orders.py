@@ -128,7 +128,6 @@ def _order_context(user: User, order: Order, **extra: Any) -> dict[str, Any]:
         "subscription_error": "",
         "refund_error": "",
         "dispute_error": "",
-        "agr_error": "",
         "agr_reason": "",
         "pay_error": "",
         # Per-inference credit lands with the prepaid bonus: what the ledger granted once paid.
@@ -210,15 +209,24 @@ def order_agr_payment(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
     error, reason, code, status = "", "", "validation_error", 400
     if order.rail != Rail.AGR or order.payment_id is None:
         error, code = "This order is not paid in AGR.", "invalid_state"
+        form.add_error(None, error)  # the order's state, not the hash: at the top of the form
     elif order.status != OrderStatus.AWAITING_PAYMENT:
         error, code, status = "This order is not waiting for a payment.", "invalid_state", 409
+        form.add_error(None, error)
     elif form.is_valid():
         try:
             agr_payment_claim(payment_id=order.payment_id, tx_hash=form.cleaned_data["tx_hash"])
-        except PaymentNotVerified as exc:
-            error, reason, code, status = exc.message, str(exc.reason), exc.code, exc.status_code
         except ApplicationError as exc:
             error, code, status = exc.message, exc.code, exc.status_code
+            if isinstance(exc, PaymentNotVerified):
+                reason = str(exc.reason)
+            if not wants_json:
+                # A transfer that does not pay the order is about the hash: beside it, with the
+                # failed check in words; the chain being away is the page's, at the top.
+                tx_field = "tx_hash" if isinstance(exc, PaymentNotVerified) else None
+                service_error_to_form(form, exc, default_field=tx_field)
+                if reason in REASON_TEXT:
+                    form.add_error("tx_hash", f"Reason: {REASON_TEXT[reason]}.")
         else:
             messages.success(request, "Your AGR transfer is verified and credited.")
             if wants_json:
@@ -229,13 +237,11 @@ def order_agr_payment(request: HtmxHttpRequest, order_id: int) -> HttpResponse:
         error = "Send the transfer's transaction hash."
     if wants_json:
         return _agr_refused(code, error, reason, status)
-    if reason in REASON_TEXT:
-        error = f"{error} Reason: {REASON_TEXT[reason]}."
     order.refresh_from_db()
-    context = _order_context(user, order, tx_form=form, agr_error=error, agr_reason=reason)
+    context = _order_context(user, order, tx_form=form, agr_reason=reason)
     if request.htmx:
         return render(request, f"{BUYER}/order.html#agr-verify", context | _payment_context(user, order))
-    return _order_page(request, user, order, status=status, tx_form=form, agr_error=error, agr_reason=reason)
+    return _order_page(request, user, order, status=status, tx_form=form, agr_reason=reason)
 
 
 @login_required

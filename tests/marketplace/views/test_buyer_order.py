@@ -37,7 +37,7 @@ from tests.accounts.factories import UserFactory
 from tests.marketplace.factories import ListingFactory, PlanFactory, VersionFactory
 from tests.tokenomics.chain.conftest import chain, link, new_key, pay, use_tester_chain  # noqa: F401
 from tests.tokenomics.stripe.conftest import _stripe_is_localstripe, localstripe  # noqa: F401
-from tokenomics.models import Payment
+from tokenomics.models import ChainTransfer, Payment
 from tokenomics.models.rails import PaymentRefund
 from tokenomics.selectors.ledger import ledger_verify
 from tokenomics.services.payments import payment_credit
@@ -269,6 +269,29 @@ def test_agr_transfer_from_an_unlinked_wallet_is_explained(client, buyer, chain,
     order.refresh_from_db()
     assert order.status == OrderStatus.AWAITING_PAYMENT
     assert_ledger_balances()
+    # Both beside the hash field (it is the hash that does not pay the order), nothing at the top.
+    beside = re.search(r'<ul class="errorlist" id="id_tx_hash_error">(.*?)</ul>', html, re.S)
+    assert beside
+    assert "The transfer was sent from a wallet not linked to the buyer&#x27;s account." in beside.group(1)
+    assert "Reason: the AGR came from a wallet that is not linked to your account." in beside.group(1)
+    assert 'class="form-errors"' not in html
+
+
+def test_a_hash_for_an_order_not_paid_in_agr_is_refused_at_the_top_of_the_form(client, buyer, localstripe):  # noqa: F811
+    order = card_order(buyer, one_time_plan())
+    response = client.post(
+        order_url(order, "agr-payment/"), {"tx_hash": "0x" + "ab" * 32}, HTTP_HX_REQUEST="true"
+    )
+    html = page(response)
+    top = re.search(
+        r'<div class="form-errors"[^>]*><ul class="errorlist nonfield">(.*?)</ul></div>', html, re.S
+    )
+    assert top
+    assert "This order is not paid in AGR." in top.group(1)
+    assert 'id="agr-error"' not in html
+    order.refresh_from_db()
+    assert order.status == OrderStatus.AWAITING_PAYMENT
+    assert not ChainTransfer.objects.exists()
 
 
 # ----------------------------------------------------------------------------- licenses
