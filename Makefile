@@ -29,7 +29,7 @@ demo: install
 ## process). scripts/test-bootstrap.sh installs Debian's Chromium when missing and uses a local
 ## PostgreSQL/Redis when DATABASE_URL/REDIS_URL are not set.
 test: install
-	PYTHON=$(PY) scripts/test-bootstrap.sh $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	PYTHON=$(PY) scripts/test-bootstrap.sh $(PY) -m pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -12,7 +12,7 @@ from compute.models_gateway import Entitlement
 from compute.services.gateway import VIA_API, VIA_PLAYGROUND, GatewayError
 from compute.services.gateway_impl import Draw, _entitle, buyer_context, listing_context, rate_limit_check
 from tests.compute.gateway.conftest import active_subscription, per_inference_plan, subscription_plan
-from tests.tokenomics.concurrency.threads import MANY_CONNECTIONS, race
+from tests.tokenomics.concurrency.threads import race
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.selectors.parameters import parameter_get
 
@@ -86,7 +86,6 @@ def test_a_failed_call_gives_its_draw_back(hosted: Any, buyer: Any) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@MANY_CONNECTIONS
 def test_quota_cuts_off_exactly_at_the_limit_under_50_concurrent_callers(hosted: Any, buyer: Any) -> None:
     listing, _ = hosted
     active_subscription(buyer=buyer, plan=subscription_plan(listing, quota=30))
@@ -101,7 +100,6 @@ def test_quota_cuts_off_exactly_at_the_limit_under_50_concurrent_callers(hosted:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@MANY_CONNECTIONS
 def test_prepaid_credit_is_drawn_exactly_under_50_concurrent_callers(hosted: Any, buyer: Any) -> None:
     listing, _ = hosted
     per_inference_plan(listing)
@@ -113,7 +111,6 @@ def test_prepaid_credit_is_drawn_exactly_under_50_concurrent_callers(hosted: Any
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@MANY_CONNECTIONS
 def test_rate_limit_never_overshoots_under_concurrency(hosted: Any, buyer: Any) -> None:
     listing, _ = hosted
     plan = subscription_plan(listing, quota=None)

@@ -28,7 +28,7 @@ from marketplace.services.orders import order_create, order_release
 from marketplace.services.refunds import dispute_resolve, order_dispute_open, order_refund
 from tests.accounts.factories import UserFactory, staff_with
 from tests.marketplace.commerce import on_sale
-from tests.tokenomics.concurrency.threads import MANY_CONNECTIONS, Outcome, capture, race, run_together
+from tests.tokenomics.concurrency.threads import Outcome, capture, race, run_together
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.errors import InsufficientFunds
 from tokenomics.errors import InvalidState as LedgerInvalidState
@@ -38,7 +38,7 @@ from tokenomics.selectors.ledger import ledger_verify
 from tokenomics.services.escrow import escrows_release_due
 from tokenomics.services.payments import payment_credit
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), MANY_CONNECTIONS]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 BUYERS = 25
 WORKERS = 2 * BUYERS  # two workers per buyer: the same buyer's checkouts race

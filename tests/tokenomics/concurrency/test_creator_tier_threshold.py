@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.accounts.factories import UserFactory
-from tests.tokenomics.concurrency.threads import MANY_CONNECTIONS, race
+from tests.tokenomics.concurrency.threads import race
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.models import CreatorSales, LedgerEntry, LedgerTransaction
 from tokenomics.models.ledger import AccountKind, TransactionKind
@@ -22,7 +22,7 @@ from tokenomics.selectors.rates import creator_standing, sale_rates
 from tokenomics.services.escrow import escrow_hold, escrow_release
 from tokenomics.splits import CreatorTier, split_sale
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), MANY_CONNECTIONS]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 RELEASES = 50
 SALE = 1_000  # cents, each

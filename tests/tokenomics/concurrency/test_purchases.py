@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from core.fields import WideSum
 from tests.accounts.factories import UserFactory
-from tests.tokenomics.concurrency.threads import MANY_CONNECTIONS, Outcome, capture, race, run_together
+from tests.tokenomics.concurrency.threads import Outcome, capture, race, run_together
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.errors import IdempotencyConflict, InsufficientFunds, InvalidState
 from tokenomics.models import Escrow, LedgerAccount, LedgerEntry, LedgerTransaction
@@ -39,7 +39,7 @@ from tokenomics.services.escrow import escrow_hold, escrow_refund, escrow_releas
 from tokenomics.services.ledger import Leg, transaction_post
 from tokenomics.services.ledger_accounts import system_account_get_or_create, user_account_get_or_create
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), MANY_CONNECTIONS]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 FAR_FUTURE = timezone.now() + timedelta(days=3650)
 

@@ -9,14 +9,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from django.db import OperationalError, connection
 
 BARRIER_TIMEOUT = 60
-# For a test whose threads hold about 40 or more connections at once: pytest-xdist (`--dist
-# loadgroup`) runs all of them in one worker, one after another, so that two of them never meet on
-# the other worker and pass PostgreSQL's max_connections (100 by default) together.
-MANY_CONNECTIONS = pytest.mark.xdist_group("many_connections")
 # How long a worker thread keeps trying to connect while the server has no free connection slot
 # (the other xdist worker's tests and live servers may hold many for a moment); under the barrier's
 # timeout, so the others still wait for it.

@@ -12,7 +12,7 @@ import time_machine
 from django.utils import timezone
 
 from tests.accounts.factories import UserFactory
-from tests.tokenomics.concurrency.threads import MANY_CONNECTIONS, race
+from tests.tokenomics.concurrency.threads import race
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.errors import InsufficientFunds, InvalidState
 from tokenomics.models import LedgerAccount, Unbonding
@@ -21,7 +21,7 @@ from tokenomics.money import agr
 from tokenomics.selectors.ledger import ledger_verify, system_balance
 from tokenomics.services.staking import stake_deposit, stake_slash, unstake_start, unstakes_release_due
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), MANY_CONNECTIONS]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 HOLDERS = 4
 CALLS = 40
