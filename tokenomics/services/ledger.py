@@ -48,7 +48,6 @@ from tokenomics.models.ledger import (
 )
 from tokenomics.rows import db, prepared_cursor
 from tokenomics.services.posting_statement import Companion, post_in_one_statement
-from tokenomics.services.posting_statement import eligible as statement_eligible
 
 MAX_KEY_LENGTH = 255
 
@@ -206,9 +205,40 @@ def _is_system(account: LedgerAccount) -> bool:
     return account.owner_id is None
 
 
+def _checked_debit(*, system: bool, kind: str, overdraft_allowed: bool, delta: int) -> bool:
+    """A debit of a platform account that must be checked against its Σ entries under its lock
+    (see the module doc): not an overdraft account, not escrow (its `Escrow` rows are checked)."""
+    return system and delta < 0 and not overdraft_allowed and kind != AccountKind.ESCROW
+
+
 def _debit_checked(row: AccountRow, delta: int) -> bool:
-    """A platform account whose debit must be checked against its Σ entries (see the module doc)."""
-    return row.system and delta < 0 and not row.overdraft_allowed and row.kind != AccountKind.ESCROW
+    return _checked_debit(
+        system=row.system, kind=row.kind, overdraft_allowed=row.overdraft_allowed, delta=delta
+    )
+
+
+def _deltas(legs: Sequence[Leg]) -> dict[int, int]:
+    deltas: dict[int, int] = defaultdict(int)
+    for leg in legs:
+        deltas[leg.account.pk] += leg.amount
+    return deltas
+
+
+def _statement_eligible(legs: Sequence[Leg], deltas: dict[int, int], *, reverses: object | None) -> bool:
+    """Whether `posting_statement` can post these legs: on PostgreSQL, not a reversal (the general
+    path checks that one is reversed once) and no checked platform debit (the general path locks
+    the account and sums its entries)."""
+    if reverses is not None or db().vendor != "postgresql":
+        return False
+    return not any(
+        _checked_debit(
+            system=_is_system(leg.account),
+            kind=leg.account.kind,
+            overdraft_allowed=leg.account.overdraft_allowed,
+            delta=deltas[leg.account.pk],
+        )
+        for leg in legs
+    )
 
 
 def _accounts_for(legs: Sequence[Leg], deltas: dict[int, int]) -> dict[int, AccountRow]:
@@ -218,10 +248,11 @@ def _accounts_for(legs: Sequence[Leg], deltas: dict[int, int]) -> dict[int, Acco
         leg.account.pk
         for leg in legs
         if not _is_system(leg.account)
-        or (
-            deltas[leg.account.pk] < 0
-            and not leg.account.overdraft_allowed
-            and leg.account.kind != AccountKind.ESCROW
+        or _checked_debit(
+            system=True,
+            kind=leg.account.kind,
+            overdraft_allowed=leg.account.overdraft_allowed,
+            delta=deltas[leg.account.pk],
         )
     ]
     rows = accounts_lock_read(locked, deltas)
@@ -358,9 +389,12 @@ def transaction_post_in_one_statement(
         reverses=None,
         posted_at=posted_at,
     )
-    if not statement_eligible(legs, reverses=None):
+    deltas = _deltas(legs)
+    if not _statement_eligible(legs, deltas, reverses=None):
         return None
-    written = post_in_one_statement(values=posting.values(), legs=legs, now=posting.now, companion=companion)
+    written = post_in_one_statement(
+        values=posting.values(), legs=legs, deltas=deltas, now=posting.now, companion=companion
+    )
     if written is None:
         return None
     tx_id, returned = written
@@ -404,15 +438,13 @@ def transaction_post(
         reverses=reverses,
         posted_at=posted_at,
     )
-    if statement_eligible(legs, reverses=reverses):
+    deltas = _deltas(legs)
+    if _statement_eligible(legs, deltas, reverses=reverses):
         # The common case in one statement; when it writes nothing, the general path below finds
         # out why (and a replay, a refusal or a mismatched account is answered as always).
-        written = post_in_one_statement(values=posting.values(), legs=legs, now=posting.now)
+        written = post_in_one_statement(values=posting.values(), legs=legs, deltas=deltas, now=posting.now)
         if written is not None:
             return posting.posted(written[0])
-    deltas: dict[int, int] = defaultdict(int)
-    for leg in legs:
-        deltas[leg.account.pk] += leg.amount
     fingerprint = posting.fingerprint
     problem: TokenomicsError | None = None
     posted: Posted | None = None

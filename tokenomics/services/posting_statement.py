@@ -19,14 +19,12 @@ transaction's id (an escrow hold's escrow row), so that the posting and its row 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tokenomics.models import LedgerAccount, LedgerEntry, LedgerTransaction
-from tokenomics.models.ledger import AccountKind
 from tokenomics.rows import db, prepared_cursor
 
 if TYPE_CHECKING:
@@ -47,24 +45,6 @@ class Companion:
     params: Sequence[Any]
 
 
-def eligible(legs: Sequence[Leg], *, reverses: object | None) -> bool:
-    """Whether the statement can post these legs: on PostgreSQL, not a reversal (the general path
-    checks that one is reversed once) and no debit of a platform account whose Σ entries must be
-    checked (treasury, platform revenue...: the general path locks it and sums its entries)."""
-    if reverses is not None or db().vendor != "postgresql":
-        return False
-    deltas: dict[int, int] = defaultdict(int)
-    for leg in legs:
-        deltas[leg.account.pk] += leg.amount
-    return not any(
-        leg.account.owner_id is None
-        and deltas[leg.account.pk] < 0
-        and not leg.account.overdraft_allowed
-        and leg.account.kind != AccountKind.ESCROW
-        for leg in legs
-    )
-
-
 def _literal(values: Iterable[object]) -> str:
     """A PostgreSQL array literal of integers, booleans (t/f), NULLs or plain words."""
     return "{" + ",".join(map(str, values)) + "}"
@@ -74,18 +54,16 @@ def post_in_one_statement(
     *,
     values: list[Any],
     legs: Sequence[Leg],
+    deltas: dict[int, int],
     now: datetime,
     companion: Companion | None = None,
 ) -> tuple[int, tuple[Any, ...]] | None:
     """Write the posting (`values`: the transaction row's columns as `transaction_post` orders
     them) and the companion; returns the new transaction's id and the companion's RETURNING values,
-    or None when nothing was written. The caller has validated the legs (`eligible`, balanced)."""
+    or None when nothing was written. `deltas`: each account's net amount. The caller has validated
+    the legs (balanced, no checked platform debit, not a reversal)."""
     connection = db()
-    accounts: dict[int, LedgerAccount] = {}
-    deltas: dict[int, int] = defaultdict(int)
-    for leg in legs:
-        accounts[leg.account.pk] = leg.account
-        deltas[leg.account.pk] += leg.amount
+    accounts = {leg.account.pk: leg.account for leg in legs}
     users = sorted(pk for pk, account in accounts.items() if account.owner_id is not None)
     # The accounts and legs as arrays, one per column, not a VALUES row per leg: one statement text
     # for every posting (prepared once per connection) and few parameters (psycopg caches its

@@ -45,6 +45,12 @@ class Outcome:
     def ok(self) -> bool:
         return self.error is None
 
+    def named(self, success: str, *, refused: type[BaseException]) -> str:
+        """`success`, "refused" for the expected refusal, or the unexpected error itself."""
+        if self.ok:
+            return success
+        return "refused" if isinstance(self.error, refused) else repr(self.error)
+
 
 def capture(fn: Callable[[], Any]) -> Outcome:
     try:

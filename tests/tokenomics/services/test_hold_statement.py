@@ -4,7 +4,6 @@ statement writes nothing, the general path answers as it always has."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from tests.accounts.factories import UserFactory
+from tests.tokenomics.concurrency.threads import race
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.errors import IdempotencyConflict, InsufficientFunds
 from tokenomics.models import Escrow, LedgerAccount, LedgerEntry, LedgerTransaction
@@ -172,27 +172,13 @@ def test_concurrent_holds_from_one_wallet_never_overdraw_it() -> None:
     buyer, creator = UserFactory(), UserFactory()
     wallet = funded_wallet(user=buyer, amount=10 * 100 + 50)
     escrow_hold(reference="race:warm-up", creator=creator, source_account=wallet, amount=50)
-    threads, outcomes = 16, []
-    barrier = threading.Barrier(threads)
-    lock = threading.Lock()
-
-    def buy(n: int) -> None:
-        try:
-            barrier.wait()
-            escrow_hold(reference=f"race:{n}", creator=creator, source_account=wallet, amount=100)
-            outcome = "held"
-        except InsufficientFunds:
-            outcome = "refused"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    workers = [threading.Thread(target=buy, args=(n,)) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    outcomes = [
+        outcome.named("held", refused=InsufficientFunds)
+        for outcome in race(
+            16,
+            lambda n: escrow_hold(reference=f"race:{n}", creator=creator, source_account=wallet, amount=100),
+        )
+    ]
     assert sorted(outcomes) == ["held"] * 10 + ["refused"] * 6
     wallet.refresh_from_db()
     assert wallet.balance == 0 == account_balance(account=wallet)

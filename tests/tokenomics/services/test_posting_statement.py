@@ -5,13 +5,12 @@ now runs through this statement wherever it applies."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.accounts.factories import UserFactory
+from tests.tokenomics.concurrency.threads import race
 from tests.tokenomics.factories import funded_wallet
 from tokenomics.errors import InsufficientFunds
 from tokenomics.models import LedgerEntry, LedgerTransaction
@@ -93,31 +92,17 @@ def test_outside_a_transaction_a_posting_is_one_round_trip_and_concurrent_payers
         )
     assert len(sent) == 1  # the statement is its own transaction (ledger_costs.py counts the round trips)
 
-    outcomes: list[str] = []
-    barrier = threading.Barrier(len(payees))
-    lock = threading.Lock()
-
-    def pay(n: int) -> None:
-        try:
-            barrier.wait()
-            transaction_post(
+    outcomes = [
+        outcome.named("paid", refused=InsufficientFunds)
+        for outcome in race(
+            len(payees),
+            lambda n: transaction_post(
                 kind=TransactionKind.TRANSFER,
                 legs=[Leg(payer, -100), Leg(payees[n], 100)],
                 idempotency_key=f"race-{n}",
-            )
-            outcome = "paid"
-        except InsufficientFunds:
-            outcome = "refused"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    workers = [threading.Thread(target=pay, args=(n,)) for n in range(len(payees))]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+            ),
+        )
+    ]
     assert sorted(outcomes) == ["paid"] * 10 + ["refused"] * 6
     payer.refresh_from_db()
     assert payer.balance == 0 == account_balance(account=payer)
